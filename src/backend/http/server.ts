@@ -1,0 +1,97 @@
+import { timingSafeEqual } from 'crypto';
+import Fastify, { FastifyError, FastifyInstance } from 'fastify';
+import type { ApiErrorBody } from '../../protocol/api';
+import { ApiError } from '../errors';
+import type { Logger } from '../log';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+function body(code: string, message: string): ApiErrorBody {
+  return { error: { code, message } };
+}
+
+/** Turns fastify's own errors (validation, parsing, limits) into messages a person can act on. */
+function describe(error: FastifyError): { status: number; body: ApiErrorBody } {
+  if (error instanceof ApiError) {
+    return { status: error.statusCode, body: body(error.code, error.message) };
+  }
+  if (error.validation) {
+    const first = error.validation[0];
+    const where = error.validationContext ?? 'request';
+    const field = first.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : where;
+    let detail = `${field} ${first.message ?? 'is invalid'}`;
+    const params = first.params as Record<string, unknown>;
+    if (typeof params.additionalProperty === 'string') {
+      detail = `unknown field "${params.additionalProperty}" in the ${where}`;
+    } else if (typeof params.missingProperty === 'string') {
+      detail = `the ${where} lacks the required field "${params.missingProperty}"`;
+    }
+    return { status: 400, body: body('invalid_request', `Invalid request: ${detail}.`) };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        status: 413,
+        body: body('body_too_large', `The request body is larger than ${BODY_LIMIT_BYTES / 1024} KiB: send less data.`),
+      };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: body('invalid_json', `The request body is not valid JSON: ${error.message}.`) };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        body: body('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".'),
+      };
+  }
+  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+  return {
+    status,
+    body: body(
+      status >= 500 ? 'internal' : 'bad_request',
+      status >= 500 ? `Internal error: ${error.message}. See the backend log.` : error.message,
+    ),
+  };
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+/** The fastify instance with authentication and error mapping; routes are added by the features. */
+export function createHttpServer(token: string, log: Logger): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    // event streams never go idle: close them on shutdown instead of waiting forever
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!tokenMatches(request.headers.authorization, token)) {
+      const message = request.headers.authorization
+        ? 'The bearer token is wrong: read it again from the registration file; the backend may have restarted.'
+        : 'Missing "Authorization: Bearer <token>" header: the token is in run/backend.json in the lab home.';
+      await reply.code(401).send(body('unauthorized', message));
+    }
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, body: payload } = describe(error);
+    if (status >= 500) {
+      log.error(`${request.method} ${request.url}: ${error.stack ?? error.message}`);
+    }
+    void reply.code(status).send(payload);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(
+        body(
+          'no_route',
+          `No route ${request.method} ${request.url.split('?')[0]}: check the ML Lab version of this client.`,
+        ),
+      );
+  });
+  return app;
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'crypto';
+import type { Project, ProjectContents } from '../../protocol/api';
+import { checkName } from '../../protocol/names';
+import { ApiError, notFound } from '../errors';
+import type { Row, Store } from '../store/database';
+
+const ACTIVE_KEY = 'activeProjectId';
+
+function toProject(row: Row): Project {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    description: String(row.description),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+function validName(name: string): string {
+  const problem = checkName('project', name);
+  if (problem) {
+    throw new ApiError(400, 'invalid_name', problem);
+  }
+  return name;
+}
+
+/**
+ * Projects and the lab home's active project. Every write resolves only once it is durable.
+ * `now` is injected so tests can control time.
+ */
+export class ProjectRepository {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  list(): Project[] {
+    return this.store.all('SELECT * FROM projects ORDER BY name COLLATE NOCASE').map(toProject);
+  }
+
+  get(id: string): Project {
+    const row = this.store.get('SELECT * FROM projects WHERE id = ?', [id]);
+    if (!row) {
+      throw notFound('project', id);
+    }
+    return toProject(row);
+  }
+
+  /** Finds a project by id, or by name (case-insensitive) as people type it in a terminal. */
+  resolve(idOrName: string): Project {
+    const row = this.store.get('SELECT * FROM projects WHERE id = ? OR name = ? COLLATE NOCASE', [idOrName, idOrName]);
+    if (!row) {
+      throw new ApiError(
+        404,
+        'not_found',
+        `No project is called or has the id "${idOrName}": list them with "mllab project list".`,
+      );
+    }
+    return toProject(row);
+  }
+
+  contents(id: string): ProjectContents {
+    // Later versions add their record kinds (datasets, experiments, ...) here.
+    return { project: this.get(id), records: {} };
+  }
+
+  async create(name: string, description = ''): Promise<Project> {
+    validName(name);
+    const time = this.now().toISOString();
+    const project: Project = { id: randomUUID(), name, description, createdAt: time, updatedAt: time };
+    await this.store.write((tx) => {
+      this.assertNameFree(name, undefined);
+      tx.run('INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+        project.id,
+        name,
+        description,
+        time,
+        time,
+      ]);
+    });
+    return project;
+  }
+
+  async update(id: string, changes: { name?: string; description?: string }): Promise<Project> {
+    const current = this.get(id);
+    const name = changes.name === undefined ? current.name : validName(changes.name);
+    const description = changes.description ?? current.description;
+    const updatedAt = this.now().toISOString();
+    await this.store.write((tx) => {
+      this.assertNameFree(name, id);
+      tx.run('UPDATE projects SET name = ?, description = ?, updated_at = ? WHERE id = ?', [
+        name,
+        description,
+        updatedAt,
+        id,
+      ]);
+    });
+    return { ...current, name, description, updatedAt };
+  }
+
+  /** Deletes the project; returns whether it was the active one (which is then cleared). */
+  async delete(id: string): Promise<boolean> {
+    this.get(id);
+    const wasActive = this.activeId() === id;
+    await this.store.write((tx) => {
+      tx.run('DELETE FROM projects WHERE id = ?', [id]);
+      if (wasActive) {
+        tx.run('DELETE FROM settings WHERE key = ?', [ACTIVE_KEY]);
+      }
+    });
+    return wasActive;
+  }
+
+  activeId(): string | null {
+    const row = this.store.get('SELECT value FROM settings WHERE key = ?', [ACTIVE_KEY]);
+    return row ? String(row.value) : null;
+  }
+
+  async setActive(id: string | null): Promise<void> {
+    if (id !== null) {
+      this.get(id);
+    }
+    await this.store.write((tx) => {
+      if (id === null) {
+        tx.run('DELETE FROM settings WHERE key = ?', [ACTIVE_KEY]);
+      } else {
+        tx.run(
+          'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+          [ACTIVE_KEY, id],
+        );
+      }
+    });
+  }
+
+  private assertNameFree(name: string, exceptId: string | undefined): void {
+    const row = this.store.get('SELECT id, name FROM projects WHERE name = ? COLLATE NOCASE', [name]);
+    if (row && String(row.id) !== exceptId) {
+      const existing = String(row.name);
+      const same = existing === name ? '' : ` (names differ only in upper and lower case)`;
+      throw new ApiError(409, 'name_taken', `A project called "${existing}" already exists${same}: choose another name.`);
+    }
+  }
+}

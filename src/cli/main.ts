@@ -1,0 +1,139 @@
+// dist/cli.js: the `mllab` command, a client of the backend's API like the extension.
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { ApiClient } from '../client/api-client';
+import { connect } from '../client/connect';
+import { resolveHome } from '../common/home';
+import { VERSION } from '../common/version';
+import { serve } from '../backend/main';
+import { Output } from './output';
+import { PROJECT_USAGE, projectCommand } from './projects';
+
+const USAGE = `ML Lab ${VERSION}: a lab for machine learning projects.
+
+Usage:
+  mllab serve [--home DIR] [--port N]   run the backend of a lab home in the foreground
+  mllab status [--json]                  show the backend of the lab home
+  mllab stop [--json]                    stop the backend of the lab home
+  ${PROJECT_USAGE.split('\n').join('\n  ')}
+
+Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
+
+/** Runs `fn` with a client of the home's backend, starting one (stops when idle) unless `start` is false. */
+async function withClient(home: string, fn: (client: ApiClient) => Promise<number>, start = true): Promise<number> {
+  const { client } = await connect({ home, backendScript: start ? path.join(__dirname, 'backend.js') : undefined });
+  try {
+    return await fn(client);
+  } finally {
+    client.dispose();
+  }
+}
+
+async function runServe(home: string, port: number, out: Output): Promise<number> {
+  const result = await serve({ home, version: VERSION, port, echoLog: !out.json });
+  if (result.kind !== 'serving') {
+    const r = result.registration;
+    const url = `http://127.0.0.1:${r.port}`;
+    if (result.kind === 'attached') {
+      out.result(
+        { attached: true, pid: r.pid, url, home },
+        () => `The backend of ${home} already runs as process ${r.pid} on ${url}.`,
+      );
+      return 0;
+    }
+    throw new Error(
+      `Process ${r.pid} owns ${home} but does not answer on port ${r.port}: stop that process, or remove run/backend.json in the lab home if it is not ML Lab.`,
+    );
+  }
+  const backend = result.backend;
+  const url = `http://127.0.0.1:${backend.port}`;
+  out.result(
+    { serving: true, pid: process.pid, url, home },
+    () => `ML Lab backend ${VERSION} serves ${home} on ${url} (Ctrl+C stops it).`,
+  );
+  process.on('SIGINT', () => void backend.stop('Ctrl+C'));
+  process.on('SIGTERM', () => void backend.stop('SIGTERM'));
+  await backend.stopped;
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        home: { type: 'string' },
+        port: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        description: { type: 'string' },
+        yes: { type: 'boolean', short: 'y', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`mllab: ${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const out = new Output(values.json ?? false);
+  if (values.version) {
+    out.result({ version: VERSION }, () => VERSION);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  const home = resolveHome(values.home);
+  try {
+    switch (command) {
+      case 'serve': {
+        const port = values.port === undefined ? 0 : Number(values.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) {
+          throw new Error(`--port must be a number from 0 to 65535, not "${values.port}".`);
+        }
+        return await runServe(home, port, out);
+      }
+      case 'status':
+        return await withClient(
+          home,
+          async (client) => {
+            const s = await client.status();
+            out.result(s, () =>
+              [
+                `ML Lab backend ${s.version} (process ${s.pid}) on ${client.baseUrl}`,
+                `home:     ${s.home}`,
+                `started:  ${s.startedAt}`,
+                `clients:  ${s.clients}`,
+                `active project id: ${s.activeProjectId ?? '(none)'}`,
+              ].join('\n'),
+            );
+            return 0;
+          },
+          false,
+        );
+      case 'stop':
+        return await withClient(
+          home,
+          async (client) => {
+            await client.shutdown();
+            out.result({ stopping: true }, () => 'The backend is stopping.');
+            return 0;
+          },
+          false,
+        );
+      case 'project':
+        return await withClient(home, (client) =>
+          projectCommand(client, out, args, { description: values.description, yes: values.yes }),
+        );
+      default:
+        throw new Error(`Unknown command "${command}". Run "mllab --help" for the commands.`);
+    }
+  } catch (e) {
+    return out.fail(e);
+  }
+}

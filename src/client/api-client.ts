@@ -1,0 +1,111 @@
+import * as http from 'http';
+import type {
+  ActiveProject,
+  ApiErrorBody,
+  BackendStatus,
+  Project,
+  ProjectContents,
+  UpdateProjectRequest,
+} from '../protocol/api';
+
+/** An error answer of the backend, carrying its person-readable message. */
+export class BackendError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Typed HTTP client of the backend's REST API (127.0.0.1 + bearer token). */
+export class ApiClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+  constructor(
+    readonly port: number,
+    private readonly token: string,
+  ) {}
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  status = () => this.request<BackendStatus>('GET', '/api/status');
+  shutdown = () => this.request<{ stopping: boolean }>('POST', '/api/shutdown');
+
+  listProjects = () => this.request<Project[]>('GET', '/api/projects');
+  getProject = (idOrName: string) => this.request<Project>('GET', `/api/projects/${enc(idOrName)}`);
+  projectContents = (idOrName: string) =>
+    this.request<ProjectContents>('GET', `/api/projects/${enc(idOrName)}/contents`);
+  createProject = (name: string, description?: string) =>
+    this.request<Project>('POST', '/api/projects', description === undefined ? { name } : { name, description });
+  updateProject = (idOrName: string, changes: UpdateProjectRequest) =>
+    this.request<Project>('PATCH', `/api/projects/${enc(idOrName)}`, changes);
+  deleteProject = (idOrName: string) => this.request<void>('DELETE', `/api/projects/${enc(idOrName)}`);
+  activeProject = () => this.request<ActiveProject>('GET', '/api/active-project');
+  setActiveProject = (projectId: string | null) =>
+    this.request<ActiveProject>('PUT', '/api/active-project', { projectId });
+
+  /** Sends a request and parses the JSON answer; a 4xx/5xx becomes a BackendError with its message. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<T>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method,
+          path,
+          agent: this.agent,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              resolve((text ? JSON.parse(text) : undefined) as T);
+              return;
+            }
+            let error: ApiErrorBody['error'] = { code: 'http_' + status, message: `HTTP ${status}` };
+            try {
+              error = (JSON.parse(text) as ApiErrorBody).error ?? error;
+            } catch {
+              // not our JSON: keep the status line
+            }
+            reject(new BackendError(status, error.code, error.message));
+          });
+        },
+      );
+      req.on('error', (e) =>
+        reject(new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`)),
+      );
+      req.end(payload);
+    });
+  }
+
+  /** Raw HTTP options for a streaming request (the event stream). */
+  streamOptions(path: string): http.RequestOptions {
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      path,
+      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+    };
+  }
+
+  dispose(): void {
+    this.agent.destroy();
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}

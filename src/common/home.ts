@@ -1,0 +1,47 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Registration } from '../protocol/api';
+
+/** The layout of a lab home folder (default `.mllab/` in the first workspace folder). */
+export function homePaths(home: string) {
+  return {
+    home,
+    run: path.join(home, 'run'),
+    registration: path.join(home, 'run', 'backend.json'),
+    db: path.join(home, 'db'),
+    logs: path.join(home, 'logs'),
+    log: path.join(home, 'logs', 'backend.log'),
+  } as const;
+}
+
+/** Resolves the lab home: an explicit value, then MLLAB_HOME, then `.mllab` in `cwd`. */
+export function resolveHome(explicit: string | undefined, cwd = process.cwd()): string {
+  const chosen = explicit ?? process.env.MLLAB_HOME;
+  return path.resolve(cwd, chosen && chosen.length > 0 ? chosen : '.mllab');
+}
+
+export function readRegistration(home: string): Registration | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(homePaths(home).registration, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = JSON.parse(text) as Registration;
+    return typeof r.pid === 'number' && typeof r.token === 'string' ? r : undefined;
+  } catch {
+    // a registration being written right now is empty for an instant; treat as absent
+    return undefined;
+  }
+}
+
+/** Whether a process with this pid exists (EPERM means it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

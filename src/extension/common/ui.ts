@@ -1,0 +1,29 @@
+import * as vscode from 'vscode';
+
+/**
+ * The prompts ML Lab shows. Commands talk to this object rather than to `vscode.window` directly so the
+ * integration tests can answer the prompts a person would (the test API exposes it).
+ */
+export class Ui {
+  input(options: vscode.InputBoxOptions): Thenable<string | undefined> {
+    return vscode.window.showInputBox(options);
+  }
+
+  /** A modal question; resolves true only when the person chose `action`. */
+  async confirm(message: string, detail: string, action: string): Promise<boolean> {
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, action);
+    return choice === action;
+  }
+
+  pick<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T | undefined> {
+    return vscode.window.showQuickPick(items, options);
+  }
+
+  error(message: string, ...actions: string[]): Thenable<string | undefined> {
+    return vscode.window.showErrorMessage(message, ...actions);
+  }
+
+  info(message: string): Thenable<string | undefined> {
+    return vscode.window.showInformationMessage(message);
+  }
+}

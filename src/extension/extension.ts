@@ -1,0 +1,23 @@
+import { performance } from 'perf_hooks';
+import * as vscode from 'vscode';
+import { MlLab } from './lab';
+
+/** What activate() returns: the lab root, for other extensions and the integration tests. */
+export interface MlLabApi {
+  readonly lab: MlLab;
+  /** time spent inside activate(), in ms (the backend starts in the background afterwards) */
+  readonly activationMs: number;
+}
+
+export function activate(context: vscode.ExtensionContext): MlLabApi {
+  const start = performance.now();
+  const lab = new MlLab(context);
+  context.subscriptions.push(lab);
+  // never block activation on the backend: it starts (or is attached to) in the background
+  setImmediate(() => void lab.backend.start());
+  return { lab, activationMs: performance.now() - start };
+}
+
+export function deactivate(): void {
+  // everything is disposed through context.subscriptions
+}

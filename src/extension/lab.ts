@@ -1,0 +1,88 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { BackendLogView } from './backend/log-view';
+import { BackendService } from './backend/backend-service';
+import { Commands, ContextKeys } from './common/commands';
+import { Disposable } from './common/lifecycle';
+import { registerCommand } from './common/register-command';
+import { Ui } from './common/ui';
+import { registerProjectCommands } from './projects/commands';
+import { ProjectsModel } from './projects/projects-model';
+import { ProjectStatusBar } from './projects/status-bar';
+import { ProjectsTree } from './projects/tree';
+import { registerUpcomingViews } from './views/empty-views';
+
+/** Resolves the lab home from the `mllab.home` setting and the first workspace folder. */
+export function labHome(): string | undefined {
+  const setting = vscode.workspace.getConfiguration('mllab').get<string>('home', '').trim();
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const base = folder?.scheme === 'file' ? folder.fsPath : undefined;
+  if (setting && path.isAbsolute(setting)) {
+    return setting;
+  }
+  return base ? path.join(base, setting || '.mllab') : undefined;
+}
+
+/** The root object of the extension: builds every part and owns it (disposed on deactivate). */
+export class MlLab extends Disposable {
+  readonly ui = new Ui();
+  readonly log: vscode.LogOutputChannel;
+  readonly backend: BackendService;
+  readonly projects: ProjectsModel;
+  readonly projectsTree: ProjectsTree;
+  readonly statusBar: ProjectStatusBar;
+
+  constructor(context: vscode.ExtensionContext) {
+    super();
+    this.log = this._register(vscode.window.createOutputChannel('ML Lab', { log: true }));
+    const config = vscode.workspace.getConfiguration('mllab');
+    this.backend = this._register(
+      new BackendService({
+        home: labHome(),
+        backendScript: path.join(context.extensionPath, 'dist', 'backend.js'),
+        idleExitSeconds: Math.max(1, config.get<number>('backend.idleShutdownMinutes', 5)) * 60,
+        log: this.log,
+      }),
+    );
+    this.projects = this._register(new ProjectsModel(this.backend));
+    this.projectsTree = this._register(new ProjectsTree(this.projects, this.backend));
+    this.statusBar = this._register(new ProjectStatusBar(this.backend, this.projects));
+    const logView = this._register(new BackendLogView(() => this.backend.home));
+
+    const projectsView = this._register(
+      vscode.window.createTreeView('mllab.projects', { treeDataProvider: this.projectsTree }),
+    );
+    registerUpcomingViews().forEach((d) => this._register(d));
+    registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
+      this._register(d),
+    );
+    this._register(registerCommand(Commands.showBackendLog, this.ui, () => logView.show()));
+    this._register(registerCommand(Commands.restartBackend, this.ui, () => this.backend.restart()));
+
+    this._register(
+      this.backend.onDidChangeState((s) => {
+        void vscode.commands.executeCommand('setContext', ContextKeys.backendState, s.kind);
+        if (s.kind === 'failed') {
+          void this.ui
+            .error(`ML Lab: the backend could not start: ${s.message}`, 'Show Log', 'Retry')
+            .then((choice) => {
+              if (choice === 'Show Log') {
+                logView.show();
+              } else if (choice === 'Retry') {
+                void this.backend.restart();
+              }
+            });
+        }
+      }),
+    );
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('mllab.home')) {
+          void this.ui.info('ML Lab: reload the window to use the new lab home (mllab.home).');
+        }
+      }),
+    );
+    void vscode.commands.executeCommand('setContext', ContextKeys.hasHome, this.backend.home !== undefined);
+    void vscode.commands.executeCommand('setContext', ContextKeys.backendState, this.backend.state.kind);
+  }
+}

@@ -1,0 +1,63 @@
+import * as vscode from 'vscode';
+import type { BackendService } from '../backend/backend-service';
+import { Commands } from '../common/commands';
+import { Disposable } from '../common/lifecycle';
+import type { ProjectsModel } from './projects-model';
+
+/** Shows the active project and the backend's state; a click switches projects (or helps recover). */
+export class ProjectStatusBar extends Disposable {
+  private readonly item = this._register(
+    vscode.window.createStatusBarItem('mllab.status', vscode.StatusBarAlignment.Left, 50),
+  );
+
+  constructor(
+    private readonly backend: BackendService,
+    private readonly model: ProjectsModel,
+  ) {
+    super();
+    this.item.name = 'ML Lab';
+    this._register(backend.onDidChangeState(() => this.update()));
+    this._register(model.onDidChange(() => this.update()));
+    this.update();
+    this.item.show();
+  }
+
+  private update(): void {
+    const state = this.backend.state;
+    const item = this.item;
+    item.backgroundColor = undefined;
+    switch (state.kind) {
+      case 'noHome':
+        item.text = '$(beaker) ML Lab';
+        item.tooltip = 'ML Lab: open a folder to use a lab home';
+        item.command = undefined;
+        return;
+      case 'starting':
+        item.text = '$(loading~spin) ML Lab';
+        item.tooltip = 'ML Lab: starting the backend...';
+        item.command = Commands.showBackendLog;
+        return;
+      case 'failed':
+        item.text = '$(error) ML Lab';
+        item.tooltip = `ML Lab: the backend is not running: ${state.message}\nClick to restart it.`;
+        item.command = Commands.restartBackend;
+        item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        return;
+      case 'connected': {
+        const active = this.model.activeProject;
+        item.text = `$(beaker) ${active ? active.name : 'No project'}`;
+        item.tooltip = new vscode.MarkdownString(
+          `**ML Lab** — active project: ${active ? active.name : '(none)'}\n\n` +
+            `Backend: running (process ${state.pid}, port ${state.port})\n\nClick to switch project.`,
+        );
+        item.command = Commands.selectProject;
+        item.accessibilityInformation = { label: `ML Lab active project ${active?.name ?? 'none'}, backend running` };
+      }
+    }
+  }
+
+  /** What the item shows, for tests. */
+  get text(): string {
+    return this.item.text;
+  }
+}

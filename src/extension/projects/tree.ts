@@ -1,0 +1,52 @@
+import * as vscode from 'vscode';
+import type { Project } from '../../protocol/api';
+import type { BackendService } from '../backend/backend-service';
+import { ContextKeys } from '../common/commands';
+import { Disposable } from '../common/lifecycle';
+import type { ProjectsModel } from './projects-model';
+
+/** The Projects view: one item per project; the active one is marked and sorted as the others. */
+export class ProjectsTree extends Disposable implements vscode.TreeDataProvider<Project> {
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+
+  constructor(
+    private readonly model: ProjectsModel,
+    private readonly backend: BackendService,
+  ) {
+    super();
+    this._register(
+      model.onDidChange(() => {
+        void vscode.commands.executeCommand('setContext', ContextKeys.hasProjects, model.projects.length > 0);
+        this._onDidChangeTreeData.fire();
+      }),
+    );
+  }
+
+  getChildren(element?: Project): Project[] {
+    // empty while not connected: the view's welcome content explains the backend state instead
+    return element || this.backend.state.kind !== 'connected' ? [] : [...this.model.projects];
+  }
+
+  getTreeItem(project: Project): vscode.TreeItem {
+    const active = this.model.activeProject?.id === project.id;
+    const item = new vscode.TreeItem(project.name, vscode.TreeItemCollapsibleState.None);
+    item.id = project.id;
+    item.contextValue = active ? 'activeProject' : 'project';
+    item.iconPath = new vscode.ThemeIcon(active ? 'pass-filled' : 'folder-library');
+    item.description = active ? 'active' : undefined;
+    const tooltip = new vscode.MarkdownString();
+    tooltip.appendMarkdown(`**${escape(project.name)}**${active ? ' (active)' : ''}\n\n`);
+    if (project.description) {
+      tooltip.appendText(project.description + '\n\n');
+    }
+    tooltip.appendMarkdown(`Created ${new Date(project.createdAt).toLocaleString()}  \nId \`${project.id}\``);
+    item.tooltip = tooltip;
+    item.accessibilityInformation = { label: `Project ${project.name}${active ? ', active' : ''}` };
+    return item;
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&');
+}

@@ -1,0 +1,26 @@
+import * as vscode from 'vscode';
+
+/**
+ * Datasets, Experiments, Models, Services and Jobs arrive in later versions. Until then their views
+ * have no items, so VS Code shows their welcome content (package.json, "viewsWelcome"), which says so.
+ */
+export const UPCOMING_VIEWS = [
+  'mllab.datasets',
+  'mllab.experiments',
+  'mllab.models',
+  'mllab.services',
+  'mllab.jobs',
+] as const;
+
+class EmptyTree implements vscode.TreeDataProvider<never> {
+  getChildren(): never[] {
+    return [];
+  }
+  getTreeItem(element: never): vscode.TreeItem {
+    return element;
+  }
+}
+
+export function registerUpcomingViews(): vscode.Disposable[] {
+  return UPCOMING_VIEWS.map((id) => vscode.window.registerTreeDataProvider(id, new EmptyTree()));
+}

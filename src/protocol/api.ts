@@ -1,0 +1,89 @@
+/**
+ * The one contract between the backend, its clients (extension, CLI, Node client) and later the
+ * webviews. Every type that crosses a process boundary is declared here.
+ */
+
+/** Bumped when a route or payload changes incompatibly; clients refuse a backend of another major. */
+export const API_VERSION = 1;
+
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** ISO 8601 timestamps */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What deleting a project removes, counted per kind of record it owns. */
+export interface ProjectContents {
+  readonly project: Project;
+  /** kind -> number of records (datasets, experiments, ...), only kinds this version stores */
+  readonly records: Readonly<Record<string, number>>;
+}
+
+export interface CreateProjectRequest {
+  readonly name: string;
+  readonly description?: string;
+}
+
+export interface UpdateProjectRequest {
+  readonly name?: string;
+  readonly description?: string;
+}
+
+export interface ActiveProject {
+  /** null when no project is active */
+  readonly projectId: string | null;
+}
+
+export interface BackendStatus {
+  readonly version: string;
+  readonly apiVersion: number;
+  readonly pid: number;
+  readonly home: string;
+  readonly startedAt: string;
+  readonly uptimeMs: number;
+  /** event-stream subscribers right now (one per attached window or CLI follower) */
+  readonly clients: number;
+  readonly activeProjectId: string | null;
+}
+
+/** Body of every 4xx/5xx answer. */
+export interface ApiErrorBody {
+  readonly error: {
+    /** stable machine-readable code, e.g. "name_taken" */
+    readonly code: string;
+    /** a sentence a person can act on */
+    readonly message: string;
+  };
+}
+
+/** Events pushed on GET /api/events (server-sent events, `event:` = type, `data:` = JSON). */
+export type BackendEvent =
+  | { readonly type: 'hello'; readonly status: BackendStatus }
+  | { readonly type: 'projectCreated'; readonly project: Project }
+  | { readonly type: 'projectUpdated'; readonly project: Project }
+  | { readonly type: 'projectDeleted'; readonly projectId: string }
+  | { readonly type: 'activeProjectChanged'; readonly projectId: string | null }
+  | { readonly type: 'shuttingDown'; readonly reason: string };
+
+export type BackendEventType = BackendEvent['type'];
+
+/**
+ * The registration file `<home>/run/backend.json` (mode 0600): how a second window or CLI finds the
+ * backend that owns a lab home. `port` is 0 while the owner is still starting.
+ */
+export interface Registration {
+  readonly pid: number;
+  readonly port: number;
+  readonly token: string;
+  readonly version: string;
+  readonly apiVersion: number;
+  readonly startedAt: string;
+}
+
+/** Message the forked backend sends its parent over IPC once it answers requests (or failed to). */
+export type BackendReadyMessage =
+  | { readonly type: 'ready'; readonly port: number; readonly attached: boolean }
+  | { readonly type: 'failed'; readonly message: string };

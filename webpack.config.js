@@ -1,0 +1,75 @@
+// @ts-check
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const webpack = require('webpack');
+const CopyPlugin = require('copy-webpack-plugin');
+const { version } = require('./package.json');
+
+const dist = path.resolve(__dirname, 'dist');
+const tsRule = {
+  test: /\.ts$/,
+  exclude: /node_modules/,
+  use: [{ loader: 'ts-loader', options: { transpileOnly: true } }],
+};
+const define = new webpack.DefinePlugin({ MLLAB_VERSION: JSON.stringify(version) });
+
+/** @type {(mode: string) => webpack.Configuration} */
+const nodeBundle = (mode) => ({
+  mode,
+  target: 'node20',
+  devtool: mode === 'production' ? 'source-map' : 'eval-source-map',
+  resolve: { extensions: ['.ts', '.js'] },
+  module: { rules: [tsRule] },
+  node: { __dirname: false, __filename: false },
+  output: { path: dist, filename: '[name].js', libraryTarget: 'commonjs2', clean: false },
+  infrastructureLogging: { level: 'warn' },
+  performance: { hints: false },
+});
+
+/** @type {(env: unknown, argv: { mode?: string }) => webpack.Configuration[]} */
+module.exports = (_env, argv) => {
+  const mode = argv.mode ?? 'production';
+  const configs = [
+    // the extension host side: UI only; `vscode` is provided by the host
+    {
+      ...nodeBundle(mode),
+      name: 'extension',
+      entry: { extension: './src/extension/extension.ts' },
+      externals: { vscode: 'commonjs vscode' },
+      plugins: [define],
+    },
+    // the backend process and the CLI (which can run the backend in the foreground)
+    {
+      ...nodeBundle(mode),
+      name: 'backend',
+      entry: { backend: './src/backend/entry.ts', cli: './src/cli/entry.ts' },
+      // sql.js's emscripten loader does not survive bundling: ship its two files next to the bundle
+      externals: { 'sql.js': 'commonjs ./sql-wasm.js' },
+      plugins: [
+        define,
+        new CopyPlugin({
+          patterns: ['sql-wasm.js', 'sql-wasm.wasm'].map((f) => ({ from: `node_modules/sql.js/dist/${f}`, to: dist })),
+        }),
+      ],
+    },
+  ];
+  // webviews: one bundle per webviews/<name>/index.ts, for the browser; none exist yet
+  const webviews = fs.existsSync('webviews')
+    ? fs.readdirSync('webviews').filter((d) => fs.existsSync(path.join('webviews', d, 'index.ts')))
+    : [];
+  if (webviews.length > 0) {
+    configs.push({
+      mode,
+      name: 'webviews',
+      target: 'web',
+      devtool: mode === 'production' ? false : 'eval-source-map',
+      entry: Object.fromEntries(webviews.map((d) => [d, `./webviews/${d}/index.ts`])),
+      resolve: { extensions: ['.ts', '.js'] },
+      module: { rules: [tsRule] },
+      output: { path: path.join(dist, 'webviews'), filename: '[name].js' },
+      plugins: [define],
+    });
+  }
+  return configs;
+};
