@@ -40,7 +40,8 @@ export class Backend {
   ) {}
 
   static async start(options: BackendOptions): Promise<Backend> {
-    const store = await Store.open(homePaths(options.home).db, options.log);
+    const checkpointBytes = Number(process.env.MLLAB_STORE_CHECKPOINT_BYTES) || undefined;
+    const store = await Store.open(homePaths(options.home).db, options.log, { checkpointBytes });
     const events = new EventBus();
     const projects = new ProjectRepository(store);
     const http = createHttpServer(options.token, options.log);

@@ -68,6 +68,8 @@ export function createHttpServer(token: string, log: Logger): FastifyInstance {
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  // the API speaks JSON only: anything else is refused with 415 and a hint
+  app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
     if (!tokenMatches(request.headers.authorization, token)) {
       const message = request.headers.authorization

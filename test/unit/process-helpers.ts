@@ -1,0 +1,56 @@
+import { ChildProcess, fork, spawnSync } from 'child_process';
+import * as path from 'path';
+import { ApiClient } from '../../src/client/api-client';
+import { readRegistration } from '../../src/common/home';
+import type { BackendReadyMessage } from '../../src/protocol/api';
+import { DIST, REPO } from './helpers';
+
+/** Starts dist/backend.js for `home` as its own process and waits until it answers. */
+export async function spawnBackend(
+  home: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; client: ApiClient }> {
+  const child = fork(path.join(DIST, 'backend.js'), ['--home', home], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const message = await new Promise<BackendReadyMessage>((resolve, reject) => {
+    child.once('message', (m: BackendReadyMessage) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`backend exited with ${code}: ${stderr}`)));
+  });
+  if (message.type !== 'ready') {
+    throw new Error(message.message);
+  }
+  child.removeAllListeners('exit');
+  const registration = readRegistration(home)!;
+  return { child, client: new ApiClient(registration.port, registration.token) };
+}
+
+export function waitForExit(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve(child.exitCode);
+    } else {
+      child.once('exit', (code) => resolve(code));
+    }
+  });
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: <T>() => T;
+}
+
+/** Runs bin/mllab.js (the built CLI) synchronously. */
+export function cli(args: string[], options: { input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'mllab.js'), ...args], {
+    encoding: 'utf8',
+    input: options.input ?? '',
+    timeout: 30000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: <T>() => JSON.parse(r.stdout) as T };
+}

@@ -1,0 +1,143 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { MemoryLogger } from '../../src/backend/log';
+import { Store, StoreCorruptError } from '../../src/backend/store/database';
+import { MIGRATIONS } from '../../src/backend/store/migrations';
+import { tempHome } from './helpers';
+
+async function insert(store: Store, name: string): Promise<void> {
+  await store.write((tx) => {
+    tx.run("INSERT INTO projects (id, name, created_at, updated_at) VALUES (?, ?, 'now', 'now')", [name, name]);
+  });
+}
+
+const names = (store: Store) => store.all('SELECT name FROM projects ORDER BY name').map((r) => String(r.name));
+
+describe('metadata store (sql.js + journal + snapshots)', () => {
+  let home: string;
+  let cleanup: () => void;
+  let dir: string;
+  beforeEach(() => {
+    ({ home, cleanup } = tempHome());
+    dir = path.join(home, 'db');
+  });
+  afterEach(() => cleanup());
+
+  it('creates a new store with the current schema', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    assert.strictEqual(store.schemaVersion, MIGRATIONS.length);
+    assert.deepStrictEqual(names(store), []);
+    store.close();
+  });
+
+  it('keeps every committed write across a reopen without a clean close (journal replay)', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    for (const n of ['a', 'b', 'c']) {
+      await insert(store, n);
+    }
+    // no close(): as if the process had been killed
+    const log = new MemoryLogger();
+    const reopened = await Store.open(dir, log);
+    assert.deepStrictEqual(names(reopened), ['a', 'b', 'c']);
+    assert.ok(log.lines.some((l) => /replayed 4 journaled transactions/.test(l)), log.lines.join('\n'));
+    reopened.close();
+  });
+
+  it('rolls back a failed transaction and journals nothing of it', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    await insert(store, 'a');
+    await assert.rejects(
+      store.write((tx) => {
+        tx.run("INSERT INTO projects (id, name, created_at, updated_at) VALUES ('b', 'b', 'now', 'now')");
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.deepStrictEqual(names(store), ['a']);
+    const reopened = await Store.open(dir, new MemoryLogger());
+    assert.deepStrictEqual(names(reopened), ['a']);
+  });
+
+  it('ignores a torn last record, keeps everything before it, and appends after it', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    await insert(store, 'a');
+    await insert(store, 'b');
+    const journal = path.join(dir, 'journal-000000.log');
+    fs.appendFileSync(journal, '0123456789abcdef [["INSERT INTO projects'); // a crash mid-write
+    const log = new MemoryLogger();
+    const reopened = await Store.open(dir, log);
+    assert.deepStrictEqual(names(reopened), ['a', 'b']);
+    assert.ok(log.lines.some((l) => /unfinished write/.test(l)), log.lines.join('\n'));
+    await insert(reopened, 'c');
+    const again = await Store.open(dir, new MemoryLogger());
+    assert.deepStrictEqual(names(again), ['a', 'b', 'c']);
+  });
+
+  it('checkpoints into a new generation and keeps exactly one older generation', async () => {
+    const store = await Store.open(dir, new MemoryLogger(), { checkpointBytes: 600 });
+    for (let i = 0; i < 30; i++) {
+      await insert(store, `p${String(i).padStart(2, '0')}`);
+    }
+    assert.ok(store.currentGeneration >= 3, `generation ${store.currentGeneration}`);
+    const files = fs.readdirSync(dir).sort();
+    const gens = new Set(files.map((f) => Number(/(\d+)/.exec(f)?.[1])));
+    assert.deepStrictEqual([...gens].sort((a, b) => a - b), [store.currentGeneration - 1, store.currentGeneration]);
+    const reopened = await Store.open(dir, new MemoryLogger());
+    assert.strictEqual(names(reopened).length, 30);
+  });
+
+  it('recovers from a damaged newest snapshot through the previous generation, losing nothing', async () => {
+    const store = await Store.open(dir, new MemoryLogger(), { checkpointBytes: 400 });
+    for (let i = 0; i < 20; i++) {
+      await insert(store, `p${String(i).padStart(2, '0')}`);
+    }
+    const gen = store.currentGeneration;
+    assert.ok(gen >= 2);
+    const snapshot = path.join(dir, `snapshot-${String(gen).padStart(6, '0')}.sqlite`);
+    const bytes = fs.readFileSync(snapshot);
+    bytes.fill(0x42, 100, 4000); // overwrite a stretch in the middle, as a bad disk would
+    fs.writeFileSync(snapshot, bytes);
+    const log = new MemoryLogger();
+    const reopened = await Store.open(dir, log);
+    assert.strictEqual(names(reopened).length, 20);
+    assert.ok(log.lines.some((l) => /error store: recovered the metadata store from generation/.test(l)), log.lines.join('\n'));
+    assert.ok(log.lines.some((l) => /is damaged/.test(l)));
+    // the recovery wrote a fresh good generation
+    const third = await Store.open(dir, new MemoryLogger());
+    assert.strictEqual(names(third).length, 20);
+  });
+
+  it('refuses to start rather than replace an unrecoverable store with an empty one', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    await insert(store, 'precious');
+    store.close(); // generations 0 and 1 now exist
+    for (const f of fs.readdirSync(dir)) {
+      fs.writeFileSync(path.join(dir, f), 'garbage');
+    }
+    await assert.rejects(Store.open(dir, new MemoryLogger()), (e: Error) => {
+      assert.ok(e instanceof StoreCorruptError);
+      assert.match(e.message, /damaged and no good state could be recovered/);
+      assert.match(e.message, /move the folder aside/);
+      return true;
+    });
+    // nothing was overwritten
+    assert.ok(fs.readdirSync(dir).every((f) => fs.readFileSync(path.join(dir, f), 'utf8') === 'garbage'));
+  });
+
+  it('stops replay at a damaged record in the middle of a journal and says so', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    for (const n of ['a', 'b', 'c']) {
+      await insert(store, n);
+    }
+    const journal = path.join(dir, 'journal-000000.log');
+    const lines = fs.readFileSync(journal, 'utf8').split('\n');
+    // lines: header, migration, a, b, c, '' -> damage the record of "b"
+    lines[3] = lines[3].replace('"b"', '"x"');
+    fs.writeFileSync(journal, lines.join('\n'));
+    const log = new MemoryLogger();
+    const reopened = await Store.open(dir, log);
+    assert.deepStrictEqual(names(reopened), ['a']);
+    assert.ok(log.lines.some((l) => /damaged at record 3/.test(l)), log.lines.join('\n'));
+  });
+});
