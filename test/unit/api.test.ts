@@ -57,20 +57,78 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
     const port = backend.port;
     await client.createProject('Taken');
     const cases: Array<{ what: string; send: () => ReturnType<typeof raw>; status: number; message: RegExp }> = [
-      { what: 'no token', send: () => raw(port, 'GET', '/api/projects', { token: null }), status: 401, message: /Missing "Authorization: Bearer/ },
-      { what: 'wrong token', send: () => raw(port, 'GET', '/api/projects', { token: 'b'.repeat(64) }), status: 401, message: /token is wrong/ },
-      { what: 'empty name', send: () => raw(port, 'POST', '/api/projects', { body: '{"name":""}' }), status: 400, message: /name is empty/ },
-      { what: 'long name', send: () => raw(port, 'POST', '/api/projects', { body: JSON.stringify({ name: 'x'.repeat(65) }) }), status: 400, message: /at most 64/ },
-      { what: 'path name', send: () => raw(port, 'POST', '/api/projects', { body: '{"name":"../etc/passwd"}' }), status: 400, message: /looks like a path/ },
-      { what: 'duplicate', send: () => raw(port, 'POST', '/api/projects', { body: '{"name":"taken"}' }), status: 409, message: /"Taken" already exists/ },
-      { what: 'missing name', send: () => raw(port, 'POST', '/api/projects', { body: '{}' }), status: 400, message: /lacks the required field "name"/ },
-      { what: 'wrong type', send: () => raw(port, 'POST', '/api/projects', { body: '{"name":5}' }), status: 400, message: /name must be string/ },
-      { what: 'unknown field', send: () => raw(port, 'POST', '/api/projects', { body: '{"name":"a","colour":"red"}' }), status: 400, message: /unknown field "colour"/ },
-      { what: 'malformed JSON', send: () => raw(port, 'POST', '/api/projects', { body: '{"name":' }), status: 400, message: /not valid JSON/ },
-      { what: 'empty JSON body', send: () => raw(port, 'POST', '/api/projects', { body: '' }), status: 400, message: /not valid JSON/ },
+      {
+        what: 'no token',
+        send: () => raw(port, 'GET', '/api/projects', { token: null }),
+        status: 401,
+        message: /Missing "Authorization: Bearer/,
+      },
+      {
+        what: 'wrong token',
+        send: () => raw(port, 'GET', '/api/projects', { token: 'b'.repeat(64) }),
+        status: 401,
+        message: /token is wrong/,
+      },
+      {
+        what: 'empty name',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{"name":""}' }),
+        status: 400,
+        message: /name is empty/,
+      },
+      {
+        what: 'long name',
+        send: () => raw(port, 'POST', '/api/projects', { body: JSON.stringify({ name: 'x'.repeat(65) }) }),
+        status: 400,
+        message: /at most 64/,
+      },
+      {
+        what: 'path name',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{"name":"../etc/passwd"}' }),
+        status: 400,
+        message: /looks like a path/,
+      },
+      {
+        what: 'duplicate',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{"name":"taken"}' }),
+        status: 409,
+        message: /"Taken" already exists/,
+      },
+      {
+        what: 'missing name',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{}' }),
+        status: 400,
+        message: /lacks the required field "name"/,
+      },
+      {
+        what: 'wrong type',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{"name":5}' }),
+        status: 400,
+        message: /name must be string/,
+      },
+      {
+        what: 'unknown field',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{"name":"a","colour":"red"}' }),
+        status: 400,
+        message: /unknown field "colour"/,
+      },
+      {
+        what: 'malformed JSON',
+        send: () => raw(port, 'POST', '/api/projects', { body: '{"name":' }),
+        status: 400,
+        message: /not valid JSON/,
+      },
+      {
+        what: 'empty JSON body',
+        send: () => raw(port, 'POST', '/api/projects', { body: '' }),
+        status: 400,
+        message: /not valid JSON/,
+      },
       {
         what: 'oversized body',
-        send: () => raw(port, 'POST', '/api/projects', { body: JSON.stringify({ name: 'a', description: 'x'.repeat(BODY_LIMIT_BYTES) }) }),
+        send: () =>
+          raw(port, 'POST', '/api/projects', {
+            body: JSON.stringify({ name: 'a', description: 'x'.repeat(BODY_LIMIT_BYTES) }),
+          }),
         status: 413,
         message: /larger than 64 KiB/,
       },
@@ -80,11 +138,36 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
         status: 415,
         message: /Content-Type: application\/json/,
       },
-      { what: 'unknown id', send: () => raw(port, 'PATCH', '/api/projects/nope', { body: '{"name":"b"}' }), status: 404, message: /No project is called or has the id "nope"/ },
-      { what: 'empty update', send: () => raw(port, 'PATCH', '/api/projects/taken', { body: '{}' }), status: 400, message: /Invalid request/ },
-      { what: 'delete unknown', send: () => raw(port, 'DELETE', '/api/projects/nope'), status: 404, message: /list them with "mllab project list"/ },
-      { what: 'activate unknown', send: () => raw(port, 'PUT', '/api/active-project', { body: '{"projectId":"nope"}' }), status: 404, message: /nope/ },
-      { what: 'unknown route', send: () => raw(port, 'GET', '/api/nothing'), status: 404, message: /No route GET \/api\/nothing/ },
+      {
+        what: 'unknown id',
+        send: () => raw(port, 'PATCH', '/api/projects/nope', { body: '{"name":"b"}' }),
+        status: 404,
+        message: /No project is called or has the id "nope"/,
+      },
+      {
+        what: 'empty update',
+        send: () => raw(port, 'PATCH', '/api/projects/taken', { body: '{}' }),
+        status: 400,
+        message: /Invalid request/,
+      },
+      {
+        what: 'delete unknown',
+        send: () => raw(port, 'DELETE', '/api/projects/nope'),
+        status: 404,
+        message: /list them with "mllab project list"/,
+      },
+      {
+        what: 'activate unknown',
+        send: () => raw(port, 'PUT', '/api/active-project', { body: '{"projectId":"nope"}' }),
+        status: 404,
+        message: /nope/,
+      },
+      {
+        what: 'unknown route',
+        send: () => raw(port, 'GET', '/api/nothing'),
+        status: 404,
+        message: /No route GET \/api\/nothing/,
+      },
     ];
     for (const c of cases) {
       const res = await c.send();
@@ -99,14 +182,22 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
   });
 
   it('turns error answers into BackendError with the message', async () => {
-    await assert.rejects(client.createProject('a/b'), (e: BackendError) => e.status === 400 && /looks like a path/.test(e.message));
+    await assert.rejects(
+      client.createProject('a/b'),
+      (e: BackendError) => e.status === 400 && /looks like a path/.test(e.message),
+    );
   });
 
   it('pushes events to every subscriber of the event stream', async () => {
     const received: BackendEvent[][] = [[], []];
     const closed: string[] = [];
     const streams = received.map(
-      (list) => new EventStream(client, (e) => list.push(e), (reason) => closed.push(reason)),
+      (list) =>
+        new EventStream(
+          client,
+          (e) => list.push(e),
+          (reason) => closed.push(reason),
+        ),
     );
     await waitFor(() => received.every((l) => l.length >= 1));
     assert.strictEqual(received[0][0].type, 'hello');

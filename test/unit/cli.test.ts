@@ -27,7 +27,10 @@ describe('mllab CLI (built bin/mllab.js against a real backend process)', functi
 
     assert.strictEqual(cli(['project', 'create', 'Fraud', '--home', home]).status, 0);
     assert.strictEqual(cli(['project', 'use', 'fraud', '--home', home]).status, 0);
-    const list = cli(['project', 'list', '--home', home, '--json']).json<{ projects: Project[]; activeProjectId: string }>();
+    const list = cli(['project', 'list', '--home', home, '--json']).json<{
+      projects: Project[];
+      activeProjectId: string;
+    }>();
     assert.deepStrictEqual(
       list.projects.map((p) => p.name),
       ['Churn', 'Fraud'],
@@ -94,7 +97,10 @@ describe('mllab CLI (built bin/mllab.js against a real backend process)', functi
     const r = cli(['project', 'list', '--home', home, '--json']);
     assert.strictEqual(r.status, 0, r.stderr + r.stdout);
     assert.notStrictEqual(readRegistration(home)?.pid, dead.pid);
-    assert.match(fs.readFileSync(homePaths(home).log, 'utf8'), /belonged to process 4194303 which is no longer running; taking over/);
+    assert.match(
+      fs.readFileSync(homePaths(home).log, 'utf8'),
+      /belonged to process 4194303 which is no longer running; taking over/,
+    );
   });
 
   it('keeps the token file readable by the owner only', () => {

@@ -50,7 +50,11 @@ describe('durability of the backend process (kill -9, damaged files)', function 
     await waitForExit(again.child);
     again.client.dispose();
     const log = fs.readFileSync(homePaths(home).log, 'utf8');
-    assert.match(log, /process \d+ which is no longer running; taking over/, 'the dead process registration was taken over');
+    assert.match(
+      log,
+      /process \d+ which is no longer running; taking over/,
+      'the dead process registration was taken over',
+    );
     assert.ok((log.match(/store: checkpoint/g) ?? []).length >= 3, 'the burst crossed checkpoints');
   });
 

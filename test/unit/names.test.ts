@@ -27,5 +27,4 @@ describe('project names', () => {
       assert.match(checkName('project', name) ?? 'accepted', expected, JSON.stringify(name));
     }
   });
-
 });

@@ -40,7 +40,10 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     const log = new MemoryLogger();
     const reopened = await Store.open(dir, log);
     assert.deepStrictEqual(names(reopened), ['a', 'b', 'c']);
-    assert.ok(log.lines.some((l) => /replayed 4 journaled transactions/.test(l)), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => /replayed 4 journaled transactions/.test(l)),
+      log.lines.join('\n'),
+    );
     reopened.close();
   });
 
@@ -68,7 +71,10 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     const log = new MemoryLogger();
     const reopened = await Store.open(dir, log);
     assert.deepStrictEqual(names(reopened), ['a', 'b']);
-    assert.ok(log.lines.some((l) => /unfinished write/.test(l)), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => /unfinished write/.test(l)),
+      log.lines.join('\n'),
+    );
     await insert(reopened, 'c');
     const again = await Store.open(dir, new MemoryLogger());
     assert.deepStrictEqual(names(again), ['a', 'b', 'c']);
@@ -82,7 +88,10 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     assert.ok(store.currentGeneration >= 3, `generation ${store.currentGeneration}`);
     const files = fs.readdirSync(dir).sort();
     const gens = new Set(files.map((f) => Number(/(\d+)/.exec(f)?.[1])));
-    assert.deepStrictEqual([...gens].sort((a, b) => a - b), [store.currentGeneration - 1, store.currentGeneration]);
+    assert.deepStrictEqual(
+      [...gens].sort((a, b) => a - b),
+      [store.currentGeneration - 1, store.currentGeneration],
+    );
     const reopened = await Store.open(dir, new MemoryLogger());
     assert.strictEqual(names(reopened).length, 30);
   });
@@ -101,7 +110,10 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     const log = new MemoryLogger();
     const reopened = await Store.open(dir, log);
     assert.strictEqual(names(reopened).length, 20);
-    assert.ok(log.lines.some((l) => /error store: recovered the metadata store from generation/.test(l)), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => /error store: recovered the metadata store from generation/.test(l)),
+      log.lines.join('\n'),
+    );
     assert.ok(log.lines.some((l) => /is damaged/.test(l)));
     // the recovery wrote a fresh good generation
     const third = await Store.open(dir, new MemoryLogger());
@@ -138,6 +150,9 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     const log = new MemoryLogger();
     const reopened = await Store.open(dir, log);
     assert.deepStrictEqual(names(reopened), ['a']);
-    assert.ok(log.lines.some((l) => /damaged at record 3/.test(l)), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => /damaged at record 3/.test(l)),
+      log.lines.join('\n'),
+    );
   });
 });

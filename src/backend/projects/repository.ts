@@ -137,7 +137,11 @@ export class ProjectRepository {
     if (row && String(row.id) !== exceptId) {
       const existing = String(row.name);
       const same = existing === name ? '' : ` (names differ only in upper and lower case)`;
-      throw new ApiError(409, 'name_taken', `A project called "${existing}" already exists${same}: choose another name.`);
+      throw new ApiError(
+        409,
+        'name_taken',
+        `A project called "${existing}" already exists${same}: choose another name.`,
+      );
     }
   }
 }

@@ -1,0 +1,121 @@
+// `npm run bench`: every figure side by side with its reference, one line each; see docs/PERFORMANCE.md.
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { ApiClient } from '../src/client/api-client';
+import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
+import { median, report } from './stats';
+
+const RUNS = Number(process.env.MLLAB_BENCH_RUNS ?? 7);
+
+/** Time from spawning the process to its first answered request, polling every millisecond. */
+async function timeToFirstAnswer(start: () => Promise<Target>, urlPath: string): Promise<number> {
+  const t0 = performance.now();
+  const target = await start();
+  const agent = new http.Agent();
+  for (;;) {
+    try {
+      await get(agent, target, urlPath);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  const elapsed = performance.now() - t0;
+  agent.destroy();
+  await target.stop();
+  return elapsed;
+}
+
+async function startup(): Promise<void> {
+  const ours: number[] = [];
+  const reference: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const home = tempHome();
+    ours.push(await timeToFirstAnswer(() => startBackend(home), '/api/status'));
+    reference.push(await timeToFirstAnswer(() => startReference('{}'), '/'));
+    fs.rmSync(path.dirname(home), { recursive: true, force: true });
+  }
+  report(
+    'backend start to first answered request (median)',
+    median(ours),
+    median(reference),
+    'ms',
+    'bare node http server',
+  );
+}
+
+async function reads(): Promise<void> {
+  const home = tempHome();
+  const backend = await startBackend(home);
+  const client = new ApiClient(backend.port, backend.token!);
+  for (let i = 0; i < 20; i++) {
+    await client.createProject(`project-${i}`, 'a project of the benchmark');
+  }
+  const body = JSON.stringify(await client.listProjects());
+  client.dispose();
+  const reference = await startReference(body);
+  const rate = Number(process.env.MLLAB_BENCH_RPS ?? 1000);
+  const seconds = Number(process.env.MLLAB_BENCH_SECONDS ?? 10);
+  await load(backend, '/api/projects', rate, 1); // warm-up
+  await load(reference, '/', rate, 1);
+  const ours = await load(backend, '/api/projects', rate, seconds);
+  const ref = await load(reference, '/', rate, seconds);
+  const label = `GET /api/projects (20 projects) at ${rate} req/s for ${seconds} s`;
+  report(`${label}: p99 latency`, ours.p99, ref.p99, 'ms', 'bare node http server, same body');
+  report(`${label}: p50 latency`, ours.p50, ref.p50, 'ms', 'bare node http server, same body');
+  report(`${label}: achieved rate`, ours.achievedRps, ref.achievedRps, 'req/s', 'bare node http server');
+  await backend.stop();
+  await reference.stop();
+  fs.rmSync(path.dirname(home), { recursive: true, force: true });
+}
+
+async function writes(): Promise<void> {
+  const home = tempHome();
+  const backend = await startBackend(home);
+  const client = new ApiClient(backend.port, backend.token!);
+  const n = 300;
+  const ours: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await client.createProject(`w-${i}`);
+    ours.push(performance.now() - t0);
+  }
+  client.dispose();
+  await backend.stop();
+  // reference: the durable-append floor, one small line appended and fdatasync'ed per write
+  const file = path.join(path.dirname(home), 'reference.log');
+  const fd = fs.openSync(file, 'a');
+  const ref: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fs.writeSync(fd, `${'x'.repeat(200)}\n`);
+    fs.fdatasyncSync(fd);
+    ref.push(performance.now() - t0);
+  }
+  fs.closeSync(fd);
+  report(
+    'acknowledged durable write, POST /api/projects (median)',
+    median(ours),
+    median(ref),
+    'ms',
+    'append + fdatasync alone',
+  );
+  fs.rmSync(path.dirname(home), { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const all: Record<string, () => Promise<void>> = { startup, reads, writes };
+  for (const [name, fn] of Object.entries(all)) {
+    if (!only || only === name) {
+      await fn();
+    }
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exitCode = 1;
+});
