@@ -9,7 +9,7 @@
  *   MLLAB_IT_KEEP=1          keep the temp folder (server data, workspace, server.log)
  *   MLLAB_IT_EXTENSION_PATH  extension under development (default: the repo root)
  *   MLLAB_IT_TESTS_PATH      test runner module (default: out/test/integration/suite/index.js)
- *   MLLAB_IT_VERBOSE=1       also print the workbench's own routine log lines (hidden by default)
+ *   MLLAB_IT_VERBOSE=1       also print the workbench's routine log lines (hidden by default)
  *   MLLAB_IT_SCREENSHOT      1 = always save test-artifacts/integration-<time>.png, 0 = never,
  *                            unset = only when the run fails
  *
@@ -22,23 +22,26 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openSecondWindow, openTestWindow, type WorkbenchTarget } from './harness/browser';
+import { printLogLine, say } from './harness/log';
 import { ensureServerInstall, findFreePort, startServer, tailFile, waitForHttp } from './harness/server';
-import { createRunDirs, removeRunDirs } from './harness/workspace';
+import { createRunDirs, removeRunDirs, type RunDirs } from './harness/workspace';
 
 export const SECOND_WINDOW_MARKER = 'MLLAB_OPEN_SECOND_WINDOW';
+/** `MLLAB_SCREENSHOT <name>` in a test's output saves test-artifacts/<name>-<time>.png. */
+const SCREENSHOT_MARKER = /MLLAB_SCREENSHOT ([\w-]+)/;
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
-interface Options {
+export interface Options {
   timeoutMs: number;
   keep: boolean;
   extensionPath: string;
   testsPath: string;
-  screenshot: 'always' | 'never' | 'on-failure';
   verbose: boolean;
+  screenshot: 'always' | 'never' | 'on-failure';
 }
 
-function readOptions(env: NodeJS.ProcessEnv): Options {
+export function readOptions(env: NodeJS.ProcessEnv): Options {
   const timeoutMs = Number(env.MLLAB_IT_TIMEOUT_MS ?? 600_000);
   return {
     timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 600_000,
@@ -52,101 +55,113 @@ function readOptions(env: NodeJS.ProcessEnv): Options {
   };
 }
 
-/**
- * In test mode the workbench forwards every log entry of its own besides the extension host's console
- * output, unlabelled. These are the routine ones of a healthy offline run.
- */
-const WORKBENCH_NOISE: RegExp[] = [
-  /^Resolv(ing|ed) connection token/,
-  /^Creating a socket/,
-  /^\[reconnection-grace-time\]/,
-  /^(Updating|Ignoring fetching) additional builtin extensions/,
-  /^\[(AgentHost|AccountPolicyGate|ChatModelSelection)\b/,
-  // code-server serves no service worker when its VS Code server is run directly:
-  /^\[Service Worker\] registration/,
-  /^Failed to load resource: the server responded with a status of 404/,
-  /^A bad HTTP response code \(404\)/,
-  /^No search provider registered for scheme/,
-  /^Canceled: Canceled/, // pending remote calls when the workbench shuts down after the tests
-];
-
-function isWorkbenchNoise(line: string): boolean {
-  return WORKBENCH_NOISE.some((pattern) => pattern.test(line));
-}
-
-function say(message: string): void {
-  process.stdout.write(`[integration] ${message}\n`);
-}
-
 function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
-type Outcome = { kind: 'exit'; code: number } | { kind: 'failed'; message: string };
-
-/** Cleanup steps, run once in reverse order of registration; each step's failure is only reported. */
+/** Cleanup steps, run once in reverse order of registration; a failing step is reported, not fatal. */
 class Cleanup {
-  private steps: { name: string; run: () => unknown }[] = [];
-  private done: Promise<void> | undefined;
+  private readonly steps: { name: string; run: () => unknown }[] = [];
   add(name: string, run: () => unknown): void {
     this.steps.push({ name, run });
   }
-  runAll(): Promise<void> {
-    this.done ??= (async () => {
-      for (const step of this.steps.reverse()) {
-        try {
-          await step.run();
-        } catch (error) {
-          say(`cleanup '${step.name}' failed: ${String(error)}`);
-        }
+  async runAll(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step.run();
+      } catch (error) {
+        say(`cleanup of ${step.name} failed: ${String(error)}`);
       }
-    })();
-    return this.done;
+    }
   }
 }
 
-async function saveScreenshot(browser: Browser): Promise<void> {
+/** A promise that rejects when the run must stop early (timeout, Ctrl+C); every wait races against it. */
+class Abort {
+  readonly promise: Promise<never>;
+  private rejectWith: (reason: Error) => void = () => undefined;
+  constructor() {
+    this.promise = new Promise<never>((_resolve, reject) => (this.rejectWith = reject));
+    this.promise.catch(() => undefined); // observed through race()
+  }
+  abort(reason: string): void {
+    this.rejectWith(new Error(reason));
+  }
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.promise]);
+  }
+}
+
+async function saveScreenshot(browser: Browser, name?: string): Promise<void> {
   const page = browser.contexts()[0]?.pages()[0];
-  if (!page) return;
+  if (!page) {
+    return;
+  }
   const dir = path.join(repoRoot, 'test-artifacts');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `integration-${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
+  const file = path.join(dir, `${name ?? 'integration'}-${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
   await page.screenshot({ path: file, timeout: 10_000 });
   say(`screenshot: ${path.relative(repoRoot, file)}`);
 }
 
+/** Opens the second window (once) and leaves a marker file in the signal folder for the suite. */
+function secondWindowOpener(browser: Browser, target: WorkbenchTarget, dirs: RunDirs, options: Options): () => void {
+  let requested = false;
+  return () => {
+    if (requested) {
+      return;
+    }
+    requested = true;
+    const since = Date.now();
+    say('opening the second window');
+    const log = (level: string, line: string): void =>
+      printLogLine(level, line, { verbose: options.verbose, prefix: '[window 2] ' });
+    openSecondWindow(browser, target, log).then(
+      () => {
+        say(`second window opened after ${seconds(since)}`);
+        fs.writeFileSync(path.join(dirs.signals, 'second-window-open'), '');
+      },
+      (error: unknown) => {
+        say(`could not open the second window: ${String(error)}`);
+        fs.writeFileSync(path.join(dirs.signals, 'second-window-failed'), String(error));
+      },
+    );
+  };
+}
+
+/** Runs the suite once; resolves with the exit code for the process (0 = all tests passed). */
 export async function runIntegrationTests(options: Options): Promise<number> {
+  const install = await ensureServerInstall(repoRoot);
+  const started = Date.now();
   const cleanup = new Cleanup();
+  const abort = new Abort();
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    say(`received ${signal}, cleaning up`);
-    void cleanup.runAll().then(() => process.exit(130));
+    interrupted = true;
+    abort.abort(`interrupted by ${signal}`);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  cleanup.add('signal handlers', () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  });
+  const timer = setTimeout(
+    () => abort.abort(`timed out after ${options.timeoutMs} ms without a test result (MLLAB_IT_TIMEOUT_MS)`),
+    options.timeoutMs,
+  );
+  cleanup.add('timer', () => clearTimeout(timer));
 
-  const install = await ensureServerInstall(repoRoot);
-  const started = Date.now();
   const dirs = createRunDirs(path.join(repoRoot, 'test', 'integration', 'fixtures', 'workspace'));
   cleanup.add('temp folder', () => (options.keep ? say(`kept temp folder ${dirs.root}`) : removeRunDirs(dirs)));
 
   let browser: Browser | undefined;
-  let outcome: Outcome;
+  let exitCode: number | undefined;
+  let failure: string | undefined;
   try {
-    // Rejects when the overall timeout hits; every wait below races against it.
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out after ${options.timeoutMs} ms without a test result (MLLAB_IT_TIMEOUT_MS)`)),
-        options.timeoutMs,
-      );
-      cleanup.add('timer', () => clearTimeout(timer));
-    });
-    timedOut.catch(() => undefined); // handled by the races below
-    const bounded = <T>(work: Promise<T>): Promise<T> => Promise.race([work, timedOut]);
-
-    const port = await findFreePort();
     const server = startServer({
       install,
-      port,
+      port: await findFreePort(),
       serverDataDir: dirs.serverDataDir,
       extensionsDir: dirs.extensionsDir,
       logFile: dirs.serverLog,
@@ -161,13 +176,13 @@ export async function runIntegrationTests(options: Options): Promise<number> {
     const serverDied = server.exited.then((code): never => {
       throw new Error(`VS Code server exited unexpectedly (code ${code})`);
     });
-    serverDied.catch(() => undefined); // handled by the races below
+    serverDied.catch(() => undefined); // observed through race()
 
-    await bounded(waitForHttp(server, options.timeoutMs));
+    await abort.race(waitForHttp(server, options.timeoutMs));
     say(`VS Code server up on ${server.baseUrl} after ${seconds(started)}`);
 
-    browser = await bounded(launchBrowser());
-    const openedBrowser = browser;
+    const openedBrowser = await abort.race(launchBrowser());
+    browser = openedBrowser;
     cleanup.add('browser', () => openedBrowser.close());
 
     const target: WorkbenchTarget = {
@@ -176,56 +191,44 @@ export async function runIntegrationTests(options: Options): Promise<number> {
       extensionDevelopmentPath: options.extensionPath,
       extensionTestsPath: options.testsPath,
     };
-    const printLog = (level: string, line: string, prefix = ''): void => {
-      if (!options.verbose && isWorkbenchNoise(line)) return;
-      const tag = level === 'error' || level === 'warn' ? `[${level}] ` : '';
-      process.stdout.write(`${prefix}${tag}${line}\n`);
-    };
-    let secondWindowRequested = false;
-    const requestSecondWindow = (): void => {
-      if (secondWindowRequested) return;
-      secondWindowRequested = true;
-      const since = Date.now();
-      say('opening the second window');
-      openSecondWindow(openedBrowser, target, (level, line) => printLog(level, line, '[window 2] ')).then(
-        () => {
-          say(`second window opened after ${seconds(since)}`);
-          fs.writeFileSync(path.join(dirs.signals, 'second-window-open'), '');
-        },
-        (error: unknown) => {
-          say(`could not open the second window: ${String(error)}`);
-          fs.writeFileSync(path.join(dirs.signals, 'second-window-failed'), String(error));
-        },
-      );
-    };
-
-    const testWindow = await bounded(
-      openTestWindow(browser, target, (level, line) => {
-        printLog(level, line);
-        if (line.includes(SECOND_WINDOW_MARKER)) requestSecondWindow();
+    const requestSecondWindow = secondWindowOpener(openedBrowser, target, dirs, options);
+    const testWindow = await abort.race(
+      openTestWindow(openedBrowser, target, (level, line) => {
+        printLogLine(level, line, { verbose: options.verbose });
+        if (line.includes(SECOND_WINDOW_MARKER)) {
+          requestSecondWindow();
+        }
+        const shot = SCREENSHOT_MARKER.exec(line);
+        if (shot) {
+          // a test asked for a picture of the workbench as it is now; it waits for the signal file
+          const done = path.join(dirs.signals, `screenshot-${shot[1]}`);
+          saveScreenshot(openedBrowser, shot[1]).then(
+            () => fs.writeFileSync(done, ''),
+            (error: unknown) => fs.writeFileSync(done, String(error)),
+          );
+        }
       }),
     );
     say(`workbench page loaded after ${seconds(started)}`);
 
-    const code = await Promise.race([testWindow.exitCode, serverDied, timedOut]);
-    outcome = { kind: 'exit', code };
+    exitCode = await abort.race(Promise.race([testWindow.exitCode, serverDied]));
+    say(`tests finished with exit code ${exitCode} after ${seconds(started)}`);
   } catch (error) {
-    outcome = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
+    failure = error instanceof Error ? error.message : String(error);
   }
 
-  const code = outcome.kind === 'exit' ? outcome.code : 1;
-  if (outcome.kind === 'exit') {
-    say(`tests finished with exit code ${code} after ${seconds(started)}`);
-  } else {
-    say(`FAILED: ${outcome.message}`);
-    process.stdout.write(`--- last lines of the server log ---\n${tailFile(dirs.serverLog, 40)}\n---\n`);
+  if (failure !== undefined) {
+    say(`FAILED: ${failure}`);
+    if (!interrupted) {
+      process.stdout.write(`--- last lines of ${dirs.serverLog} ---\n${tailFile(dirs.serverLog, 40)}\n---\n`);
+    }
   }
-  if (browser && (options.screenshot === 'always' || (options.screenshot === 'on-failure' && code !== 0))) {
+  const code = interrupted ? 130 : (exitCode ?? 1);
+  const wantScreenshot = options.screenshot === 'always' || (options.screenshot === 'on-failure' && code !== 0);
+  if (browser && wantScreenshot && !interrupted) {
     await saveScreenshot(browser).catch((error: unknown) => say(`screenshot failed: ${String(error)}`));
   }
   await cleanup.runAll();
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
   return code;
 }
 

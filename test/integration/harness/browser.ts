@@ -30,6 +30,10 @@ export interface TestWindow {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
+    // The runner handles signals itself: Playwright's handlers would exit before the server is stopped.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -100,7 +104,9 @@ export async function openSecondWindow(browser: Browser, target: WorkbenchTarget
   // console; its own errors (e.g. a failed activation) go to the browser console, styled as
   // '%c  ERR', 'color: #f33', message.
   page.on('console', (message) => {
-    if (message.type() === 'error') log('error', message.text().replace(/^%c\s*\w+\s+color: \S+\s*/, ''));
+    if (message.type() === 'error') {
+      log('error', message.text().replace(/^%c\s*\w+\s+color: \S+\s*/, ''));
+    }
   });
   await page.goto(workbenchUrl({ ...target, extensionTestsPath: undefined }));
   await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });

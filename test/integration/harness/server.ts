@@ -121,9 +121,14 @@ export function startServer(options: ServerOptions): RunningServer {
     child.on('error', () => resolve(null));
   });
 
+  // Last resort if the runner exits without stop() (e.g. process.exit elsewhere): no orphaned servers.
+  const killOnExit = (): void => killGroup(child.pid, 'SIGKILL');
+  process.on('exit', killOnExit);
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      process.removeListener('exit', killOnExit);
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
         killGroup(child.pid, 'SIGKILL'); // stragglers in the group, if any
         return;
@@ -140,7 +145,9 @@ export function startServer(options: ServerOptions): RunningServer {
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
+  if (pid === undefined) {
+    return;
+  }
   try {
     process.kill(-pid, signal);
   } catch {
@@ -157,7 +164,9 @@ export async function waitForHttp(server: RunningServer, timeoutMs: number): Pro
     if (died) {
       throw new Error(`VS Code server exited with code ${server.process.exitCode} before answering HTTP`);
     }
-    if (await answersHttp(server.baseUrl)) return;
+    if (await answersHttp(server.baseUrl)) {
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`VS Code server did not answer HTTP on ${server.baseUrl} within ${timeoutMs} ms`);
