@@ -98,8 +98,8 @@ export async function load(target: Target, urlPath: string, rate: number, second
     if (wait > 1) {
       await new Promise((r) => setTimeout(r, wait));
     }
-    // from the scheduled start when behind schedule (queueing counts), else from the actual send
-    const t0 = Math.max(due, performance.now());
+    // from the scheduled start when behind schedule (queueing delay counts), else from the actual send
+    const t0 = Math.min(due, performance.now());
     pending.push(get(agent, target, urlPath).then(() => void latencies.push(performance.now() - t0)));
   }
   await Promise.all(pending);

@@ -1,4 +1,5 @@
 // `npm run bench`: every figure side by side with its reference, one line each; see docs/PERFORMANCE.md.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
@@ -105,9 +106,54 @@ async function writes(): Promise<void> {
   fs.rmSync(path.dirname(home), { recursive: true, force: true });
 }
 
+/** Activation in a real VS Code extension host, through the integration harness. */
+async function activation(): Promise<void> {
+  const repo = path.resolve(__dirname, '..', '..');
+  const result = spawnSync(process.execPath, [path.join(repo, 'out', 'test', 'integration', 'run.js')], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      MLLAB_IT_TESTS_PATH: path.join(repo, 'out', 'bench', 'vscode', 'index.js'),
+      MLLAB_IT_SCREENSHOT: '0',
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const figures = new Map<string, string[]>();
+  for (const m of result.stdout.matchAll(/MLLAB_BENCH (\S+) (.+)/g)) {
+    figures.set(m[1], m[2].trim().split(' '));
+  }
+  const wall = Number(figures.get('activate_wall')?.[0]);
+  if (result.status !== 0 || !Number.isFinite(wall)) {
+    throw new Error(`activation benchmark failed:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`);
+  }
+  const ref = figures.get('reference_wall');
+  if (ref) {
+    report(
+      'extension activation, activate() call as seen by VS Code',
+      wall,
+      Number(ref[0]),
+      'ms',
+      `built-in ${ref[1]}`,
+    );
+  } else {
+    process.stdout.write(
+      `extension activation, activate() call as seen by VS Code: ${wall.toFixed(2)} ms (no inactive built-in extension to compare)\n`,
+    );
+  }
+  process.stdout.write(
+    `extension activation, bundle evaluation (our code): ${Number(figures.get('bundle_evaluation')?.[0]).toFixed(2)} ms\n`,
+  );
+  process.stdout.write(
+    `extension activation, time inside activate(): ${Number(figures.get('activate_inside')?.[0]).toFixed(2)} ms\n`,
+  );
+  process.stdout.write(
+    `backend connected after activation returned (background): ${Number(figures.get('backend_ready_after_activation')?.[0]).toFixed(2)} ms\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
-  const all: Record<string, () => Promise<void>> = { startup, reads, writes };
+  const all: Record<string, () => Promise<void>> = { startup, reads, writes, activation };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {
       await fn();
