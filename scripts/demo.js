@@ -68,12 +68,19 @@ async function main() {
     '--disable-telemetry',
     '--disable-update-check',
   ];
-  execFileSync(node, [entry, ...common, '--install-extension', vsix, '--force'], { stdio: 'inherit' });
+  // a quiet, offline workbench: no AI sign-in prompts, no gallery or update lookups
+  const userSettings = path.join(demoDir, 'user-data', 'User', 'settings.json');
+  if (!fs.existsSync(userSettings)) {
+    fs.mkdirSync(path.dirname(userSettings), { recursive: true });
+    fs.copyFileSync(path.join(repo, 'scripts', 'offline-settings.json'), userSettings);
+  }
+  const env = { ...process.env, EXTENSIONS_GALLERY: '{}' };
+  execFileSync(node, [entry, ...common, '--install-extension', vsix, '--force'], { stdio: 'inherit', env });
   const port = await freePort(Number(process.env.MLLAB_DEMO_PORT || 8080));
   const server = spawn(
     node,
     [entry, ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-workspace-trust', workspace],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   const log = fs.createWriteStream(path.join(demoDir, 'code-server.log'));
   server.stdout.pipe(log);

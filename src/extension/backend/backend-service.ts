@@ -71,6 +71,17 @@ export class BackendService extends Disposable {
     }
   }
 
+  /**
+   * The API client once connected: waits while the backend is starting (a command run right after
+   * the window opened), and throws the actionable message of `client` when it cannot connect.
+   */
+  async ready(): Promise<ApiClient> {
+    if (this._state.kind === 'starting') {
+      await this.start();
+    }
+    return this.client;
+  }
+
   /** Resolves once connected (or failed); starts the connection if needed. */
   start(): Promise<void> {
     if (!this.options.home || this.isDisposed) {

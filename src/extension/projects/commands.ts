@@ -48,25 +48,29 @@ export function registerProjectCommands(
   };
 
   const setActive = async (project: Project) => {
-    await backend.client.setActiveProject(project.id);
+    const client = await backend.ready();
+    await client.setActiveProject(project.id);
     await model.refresh();
   };
 
   return [
     registerCommand(Commands.createProject, ui, async (name?: string) => {
+      const client = await backend.ready();
+      await model.refresh(); // the name check below needs the current list
       name ??= await askName('Create ML Lab Project');
       if (name === undefined) {
         return undefined;
       }
-      const project = await backend.client.createProject(name);
+      const project = await client.createProject(name);
       // the first project becomes the active one: there is nothing else it could be
       if (!model.activeProject) {
-        await backend.client.setActiveProject(project.id);
+        await client.setActiveProject(project.id);
       }
       await model.refresh();
       return project;
     }),
     registerCommand(Commands.renameProject, ui, async (project?: Project, newName?: string) => {
+      const client = await backend.ready();
       project ??= selected() ?? (await pickProject('Rename Project'));
       if (!project) {
         return undefined;
@@ -75,16 +79,17 @@ export function registerProjectCommands(
       if (newName === undefined || newName === project.name) {
         return undefined;
       }
-      const renamed = await backend.client.updateProject(project.id, { name: newName });
+      const renamed = await client.updateProject(project.id, { name: newName });
       await model.refresh();
       return renamed;
     }),
     registerCommand(Commands.deleteProject, ui, async (project?: Project) => {
+      const client = await backend.ready();
       project ??= selected() ?? (await pickProject('Delete Project'));
       if (!project) {
         return false;
       }
-      const contents = await backend.client.projectContents(project.id);
+      const contents = await client.projectContents(project.id);
       const active = model.activeProject?.id === project.id;
       const confirmed = await ui.confirm(
         `Delete the project "${project.name}"?`,
@@ -96,11 +101,12 @@ export function registerProjectCommands(
       if (!confirmed) {
         return false;
       }
-      await backend.client.deleteProject(project.id);
+      await client.deleteProject(project.id);
       await model.refresh();
       return true;
     }),
     registerCommand(Commands.setActiveProject, ui, async (project?: Project) => {
+      await backend.ready();
       project ??= selected() ?? (await pickProject('Set Active Project'));
       if (project) {
         await setActive(project);
@@ -108,7 +114,7 @@ export function registerProjectCommands(
       return project;
     }),
     registerCommand(Commands.selectProject, ui, async () => {
-      const client = backend.client; // throws an actionable message when the backend is not connected
+      const client = await backend.ready(); // throws an actionable message when it cannot connect
       await model.refresh();
       const create = { label: '$(add) Create Project...', project: undefined };
       const picked = await ui.pick(

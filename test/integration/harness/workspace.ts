@@ -14,15 +14,10 @@ export interface RunDirs {
   serverLog: string;
 }
 
-const MACHINE_SETTINGS: Record<string, unknown> = {
-  'chat.disableAIFeatures': true,
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'telemetry.telemetryLevel': 'off',
-  'workbench.enableExperiments': false,
-  'workbench.startupEditor': 'none',
-};
+/** Settings that keep the workbench quiet and offline, shared with the demo (scripts/demo.js). */
+const MACHINE_SETTINGS = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, '..', '..', '..', '..', 'scripts', 'offline-settings.json'), 'utf8'),
+) as Record<string, unknown>;
 
 export function createRunDirs(fixtureWorkspace: string): RunDirs {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-it-'));

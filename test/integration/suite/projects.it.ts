@@ -201,14 +201,20 @@ describe('ML Lab in a real VS Code extension host', () => {
     assert.deepStrictEqual(errors.slice(2), []);
   });
 
-  it('recovers when the backend is restarted', async () => {
+  it('recovers when the backend is restarted, and a command run meanwhile waits for it', async () => {
     const oldPid = lab.backend.state.kind === 'connected' ? lab.backend.state.pid : 0;
-    await vscode.commands.executeCommand('mllab.backend.restart');
+    const restarting = vscode.commands.executeCommand('mllab.backend.restart');
+    await waitFor('the restart to begin', () => lab.backend.state.kind !== 'connected');
+    errors.length = 0;
+    const created = await vscode.commands.executeCommand<Project>('mllab.project.create', 'Made during restart');
+    await restarting;
+    assert.deepStrictEqual(errors, []);
+    assert.strictEqual(created?.name, 'Made during restart');
     const state = await waitFor('reconnection', () =>
       lab.backend.state.kind === 'connected' ? lab.backend.state : undefined,
     );
     assert.notStrictEqual(state.pid, oldPid);
     await lab.projects.refresh();
-    assert.deepStrictEqual(names(lab), ['Churn v2'], 'the data survived the restart');
+    assert.deepStrictEqual(names(lab), ['Churn v2', 'Made during restart'], 'the data survived the restart');
   });
 });
