@@ -39,11 +39,12 @@ module.exports = (_env, argv) => {
       externals: { vscode: 'commonjs vscode' },
       plugins: [define],
     },
-    // the backend process and the CLI (which can run the backend in the foreground)
+    // the backend process, the CLI (which can run the backend in the foreground) and the Node client
     {
       ...nodeBundle(mode),
       name: 'backend',
-      entry: { backend: './src/backend/entry.ts', cli: './src/cli/entry.ts' },
+      // client.js: the Node client (`require('mllab')`), which can start a backend like the CLI
+      entry: { backend: './src/backend/entry.ts', cli: './src/cli/entry.ts', client: './src/client/index.ts' },
       // sql.js's emscripten loader does not survive bundling: ship its two files next to the bundle
       externals: { 'sql.js': 'commonjs ./sql-wasm.js' },
       plugins: [

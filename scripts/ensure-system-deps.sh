@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need, when they are missing: Chromium (the
-# browser the integration tests drive) and the toolchain that builds code-server's native modules.
+# browser the integration tests drive), the toolchain that builds code-server's native modules, Info-ZIP
+# (tests check our zips with it; the benchmark compares with it) and python3 for the Python client.
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(chromium build-essential pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)
+packages=(chromium build-essential pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev zip unzip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# the Python client's tests need a python3; any one on PATH will do
+command -v python3 >/dev/null || missing+=(python3)
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi

@@ -6,6 +6,10 @@ import { registerEventRoutes } from './http/events';
 import { createHttpServer } from './http/server';
 import { registerStatusRoutes } from './http/status';
 import type { Logger } from './log';
+import { registerDatasetRoutes } from './datasets/routes';
+import { Operations } from './datasets/operations';
+import { DatasetRepository } from './datasets/repository';
+import { BlobStore } from './files/blob-store';
 import { ProjectRepository } from './projects/repository';
 import { registerProjectRoutes } from './projects/routes';
 import { Store } from './store/database';
@@ -25,6 +29,7 @@ export interface BackendOptions {
 /** A running backend: the store, the HTTP API on 127.0.0.1 and the event bus, wired together. */
 export class Backend {
   private idleTimer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
   private stopping: Promise<void> | undefined;
   private markStopped!: (reason: string) => void;
   /** resolves with the reason once the backend stopped (API request, idle, signal) */
@@ -37,15 +42,26 @@ export class Backend {
     readonly http: FastifyInstance,
     readonly events: EventBus,
     readonly projects: ProjectRepository,
+    private readonly operations: Operations,
   ) {}
 
   static async start(options: BackendOptions): Promise<Backend> {
     const checkpointBytes = Number(process.env.MLLAB_STORE_CHECKPOINT_BYTES) || undefined;
     const store = await Store.open(homePaths(options.home).db, options.log, { checkpointBytes });
     const events = new EventBus();
-    const projects = new ProjectRepository(store);
+    const blobs = new BlobStore(options.home);
+    const datasets = new DatasetRepository(store, blobs);
+    const projects = new ProjectRepository(store, [datasets]);
+    const operations = new Operations();
+    const leftovers = blobs.cleanTemp();
+    const orphans = datasets.collect();
+    if (leftovers + orphans > 0) {
+      options.log.info(
+        `files: removed ${leftovers} unfinished writes and ${orphans} unreferenced blobs left by an earlier crash`,
+      );
+    }
     const http = createHttpServer(options.token, options.log);
-    const backend = new Backend(options, store, http, events, projects);
+    const backend = new Backend(options, store, http, events, projects, operations);
     registerStatusRoutes(
       http,
       () => backend.status(),
@@ -58,7 +74,16 @@ export class Backend {
       () => backend.armIdleTimer(),
     );
     registerProjectRoutes(http, projects, events);
-    http.addHook('onRequest', async () => backend.armIdleTimer());
+    registerDatasetRoutes(http, { projects, datasets, blobs, operations, events, log: options.log });
+    // never stop while a request is being answered (a long dataset add), only once all are done
+    http.addHook('onRequest', async (_request, reply) => {
+      backend.inFlight++;
+      backend.armIdleTimer();
+      reply.raw.once('close', () => {
+        backend.inFlight--;
+        backend.armIdleTimer();
+      });
+    });
     try {
       await http.listen({ host: '127.0.0.1', port: options.port ?? 0 });
     } catch (e) {
@@ -92,7 +117,7 @@ export class Backend {
   private armIdleTimer(): void {
     const idle = this.options.idleExitMs ?? 0;
     clearTimeout(this.idleTimer);
-    if (idle > 0 && this.events.size === 0 && !this.stopping) {
+    if (idle > 0 && this.events.size === 0 && this.inFlight === 0 && !this.stopping) {
       this.idleTimer = setTimeout(() => void this.stop(`idle for ${Math.round(idle / 1000)} s with no client`), idle);
       this.idleTimer.unref();
     }
@@ -103,6 +128,7 @@ export class Backend {
       clearTimeout(this.idleTimer);
       this.options.log.info(`backend: stopping (${reason})`);
       this.events.publish({ type: 'shuttingDown', reason });
+      this.operations.cancelAll();
       await this.http.close();
       this.store.close();
       this.options.onShutdown?.(reason);

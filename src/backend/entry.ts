@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     version: VERSION,
     port: values.port ? Number(values.port) : 0,
     idleExitMs: values['idle-exit'] ? Number(values['idle-exit']) * 1000 : 0,
-    echoLog: !process.send,
+    // a person in a terminal sees the log; a background process started by a client only writes the file
+    echoLog: !process.send && process.stderr.isTTY === true,
   });
   if (result.kind === 'serving') {
     const backend = result.backend;
@@ -30,10 +31,11 @@ async function main(): Promise<void> {
     process.exitCode = 0;
   } else {
     const r = result.registration;
-    notifyParent({
-      type: 'failed',
-      message: `process ${r.pid} owns this lab home but does not answer on port ${r.port}: stop it, or remove run/backend.json in the lab home if it is not ML Lab`,
-    });
+    const message = `process ${r.pid} owns this lab home but does not answer on port ${r.port}: stop it, or remove run/backend.json in the lab home if it is not ML Lab`;
+    notifyParent({ type: 'failed', message });
+    if (!process.send) {
+      process.stderr.write(`ML Lab backend: ${message}\n`);
+    }
     process.exitCode = 3;
   }
   if (process.send && result.kind !== 'serving') {

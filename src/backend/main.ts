@@ -1,10 +1,12 @@
 import * as http from 'http';
+import * as path from 'path';
 import { homePaths, readRegistration } from '../common/home';
 import type { BackendReadyMessage, Registration } from '../protocol/api';
 import { Backend } from './app';
 import { FileLogger } from './log';
 import { claimHome } from './registration';
 import { StoreCorruptError } from './store/database';
+import { writeFileAtomic } from './store/fsync';
 
 export interface ServeOptions {
   readonly home: string;
@@ -89,7 +91,22 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
     throw e;
   }
   claim.publish(backend.port);
+  writeLauncher(paths.launcher);
   return { kind: 'serving', backend };
+}
+
+/**
+ * Records how to start a backend for this home, so that clients without Node of their own (the Python
+ * client) can start one when none runs. Both bundles (backend.js, cli.js) live in dist/.
+ */
+function writeLauncher(file: string): void {
+  const launcher = {
+    node: process.execPath,
+    script: path.join(__dirname, 'backend.js'),
+    // inside VS Code desktop, execPath is Electron: this makes it behave as plain Node
+    env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {},
+  };
+  writeFileAtomic(file, JSON.stringify(launcher, null, 2));
 }
 
 /** Reports the outcome to a parent that forked us (the extension or the CLI), if any. */

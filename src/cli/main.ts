@@ -7,6 +7,7 @@ import { resolveHome } from '../common/home';
 import { VERSION } from '../common/version';
 import { serve } from '../backend/main';
 import { Output } from './output';
+import { DATASET_USAGE, datasetCommand } from './datasets';
 import { PROJECT_USAGE, projectCommand } from './projects';
 
 const USAGE = `ML Lab ${VERSION}: a lab for machine learning projects.
@@ -16,6 +17,7 @@ Usage:
   mllab status [--json]                  show the backend of the lab home
   mllab stop [--json]                    stop the backend of the lab home
   ${PROJECT_USAGE.split('\n').join('\n  ')}
+  ${DATASET_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
 
@@ -68,6 +70,10 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         json: { type: 'boolean', default: false },
         description: { type: 'string' },
+        name: { type: 'string' },
+        tag: { type: 'string', multiple: true },
+        project: { type: 'string' },
+        to: { type: 'string' },
         yes: { type: 'boolean', short: 'y', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -125,6 +131,17 @@ export async function main(argv: string[]): Promise<number> {
             return 0;
           },
           false,
+        );
+      case 'dataset':
+        return await withClient(home, (client) =>
+          datasetCommand(client, home, out, args, {
+            name: values.name,
+            description: values.description,
+            tag: values.tag,
+            project: values.project,
+            to: values.to,
+            yes: values.yes,
+          }),
         );
       case 'project':
         return await withClient(home, (client) =>

@@ -40,3 +40,10 @@ export function table(headers: string[], rows: string[][]): string {
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
+
+/** Checks the number of positional arguments of a subcommand, with its usage in the error. */
+export function expectArgs(command: string, args: readonly string[], count: number, usage: string): void {
+  if (args.length !== count) {
+    throw new Error(`"mllab ${command}" takes ${count} argument${count === 1 ? '' : 's'}. Usage:\n${usage}`);
+  }
+}

@@ -1,21 +1,14 @@
-import * as readline from 'readline';
 import type { ApiClient } from '../client/api-client';
 import type { Project } from '../protocol/api';
 import { describeRecords } from '../protocol/describe';
-import { Output, table } from './output';
+import { confirm } from './confirm';
+import { expectArgs, Output, table } from './output';
 
 export const PROJECT_USAGE = `mllab project list
 mllab project create NAME [--description TEXT]
 mllab project rename ID|NAME NEW_NAME
 mllab project delete ID|NAME [--yes]
 mllab project use ID|NAME`;
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 export async function projectCommand(
   client: ApiClient,
@@ -24,11 +17,7 @@ export async function projectCommand(
   flags: { description?: string; yes?: boolean },
 ): Promise<number> {
   const [sub, ...rest] = args;
-  const need = (n: number) => {
-    if (rest.length !== n) {
-      throw new Error(`"mllab project ${sub}" takes ${n} argument${n === 1 ? '' : 's'}. Usage:\n${PROJECT_USAGE}`);
-    }
-  };
+  const need = (n: number) => expectArgs(`project ${sub}`, rest, n, PROJECT_USAGE);
   switch (sub) {
     case 'list': {
       need(0);

@@ -1,4 +1,5 @@
 import * as http from 'http';
+import type { AddDatasetRequest, Dataset, DatasetVersion } from '../protocol/datasets';
 import type {
   ActiveProject,
   ApiErrorBody,
@@ -48,10 +49,36 @@ export class ApiClient {
   setActiveProject = (projectId: string | null) =>
     this.request<ActiveProject>('PUT', '/api/active-project', { projectId });
 
+  listDatasets = (project?: string) =>
+    this.request<Dataset[]>('GET', `/api/datasets${project ? `?project=${enc(project)}` : ''}`);
+  getDatasetVersion = (name: string, version: number | 'latest' = 'latest', project?: string) =>
+    this.request<DatasetVersion>(
+      'GET',
+      `/api/datasets/${enc(name)}/versions/${version}${project ? `?project=${enc(project)}` : ''}`,
+    );
+  deleteDatasetVersion = (name: string, version: number, project?: string) =>
+    this.request<void>(
+      'DELETE',
+      `/api/datasets/${enc(name)}/versions/${version}${project ? `?project=${enc(project)}` : ''}`,
+    );
+  cancelOperation = (operationId: string) => this.request<void>('POST', `/api/operations/${enc(operationId)}/cancel`);
+
+  /**
+   * Adds a file or folder as a new dataset version. Aborting `signal` closes the request, which
+   * cancels the add on the backend (nothing is left behind).
+   */
+  addDataset(request: AddDatasetRequest, signal?: AbortSignal): Promise<DatasetVersion> {
+    return this.request<DatasetVersion>('POST', '/api/datasets', request, signal);
+  }
+
   /** Sends a request and parses the JSON answer; a 4xx/5xx becomes a BackendError with its message. */
-  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new BackendError(0, 'cancelled', 'Cancelled.'));
+        return;
+      }
       const req = http.request(
         {
           host: '127.0.0.1',
@@ -87,6 +114,18 @@ export class ApiClient {
       req.on('error', (e) =>
         reject(new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`)),
       );
+      if (signal) {
+        // closing the request is how a long operation is cancelled on the backend
+        const onAbort = () => {
+          req.destroy();
+          reject(new BackendError(0, 'cancelled', 'Cancelled.'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        // (a request's own 'close' comes once it is sent, long before a slow answer: wait for the answer)
+        const settled = () => signal.removeEventListener('abort', onAbort);
+        req.on('response', (res) => res.on('close', settled));
+        req.on('error', settled);
+      }
       req.end(payload);
     });
   }

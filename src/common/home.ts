@@ -8,16 +8,34 @@ export function homePaths(home: string) {
     home,
     run: path.join(home, 'run'),
     registration: path.join(home, 'run', 'backend.json'),
+    /** how to start a backend for this home (node, script), for clients that are not Node (Python) */
+    launcher: path.join(home, 'run', 'launcher.json'),
+    /** unpacked packages, by content hash */
+    unpacked: path.join(home, 'cache', 'datasets'),
     db: path.join(home, 'db'),
     logs: path.join(home, 'logs'),
     log: path.join(home, 'logs', 'backend.log'),
   } as const;
 }
 
-/** Resolves the lab home: an explicit value, then MLLAB_HOME, then `.mllab` in `cwd`. */
+/**
+ * Resolves the lab home: an explicit value, then MLLAB_HOME, then the nearest `.mllab` folder in
+ * `cwd` or a folder above it (as git finds `.git`), else `.mllab` in `cwd` (created on first use).
+ */
 export function resolveHome(explicit: string | undefined, cwd = process.cwd()): string {
   const chosen = explicit ?? process.env.MLLAB_HOME;
-  return path.resolve(cwd, chosen && chosen.length > 0 ? chosen : '.mllab');
+  if (chosen && chosen.length > 0) {
+    return path.resolve(cwd, chosen);
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, '.mllab');
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isDirectory()) {
+      return candidate;
+    }
+    if (path.dirname(dir) === dir) {
+      return path.resolve(cwd, '.mllab');
+    }
+  }
 }
 
 export function readRegistration(home: string): Registration | undefined {

@@ -6,6 +6,15 @@ import { Commands, ContextKeys } from './common/commands';
 import { Disposable } from './common/lifecycle';
 import { registerCommand } from './common/register-command';
 import { Ui } from './common/ui';
+import { DatasetAdder } from './datasets/add';
+import { registerDatasetCommands } from './datasets/commands';
+import { DatasetsModel } from './datasets/datasets-model';
+import { DatasetsDropController } from './datasets/drop';
+import { DatasetPreview } from './datasets/preview/panel';
+import { DatasetTextDocuments } from './datasets/preview/text-documents';
+import { DatasetsTree, type DatasetNode } from './datasets/tree';
+import { VersionTarget } from './datasets/version-target';
+import { configureTerminalEnvironment } from './backend/terminal-env';
 import { registerProjectCommands } from './projects/commands';
 import { ProjectsModel } from './projects/projects-model';
 import { ProjectStatusBar } from './projects/status-bar';
@@ -31,6 +40,13 @@ export class MlLab extends Disposable {
   readonly projects: ProjectsModel;
   readonly projectsTree: ProjectsTree;
   readonly statusBar: ProjectStatusBar;
+  readonly datasets: DatasetsModel;
+  readonly datasetsTree: DatasetsTree;
+  readonly datasetsView: vscode.TreeView<DatasetNode>;
+  readonly datasetsDrop = new DatasetsDropController();
+  readonly datasetPreview: DatasetPreview;
+  /** what integrated terminals get (MLLAB_HOME, PYTHONPATH) */
+  readonly terminalEnvironment: vscode.EnvironmentVariableCollection;
 
   constructor(context: vscode.ExtensionContext) {
     super();
@@ -52,6 +68,36 @@ export class MlLab extends Disposable {
     const projectsView = this._register(
       vscode.window.createTreeView('mllab.projects', { treeDataProvider: this.projectsTree }),
     );
+    this.datasets = this._register(new DatasetsModel(this.backend, this.projects));
+    this.datasetsTree = this._register(new DatasetsTree(this.datasets));
+    this.datasetsView = this._register(
+      vscode.window.createTreeView('mllab.datasets', {
+        treeDataProvider: this.datasetsTree,
+        dragAndDropController: this.datasetsDrop,
+      }),
+    );
+    this.datasetPreview = this._register(
+      new DatasetPreview(context.extensionUri, (action, version) => {
+        const command = {
+          copyCode: Commands.copyDatasetCode,
+          copyPath: Commands.copyDatasetPath,
+          export: Commands.exportDataset,
+          openAsText: Commands.previewDataset,
+        }[action];
+        void vscode.commands.executeCommand(command, version);
+      }),
+    );
+    registerDatasetCommands({
+      backend: this.backend,
+      model: this.datasets,
+      ui: this.ui,
+      adder: new DatasetAdder(this.backend, this.projects, this.datasets, this.ui),
+      target: new VersionTarget(this.backend, this.datasets, this.ui, () => this.datasetsView.selection[0]),
+      preview: this.datasetPreview,
+      textDocuments: this._register(new DatasetTextDocuments()),
+    }).forEach((d) => this._register(d));
+    this.terminalEnvironment = context.environmentVariableCollection;
+    configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     registerUpcomingViews().forEach((d) => this._register(d));
     registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
       this._register(d),

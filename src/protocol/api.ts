@@ -1,3 +1,5 @@
+import type { DatasetVersion, OperationProgress } from './datasets';
+
 /**
  * The one contract between the backend, its clients (extension, CLI, Node client) and later the
  * webviews. Every type that crosses a process boundary is declared here.
@@ -62,6 +64,14 @@ export interface ApiErrorBody {
 /** Events pushed on GET /api/events (server-sent events, `event:` = type, `data:` = JSON). */
 export type BackendEvent =
   | { readonly type: 'hello'; readonly status: BackendStatus }
+  | { readonly type: 'datasetVersionAdded'; readonly version: DatasetVersion }
+  | {
+      readonly type: 'datasetVersionDeleted';
+      readonly projectId: string;
+      readonly name: string;
+      readonly version: number;
+    }
+  | { readonly type: 'operationProgress'; readonly progress: OperationProgress }
   | { readonly type: 'projectCreated'; readonly project: Project }
   | { readonly type: 'projectUpdated'; readonly project: Project }
   | { readonly type: 'projectDeleted'; readonly projectId: string }

@@ -1,9 +1,9 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import { homePaths, isProcessAlive, readRegistration } from '../../src/common/home';
+import { homePaths, readRegistration } from '../../src/common/home';
 import type { BackendStatus, Project } from '../../src/protocol/api';
 import { tempHome } from './helpers';
-import { cli, spawnBackend, waitForExit } from './process-helpers';
+import { cli, spawnBackend, stopBackendOf, waitForExit } from './process-helpers';
 
 describe('mllab CLI (built bin/mllab.js against a real backend process)', function () {
   this.timeout(60000);
@@ -11,10 +11,7 @@ describe('mllab CLI (built bin/mllab.js against a real backend process)', functi
   let cleanup: () => void;
   beforeEach(() => ({ home, cleanup } = tempHome()));
   afterEach(() => {
-    const r = readRegistration(home);
-    if (r && isProcessAlive(r.pid)) {
-      process.kill(r.pid, 'SIGTERM');
-    }
+    stopBackendOf(home);
     cleanup();
   });
 

@@ -1,7 +1,7 @@
 import { ChildProcess, fork, spawnSync } from 'child_process';
 import * as path from 'path';
 import { ApiClient } from '../../src/client/api-client';
-import { readRegistration } from '../../src/common/home';
+import { isProcessAlive, readRegistration } from '../../src/common/home';
 import type { BackendReadyMessage } from '../../src/protocol/api';
 import { DIST, REPO } from './helpers';
 
@@ -53,4 +53,12 @@ export function cli(args: string[], options: { input?: string } = {}): CliResult
     timeout: 30000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: <T>() => JSON.parse(r.stdout) as T };
+}
+
+/** Stops the backend a test left running for `home` (CLI commands start one in the background). */
+export function stopBackendOf(home: string): void {
+  const r = readRegistration(home);
+  if (r && isProcessAlive(r.pid)) {
+    process.kill(r.pid, 'SIGTERM');
+  }
 }

@@ -29,6 +29,14 @@ function describe(error: FastifyError): { status: number; body: ApiErrorBody } {
     return { status: 400, body: body('invalid_request', `Invalid request: ${detail}.`) };
   }
   switch (error.code) {
+    case 'ENOSPC':
+      return {
+        status: 507,
+        body: body(
+          'disk_full',
+          'The disk of the lab home is full: free some space and try again (nothing was changed).',
+        ),
+      };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         status: 413,

@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import type { Project, ProjectContents } from '../../protocol/api';
 import { checkName } from '../../protocol/names';
 import { ApiError, notFound } from '../errors';
-import type { Row, Store } from '../store/database';
+import type { Row, Store, WriteTx } from '../store/database';
 
 const ACTIVE_KEY = 'activeProjectId';
 
@@ -24,6 +24,14 @@ function validName(name: string): string {
   return name;
 }
 
+/** A kind of record that a project owns (datasets now; experiments, models, jobs later). */
+export interface ProjectOwned {
+  /** kind -> count, for "what deleting this project removes" */
+  counts(projectId: string): Record<string, number>;
+  /** Deletes the project's records inside the project's delete transaction; returns work to do once it is committed. */
+  deleteAll(tx: WriteTx, projectId: string): () => void;
+}
+
 /**
  * Projects and the lab home's active project. Every write resolves only once it is durable.
  * `now` is injected so tests can control time.
@@ -31,6 +39,7 @@ function validName(name: string): string {
 export class ProjectRepository {
   constructor(
     private readonly store: Store,
+    private readonly owned: readonly ProjectOwned[] = [],
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -59,9 +68,25 @@ export class ProjectRepository {
     return toProject(row);
   }
 
+  /** The project named by id or name, or the active one when none is named. */
+  resolveOrActive(idOrName: string | undefined): Project {
+    if (idOrName !== undefined) {
+      return this.resolve(idOrName);
+    }
+    const active = this.activeId();
+    if (active === null) {
+      throw new ApiError(
+        400,
+        'no_active_project',
+        'No project is active: name one (--project NAME) or set one with "mllab project use NAME".',
+      );
+    }
+    return this.get(active);
+  }
+
   contents(id: string): ProjectContents {
-    // Later versions add their record kinds (datasets, experiments, ...) here.
-    return { project: this.get(id), records: {} };
+    const project = this.get(id);
+    return { project, records: Object.assign({}, ...this.owned.map((o) => o.counts(id))) as Record<string, number> };
   }
 
   async create(name: string, description = ''): Promise<Project> {
@@ -102,12 +127,15 @@ export class ProjectRepository {
   async delete(id: string): Promise<boolean> {
     this.get(id);
     const wasActive = this.activeId() === id;
-    await this.store.write((tx) => {
+    const afterCommit = await this.store.write((tx) => {
+      const cleanups = this.owned.map((o) => o.deleteAll(tx, id));
       tx.run('DELETE FROM projects WHERE id = ?', [id]);
       if (wasActive) {
         tx.run('DELETE FROM settings WHERE key = ?', [ACTIVE_KEY]);
       }
+      return cleanups;
     });
+    afterCommit.forEach((cleanup) => cleanup());
     return wasActive;
   }
 

@@ -253,15 +253,19 @@ export class Store {
     };
     this.db.exec('BEGIN');
     let result: T;
+    let durable: Promise<void> | undefined;
     try {
       result = fn(tx);
+      // journal first: if the disk refuses the record, the transaction is rolled back in memory too
+      if (statements.length > 0) {
+        durable = this.journal.append(statements);
+      }
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
       throw e;
     }
-    if (statements.length > 0) {
-      const durable = this.journal.append(statements);
+    if (durable) {
       if (this.journal.size > (this.options.checkpointBytes ?? 4 * 1024 * 1024)) {
         this.checkpoint();
       }

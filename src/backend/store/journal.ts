@@ -115,9 +115,17 @@ export class JournalWriter {
     if (this.failure) {
       return Promise.reject(this.failure);
     }
-    const line = encode(transaction);
-    fs.writeSync(this.fd, line);
-    this.bytesWritten += Buffer.byteLength(line);
+    const line = Buffer.from(encode(transaction));
+    try {
+      for (let done = 0; done < line.length;) {
+        done += fs.writeSync(this.fd, line, done);
+      }
+    } catch (e) {
+      // a partial line (disk full) would corrupt the next record: cut the journal back to the last whole one
+      fs.ftruncateSync(this.fd, this.bytesWritten);
+      throw e;
+    }
+    this.bytesWritten += line.length;
     this.recordsWritten++;
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });

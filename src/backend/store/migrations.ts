@@ -17,4 +17,34 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
     tx.run('CREATE UNIQUE INDEX projects_name ON projects (name COLLATE NOCASE)');
     tx.run('CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)');
   },
+  // 2: datasets and their versions; a dataset keeps its next version number so numbers are never reused
+  (tx) => {
+    tx.run(`CREATE TABLE datasets (
+      id TEXT PRIMARY KEY,
+      project_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      next_version INTEGER NOT NULL DEFAULT 1
+    )`);
+    tx.run('CREATE UNIQUE INDEX datasets_name ON datasets (project_id, name COLLATE NOCASE)');
+    tx.run(`CREATE TABLE dataset_versions (
+      id TEXT PRIMARY KEY,
+      dataset_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      sha256 TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      media_type TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      file_count INTEGER,
+      unpacked_size INTEGER,
+      file_name TEXT NOT NULL,
+      source_path TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      operator TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      tags TEXT NOT NULL DEFAULT '[]'
+    )`);
+    tx.run('CREATE UNIQUE INDEX dataset_versions_number ON dataset_versions (dataset_id, version)');
+    tx.run('CREATE INDEX dataset_versions_sha256 ON dataset_versions (sha256)');
+  },
 ];

@@ -8,6 +8,17 @@ export const Commands = {
   refreshProjects: 'mllab.project.refresh',
   showBackendLog: 'mllab.backend.showLog',
   restartBackend: 'mllab.backend.restart',
+  addDatasetFile: 'mllab.dataset.addFile',
+  addDatasetFolder: 'mllab.dataset.addFolder',
+  addDatasetFromExplorer: 'mllab.dataset.addFromExplorer',
+  previewDataset: 'mllab.dataset.preview',
+  showDatasetDetails: 'mllab.dataset.showDetails',
+  revealDataset: 'mllab.dataset.revealInOS',
+  exportDataset: 'mllab.dataset.export',
+  copyDatasetCode: 'mllab.dataset.copyLoadCode',
+  copyDatasetPath: 'mllab.dataset.copyPath',
+  deleteDatasetVersion: 'mllab.dataset.deleteVersion',
+  refreshDatasets: 'mllab.dataset.refresh',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -17,4 +28,6 @@ export const ContextKeys = {
   backendState: 'mllab.backendState',
   hasHome: 'mllab.hasHome',
   hasProjects: 'mllab.hasProjects',
+  hasActiveProject: 'mllab.hasActiveProject',
+  hasDatasets: 'mllab.hasDatasets',
 } as const;

@@ -23,7 +23,26 @@ export class Ui {
     return vscode.window.showErrorMessage(message, ...actions);
   }
 
-  info(message: string): Thenable<string | undefined> {
-    return vscode.window.showInformationMessage(message);
+  info(message: string, ...actions: string[]): Thenable<string | undefined> {
+    return vscode.window.showInformationMessage(message, ...actions);
+  }
+
+  openDialog(options: vscode.OpenDialogOptions): Thenable<vscode.Uri[] | undefined> {
+    return vscode.window.showOpenDialog(options);
+  }
+
+  /** Runs a task with a progress notification; tests replace it to cancel a task midway. */
+  withProgress<R>(
+    options: vscode.ProgressOptions,
+    task: (
+      progress: vscode.Progress<{ message?: string; increment?: number }>,
+      token: vscode.CancellationToken,
+    ) => Thenable<R>,
+  ): Thenable<R> {
+    return vscode.window.withProgress(options, task);
+  }
+
+  copy(text: string): Thenable<void> {
+    return vscode.env.clipboard.writeText(text);
   }
 }

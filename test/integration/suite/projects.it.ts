@@ -1,39 +1,10 @@
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
 import { connect, Connection } from '../../../src/client/connect';
 import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 20000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > end) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Asks the harness for a screenshot of the workbench (test-artifacts/) and waits until it is saved. */
-async function screenshot(name: string): Promise<void> {
-  const signals = process.env.MLLAB_IT_SIGNAL_DIR;
-  if (!signals) {
-    return; // run by another harness: no screenshots
-  }
-  console.log(`MLLAB_SCREENSHOT ${name}`);
-  await waitFor(`screenshot ${name}`, () => fs.existsSync(path.join(signals, `screenshot-${name}`)));
-}
+import { screenshot, waitFor } from './helpers';
 
 const names = (lab: MlLab) => lab.projectsTree.getChildren().map((p) => p.name);
 

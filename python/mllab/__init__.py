@@ -1,0 +1,24 @@
+"""ML Lab client for Python: datasets of an ML Lab lab home.
+
+Standard library only. It talks to the lab home's backend process over HTTP on
+127.0.0.1 (starting one when none runs and the lab home says how)::
+
+    import mllab
+
+    csv_path = mllab.dataset("churn")            # latest version of a single file
+    folder = mllab.dataset("images:v3")          # version 3 of a package, unpacked once
+    version = mllab.add_dataset("data/raw", name="images", tags=["raw"])
+    for d in mllab.datasets():
+        print(d["name"], [v["version"] for v in d["versions"]])
+
+The lab home is the ``home`` argument, else ``$MLLAB_HOME``, else the first ``.mllab``
+folder found walking up from the working directory. Every error is an
+:class:`MLLabError` whose message says what to do.
+"""
+
+from ._datasets import add_dataset, dataset, datasets
+from ._errors import MLLabError
+
+__version__ = "0.1.0"
+
+__all__ = ["MLLabError", "__version__", "add_dataset", "dataset", "datasets"]

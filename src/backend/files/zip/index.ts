@@ -1,0 +1,1 @@
+export { packFolder, STORED_EXTENSIONS, type PackOptions, type PackProgress, type PackResult } from './packager';

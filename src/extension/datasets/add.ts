@@ -1,0 +1,169 @@
+import { randomUUID } from 'crypto';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { BackendError } from '../../client/api-client';
+import type { ApiClient } from '../../client/api-client';
+import type { DatasetVersion, OperationProgress } from '../../protocol/datasets';
+import { checkName } from '../../protocol/names';
+import type { BackendService } from '../backend/backend-service';
+import { Commands } from '../common/commands';
+import type { Ui } from '../common/ui';
+import type { ProjectsModel } from '../projects/projects-model';
+import type { DatasetsModel } from './datasets-model';
+import { formatBytes, formatCount, refOf } from './format';
+
+export interface AddOptions {
+  /** given: no name or description is asked */
+  readonly name?: string;
+  readonly description?: string;
+  /** prefilled in the name box instead of the file or folder name (a drop onto a dataset) */
+  readonly suggestedName?: string;
+}
+
+/** "packaging 1.2 GB of 2.0 GB, 5,000 of 10,000 files" */
+export function describeProgress(p: OperationProgress): string {
+  const bytes = p.totalBytes > 0 ? `${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}` : formatBytes(p.bytes);
+  switch (p.phase) {
+    case 'scanning':
+      return `scanning: ${formatCount(p.files)} files, ${formatBytes(p.bytes)}`;
+    case 'packaging':
+      return `packaging ${bytes}, ${formatCount(p.files)} of ${formatCount(p.totalFiles)} files`;
+    case 'copying':
+      return `copying ${bytes}`;
+  }
+}
+
+/** A name the backend accepts, from a file or folder name ("iris.csv" -> "iris"). */
+function suggestName(source: string): string {
+  const base = path.basename(source, path.extname(source)) || path.basename(source);
+  const cleaned = [...base.replace(/[^\p{L}\p{N} ._-]/gu, '-').replace(/^[^\p{L}\p{N}]+/u, '')]
+    .slice(0, 64)
+    .join('')
+    .replace(/[ .]+$/, '');
+  return cleaned || 'dataset';
+}
+
+/**
+ * Adds files and folders as dataset versions of the active project: asks for what is missing, shows
+ * the backend's progress in a cancellable notification, and cancels the backend's work on Cancel.
+ */
+export class DatasetAdder {
+  constructor(
+    private readonly backend: BackendService,
+    private readonly projects: ProjectsModel,
+    private readonly model: DatasetsModel,
+    private readonly ui: Ui,
+  ) {}
+
+  /** Resolves with the new version, or undefined when the person cancelled. */
+  async add(source: string, options: AddOptions = {}): Promise<DatasetVersion | undefined> {
+    const client = await this.backend.ready();
+    await this.projects.refresh();
+    const project = this.projects.activeProject;
+    if (!project) {
+      void this.ui
+        .error('ML Lab: choose or create a project first: datasets belong to a project.', 'Select Project')
+        .then((choice) => choice && vscode.commands.executeCommand(Commands.selectProject));
+      return undefined;
+    }
+    let { name, description } = options;
+    if (name === undefined) {
+      name = await this.askName(source, options.suggestedName);
+      if (name === undefined) {
+        return undefined;
+      }
+      description ??= await this.ui.input({
+        title: `Add "${name}": description (optional)`,
+        prompt: 'What the data is, where it comes from; Enter to skip',
+      });
+      if (description === undefined) {
+        return undefined;
+      }
+    }
+    const request = { path: source, name, description, project: project.id, operationId: randomUUID() };
+    const result = await this.ui.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Adding ${name}`, cancellable: true },
+      (progress, token) => this.run(client, request, progress, token),
+    );
+    if (result === 'cancelled') {
+      void this.ui.info('Cancelled: nothing was stored.');
+      return undefined;
+    }
+    await this.model.refresh();
+    void this.ui
+      .info(`Added ${refOf(result)}`, 'Preview')
+      .then((choice) => choice && vscode.commands.executeCommand(Commands.previewDataset, result));
+    return result;
+  }
+
+  private askName(source: string, suggested?: string): Thenable<string | undefined> {
+    const value = suggested ?? suggestName(source);
+    return this.ui.input({
+      title: `Add "${path.basename(source)}" as Dataset`,
+      value,
+      prompt: 'Dataset name: letters, digits, spaces, ".", "-" and "_"; an existing name gets a new version',
+      validateInput: (text) => {
+        const problem = checkName('dataset', text);
+        if (problem) {
+          return problem;
+        }
+        const existing = this.model.datasets.find((d) => d.name === text);
+        return existing
+          ? {
+              message: `Adds v${(existing.versions.at(-1)?.version ?? 0) + 1} of the existing dataset "${text}".`,
+              severity: vscode.InputBoxValidationSeverity.Info,
+            }
+          : undefined;
+      },
+    });
+  }
+
+  private async run(
+    client: ApiClient,
+    request: { path: string; name: string; description?: string; project: string; operationId: string },
+    progress: vscode.Progress<{ message?: string; increment?: number }>,
+    token: vscode.CancellationToken,
+  ): Promise<DatasetVersion | 'cancelled'> {
+    let percent = 0;
+    const events = this.backend.onDidReceiveEvent((e) => {
+      if (e.type !== 'operationProgress' || e.progress.operationId !== request.operationId) {
+        return;
+      }
+      const p = e.progress;
+      const now = p.totalBytes > 0 && p.phase !== 'scanning' ? (100 * p.bytes) / p.totalBytes : percent;
+      progress.report({ message: describeProgress(p), increment: Math.max(0, now - percent) });
+      percent = Math.max(percent, now);
+    });
+    const controller = new AbortController();
+    let settled = false;
+    // the cancel route answers 404 until the backend has registered the operation: retry until then;
+    // closing the request (abort) also cancels it on the backend
+    const cancel = async () => {
+      for (let attempt = 0; !settled && attempt < 50; attempt++) {
+        try {
+          await client.cancelOperation(request.operationId);
+          return;
+        } catch (e) {
+          if (!(e instanceof BackendError) || e.status !== 404) {
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      controller.abort();
+    };
+    const cancellation = token.onCancellationRequested(() => void cancel());
+    try {
+      return await client.addDataset(request, controller.signal);
+    } catch (e) {
+      if (token.isCancellationRequested && (!(e instanceof BackendError) || e.code === 'cancelled' || e.status === 0)) {
+        return 'cancelled';
+      }
+      throw e;
+    } finally {
+      settled = true;
+      events.dispose();
+      cancellation.dispose();
+    }
+  }
+}
