@@ -268,8 +268,9 @@ describe('datasets when the disk fills up', function () {
       // a full disk also refuses metadata writes: rolled back, nothing half-written in the journal
       const filler = path.join(home, 'filler');
       assert.throws(() => fs.writeFileSync(filler, Buffer.alloc(9_000_000)), /ENOSPC/);
+      // (9 KB of description: more than the room left in the journal's last allocated page)
       await assert.rejects(
-        client.createProject('Refused'),
+        client.createProject('Refused', 'x'.repeat(9_000)),
         (e: BackendError) => e.status === 507 && /disk .* is full/.test(e.message),
       );
       fs.rmSync(filler);

@@ -274,16 +274,32 @@ export class Store {
     return result;
   }
 
-  /** Writes a snapshot of the current state as the next generation and starts its journal. */
-  checkpoint(): void {
+  /**
+   * Writes a snapshot of the current state as the next generation and starts its journal. The old
+   * journal is synced first (it is the fallback if the new snapshot is ever found damaged) and stays
+   * in use when anything fails (a full disk): a failed checkpoint loses nothing and is only logged.
+   */
+  checkpoint(): boolean {
     const next = this.generation + 1;
-    const data = this.db.export();
-    writeFileAtomic(path.join(this.dir, snapshotName(next)), data);
+    const snapshot = path.join(this.dir, snapshotName(next));
+    let journal: JournalWriter;
+    let size: number;
+    try {
+      this.journal.syncSync();
+      const data = this.db.export();
+      size = data.length;
+      writeFileAtomic(snapshot, data);
+      journal = JournalWriter.create(path.join(this.dir, journalName(next)), {
+        generation: next,
+        snapshotSha256: sha256(data),
+      });
+    } catch (e) {
+      fs.rmSync(snapshot, { force: true });
+      this.log.warn(`store: could not write a snapshot (${(e as Error).message}); the journal keeps every write`);
+      return false;
+    }
     this.journal.closeSync();
-    this.journal = JournalWriter.create(path.join(this.dir, journalName(next)), {
-      generation: next,
-      snapshotSha256: sha256(data),
-    });
+    this.journal = journal;
     this.generation = next;
     // keep the previous generation as the fallback for a damaged newest snapshot; drop older ones
     for (const f of fs.readdirSync(this.dir)) {
@@ -292,7 +308,8 @@ export class Store {
         fs.rmSync(path.join(this.dir, f), { force: true });
       }
     }
-    this.log.info(`store: checkpoint, generation ${next} (${data.length} bytes)`);
+    this.log.info(`store: checkpoint, generation ${next} (${size} bytes)`);
+    return true;
   }
 
   get currentGeneration(): number {
@@ -303,7 +320,7 @@ export class Store {
     if (this.closed) {
       return;
     }
-    this.checkpoint();
+    this.checkpoint(); // best effort: the journal alone restores everything
     this.journal.closeSync();
     this.db.close();
     this.closed = true;

@@ -6,11 +6,14 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, mode = 
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', mode);
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (e) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));
 }
@@ -22,5 +25,12 @@ export function fsyncDir(dir: string): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** Writes all of `data`: a single write may write less (a full disk answers a short write first). */
+export function writeAll(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length;) {
+    done += fs.writeSync(fd, data, done);
   }
 }

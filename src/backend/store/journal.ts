@@ -1,7 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as path from 'path';
-import { fsyncDir } from './fsync';
+import { writeAll, writeFileAtomic } from './fsync';
 
 /** One SQL statement with its bound parameters, as executed inside a write transaction. */
 export type Statement = readonly [sql: string, params: readonly (string | number | null)[]];
@@ -85,13 +84,7 @@ export class JournalWriter {
 
   /** Creates a new journal with its header, durably: the header is the commit point of a checkpoint. */
   static create(file: string, header: JournalHeader): JournalWriter {
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    fs.writeSync(fd, encode(header));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-    fsyncDir(path.dirname(file));
+    writeFileAtomic(file, encode(header));
     return JournalWriter.open(file);
   }
 
@@ -117,9 +110,7 @@ export class JournalWriter {
     }
     const line = Buffer.from(encode(transaction));
     try {
-      for (let done = 0; done < line.length;) {
-        done += fs.writeSync(this.fd, line, done);
-      }
+      writeAll(this.fd, line);
     } catch (e) {
       // a partial line (disk full) would corrupt the next record: cut the journal back to the last whole one
       fs.ftruncateSync(this.fd, this.bytesWritten);
@@ -133,14 +124,19 @@ export class JournalWriter {
     });
   }
 
-  /** Flushes and closes synchronously; pending appends resolve. */
-  closeSync(): void {
+  /** Flushes synchronously; pending appends resolve. */
+  syncSync(): void {
     fs.fdatasyncSync(this.fd);
-    fs.closeSync(this.fd);
-    this.fd = -1;
     const waiting = this.waiting;
     this.waiting = [];
     waiting.forEach((w) => w.resolve());
+  }
+
+  /** Flushes and closes synchronously; pending appends resolve. */
+  closeSync(): void {
+    this.syncSync();
+    fs.closeSync(this.fd);
+    this.fd = -1;
   }
 
   private flush(): void {

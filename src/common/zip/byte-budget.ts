@@ -62,20 +62,27 @@ export class ByteBudget {
     this.check(name, this.declared, entry.uncompressedSize, entry.compressedSize);
   }
 
-  /** Counts the bytes of one entry as they are unpacked, failing the stream past a limit. */
-  counter(name: string, compressedSize: number): Transform {
+  /** Counts the bytes of one entry as they are unpacked; `add` throws past a limit. */
+  counter(name: string, compressedSize: number): { add(length: number): void; transform(): Transform } {
     let entryBytes = 0;
-    return new Transform({
-      transform: (chunk: Buffer, _encoding, callback) => {
-        entryBytes += chunk.length;
-        this.written += chunk.length;
-        try {
-          this.check(name, this.written, entryBytes, compressedSize);
-          callback(null, chunk);
-        } catch (error) {
-          callback(error as Error);
-        }
-      },
-    });
+    const add = (length: number) => {
+      entryBytes += length;
+      this.written += length;
+      this.check(name, this.written, entryBytes, compressedSize);
+    };
+    return {
+      add,
+      transform: () =>
+        new Transform({
+          transform: (chunk: Buffer, _encoding, callback) => {
+            try {
+              add(chunk.length);
+              callback(null, chunk);
+            } catch (error) {
+              callback(error as Error);
+            }
+          },
+        }),
+    };
   }
 }

@@ -2,19 +2,21 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs/promises';
 import * as path from 'path';
 import type { Readable } from 'stream';
-import { pipeline } from 'stream/promises';
-import type { Entry, ZipFile } from 'yauzl';
+import type { ZipFile } from 'yauzl';
 import { ByteBudget, type UnzipLimits } from './byte-budget';
 import { entryPath } from './entry-paths';
 import { EntryTree } from './entry-tree';
+import { extractFile } from './extract-file';
 import { UnsafeZipError } from './unsafe-zip-error';
-import { entryName, isSymbolicLink, nextEntry, openEntryStream, openZip, sizeMismatch, unixMode } from './zip-reader';
+import { entryName, isSymbolicLink, nextEntry, openEntryStream, openZip } from './zip-reader';
 
 export { UnsafeZipError } from './unsafe-zip-error';
 export type { UnzipLimits } from './byte-budget';
 
 /** a link's target is a path: anything longer is not one */
 const MAX_LINK_TARGET_BYTES = 4096;
+/** files written at once: small files are mostly waiting on the file system, so overlap them */
+const PARALLEL_FILES = 8;
 
 function abortError(): Error {
   const error = new Error('Unpacking was cancelled.');
@@ -45,38 +47,86 @@ async function readLinkTarget(stream: Readable, name: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Writes one file entry, counting its bytes against the limits; never replaces an existing file. */
-async function extractFile(
-  zip: ZipFile,
-  entry: Entry,
-  name: string,
-  target: string,
-  budget: ByteBudget,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const mode = unixMode(entry);
-  // permission bits only (no setuid), and always readable by the owner
-  const fileMode = mode === undefined ? 0o644 : (mode & 0o777) | 0o400;
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(target, 'wx', fileMode);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UnsafeZipError(`The zip entry "${name}" would overwrite another entry: refusing to unpack this zip.`);
+/** Runs up to `limit` jobs at once; the first failure is kept and thrown by `check` and `drain`. */
+class JobLimiter {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  check(): void {
+    if (this.failure) {
+      throw this.failure.error;
     }
-    throw error;
   }
+
+  async add(job: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) {
+      await Promise.race(this.running);
+    }
+    this.check();
+    const p: Promise<void> = job()
+      .catch((error: unknown) => void (this.failure ??= { error }))
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    this.check();
+  }
+}
+
+/** Writes the entries of an open zip under `root`; links last, once every name is known. */
+async function extractAll(zip: ZipFile, root: string, budget: ByteBudget, signal: AbortSignal | undefined) {
+  const tree = new EntryTree();
+  const folders = new Map<string, Promise<unknown>>();
+  const makeFolder = (folder: string) => {
+    let made = folders.get(folder);
+    if (made === undefined) {
+      made = fs.mkdir(folder, { recursive: true });
+      folders.set(folder, made);
+    }
+    return made;
+  };
+  const jobs = new JobLimiter(PARALLEL_FILES);
+  let files = 0;
   try {
-    const input = await openEntryStream(zip, entry, name);
-    await pipeline(input, budget.counter(name, entry.compressedSize), handle.createWriteStream(), { signal });
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    throw sizeMismatch(name, error);
+    for (let entry = await nextEntry(zip); entry !== undefined; entry = await nextEntry(zip)) {
+      if (signal?.aborted) {
+        throw abortError();
+      }
+      jobs.check();
+      const name = entryName(entry);
+      const where = entryPath(name);
+      budget.declare(name, entry);
+      const target = path.join(root, ...where.parts);
+      if (isSymbolicLink(entry)) {
+        tree.addLink(name, where, await readLinkTarget(await openEntryStream(zip, entry, name), name));
+      } else if (where.isDirectory) {
+        tree.addFolder(name, where);
+        await makeFolder(target);
+      } else {
+        tree.addFile(name, where);
+        await makeFolder(path.dirname(target));
+        const current = entry;
+        await jobs.add(() => extractFile(zip, current, name, target, budget, signal));
+        files++;
+      }
+    }
+  } finally {
+    // nothing may still be writing when the caller removes the folder
+    await jobs.drain().catch(() => undefined);
   }
-  const mtime = entry.getLastModDate();
-  if (!Number.isNaN(mtime.getTime())) {
-    await fs.utimes(target, mtime, mtime);
+  await jobs.drain();
+  // no entry can have been written through a link: none existed while they were written
+  for (const link of tree.checkLinks()) {
+    const target = path.join(root, ...link.parts);
+    await makeFolder(path.dirname(target));
+    await fs.symlink(link.target, target);
+    files++;
   }
+  return files;
 }
 
 /**
@@ -106,43 +156,7 @@ export async function unzipSafe(
     zip = await openZip(zipFile);
     const budget = new ByteBudget(limits);
     budget.checkEntryCount(zip.entryCount);
-    const tree = new EntryTree();
-    const madeFolders = new Set<string>();
-    const makeFolder = async (folder: string) => {
-      if (!madeFolders.has(folder)) {
-        await fs.mkdir(folder, { recursive: true });
-        madeFolders.add(folder);
-      }
-    };
-    let files = 0;
-    for (let entry = await nextEntry(zip); entry !== undefined; entry = await nextEntry(zip)) {
-      if (signal?.aborted) {
-        throw abortError();
-      }
-      const name = entryName(entry);
-      const where = entryPath(name);
-      budget.declare(name, entry);
-      const target = path.join(temp, ...where.parts);
-      if (isSymbolicLink(entry)) {
-        const linkTarget = await readLinkTarget(await openEntryStream(zip, entry, name), name);
-        tree.addLink(name, where, linkTarget);
-      } else if (where.isDirectory) {
-        tree.addFolder(name, where);
-        await makeFolder(target);
-      } else {
-        tree.addFile(name, where);
-        await makeFolder(path.dirname(target));
-        await extractFile(zip, entry, name, target, budget, signal);
-        files++;
-      }
-    }
-    // links last, once every name is known, so no entry is ever written through one
-    for (const link of tree.checkLinks()) {
-      const target = path.join(temp, ...link.parts);
-      await makeFolder(path.dirname(target));
-      await fs.symlink(link.target, target);
-      files++;
-    }
+    const files = await extractAll(zip, temp, budget, signal);
     if (await exists(destination)) {
       throw new Error(`Cannot unpack into ${destination}: it appeared while unpacking. Remove it and try again.`);
     }

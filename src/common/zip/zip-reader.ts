@@ -1,5 +1,6 @@
 import type { Readable } from 'stream';
 import * as yauzl from 'yauzl';
+import { CachedFileReader } from './cached-reader';
 import { UnsafeZipError } from './unsafe-zip-error';
 
 const S_IFMT = 0o170000;
@@ -12,12 +13,15 @@ const HOST_MACOS = 19;
  * checks in entry-paths.ts (stricter, and with messages that say why) are the only ones applied.
  */
 export async function openZip(file: string): Promise<yauzl.ZipFile> {
-  const zip = await yauzl.openPromise(file, {
-    lazyEntries: true,
-    validateEntrySizes: true,
-    decodeStrings: false,
-    autoClose: false,
-  });
+  const { reader, size } = await CachedFileReader.open(file);
+  const options = { lazyEntries: true, validateEntrySizes: true, decodeStrings: false, autoClose: false };
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await yauzl.fromRandomAccessReaderPromise(reader, size, options);
+  } catch (error) {
+    await reader.discard();
+    throw error;
+  }
   // errors also come through nextEntry; without a listener a late one would crash the process
   zip.on('error', () => undefined);
   return zip;

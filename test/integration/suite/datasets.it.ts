@@ -32,6 +32,10 @@ describe('Datasets in a real VS Code extension host', function () {
     const d = dataset(name);
     return d ? (lab.datasetsTree.getChildren(d) as DatasetVersion[]) : [];
   };
+  const numbers = (name: string) =>
+    versionsOf(name)
+      .map((v) => v.version)
+      .join();
   const csvPath = () => path.join(dataDir, 'iris.csv');
 
   before(async () => {
@@ -149,13 +153,11 @@ describe('Datasets in a real VS Code extension host', function () {
     assert.strictEqual(v2.version, 2);
     assert.strictEqual(v2.sha256, v1.sha256);
     assert.strictEqual(v2.path, v1.path, 'stored once');
-    await waitFor(
-      'v2 in the tree',
-      () =>
-        versionsOf('iris')
-          .map((v) => v.version)
-          .join() === '2,1',
-    );
+    await waitFor('v2 in the tree', () => numbers('iris') === '2,1');
+    // the same content was counted before: its row count is known at once
+    await cmd('mllab.dataset.preview', v2);
+    assert.strictEqual(lab.datasetPreview.lastShown?.counting, false);
+    assert.match(lab.datasetPreview.lastShown!.note, /first 200 of 1,000 rows/);
   });
 
   it('lists the entries of a package in the preview', async () => {
@@ -177,6 +179,12 @@ describe('Datasets in a real VS Code extension host', function () {
     assert.strictEqual(path.basename(editor.document.uri.path), 'graph.graphml');
     assert.match(editor.document.getText(), /<graphml>/);
     assert.strictEqual(editor.document.languageId, 'xml');
+    // the editor hid the preview, whose page was discarded: shown again, it restores and asks again
+    const preview = lab.datasetPreview;
+    const readies = preview.readyCount;
+    preview.panel!.reveal();
+    await waitFor('a new ready handshake', () => preview.readyCount > readies);
+    assert.strictEqual(preview.lastPosted?.ref, 'images:v1');
   });
 
   it('adds from the Explorer context menu and by drag and drop, asking for the name', async () => {
@@ -272,13 +280,7 @@ describe('Datasets in a real VS Code extension host', function () {
     }
     answer = true;
     assert.strictEqual(await cmd('mllab.dataset.deleteVersion', v1), true);
-    await waitFor(
-      'v1 gone',
-      () =>
-        versionsOf('iris')
-          .map((v) => v.version)
-          .join() === '3,2',
-    );
+    await waitFor('v1 gone', () => numbers('iris') === '3,2');
     assert.ok(fs.existsSync(v1.path), 'the content is kept for the versions that share it');
   });
 
@@ -295,7 +297,7 @@ describe('Datasets in a real VS Code extension host', function () {
     await lab.datasetsView.reveal(v3, { expand: true, select: true, focus: false });
     await lab.datasetsView.reveal(dataset('images')!, { expand: true, select: false });
     await cmd('mllab.dataset.preview', v3);
-    await waitFor('the row count', () => lab.datasetPreview.lastPosted?.type === 'rowCount');
+    await waitFor('the webview', () => lab.datasetPreview.lastPosted?.ref === 'iris:v3');
     await new Promise((r) => setTimeout(r, 1000));
     await screenshot('datasets-view');
   });

@@ -21,7 +21,11 @@ export interface PreviewContent {
 }
 
 /** Builds what the preview panel shows for a version: its details, and its rows or entries when it has them. */
-export async function buildPreview(version: DatasetVersion): Promise<PreviewContent> {
+export async function buildPreview(
+  version: DatasetVersion,
+  /** rows counted before, by content hash: a version previewed again needs no second pass */
+  rowCounts: Map<string, number>,
+): Promise<PreviewContent> {
   const kind = previewKindOf(version);
   const base = {
     type: 'show' as const,
@@ -40,13 +44,20 @@ export async function buildPreview(version: DatasetVersion): Promise<PreviewCont
     if (head.complete) {
       return { show: { ...base, mode: 'table', table, note: `${shown} · ${cols}`, counting: false } };
     }
-    const delimiter = head.delimiter;
+    const describe = (total: number) =>
+      `first ${formatCount(Math.min(total, head.rows.length))} of ${formatCount(total)} rows · ${cols}`;
+    const key = `${version.sha256}:${head.delimiter}`;
+    const known = rowCounts.get(key);
+    if (known !== undefined) {
+      return { show: { ...base, mode: 'table', table, note: describe(known), counting: false } };
+    }
     return {
       show: { ...base, mode: 'table', table, note: `first ${shown} · ${cols} · counting rows...`, counting: true },
       countRows: async (signal) => {
-        const { records } = await countCsvRecords(version.path, { delimiter, signal });
+        const { records } = await countCsvRecords(version.path, { delimiter: head.delimiter, signal });
         const total = Math.max(0, records - 1);
-        return `first ${formatCount(Math.min(total, head.rows.length))} of ${formatCount(total)} rows · ${cols}`;
+        rowCounts.set(key, total);
+        return describe(total);
       },
     };
   }

@@ -23,6 +23,10 @@ export class DatasetPreview extends Disposable {
   private readonly counting = this._register(new MutableDisposable<vscode.Disposable>());
   private ready = false;
   private _lastPosted: HostToWebviewMessage | undefined;
+  private generation = 0;
+  private _readyCount = 0;
+  /** total rows by content hash and delimiter, for versions counted before */
+  private readonly rowCounts = new Map<string, number>();
   private current: { version: DatasetVersion; show: ShowMessage; rowCount?: RowCountMessage } | undefined;
 
   constructor(
@@ -52,17 +56,26 @@ export class DatasetPreview extends Disposable {
     return this._lastPosted;
   }
 
+  /** How many times a page of the panel said `ready` (again after each hide and show), for tests. */
+  get readyCount(): number {
+    return this._readyCount;
+  }
+
   get version(): DatasetVersion | undefined {
     return this.current?.version;
   }
 
   async show(version: DatasetVersion): Promise<void> {
-    const content = await buildPreview(version);
+    const mine = ++this.generation;
+    const content = await buildPreview(version, this.rowCounts);
+    if (mine !== this.generation || this.isDisposed) {
+      return; // another preview was asked for meanwhile
+    }
     const current: NonNullable<typeof this.current> = { version, show: content.show };
     this.current = current;
     this.counting.value = undefined;
     const panel = this.ensurePanel();
-    panel.title = `${content.show.title}`;
+    panel.title = content.show.title;
     panel.reveal(undefined, false);
     this.post(content.show);
     if (content.countRows) {
@@ -133,6 +146,7 @@ export class DatasetPreview extends Disposable {
     const current = this.current;
     if (message.type === 'ready') {
       this.ready = true;
+      this._readyCount++;
       if (current) {
         this.post(current.show);
         if (current.rowCount) {

@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import type { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
+import { promisify } from 'util';
+import type { Entry, ZipFile } from 'yauzl';
+import type { ByteBudget } from './byte-budget';
+import { UnsafeZipError } from './unsafe-zip-error';
+import { openEntryStream, sizeMismatch, unixMode } from './zip-reader';
+
+/** Entries up to this size are gathered in memory and written with one call, without a write stream. */
+const SMALL_ENTRY_BYTES = 1 << 20;
+
+const open = promisify(fs.open);
+const write = (fd: number, buffer: Buffer, offset: number) =>
+  new Promise<number>((resolve, reject) =>
+    fs.write(fd, buffer, offset, buffer.length - offset, null, (e, n) => (e ? reject(e) : resolve(n))),
+  );
+const futimes = promisify(fs.futimes);
+const close = promisify(fs.close);
+
+async function gather(input: Readable, add: (length: number) => void): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      add(chunk.length);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    input.destroy();
+    throw error;
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/**
+ * Writes one file entry into a new file (never over an existing one), counting its bytes against
+ * the limits as they are inflated, with the entry's permission bits and modification time.
+ */
+export async function extractFile(
+  zip: ZipFile,
+  entry: Entry,
+  name: string,
+  target: string,
+  budget: ByteBudget,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const mode = unixMode(entry);
+  // permission bits only (no setuid), and always readable by the owner
+  const fileMode = mode === undefined ? 0o644 : (mode & 0o777) | 0o400;
+  let fd: number;
+  try {
+    fd = await open(target, 'wx', fileMode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UnsafeZipError(`The zip entry "${name}" would overwrite another entry: refusing to unpack this zip.`);
+    }
+    throw error;
+  }
+  let closed = false;
+  try {
+    const counter = budget.counter(name, entry.compressedSize);
+    const input = await openEntryStream(zip, entry, name);
+    if (entry.uncompressedSize <= SMALL_ENTRY_BYTES) {
+      const data = await gather(input, counter.add);
+      for (let done = 0; done < data.length;) {
+        done += await write(fd, data, done);
+      }
+    } else {
+      const output = fs.createWriteStream('', { fd, autoClose: false });
+      await pipeline(input, counter.transform(), output, { signal });
+    }
+    const mtime = entry.getLastModDate();
+    if (!Number.isNaN(mtime.getTime())) {
+      await futimes(fd, mtime, mtime);
+    }
+    closed = true;
+    await close(fd);
+  } catch (error) {
+    if (!closed) {
+      await close(fd).catch(() => undefined);
+    }
+    throw sizeMismatch(name, error);
+  }
+}
