@@ -5,6 +5,8 @@ import * as http from 'http';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
+import { csvPreviewBench } from './csv-preview';
+import { packagingBench } from './packaging';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
 import { median, report } from './stats';
 
@@ -153,7 +155,14 @@ async function activation(): Promise<void> {
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  const all: Record<string, () => Promise<void>> = { startup, reads, writes, activation };
+  const all: Record<string, () => Promise<void>> = {
+    startup,
+    reads,
+    writes,
+    activation,
+    packaging: packagingBench,
+    csv: csvPreviewBench,
+  };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {
       await fn();

@@ -48,45 +48,64 @@ export async function countCsvRecords(file: string, options: CountOptions): Prom
       // a UTF-8 byte order mark is not content
       let i = bytesRead === 0 && n >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
       bytesRead += n;
-      for (; i < n; i++) {
-        const b = buffer[i];
+      // Jump between the bytes that matter (quote, CR, LF) with indexOf, which scans natively: plain
+      // bytes in between only make the record non-empty. Positions found are kept until passed.
+      let nextQuote = -1;
+      let nextLf = -1;
+      let nextCr = -1;
+      const find = (byte: number, from: number, cached: number) =>
+        cached >= from ? cached : ((cached = buffer.indexOf(byte, from)), cached < 0 || cached >= n ? n : cached);
+      while (i < n) {
         if (skipLf) {
           skipLf = false;
-          if (b === LF) {
+          if (buffer[i] === LF) {
+            i++;
             continue;
           }
         }
         if (state === CsvState.Quoted) {
-          if (b === QUOTE) {
-            state = CsvState.QuoteInQuoted;
+          nextQuote = find(QUOTE, i, nextQuote);
+          if (nextQuote >= n) {
+            i = n;
+            break;
           }
+          state = CsvState.QuoteInQuoted;
+          i = nextQuote + 1;
           continue;
         }
         if (state === CsvState.QuoteInQuoted) {
-          if (b === QUOTE) {
+          if (buffer[i] === QUOTE) {
             state = CsvState.Quoted;
+            i++;
             continue;
           }
           state = CsvState.Unquoted;
         }
-        if (b === LF || b === CR) {
+        nextQuote = find(QUOTE, i, nextQuote);
+        nextLf = find(LF, i, nextLf);
+        nextCr = find(CR, i, nextCr);
+        const event = Math.min(nextQuote, nextLf, nextCr);
+        if (event > i) {
+          content = true;
+          state = buffer[event - 1] === delimiter ? CsvState.FieldStart : CsvState.Unquoted;
+        }
+        if (event >= n) {
+          i = n;
+          break;
+        }
+        const b = buffer[event];
+        if (b === QUOTE) {
+          state = state === CsvState.FieldStart ? CsvState.Quoted : CsvState.Unquoted;
+          content = true;
+        } else {
           skipLf = b === CR;
           if (content) {
             records++;
           }
           content = false;
           state = CsvState.FieldStart;
-        } else if (b === delimiter) {
-          content = true;
-          state = CsvState.FieldStart;
-        } else {
-          if (b === QUOTE && state === CsvState.FieldStart) {
-            state = CsvState.Quoted;
-          } else {
-            state = CsvState.Unquoted;
-          }
-          content = true;
         }
+        i = event + 1;
       }
       options.onProgress?.(bytesRead);
     }
