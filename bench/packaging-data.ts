@@ -49,8 +49,7 @@ function tableText(size: number, seed: number, json: boolean): Buffer {
 }
 
 /** Log-uniform size between `min` and `max`. */
-const logUniform = (next: () => number, min: number, max: number) =>
-  Math.round(min * Math.pow(max / min, next()));
+const logUniform = (next: () => number, min: number, max: number) => Math.round(min * Math.pow(max / min, next()));
 
 /**
  * 10,000 files, about 1 GB: half table text (.csv/.jsonl, compressible), half random bytes (.bin),

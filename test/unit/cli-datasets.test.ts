@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Dataset, DatasetVersion } from '../../src/protocol/datasets';
-import { DIST, tempHome } from './helpers';
+import { DIST, REPO, tempHome } from './helpers';
 import { cli, stopBackendOf } from './process-helpers';
 
 describe('datasets from the terminal and from Node code (built CLI and client)', function () {
@@ -102,5 +102,38 @@ describe('datasets from the terminal and from Node code (built CLI and client)',
     assert.strictEqual(fs.readFileSync(path.join(out.folder, 'train.csv'), 'utf8'), 'x,y\n1,2\n');
     assert.ok(out.zip.startsWith(path.join(home, 'blobs')));
     assert.deepStrictEqual(out.names, ['bundle']);
+  });
+
+  it('the Python client adds and loads datasets through the real backend', () => {
+    const script = [
+      'import json, mllab',
+      'v = mllab.add_dataset("data", name="py-bundle", description="from python")',
+      'folder = mllab.dataset("py-bundle")',
+      'csv = mllab.dataset("py-bundle:v1", unpack=False)',
+      'print(json.dumps({"version": v["version"], "operator": v["operator"], "folder": folder, "zip": csv,',
+      '  "names": [d["name"] for d in mllab.datasets()]}))',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, MLLAB_HOME: home, PYTHONPATH: path.join(REPO, 'python') },
+    });
+    assert.strictEqual(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      version: number;
+      operator: string;
+      folder: string;
+      zip: string;
+      names: string[];
+    };
+    assert.strictEqual(out.version, 1);
+    assert.ok(out.operator.length > 0);
+    assert.strictEqual(out.folder, path.join(home, 'cache', 'datasets', path.basename(out.folder)));
+    assert.strictEqual(fs.readFileSync(path.join(out.folder, 'nested', 'notes.txt'), 'utf8'), 'hello');
+    assert.ok(out.zip.startsWith(path.join(home, 'blobs')));
+    assert.deepStrictEqual(out.names, ['py-bundle']);
+    // the CLI sees what Python added
+    const list = cli(['dataset', 'list', '--home', home, '--json']).json<Dataset[]>();
+    assert.strictEqual(list[0].versions[0].description, 'from python');
   });
 });

@@ -54,7 +54,10 @@ describe('zip packaging: errors and cancelling', function () {
     await assert.rejects(packFolder(folder('empty'), out), /empty\b.*is empty: nothing to package/);
     assert.ok(!fs.existsSync(out));
     const hollow = folder('hollow/a/b');
-    await assert.rejects(packFolder(path.dirname(path.dirname(hollow)), out), /is empty \(only 2 empty folders\): nothing to package/);
+    await assert.rejects(
+      packFolder(path.dirname(path.dirname(hollow)), out),
+      /is empty \(only 2 empty folders\): nothing to package/,
+    );
     await assert.rejects(packFolder(path.join(dir, 'missing'), out), /does not exist/);
   });
 
@@ -73,7 +76,10 @@ describe('zip packaging: errors and cancelling', function () {
     const source = folder('dangling');
     fs.writeFileSync(path.join(source, 'ok.txt'), 'ok');
     fs.symlinkSync(path.join(dir, 'gone'), path.join(source, 'broken-link'));
-    await assert.rejects(packFolder(source, out), /dangling\/broken-link is a symbolic link to something that does not exist\. Remove the link/);
+    await assert.rejects(
+      packFolder(source, out),
+      /dangling\/broken-link is a symbolic link to something that does not exist\. Remove the link/,
+    );
     assert.ok(!fs.existsSync(out));
   });
 
@@ -84,14 +90,20 @@ describe('zip packaging: errors and cancelling', function () {
     const source = folder('locked');
     fs.writeFileSync(path.join(source, 'secret.txt'), 'secret');
     fs.chmodSync(path.join(source, 'secret.txt'), 0o000);
-    await assert.rejects(packFolder(source, out), /Cannot read .*locked\/secret\.txt: permission denied\. Make it readable/);
+    await assert.rejects(
+      packFolder(source, out),
+      /Cannot read .*locked\/secret\.txt: permission denied\. Make it readable/,
+    );
   });
 
   it('detects a symbolic link that loops back to a folder above it', async () => {
     const source = folder('loop/a/b');
     fs.writeFileSync(path.join(source, 'x.txt'), 'x');
     fs.symlinkSync('../..', path.join(source, 'up'));
-    await assert.rejects(packFolder(path.join(dir, 'loop'), out), /loop\/a\/b\/up is a symbolic link to .*loop, a folder that contains it/);
+    await assert.rejects(
+      packFolder(path.join(dir, 'loop'), out),
+      /loop\/a\/b\/up is a symbolic link to .*loop, a folder that contains it/,
+    );
     assert.ok(!fs.existsSync(out));
   });
 });

@@ -1,9 +1,15 @@
 import * as assert from 'assert';
+import { createHash } from 'crypto';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { sha256File } from '../../src/backend/files/hash';
 import { crc32, crc32Portable } from '../../src/backend/files/zip/crc32';
+import { deflateChunk, storedBlocks } from '../../src/backend/files/zip/deflate';
+import { readSmallFile } from '../../src/backend/files/zip/read-small';
+import { SyncGate } from '../../src/backend/files/zip/sync-gate';
+import { listFolder } from '../../src/backend/files/zip/walk';
 import { OrderedPool, type Task } from '../../src/backend/files/zip/ordered-pool';
 import { mayNeedZip64 } from '../../src/backend/files/zip/zip-writer';
 import {
@@ -16,7 +22,14 @@ import {
   METHOD_DEFLATED,
 } from '../../src/backend/files/zip/zip-format';
 import { listZip, unzipSafe } from '../../src/common/zip/safe-unzip';
-import { craftZip, hasCommand, randomBytesSeeded, tempDir } from './zip-helpers';
+import { craftZip, csvText, hasCommand, randomBytesSeeded, tempDir } from './zip-helpers';
+
+/** A gate that is always shut: the asynchronous paths, as on a slow file system. */
+class ShutGate extends SyncGate {
+  override get open(): boolean {
+    return false;
+  }
+}
 
 const GiB = 2 ** 30;
 const fields = {
@@ -33,7 +46,7 @@ function extras(header: Buffer, fixed: 30 | 46): Map<number, Buffer> {
   const nameLength = header.readUInt16LE(lengths);
   const extraLength = header.readUInt16LE(lengths + 2);
   const result = new Map<number, Buffer>();
-  for (let i = fixed + nameLength; i < fixed + nameLength + extraLength; ) {
+  for (let i = fixed + nameLength; i < fixed + nameLength + extraLength;) {
     const id = header.readUInt16LE(i);
     const size = header.readUInt16LE(i + 2);
     result.set(id, header.subarray(i + 4, i + 4 + size));
@@ -92,7 +105,10 @@ describe('zip format encoders (ZIP64 without writing 4 GiB)', () => {
     const all = centralHeader(fields, { crc: 1, size: 5 * GiB, compressedSize: 4.5 * GiB }, 6 * GiB);
     assert.strictEqual(all.readUInt16LE(4), (3 << 8) | 63, 'made by unix');
     assert.strictEqual(all.readUInt16LE(6), 45);
-    assert.deepStrictEqual([all.readUInt32LE(20), all.readUInt32LE(24), all.readUInt32LE(42)], [MAX_UINT32, MAX_UINT32, MAX_UINT32]);
+    assert.deepStrictEqual(
+      [all.readUInt32LE(20), all.readUInt32LE(24), all.readUInt32LE(42)],
+      [MAX_UINT32, MAX_UINT32, MAX_UINT32],
+    );
     assert.deepStrictEqual(u64s(extras(all, 46).get(0x0001)!), [5 * GiB, 4.5 * GiB, 6 * GiB]);
     assert.strictEqual(all.readUInt32LE(38) >>> 16, 0o100644, 'unix mode in the external attributes');
 
@@ -104,7 +120,11 @@ describe('zip format encoders (ZIP64 without writing 4 GiB)', () => {
     assert.strictEqual(small.readUInt16LE(6), 20);
     assert.ok(!extras(small, 46).has(0x0001));
 
-    const folder = centralHeader({ ...fields, name: Buffer.from('d/'), isDirectory: true, mode: 0o40755 }, { crc: 0, size: 0, compressedSize: 0 }, 0);
+    const folder = centralHeader(
+      { ...fields, name: Buffer.from('d/'), isDirectory: true, mode: 0o40755 },
+      { crc: 0, size: 0, compressedSize: 0 },
+      0,
+    );
     assert.strictEqual(folder.readUInt32LE(38), ((0o40755 << 16) | 0x10) >>> 0);
   });
 
@@ -138,8 +158,23 @@ describe('zip format encoders (ZIP64 without writing 4 GiB)', () => {
     try {
       const file = path.join(dir, 'forced64.zip');
       const data = randomBytesSeeded(5000, 3);
-      fs.writeFileSync(file, craftZip([{ name: 'd/', mode: 0o40755 }, { name: 'd/a.bin', data, deflate: true }], { forceZip64: true }));
-      assert.deepStrictEqual((await listZip(file)).map((e) => [e.name, e.size]), [['d/', 0], ['d/a.bin', 5000]]);
+      fs.writeFileSync(
+        file,
+        craftZip(
+          [
+            { name: 'd/', mode: 0o40755 },
+            { name: 'd/a.bin', data, deflate: true },
+          ],
+          { forceZip64: true },
+        ),
+      );
+      assert.deepStrictEqual(
+        (await listZip(file)).map((e) => [e.name, e.size]),
+        [
+          ['d/', 0],
+          ['d/a.bin', 5000],
+        ],
+      );
       await unzipSafe(file, path.join(dir, 'out'));
       assert.ok(fs.readFileSync(path.join(dir, 'out/d/a.bin')).equals(data));
       if (hasCommand('unzip')) {
@@ -188,7 +223,10 @@ describe('zip building blocks: crc32, chunked deflate, ordered pool', () => {
       results.push(await pool.next());
       assert.ok(started - i <= 6, 'no more than the budget (4 results) plus the lookahead ahead of the consumer');
     }
-    assert.deepStrictEqual(results, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepStrictEqual(
+      results,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.ok(maxRunning <= 3 && maxRunning >= 2, `max running ${maxRunning}`);
   });
 
@@ -210,5 +248,88 @@ describe('zip building blocks: crc32, chunked deflate, ordered pool', () => {
     await assert.rejects(pool.next(), /task 1 failed/);
     await pool.stop();
     assert.strictEqual(finished, 4);
+  });
+});
+
+describe('zip building blocks: deflate pieces, synchronous and asynchronous file access, hashing', () => {
+  it('writes stored blocks that inflate back, final or not, empty or over 64 KiB', () => {
+    for (const size of [0, 1, 65535, 65536, 200_000]) {
+      const data = randomBytesSeeded(size, size);
+      assert.ok(zlib.inflateRawSync(storedBlocks(data, true)).equals(data), `size ${size}`);
+    }
+    // not final: inflate needs more input, so it must be followed by a final piece
+    const head = storedBlocks(Buffer.from('abc'), false);
+    const tail = storedBlocks(Buffer.from('def'), true);
+    assert.strictEqual(zlib.inflateRawSync(Buffer.concat([head, tail])).toString(), 'abcdef');
+  });
+
+  it('chains chunks of text and random data into one valid deflate stream', async () => {
+    const parts = [
+      randomBytesSeeded(1 << 20, 1),
+      csvText(1 << 20, 2),
+      randomBytesSeeded(1 << 20, 3),
+      csvText(700_000, 4),
+    ];
+    const whole = Buffer.concat(parts);
+    const pieces: Buffer[] = [];
+    let start = 0;
+    for (const [i, part] of parts.entries()) {
+      const dictionary = whole.subarray(Math.max(0, start - 32768), start);
+      pieces.push(await deflateChunk(part, 6, dictionary, i === parts.length - 1));
+      start += part.length;
+    }
+    assert.ok(pieces[0].length > parts[0].length, 'random data stored');
+    assert.ok(pieces[1].length < parts[1].length / 2, 'text deflated');
+    assert.ok(zlib.inflateRawSync(Buffer.concat(pieces)).equals(whole));
+  });
+
+  it('lists and reads the same with the synchronous and the asynchronous paths', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      fs.mkdirSync(path.join(dir, 'a/b'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'a/b/x.csv'), csvText(300_000, 1));
+      fs.writeFileSync(path.join(dir, 'y.txt'), 'y');
+      fs.symlinkSync('a', path.join(dir, 'link-to-a'));
+      const names = (l: Awaited<ReturnType<typeof listFolder>>) => l.entries.map((e) => `${e.name}:${e.size}`);
+      const fast = await listFolder(dir, { gate: new SyncGate() });
+      const slow = await listFolder(dir, { gate: new ShutGate() });
+      assert.deepStrictEqual(names(slow), names(fast));
+      assert.deepStrictEqual(names(fast), [
+        'a/:0',
+        'a/b/:0',
+        'a/b/x.csv:300000',
+        'link-to-a/:0',
+        'link-to-a/b/:0',
+        'link-to-a/b/x.csv:300000',
+        'y.txt:1',
+      ]);
+      const file = path.join(dir, 'a/b/x.csv');
+      const expected = fs.readFileSync(file);
+      assert.ok((await readSmallFile(file, expected.length, new SyncGate())).equals(expected));
+      assert.ok((await readSmallFile(file, expected.length, new ShutGate())).equals(expected));
+      // a file that shrank since the walk gives what it holds now
+      assert.strictEqual((await readSmallFile(path.join(dir, 'y.txt'), 10, new ShutGate())).toString(), 'y');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('hashes a file as sha256, and cancels with an AbortError', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'data.bin');
+      const data = randomBytesSeeded(3 * (1 << 20) + 17, 5);
+      fs.writeFileSync(file, data);
+      const expected = createHash('sha256').update(data).digest('hex');
+      assert.strictEqual(await sha256File(file), expected);
+      fs.writeFileSync(path.join(dir, 'empty'), '');
+      assert.strictEqual(
+        await sha256File(path.join(dir, 'empty')),
+        'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      );
+      await assert.rejects(sha256File(file, AbortSignal.abort()), { name: 'AbortError' });
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PassThrough } from 'stream';
+import { PassThrough, Writable } from 'stream';
 import * as yauzl from 'yauzl';
 import { sha256File } from '../../src/backend/files/hash';
 import { packFolder, STORED_EXTENSIONS, type PackProgress } from '../../src/backend/files/zip';
@@ -36,6 +36,11 @@ function makeSource(root: string): void {
   file('photo.png', csvText(300_000, 5)); // compressible, but stored by extension
   file('big.parquet', randomBytesSeeded(3 << 20, 6)); // stored, in several reads
   file('small.bin', randomBytesSeeded(1000, 7)); // deflate cannot shrink it: stored
+  // chunks of random data become stored blocks, text chunks deflate, in one stream
+  file(
+    'mixed.dat',
+    Buffer.concat([randomBytesSeeded(1_500_000, 9), csvText(1 << 20, 10), randomBytesSeeded(700_000, 11)]),
+  );
   fs.mkdirSync(path.join(root, 'empty-dir/inner-empty'), { recursive: true });
   fs.chmodSync(path.join(root, 'nested/a/b/c/deep.json'), 0o600);
 }
@@ -61,15 +66,18 @@ describe('zip packaging: packFolder -> unzipSafe round trips', function () {
     const dest = path.join(dir, 'unpacked');
     const unpacked = await unzipSafe(zipFile, dest);
     assert.deepStrictEqual(treeDifferences(readTree(source), readTree(dest)), []);
-    assert.strictEqual(unpacked.files, 10);
+    assert.strictEqual(unpacked.files, 11);
     assert.strictEqual(unpacked.bytes, result.bytesIn);
     assert.strictEqual(fs.statSync(path.join(dest, 'nested/a/b/c/deep.json')).mode & 0o777, 0o600);
   });
 
   it('reports files, sizes and the sha256 of the bytes it wrote', async () => {
     const sizes = [...readTree(source).values()].map((i) => (i.kind === 'file' ? i.content.length : 0));
-    assert.strictEqual(result.files, 10);
-    assert.strictEqual(result.bytesIn, sizes.reduce((a, b) => a + b));
+    assert.strictEqual(result.files, 11);
+    assert.strictEqual(
+      result.bytesIn,
+      sizes.reduce((a, b) => a + b),
+    );
     assert.strictEqual(result.bytesOut, fs.statSync(zipFile).size);
     assert.strictEqual(result.sha256, await sha256File(zipFile));
     assert.ok(result.bytesOut < result.bytesIn * 0.75, 'the text compressed');
@@ -99,6 +107,7 @@ describe('zip packaging: packFolder -> unzipSafe round trips', function () {
     assert.strictEqual(m.get('one-chunk.csv'), 8);
     assert.strictEqual(m.get('données/модель-数据.csv'), 8);
     assert.strictEqual(m.get('empty-dir/'), 0);
+    assert.strictEqual(m.get('mixed.dat'), 8);
   });
 
   it('lists entries in sorted order, with / separators and folders ending in /', async () => {
@@ -127,7 +136,7 @@ describe('zip packaging: packFolder -> unzipSafe round trips', function () {
     assert.ok(calls.length >= 2);
     assert.ok(calls.length <= elapsed / 100 + 2, `${calls.length} calls in ${elapsed} ms`);
     const last = calls[calls.length - 1];
-    assert.deepStrictEqual(last, { files: 10, totalFiles: 10, bytes: result.bytesIn, totalBytes: result.bytesIn });
+    assert.deepStrictEqual(last, { files: 11, totalFiles: 11, bytes: result.bytesIn, totalBytes: result.bytesIn });
     for (let i = 1; i < calls.length; i++) {
       assert.ok(calls[i].bytes >= calls[i - 1].bytes && calls[i].files >= calls[i - 1].files);
     }
@@ -137,7 +146,7 @@ describe('zip packaging: packFolder -> unzipSafe round trips', function () {
     const inside = path.join(source, 'self.zip');
     try {
       const packed = await packFolder(source, inside);
-      assert.strictEqual(packed.files, 10);
+      assert.strictEqual(packed.files, 11);
       assert.ok(!(await methods(inside)).has('self.zip'));
     } finally {
       fs.rmSync(inside, { force: true });
@@ -157,5 +166,16 @@ describe('zip packaging: packFolder -> unzipSafe round trips', function () {
     assert.strictEqual(fs.readFileSync(path.join(dest, 'file-link.txt'), 'utf8'), 'from outside');
     assert.ok(fs.lstatSync(path.join(dest, 'dir-link')).isDirectory());
     assert.strictEqual(fs.readFileSync(path.join(dest, 'dir-link/a/b/c/deep.json'), 'utf8'), '{"deep":true}');
+  });
+
+  it('rejects with the error of a stream that fails, and leaves the stream to its owner', async () => {
+    let written = 0;
+    const failing = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written += chunk.length;
+        callback(written > 5_000_000 ? new Error('disk full (simulated)') : null);
+      },
+    });
+    await assert.rejects(packFolder(source, failing), /disk full \(simulated\)/);
   });
 });

@@ -1,4 +1,3 @@
-import { Transform } from 'stream';
 import type { Entry } from 'yauzl';
 import { UnsafeZipError } from './unsafe-zip-error';
 
@@ -62,27 +61,13 @@ export class ByteBudget {
     this.check(name, this.declared, entry.uncompressedSize, entry.compressedSize);
   }
 
-  /** Counts the bytes of one entry as they are unpacked; `add` throws past a limit. */
-  counter(name: string, compressedSize: number): { add(length: number): void; transform(): Transform } {
+  /** A counter of one entry's bytes as they are unpacked, which throws past a limit. */
+  counter(name: string, compressedSize: number): (length: number) => void {
     let entryBytes = 0;
-    const add = (length: number) => {
+    return (length) => {
       entryBytes += length;
       this.written += length;
       this.check(name, this.written, entryBytes, compressedSize);
-    };
-    return {
-      add,
-      transform: () =>
-        new Transform({
-          transform: (chunk: Buffer, _encoding, callback) => {
-            try {
-              add(chunk.length);
-              callback(null, chunk);
-            } catch (error) {
-              callback(error as Error);
-            }
-          },
-        }),
     };
   }
 }

@@ -7,6 +7,12 @@ export interface EntryPath {
 }
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+const WINDOWS_FORBIDDEN = '<>:"|?*';
+
+/** Characters Windows does not allow in a file name: the ones above and control characters. */
+function hasWindowsForbidden(part: string): boolean {
+  return [...part].some((c) => WINDOWS_FORBIDDEN.includes(c) || c.charCodeAt(0) < 32);
+}
 
 /**
  * Checks an entry name and splits it into components. A backslash counts as a separator (as on
@@ -28,7 +34,7 @@ export function entryPath(name: string, platform: NodeJS.Platform = process.plat
   }
   if (platform === 'win32') {
     for (const part of parts) {
-      if (/[<>:"|?*\x01-\x1f]/.test(part) || /[. ]$/.test(part) || WINDOWS_RESERVED.test(part)) {
+      if (hasWindowsForbidden(part) || /[. ]$/.test(part) || WINDOWS_RESERVED.test(part)) {
         throw refuse(`has a name Windows cannot hold ("${part}")`);
       }
     }

@@ -1,13 +1,12 @@
 import * as fs from 'fs';
 import type { Readable } from 'stream';
-import { pipeline } from 'stream/promises';
 import { promisify } from 'util';
 import type { Entry, ZipFile } from 'yauzl';
 import type { ByteBudget } from './byte-budget';
 import { UnsafeZipError } from './unsafe-zip-error';
 import { openEntryStream, sizeMismatch, unixMode } from './zip-reader';
 
-/** Entries up to this size are gathered in memory and written with one call, without a write stream. */
+/** Entries up to this size are gathered in memory and written with one call. */
 const SMALL_ENTRY_BYTES = 1 << 20;
 
 const open = promisify(fs.open);
@@ -18,18 +17,35 @@ const write = (fd: number, buffer: Buffer, offset: number) =>
 const futimes = promisify(fs.futimes);
 const close = promisify(fs.close);
 
-async function gather(input: Readable, add: (length: number) => void): Promise<Buffer> {
+async function writeAll(fd: number, data: Buffer): Promise<void> {
+  for (let done = 0; done < data.length;) {
+    done += await write(fd, data, done);
+  }
+}
+
+/**
+ * Copies the inflated bytes to `fd`, counting them first. Small entries are gathered and written in
+ * one call. No fs write stream: destroying one closes its descriptor, which here is ours to close.
+ */
+async function copy(input: Readable, fd: number, small: boolean, add: (n: number) => void, signal?: AbortSignal) {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted();
       add(chunk.length);
-      chunks.push(chunk);
+      if (small) {
+        chunks.push(chunk);
+      } else {
+        await writeAll(fd, chunk);
+      }
     }
   } catch (error) {
     input.destroy();
     throw error;
   }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  if (small) {
+    await writeAll(fd, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  }
 }
 
 /**
@@ -58,17 +74,9 @@ export async function extractFile(
   }
   let closed = false;
   try {
-    const counter = budget.counter(name, entry.compressedSize);
+    const count = budget.counter(name, entry.compressedSize);
     const input = await openEntryStream(zip, entry, name);
-    if (entry.uncompressedSize <= SMALL_ENTRY_BYTES) {
-      const data = await gather(input, counter.add);
-      for (let done = 0; done < data.length;) {
-        done += await write(fd, data, done);
-      }
-    } else {
-      const output = fs.createWriteStream('', { fd, autoClose: false });
-      await pipeline(input, counter.transform(), output, { signal });
-    }
+    await copy(input, fd, entry.uncompressedSize <= SMALL_ENTRY_BYTES, count, signal);
     const mtime = entry.getLastModDate();
     if (!Number.isNaN(mtime.getTime())) {
       await futimes(fd, mtime, mtime);

@@ -1,33 +1,15 @@
 import * as fs from 'fs/promises';
-import { promisify } from 'util';
-import { readSmallFile } from './read-small';
-import * as zlib from 'zlib';
+import { deflateChunk, deflateWhole } from './deflate';
 import { unreadable } from './errors';
+import { readSmallFile } from './read-small';
+import type { SyncGate } from './sync-gate';
 import type { Task } from './ordered-pool';
 import type { SourceEntry } from './walk';
-
-const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>;
 
 /** Files up to this size are read and compressed whole; bigger ones in chunks of this size. */
 export const CHUNK_BYTES = 1 << 20;
 /** deflate's window: each chunk is primed with the 32 KiB before it, so splitting costs almost no ratio */
 const DICTIONARY_BYTES = 32 << 10;
-/** deflate output per thread-pool round trip: large, so a chunk needs one or two trips, not dozens */
-const OUTPUT_CHUNK_BYTES = 256 << 10;
-/**
- * Up to this size, deflating on the main thread costs less than the round trip to the thread pool
- * (about 50 us, measured; zlib's setup dominates for small inputs), so tiny files are deflated there.
- */
-const SYNC_DEFLATE_BYTES = 16 << 10;
-
-/** Deflates on the thread pool, with an output buffer sized to the input (not 256 KiB per tiny file). */
-async function deflate(raw: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
-  const chunkSize = Math.min(OUTPUT_CHUNK_BYTES, raw.length + (raw.length >> 8) + 64);
-  if (raw.length <= SYNC_DEFLATE_BYTES) {
-    return zlib.deflateRawSync(raw, { ...options, chunkSize });
-  }
-  return deflateRaw(raw, { ...options, chunkSize });
-}
 
 /** What a task hands to the writer: the raw bytes (for the CRC) and, when deflated, the compressed ones. */
 export interface ChunkResult {
@@ -54,21 +36,22 @@ function fsError(file: string, error: unknown): unknown {
 }
 
 /** Reads a whole (small) file and, unless `level` is undefined, deflates it. */
-export function wholeFileTask(entry: SourceEntry, level: number | undefined): Task<ChunkResult> {
+export function wholeFileTask(
+  entry: SourceEntry,
+  level: number | undefined,
+  gate: SyncGate,
+  probe = true,
+): Task<ChunkResult> {
   return {
-    cost: 2 * entry.size + OUTPUT_CHUNK_BYTES,
+    cost: 2 * entry.size,
     run: async () => {
       let raw: Buffer;
       try {
-        raw = await readSmallFile(entry.path, entry.size);
+        raw = await readSmallFile(entry.path, entry.size, gate);
       } catch (error) {
         throw fsError(entry.path, error);
       }
-      const deflated =
-        level === undefined || raw.length === 0
-          ? undefined
-          : await deflateRaw(raw, { level, chunkSize: OUTPUT_CHUNK_BYTES });
-      return { kind: 'chunk', raw, deflated };
+      return { kind: 'chunk', raw, deflated: level === undefined ? undefined : await deflateWhole(raw, level, probe) };
     },
   };
 }
@@ -89,16 +72,16 @@ async function readAt(handle: fs.FileHandle, file: string, position: number, len
 /**
  * Deflates chunk `index` of a big file as pigz does: an independent raw deflate stream primed with
  * the previous 32 KiB as its dictionary, ended by a sync flush (byte-aligned, not final) except for
- * the last chunk. Their concatenation is one valid deflate stream, and the chunks of one file can be
- * compressed in parallel, which a single zlib stream cannot.
+ * the last chunk (see deflateChunk). Their concatenation is one valid deflate stream, so the chunks
+ * of one file are compressed in parallel, which a single zlib stream cannot do.
  */
-export function deflateChunkTask(entry: SourceEntry, index: number, level: number): Task<ChunkResult> {
+export function deflateChunkTask(entry: SourceEntry, index: number, level: number, probe = true): Task<ChunkResult> {
   const start = index * CHUNK_BYTES;
   const length = Math.min(CHUNK_BYTES, entry.size - start);
   const last = start + length === entry.size;
   const dictionaryStart = Math.max(0, start - DICTIONARY_BYTES);
   return {
-    cost: 2 * length + DICTIONARY_BYTES + OUTPUT_CHUNK_BYTES,
+    cost: 2 * length + DICTIONARY_BYTES,
     run: async () => {
       let bytes: Buffer;
       try {
@@ -115,14 +98,8 @@ export function deflateChunkTask(entry: SourceEntry, index: number, level: numbe
         throw fsError(entry.path, error);
       }
       const raw = bytes.subarray(start - dictionaryStart);
-      const options: zlib.ZlibOptions = {
-        level,
-        finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-      };
-      if (start > dictionaryStart) {
-        options.dictionary = bytes.subarray(0, start - dictionaryStart);
-      }
-      return { kind: 'chunk', raw, deflated: await deflate(raw, options) };
+      const dictionary = bytes.subarray(0, start - dictionaryStart);
+      return { kind: 'chunk', raw, deflated: await deflateChunk(raw, level, dictionary, last, probe) };
     },
   };
 }

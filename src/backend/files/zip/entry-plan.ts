@@ -9,6 +9,7 @@ import {
 import { crc32 } from './crc32';
 import type { Task } from './ordered-pool';
 import { isStoredByName } from './stored-extensions';
+import type { SyncGate } from './sync-gate';
 import type { SourceEntry } from './walk';
 
 /** How an entry is written, and so which tasks it needs from the pool. */
@@ -39,14 +40,19 @@ export function planOf(entry: SourceEntry, level: number): EntryPlan {
 }
 
 /** The tasks of all entries, in the order the writer consumes their results. */
-export function* tasksOf(entries: readonly SourceEntry[], level: number): Generator<Task<PoolResult>> {
+export function* tasksOf(
+  entries: readonly SourceEntry[],
+  level: number,
+  gate: SyncGate,
+  probe = true,
+): Generator<Task<PoolResult>> {
   for (const entry of entries) {
     const plan = planOf(entry, level);
     if (plan.kind === 'whole') {
-      yield wholeFileTask(entry, plan.deflate ? level : undefined);
+      yield wholeFileTask(entry, plan.deflate ? level : undefined, gate, probe);
     } else if (plan.kind === 'chunked') {
       for (let i = 0; i < plan.chunks; i++) {
-        yield deflateChunkTask(entry, i, level);
+        yield deflateChunkTask(entry, i, level, probe);
       }
     } else if (plan.kind === 'stored-big') {
       yield crcPassTask(entry, crc32);

@@ -2,11 +2,13 @@
  * Packages a folder into one zip, using every core.
  *
  * Written by hand rather than with yazl (or archiver) because those compress entries one after the
- * other on a single zlib stream at a time, so packaging uses one core; ML Lab's datasets are often
- * thousands of files or a few big ones, and the target is well under the time of `zip -r`. Here the
- * walk lists the folder, tasks (a small file read and deflated whole, or a 1 MiB chunk of a big one)
- * run on libuv's thread pool through zlib's async API, several at once, and the writer puts their
- * results into the zip in a fixed order, hashing the bytes as they go out.
+ * other, on one zlib stream at a time, so packaging uses one core; the target is well under the
+ * time of `zip -r` on a 2-core machine. Here the walk lists the folder; tasks (a small file read and
+ * deflated whole, or a 1 MiB chunk of a big file, pigz-style: see chunk-tasks.ts) run several at
+ * once, deflating on libuv's thread pool through zlib's async API; and the writer puts their results
+ * into the zip in a fixed order, hashing the bytes as they go out. Tiny files are read and deflated
+ * on the main thread, where that costs less than a trip to the thread pool (sync-gate.ts), and data
+ * that a quick sample shows to be incompressible is stored rather than deflated (deflate.ts).
  */
 import * as os from 'os';
 import { PackProgress, ProgressThrottle } from './progress';
@@ -14,6 +16,7 @@ import { tasksOf, planOf, type PoolResult } from './entry-plan';
 import { abortError, throwIfAborted } from './errors';
 import { OrderedPool } from './ordered-pool';
 import { openSink } from './sink';
+import { SyncGate } from './sync-gate';
 import { listFolder } from './walk';
 import { ZipWriter } from './zip-writer';
 
@@ -34,6 +37,11 @@ export interface PackResult {
 export interface PackOptions {
   /** deflate level, 0 (store everything) to 9; default 6, as `zip -r` */
   readonly level?: number;
+  /**
+   * store data that a quick sample shows to be incompressible instead of deflating it (default true);
+   * false deflates everything, as `zip -r` does
+   */
+  readonly probeIncompressible?: boolean;
   /** cancels: the promise rejects with an Error named 'AbortError' */
   readonly signal?: AbortSignal;
   /** called at most 10 times a second, and once more when done */
@@ -65,7 +73,8 @@ export async function packFolder(
   const sink = await openSink(out);
   let pool: OrderedPool<PoolResult> | undefined;
   try {
-    const listing = await listFolder(folder, { signal, exclude: sink.fileId });
+    const gate = new SyncGate();
+    const listing = await listFolder(folder, { signal, exclude: sink.fileId, gate });
     if (listing.files === 0) {
       const folders = listing.entries.length;
       const only = folders > 0 ? ` (only ${folders} empty folder${folders === 1 ? '' : 's'})` : '';
@@ -73,7 +82,11 @@ export async function packFolder(
     }
     const progress = new ProgressThrottle(listing.files, listing.bytes, options.onProgress);
     progress.tick(true);
-    pool = new OrderedPool(tasksOf(listing.entries, level), concurrency, MEMORY_BUDGET_BYTES);
+    pool = new OrderedPool(
+      tasksOf(listing.entries, level, gate, options.probeIncompressible ?? true),
+      concurrency,
+      MEMORY_BUDGET_BYTES,
+    );
     const writer = new ZipWriter(sink, pool, progress, signal);
     for (const entry of listing.entries) {
       throwIfAborted(signal);

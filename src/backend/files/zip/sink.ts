@@ -107,10 +107,11 @@ class FileSink extends HashingSink implements ZipSink {
 class StreamSink extends HashingSink implements ZipSink {
   readonly fileId = undefined;
   private failure: unknown;
+  private readonly onError = (error: unknown) => (this.failure ??= error);
 
   constructor(private readonly stream: NodeJS.WritableStream) {
     super();
-    stream.on('error', (error) => (this.failure ??= error));
+    stream.on('error', this.onError);
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -130,10 +131,13 @@ class StreamSink extends HashingSink implements ZipSink {
     const finished = once(this.stream, 'finish');
     this.stream.end();
     await finished;
+    this.stream.off('error', this.onError);
     return this.digest();
   }
 
-  async abort(): Promise<void> {}
+  async abort(): Promise<void> {
+    this.stream.off('error', this.onError);
+  }
 }
 
 /** A sink for a file path (created or truncated) or for a writable stream (ended when done). */

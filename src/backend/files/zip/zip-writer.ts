@@ -98,7 +98,8 @@ export class ZipWriter {
     }
     const sizes: EntrySizes = { crc, size, compressedSize };
     await this.sink.write(dataDescriptor(sizes, zip64));
-    this.central.add(centralHeader(fields, sizes, offset, { dataDescriptor: true }));
+    // a reader may take the descriptor's format (8-byte sizes or 4) from either header: keep them alike
+    this.central.add(centralHeader(fields, sizes, offset, { dataDescriptor: true, forceZip64: zip64 }));
   }
 
   /**
@@ -110,30 +111,29 @@ export class ZipWriter {
     await this.sink.write(localHeader(fields, sizes, pass.size >= MAX_UINT32));
     let crc = 0;
     let copied = 0;
-    let handle: fs.FileHandle;
     try {
-      handle = await fs.open(entry.path, 'r');
-    } catch (error) {
-      throw unreadable(entry.path, error);
-    }
-    try {
-      while (copied < pass.size) {
-        throwIfAborted(this.signal);
-        // a fresh buffer each time: the sink keeps chunks until its batch is written
-        const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, pass.size - copied));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, copied);
-        if (bytesRead === 0) {
-          break;
+      const handle = await fs.open(entry.path, 'r');
+      try {
+        while (copied < pass.size) {
+          throwIfAborted(this.signal);
+          // a fresh buffer each time: the sink keeps chunks until its batch is written
+          const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, pass.size - copied));
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, copied);
+          if (bytesRead === 0) {
+            break;
+          }
+          const chunk = buffer.subarray(0, bytesRead);
+          crc = crc32(chunk, crc);
+          copied += bytesRead;
+          await this.sink.write(chunk);
+          this.progress.bytes += bytesRead;
+          this.progress.tick();
         }
-        const chunk = buffer.subarray(0, bytesRead);
-        crc = crc32(chunk, crc);
-        copied += bytesRead;
-        await this.sink.write(chunk);
-        this.progress.bytes += bytesRead;
-        this.progress.tick();
+      } finally {
+        await handle.close();
       }
-    } finally {
-      await handle.close();
+    } catch (error) {
+      throw (error as NodeJS.ErrnoException).code === undefined ? error : unreadable(entry.path, error);
     }
     if (copied !== pass.size || crc !== pass.crc) {
       throw changedWhilePackaging(entry.path);
