@@ -1,4 +1,5 @@
 import type { DatasetVersion, OperationProgress } from './datasets';
+import type { Experiment } from './experiments';
 
 /**
  * The one contract between the backend, its clients (extension, CLI, Node client) and later the
@@ -72,6 +73,15 @@ export type BackendEvent =
       readonly version: number;
     }
   | { readonly type: 'operationProgress'; readonly progress: OperationProgress }
+  | { readonly type: 'experimentUpdated'; readonly experiment: Experiment }
+  | { readonly type: 'experimentDeleted'; readonly id: string }
+  | {
+      readonly type: 'metricPoints';
+      readonly runId: string;
+      readonly key: string;
+      readonly steps: readonly number[];
+      readonly values: readonly (number | null)[];
+    }
   | { readonly type: 'projectCreated'; readonly project: Project }
   | { readonly type: 'projectUpdated'; readonly project: Project }
   | { readonly type: 'projectDeleted'; readonly projectId: string }
