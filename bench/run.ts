@@ -6,6 +6,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { csvPreviewBench } from './csv-preview';
+import { ingestBench } from './ingest';
 import { packagingBench } from './packaging';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
 import { median, report } from './stats';
@@ -153,6 +154,19 @@ async function activation(): Promise<void> {
   );
 }
 
+/** The Python client's log_metric cost, measured by bench/python-log-metric.py with the machine's python3. */
+async function python(): Promise<void> {
+  const repo = path.resolve(__dirname, '..', '..');
+  const r = spawnSync('python3', [path.join(repo, 'bench', 'python-log-metric.py')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) {
+    throw new Error(`bench/python-log-metric.py failed with exit code ${r.status}`);
+  }
+  process.stdout.write(r.stdout);
+}
+
 async function main(): Promise<void> {
   const only = process.argv[2];
   const all: Record<string, () => Promise<void>> = {
@@ -162,6 +176,8 @@ async function main(): Promise<void> {
     activation,
     packaging: packagingBench,
     csv: csvPreviewBench,
+    ingest: ingestBench,
+    python,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

@@ -1,4 +1,4 @@
-"""ML Lab client for Python: datasets of an ML Lab lab home.
+"""ML Lab client for Python: datasets and experiments of an ML Lab lab home.
 
 Standard library only. It talks to the lab home's backend process over HTTP on
 127.0.0.1 (starting one when none runs and the lab home says how)::
@@ -12,13 +12,23 @@ Standard library only. It talks to the lab home's backend process over HTTP on
         print(d["name"], [v["version"] for v in d["versions"]])
 
 The lab home is the ``home`` argument, else ``$MLLAB_HOME``, else the first ``.mllab``
-folder found walking up from the working directory. Every error is an
+folder found walking up from the working directory.
+
+Experiments write a run directory under ``<home>/runs/`` and need no backend::
+
+    with mllab.experiment("baseline", params={"lr": 0.01}) as exp:
+        for step in range(100):
+            exp.log_metric("loss", 1 / (step + 1))
+
+Every error is an
 :class:`MLLabError` whose message says what to do.
 """
 
 from ._datasets import add_dataset, dataset, datasets
 from ._errors import MLLabError
+from ._experiments import Experiment, experiment, start_experiment
 
 __version__ = "0.1.0"
 
-__all__ = ["MLLabError", "__version__", "add_dataset", "dataset", "datasets"]
+__all__ = ["Experiment", "MLLabError", "__version__", "add_dataset", "dataset", "datasets", "experiment",
+           "start_experiment"]

@@ -9,6 +9,9 @@ import type { Logger } from './log';
 import { registerDatasetRoutes } from './datasets/routes';
 import { Operations } from './datasets/operations';
 import { DatasetRepository } from './datasets/repository';
+import { ExperimentRepository } from './experiments/repository';
+import { registerExperimentRoutes } from './experiments/routes';
+import { ExperimentTracker } from './experiments/tracker';
 import { BlobStore } from './files/blob-store';
 import { ProjectRepository } from './projects/repository';
 import { registerProjectRoutes } from './projects/routes';
@@ -43,6 +46,7 @@ export class Backend {
     readonly events: EventBus,
     readonly projects: ProjectRepository,
     private readonly operations: Operations,
+    readonly experiments: ExperimentTracker,
   ) {}
 
   static async start(options: BackendOptions): Promise<Backend> {
@@ -51,7 +55,8 @@ export class Backend {
     const events = new EventBus();
     const blobs = new BlobStore(options.home);
     const datasets = new DatasetRepository(store, blobs);
-    const projects = new ProjectRepository(store, [datasets]);
+    const experimentRepo = new ExperimentRepository(store);
+    const projects = new ProjectRepository(store, [datasets, experimentRepo]);
     const operations = new Operations();
     const leftovers = blobs.cleanTemp();
     const orphans = datasets.collect();
@@ -60,8 +65,16 @@ export class Backend {
         `files: removed ${leftovers} unfinished writes and ${orphans} unreferenced blobs left by an earlier crash`,
       );
     }
+    const tracker = new ExperimentTracker({
+      home: options.home,
+      store,
+      repo: experimentRepo,
+      projects,
+      events,
+      log: options.log,
+    });
     const http = createHttpServer(options.token, options.log);
-    const backend = new Backend(options, store, http, events, projects, operations);
+    const backend = new Backend(options, store, http, events, projects, operations, tracker);
     registerStatusRoutes(
       http,
       () => backend.status(),
@@ -75,6 +88,7 @@ export class Backend {
     );
     registerProjectRoutes(http, projects, events);
     registerDatasetRoutes(http, { projects, datasets, blobs, operations, events, log: options.log });
+    registerExperimentRoutes(http, { projects, experiments: experimentRepo, tracker });
     // never stop while a request is being answered (a long dataset add), only once all are done
     http.addHook('onRequest', async (_request, reply) => {
       backend.inFlight++;
@@ -90,6 +104,7 @@ export class Backend {
       store.close();
       throw e;
     }
+    tracker.start();
     backend.armIdleTimer();
     options.log.info(`backend: listening on http://127.0.0.1:${backend.port} for ${options.home}`);
     return backend;
@@ -130,6 +145,7 @@ export class Backend {
       this.events.publish({ type: 'shuttingDown', reason });
       this.operations.cancelAll();
       await this.http.close();
+      await this.experiments.stop();
       this.store.close();
       this.options.onShutdown?.(reason);
       this.markStopped(reason);

@@ -8,6 +8,8 @@ import { VERSION } from '../common/version';
 import { serve } from '../backend/main';
 import { Output } from './output';
 import { DATASET_USAGE, datasetCommand } from './datasets';
+import { EXP_USAGE, expCommand } from './experiments';
+import { RUN_USAGE, runCommand } from './run';
 import { PROJECT_USAGE, projectCommand } from './projects';
 
 const USAGE = `ML Lab ${VERSION}: a lab for machine learning projects.
@@ -18,6 +20,8 @@ Usage:
   mllab stop [--json]                    stop the backend of the lab home
   ${PROJECT_USAGE.split('\n').join('\n  ')}
   ${DATASET_USAGE.split('\n').join('\n  ')}
+  ${RUN_USAGE}
+  ${EXP_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
 
@@ -74,6 +78,9 @@ export async function main(argv: string[]): Promise<number> {
         tag: { type: 'string', multiple: true },
         project: { type: 'string' },
         to: { type: 'string' },
+        param: { type: 'string', multiple: true },
+        'max-points': { type: 'string' },
+        from: { type: 'string' },
         yes: { type: 'boolean', short: 'y', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -139,6 +146,18 @@ export async function main(argv: string[]): Promise<number> {
             description: values.description,
             tag: values.tag,
             project: values.project,
+            to: values.to,
+            yes: values.yes,
+          }),
+        );
+      case 'run':
+        return await runCommand(home, out, args, { name: values.name, param: values.param, project: values.project });
+      case 'exp':
+        return await withClient(home, (client) =>
+          expCommand(client, out, args, {
+            project: values.project,
+            maxPoints: values['max-points'],
+            from: values.from,
             to: values.to,
             yes: values.yes,
           }),

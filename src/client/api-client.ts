@@ -1,5 +1,6 @@
 import * as http from 'http';
 import type { AddDatasetRequest, Dataset, DatasetVersion } from '../protocol/datasets';
+import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
 import type {
   ActiveProject,
   ApiErrorBody,
@@ -61,6 +62,12 @@ export class ApiClient {
       'DELETE',
       `/api/datasets/${enc(name)}/versions/${version}${project ? `?project=${enc(project)}` : ''}`,
     );
+  listExperiments = (project?: string) =>
+    this.request<Experiment[]>('GET', `/api/experiments${project ? `?project=${enc(project)}` : ''}`);
+  getExperiment = (id: string) => this.request<ExperimentDetails>('GET', `/api/experiments/${enc(id)}`);
+  getMetricSeries = (id: string, key: string, o: { maxPoints?: number; from?: number; to?: number } = {}) =>
+    this.request<MetricSeries>('GET', `/api/experiments/${enc(id)}/metrics/${enc(key)}${query(o)}`);
+  deleteExperiment = (id: string) => this.request<void>('DELETE', `/api/experiments/${enc(id)}`);
   cancelOperation = (operationId: string) => this.request<void>('POST', `/api/operations/${enc(operationId)}/cancel`);
 
   /**
@@ -147,4 +154,10 @@ export class ApiClient {
 
 function enc(s: string): string {
   return encodeURIComponent(s);
+}
+
+/** `?a=1&b=2` of the defined values, or ''. */
+function query(params: Record<string, number | string | undefined>): string {
+  const parts = Object.entries(params).filter(([, v]) => v !== undefined);
+  return parts.length === 0 ? '' : `?${parts.map(([k, v]) => `${k}=${enc(String(v))}`).join('&')}`;
 }

@@ -9,15 +9,19 @@
  * The lab home is the `home` option, else MLLAB_HOME, else the nearest `.mllab` folder at or above
  * the working directory. A backend is started in the background when none runs.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { resolveHome } from '../common/home';
 import { parseDatasetRef } from '../protocol/dataset-ref';
 import type { Dataset, DatasetVersion } from '../protocol/datasets';
 import { connect } from './connect';
 import { localPath } from './datasets';
+import { Experiment } from './runs/experiment';
+import { RunWriter } from './runs/run-writer';
 
 export type { Dataset, DatasetVersion } from '../protocol/datasets';
 export { BackendError } from './api-client';
+export { Experiment } from './runs/experiment';
 
 export interface ClientOptions {
   readonly home?: string;
@@ -72,4 +76,50 @@ export function addDataset(
 /** The project's datasets with their versions. */
 export function datasets(options: ClientOptions = {}): Promise<Dataset[]> {
   return withBackend(options, (_home, { client }) => client.listDatasets(options.project));
+}
+
+/**
+ * Starts recording a run (in code where a callback does not fit, e.g. a notebook); call `end()` when
+ * done, or it ends at process exit. Needs no backend: the run directory is ingested when one runs.
+ * Inside `mllab run`, the points go to that command's run.
+ */
+export function startExperiment(
+  name: string,
+  options: ClientOptions & { params?: Record<string, unknown> } = {},
+): Experiment {
+  const attached = process.env.MLLAB_RUN_DIR;
+  const writer = attached
+    ? RunWriter.attach(attached)
+    : RunWriter.create({
+        home: resolveHome(options.home),
+        name,
+        project: options.project ?? null,
+        params: options.params ?? {},
+        command: process.argv,
+        cwd: process.cwd(),
+        script: process.argv[1] && fs.existsSync(process.argv[1]) ? process.argv[1] : undefined,
+      });
+  const exp = new Experiment(writer);
+  if (attached && options.params) {
+    exp.logParams(options.params);
+  }
+  return exp;
+}
+
+/** Records `fn` as one run: completed when it returns, failed (and rethrown) when it throws. */
+export async function experiment<T>(
+  name: string,
+  options: ClientOptions & { params?: Record<string, unknown> },
+  fn: (exp: Experiment) => T | Promise<T>,
+): Promise<T> {
+  const exp = startExperiment(name, options);
+  try {
+    const result = await fn(exp);
+    exp.end('completed', 0);
+    return result;
+  } catch (e) {
+    exp.setTag('error', String(e));
+    exp.end('failed', 1);
+    throw e;
+  }
 }

@@ -13,6 +13,9 @@ import { DatasetsDropController } from './datasets/drop';
 import { DatasetPreview } from './datasets/preview/panel';
 import { DatasetTextDocuments } from './datasets/preview/text-documents';
 import { DatasetsTree, type DatasetNode } from './datasets/tree';
+import { registerExperimentCommands } from './experiments/commands';
+import { ExperimentsModel } from './experiments/experiments-model';
+import { ExperimentsTree } from './experiments/tree';
 import { VersionTarget } from './datasets/version-target';
 import { configureTerminalEnvironment } from './backend/terminal-env';
 import { registerProjectCommands } from './projects/commands';
@@ -44,6 +47,8 @@ export class MlLab extends Disposable {
   readonly datasetsTree: DatasetsTree;
   readonly datasetsView: vscode.TreeView<DatasetNode>;
   readonly datasetsDrop = new DatasetsDropController();
+  readonly experiments: ExperimentsModel;
+  readonly experimentsTree: ExperimentsTree;
   readonly datasetPreview: DatasetPreview;
   /** what integrated terminals get (MLLAB_HOME, PYTHONPATH) */
   readonly terminalEnvironment: vscode.EnvironmentVariableCollection;
@@ -96,6 +101,12 @@ export class MlLab extends Disposable {
       preview: this.datasetPreview,
       textDocuments: this._register(new DatasetTextDocuments()),
     }).forEach((d) => this._register(d));
+    this.experiments = this._register(new ExperimentsModel(this.backend, this.projects));
+    this.experimentsTree = this._register(new ExperimentsTree(this.experiments));
+    this._register(vscode.window.createTreeView('mllab.experiments', { treeDataProvider: this.experimentsTree }));
+    registerExperimentCommands(this.backend, this.experiments, this.ui, context.extensionPath).forEach((d) =>
+      this._register(d),
+    );
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     registerUpcomingViews().forEach((d) => this._register(d));

@@ -170,7 +170,7 @@ describe('datasets over the REST API (real files, real blob store)', function ()
 
     const active = (await client.activeProject()).projectId!;
     const contents = await client.projectContents(active);
-    assert.deepStrictEqual(contents.records, { datasets: 1, 'dataset versions': 1 });
+    assert.deepStrictEqual(contents.records, { datasets: 1, 'dataset versions': 1, experiments: 0 });
     await client.deleteProject(active);
     assert.ok(!fs.existsSync(v3.path));
   });

@@ -65,3 +65,18 @@ export function raw(
 export function errorOf(res: RawResponse): { code: string; message: string } {
   return (res.json() as { error: { code: string; message: string } }).error;
 }
+
+/** Polls `probe` until it returns a value (not undefined/false), which is returned. */
+export async function eventually<T>(probe: () => T | undefined | false, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) {
+      return value;
+    }
+    if (Date.now() > end) {
+      throw new Error('condition not met in time');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

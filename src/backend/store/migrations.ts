@@ -47,4 +47,41 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
     tx.run('CREATE UNIQUE INDEX dataset_versions_number ON dataset_versions (dataset_id, version)');
     tx.run('CREATE INDEX dataset_versions_sha256 ON dataset_versions (sha256)');
   },
+  // 3: experiments (ingested from run directories) and their metric summaries; points are in files.
+  // `listing` is the Experiment as listed (JSON, summaries included), written with the row: listing
+  // 10,000 experiments is then one concatenation in SQLite instead of 60,000 rows through sql.js
+  (tx) => {
+    tx.run(`CREATE TABLE experiments (
+      id TEXT PRIMARY KEY,
+      project_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      status TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      ended_at TEXT,
+      exit_code INTEGER,
+      operator TEXT NOT NULL,
+      params TEXT NOT NULL DEFAULT '{}',
+      tags TEXT NOT NULL DEFAULT '{}',
+      dir TEXT NOT NULL,
+      manifest TEXT NOT NULL,
+      logged TEXT NOT NULL DEFAULT '{}',
+      events_offset INTEGER NOT NULL DEFAULT 0,
+      corrupt_lines INTEGER NOT NULL DEFAULT 0,
+      skipped_points INTEGER NOT NULL DEFAULT 0,
+      listing TEXT NOT NULL
+    )`);
+    tx.run('CREATE INDEX experiments_project ON experiments (project_id, started_at DESC, id DESC)');
+    tx.run(`CREATE TABLE metric_summaries (
+      experiment_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      idx INTEGER NOT NULL,
+      count INTEGER NOT NULL,
+      last REAL,
+      last_raw TEXT NOT NULL,
+      last_step REAL NOT NULL,
+      min REAL,
+      max REAL,
+      PRIMARY KEY (experiment_id, key)
+    )`);
+  },
 ];

@@ -19,6 +19,11 @@ export const Commands = {
   copyDatasetPath: 'mllab.dataset.copyPath',
   deleteDatasetVersion: 'mllab.dataset.deleteVersion',
   refreshDatasets: 'mllab.dataset.refresh',
+  runExperiment: 'mllab.experiment.run',
+  showExperiment: 'mllab.experiment.show',
+  openExperimentLog: 'mllab.experiment.openLog',
+  deleteExperiment: 'mllab.experiment.delete',
+  refreshExperiments: 'mllab.experiment.refresh',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -30,4 +35,5 @@ export const ContextKeys = {
   hasProjects: 'mllab.hasProjects',
   hasActiveProject: 'mllab.hasActiveProject',
   hasDatasets: 'mllab.hasDatasets',
+  hasExperiments: 'mllab.hasExperiments',
 } as const;

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
  * Experiments, Models, Services and Jobs arrive in later versions. Until then their views have no
  * items, so VS Code shows their welcome content (package.json, "viewsWelcome"), which says so.
  */
-export const UPCOMING_VIEWS = ['mllab.experiments', 'mllab.models', 'mllab.services', 'mllab.jobs'] as const;
+export const UPCOMING_VIEWS = ['mllab.models', 'mllab.services', 'mllab.jobs'] as const;
 
 class EmptyTree implements vscode.TreeDataProvider<never> {
   getChildren(): never[] {

@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import type { ExperimentDetails, MetricSeries } from '../../protocol/experiments';
+import { ApiError } from '../errors';
+import type { ProjectRepository } from '../projects/repository';
+import type { ExperimentRepository } from './repository';
+import { readSeries } from './series';
+import type { ExperimentTracker } from './tracker';
+
+export interface ExperimentRouteDeps {
+  readonly projects: ProjectRepository;
+  readonly experiments: ExperimentRepository;
+  readonly tracker: ExperimentTracker;
+}
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+const MAX_POINTS_LIMIT = 1_000_000;
+
+/** A query number, checked here so that the message says what to send. */
+function numberParam(name: string, text: string | undefined, whole: boolean): number | undefined {
+  if (text === undefined) {
+    return undefined;
+  }
+  const n = text.trim() === '' ? NaN : Number(text);
+  if (!Number.isFinite(n) || (whole && !Number.isInteger(n))) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      whole
+        ? `Invalid request: ${name} must be a whole number, e.g. ${name}=2000 (got "${text}").`
+        : `Invalid request: ${name} must be a step number, e.g. ${name}=100 (got "${text}").`,
+    );
+  }
+  return n;
+}
+
+export function registerExperimentRoutes(app: FastifyInstance, deps: ExperimentRouteDeps): void {
+  const { projects, experiments, tracker } = deps;
+
+  app.get<{ Querystring: { project?: string } }>(
+    '/api/experiments',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { project: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+    async (request, reply): Promise<string> => {
+      // Experiment[] as JSON text straight from SQLite (see ExperimentRepository.listJson)
+      void reply.type('application/json; charset=utf-8');
+      return experiments.listJson(projects.resolveOrActive(request.query.project).id);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/experiments/:id',
+    { schema: { params: idParams } },
+    async (request): Promise<ExperimentDetails> => experiments.details(request.params.id),
+  );
+
+  app.get<{
+    Params: { id: string; key: string };
+    Querystring: { maxPoints?: string; from?: string; to?: string };
+  }>(
+    '/api/experiments/:id/metrics/:key',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id', 'key'],
+          properties: {
+            id: { type: 'string', minLength: 1, maxLength: 200 },
+            key: { type: 'string', minLength: 1, maxLength: 1000 },
+          },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            maxPoints: { type: 'string', maxLength: 30 },
+            from: { type: 'string', maxLength: 30 },
+            to: { type: 'string', maxLength: 30 },
+          },
+        },
+      },
+    },
+    async (request): Promise<MetricSeries> => {
+      const q = request.query;
+      const maxPoints = numberParam('maxPoints', q.maxPoints, true);
+      if (maxPoints !== undefined && (maxPoints < 2 || maxPoints > MAX_POINTS_LIMIT)) {
+        throw new ApiError(
+          400,
+          'invalid_request',
+          `Invalid request: maxPoints must be between 2 and ${MAX_POINTS_LIMIT} (got ${maxPoints}); leave it out for every point.`,
+        );
+      }
+      const from = numberParam('from', q.from, false);
+      const to = numberParam('to', q.to, false);
+      if (from !== undefined && to !== undefined && from > to) {
+        throw new ApiError(400, 'invalid_request', `Invalid request: from (${from}) is after to (${to}): swap them.`);
+      }
+      return readSeries(experiments, tracker.files, request.params.id, request.params.key, { maxPoints, from, to });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/experiments/:id',
+    { schema: { params: idParams } },
+    async (request, reply): Promise<void> => {
+      await tracker.delete(request.params.id);
+      void reply.code(204);
+    },
+  );
+}

@@ -1,0 +1,124 @@
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { RunWriter } from '../client/runs/run-writer';
+import type { RunStatus } from '../protocol/experiments';
+import type { Output } from './output';
+
+export const RUN_USAGE = 'mllab run [--name N] [--param KEY=VALUE]... [--project P] -- COMMAND [ARG...]';
+
+/** `--param lr=0.1` -> { lr: 0.1 }: values that parse as JSON keep their type, others are strings. */
+export function parseParams(pairs: readonly string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      throw new Error(`--param takes KEY=VALUE, not "${pair}".`);
+    }
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    params[pair.slice(0, eq)] = value;
+  }
+  return params;
+}
+
+/** The first argument that names an existing file: the script to keep a copy of. */
+function scriptOf(command: readonly string[], cwd: string): string | undefined {
+  return command
+    .slice(1)
+    .map((a) => path.resolve(cwd, a))
+    .find((f) => !f.startsWith('-') && fs.existsSync(f) && fs.statSync(f).isFile());
+}
+
+/**
+ * Runs any command as an experiment: records the run directory (command, git state, host, params),
+ * tees its output into stdout.log/stderr.log, lets the Python and Node clients inside log metrics
+ * into the same run (MLLAB_RUN_DIR), and exits with the command's exit code.
+ */
+export async function runCommand(
+  home: string,
+  out: Output,
+  command: string[],
+  flags: { name?: string; param?: string[]; project?: string },
+): Promise<number> {
+  if (command.length === 0) {
+    throw new Error(`Give the command to run after "--". Usage:\n${RUN_USAGE}`);
+  }
+  const cwd = process.cwd();
+  const name = flags.name ?? path.basename(scriptOf(command, cwd) ?? command[0]).replace(/\.[^.]+$/, '');
+  const writer = RunWriter.create({
+    home,
+    name,
+    project: flags.project ?? null,
+    params: parseParams(flags.param ?? []),
+    command,
+    cwd,
+    script: scriptOf(command, cwd),
+  });
+  const python = path.join(__dirname, '..', 'python');
+  const env = {
+    ...process.env,
+    MLLAB_HOME: home,
+    MLLAB_RUN_DIR: writer.dir,
+    MLLAB_EXPERIMENT_NAME: name,
+    ...(fs.existsSync(python)
+      ? { PYTHONPATH: [python, process.env.PYTHONPATH].filter((p) => p && p.length > 0).join(path.delimiter) }
+      : {}),
+  };
+  if (!out.json) {
+    process.stderr.write(`mllab: experiment ${name} (${writer.id}) in ${writer.dir}\n`);
+  }
+  const stdoutLog = fs.createWriteStream(path.join(writer.dir, 'stdout.log'));
+  const stderrLog = fs.createWriteStream(path.join(writer.dir, 'stderr.log'));
+  let status: RunStatus = 'failed';
+  let exitCode: number | null = null;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d: Buffer) => {
+      stdoutLog.write(d);
+      (out.json ? process.stderr : process.stdout).write(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderrLog.write(d);
+      process.stderr.write(d);
+    });
+    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
+      (resolve) => {
+        child.on('error', (error) => resolve({ code: null, signal: null, error }));
+        child.on('close', (code, signal) => resolve({ code, signal }));
+      },
+    );
+    if (result.error) {
+      stderrLog.write(`mllab: could not start ${command[0]}: ${result.error.message}\n`);
+      throw new Error(`Could not start "${command[0]}": ${result.error.message}`);
+    }
+    exitCode = result.code ?? (result.signal ? 128 + signalNumber(result.signal) : 1);
+    status = interrupted || result.signal === 'SIGINT' ? 'interrupted' : exitCode === 0 ? 'completed' : 'failed';
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await Promise.all([stdoutLog, stderrLog].map((s) => new Promise((r) => s.end(r))));
+    writer.finish(status, exitCode);
+  }
+  out.result(
+    { id: writer.id, name, status, exitCode, dir: writer.dir },
+    () => `mllab: experiment ${name} ${status} (exit code ${exitCode})`,
+  );
+  return exitCode ?? 1;
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return numbers[signal] ?? 0;
+}

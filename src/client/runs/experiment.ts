@@ -1,0 +1,108 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { RunStatus } from '../../protocol/experiments';
+import { RunWriter } from './run-writer';
+
+const FLUSH_MS = 100;
+
+/** JSON for a metric value: numbers JSON cannot hold travel as strings (see RunEvent). */
+function metricValue(v: number): string {
+  return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"';
+}
+
+/**
+ * One run being recorded from Node code, with the Python client's API in camelCase. Metric points are
+ * buffered and written every 100 ms as whole lines, so logging costs almost nothing and a crash loses
+ * at most the last 100 ms.
+ */
+export class Experiment {
+  private buffer: string[] = [];
+  private readonly steps = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+  private ended = false;
+  private readonly onExit = () => this.end(process.exitCode ? 'failed' : 'completed', Number(process.exitCode ?? 0));
+
+  constructor(private readonly writer: RunWriter) {
+    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.timer.unref();
+    process.once('exit', this.onExit);
+  }
+
+  get id(): string {
+    return this.writer.id;
+  }
+
+  get dir(): string {
+    return this.writer.dir;
+  }
+
+  logMetric(key: string, value: number, step?: number): void {
+    if (typeof value !== 'number') {
+      throw new TypeError(`metric "${key}" must be a number, not ${typeof value}`);
+    }
+    const s = step ?? this.steps.get(key) ?? 0;
+    this.steps.set(key, s + 1);
+    this.buffer.push(`{"k":"m","key":${JSON.stringify(key)},"v":${metricValue(value)},"s":${s},"t":${Date.now()}}\n`);
+  }
+
+  logMetrics(metrics: Record<string, number>, step?: number): void {
+    for (const [k, v] of Object.entries(metrics)) {
+      this.logMetric(k, v, step);
+    }
+  }
+
+  logParam(key: string, value: unknown): void {
+    this.event({ k: 'param', key, v: value, t: Date.now() });
+  }
+
+  logParams(params: Record<string, unknown>): void {
+    Object.entries(params).forEach(([k, v]) => this.logParam(k, v));
+  }
+
+  setTag(key: string, value: string): void {
+    this.event({ k: 'tag', key, v: String(value), t: Date.now() });
+  }
+
+  /** Copies a file into the run directory's artifacts/. */
+  logArtifact(file: string): void {
+    const target = path.join('artifacts', path.basename(file));
+    fs.mkdirSync(path.join(this.dir, 'artifacts'), { recursive: true });
+    fs.cpSync(file, path.join(this.dir, target), { recursive: true });
+    this.event({ k: 'artifact', path: target, source: path.resolve(file), t: Date.now() });
+  }
+
+  logInput(dataset: string, version: number | null = null): void {
+    this.event({ k: 'input', dataset, version, t: Date.now() });
+  }
+
+  logOutput(file: string): void {
+    this.event({ k: 'output', path: path.resolve(file), t: Date.now() });
+  }
+
+  setResult(value: unknown): void {
+    this.event({ k: 'result', v: value, t: Date.now() });
+  }
+
+  flush(): void {
+    if (this.buffer.length > 0) {
+      const lines = this.buffer.join('');
+      this.buffer = [];
+      this.writer.appendLines(lines);
+    }
+  }
+
+  end(status: RunStatus = 'completed', exitCode: number | null = null): void {
+    if (this.ended) {
+      return;
+    }
+    this.ended = true;
+    clearInterval(this.timer);
+    process.off('exit', this.onExit);
+    this.flush();
+    this.writer.finish(status, exitCode);
+  }
+
+  private event(e: Parameters<RunWriter['append']>[0]): void {
+    this.buffer.push(JSON.stringify(e) + '\n');
+  }
+}

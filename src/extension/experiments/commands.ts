@@ -1,0 +1,136 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { Experiment } from '../../protocol/experiments';
+import type { BackendService } from '../backend/backend-service';
+import { Commands } from '../common/commands';
+import { registerCommand } from '../common/register-command';
+import type { Ui } from '../common/ui';
+import type { ExperimentsModel } from './experiments-model';
+import { formatDuration } from './tree';
+
+/** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
+async function pythonFor(uri: vscode.Uri): Promise<string> {
+  try {
+    const python = vscode.extensions.getExtension('ms-python.python');
+    const api = (await python?.activate()) as
+      { settings?: { getExecutionDetails?: (u: vscode.Uri) => { execCommand?: string[] } } } | undefined;
+    const command = api?.settings?.getExecutionDetails?.(uri).execCommand;
+    if (command && command.length > 0) {
+      return command.join(' ');
+    }
+  } catch {
+    // not installed or another API version: fall back to the setting
+  }
+  return vscode.workspace.getConfiguration('mllab').get<string>('python.path', 'python3') || 'python3';
+}
+
+const quote = (s: string) => (/^[\w./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** A Markdown page with everything recorded about a run. */
+function describe(e: Experiment): string {
+  const manifest = path.join(e.dir, 'run.json');
+  const lines = [
+    `# ${e.name} — ${e.status}`,
+    '',
+    `| | |`,
+    `| --- | --- |`,
+    `| id | \`${e.id}\` |`,
+    `| started | ${e.startedAt} |`,
+    `| ended | ${e.endedAt ?? ''} |`,
+    `| duration | ${formatDuration(e.durationMs)} |`,
+    `| exit code | ${e.exitCode ?? ''} |`,
+    `| operator | ${e.operator} |`,
+    `| run directory | \`${e.dir}\` |`,
+    '',
+    '## Params',
+    '',
+    ...Object.entries(e.params).map(([k, v]) => `- \`${k}\` = \`${JSON.stringify(v)}\``),
+    '',
+    '## Metrics',
+    '',
+    '| key | last | min | max | count |',
+    '| --- | --- | --- | --- | --- |',
+    ...e.metrics.map((m) => `| ${m.key} | ${m.lastRaw} | ${m.min ?? ''} | ${m.max ?? ''} | ${m.count} |`),
+    '',
+    fs.existsSync(manifest) ? `Everything recorded (host, git state, command) is in \`${manifest}\`.` : '',
+  ];
+  return lines.join('\n');
+}
+
+export function registerExperimentCommands(
+  backend: BackendService,
+  model: ExperimentsModel,
+  ui: Ui,
+  extensionPath: string,
+): vscode.Disposable[] {
+  return [
+    registerCommand(Commands.runExperiment, ui, async (uri?: vscode.Uri) => {
+      const file = uri ?? vscode.window.activeTextEditor?.document.uri;
+      if (!file || file.scheme !== 'file') {
+        throw new Error('Open a Python script first: Run as Experiment runs the active file.');
+      }
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.toString());
+      if (document?.isDirty) {
+        await document.save();
+      }
+      const home = backend.home;
+      if (!home) {
+        throw new Error('Open a folder first: experiments are recorded in its lab home (.mllab).');
+      }
+      const cli = path.join(extensionPath, 'dist', 'cli.js');
+      const name = path.basename(file.fsPath).replace(/\.[^.]+$/, '');
+      const python = await pythonFor(file);
+      const terminal = vscode.window.createTerminal({
+        name: `ML Lab: ${name}`,
+        cwd: path.dirname(file.fsPath),
+        iconPath: new vscode.ThemeIcon('beaker'),
+        // the editor's own runtime runs the CLI; inside desktop VS Code it must act as plain Node
+        env: { ELECTRON_RUN_AS_NODE: '1', MLLAB_HOME: home },
+      });
+      terminal.show();
+      terminal.sendText(
+        `${quote(process.execPath)} ${quote(cli)} run --home ${quote(home)} --name ${quote(name)} -- ${python} ${quote(file.fsPath)}`,
+      );
+      return terminal;
+    }),
+    registerCommand(Commands.showExperiment, ui, async (e?: Experiment) => {
+      if (!e) {
+        return;
+      }
+      const latest = (await backend.ready()).getExperiment(e.id);
+      const document = await vscode.workspace.openTextDocument({
+        language: 'markdown',
+        content: describe(await latest),
+      });
+      await vscode.commands.executeCommand('markdown.showPreview', document.uri);
+    }),
+    registerCommand(Commands.openExperimentLog, ui, async (e?: Experiment) => {
+      if (!e) {
+        return;
+      }
+      const log = path.join(e.dir, 'stdout.log');
+      if (!fs.existsSync(log)) {
+        throw new Error(`This run has no output log (${log}).`);
+      }
+      await vscode.window.showTextDocument(vscode.Uri.file(log), { preview: true });
+    }),
+    registerCommand(Commands.deleteExperiment, ui, async (e?: Experiment) => {
+      if (!e) {
+        return false;
+      }
+      const confirmed = await ui.confirm(
+        `Delete the experiment "${e.name}" started ${new Date(e.startedAt).toLocaleString()}?`,
+        `This removes its record, its metrics and its run directory (${e.dir}). This cannot be undone.`,
+        'Delete Experiment',
+      );
+      if (!confirmed) {
+        return false;
+      }
+      await (await backend.ready()).deleteExperiment(e.id);
+      await model.refresh();
+      return true;
+    }),
+    registerCommand(Commands.refreshExperiments, ui, () => model.refresh()),
+  ];
+}

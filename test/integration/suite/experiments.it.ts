@@ -1,0 +1,76 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { MlLabApi } from '../../../src/extension/extension';
+import type { MlLab } from '../../../src/extension/lab';
+import type { Project } from '../../../src/protocol/api';
+import type { Experiment } from '../../../src/protocol/experiments';
+import { screenshot, waitFor } from './helpers';
+
+const SCRIPT = `import math, mllab
+with mllab.experiment("it-train", params={"lr": 0.1}) as exp:
+    for step in range(50):
+        exp.log_metric("loss", 1.0 / (step + 1))
+    exp.log_metric("odd", float("nan"))
+print("training done")
+`;
+
+describe('Experiments in a real VS Code extension host', () => {
+  let lab: MlLab;
+  let project: Project | undefined;
+  let folder: string;
+
+  before(async () => {
+    lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
+    await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
+    project = await lab.backend.client.createProject(`Experiments IT ${Date.now()}`);
+    await lab.backend.client.setActiveProject(project.id);
+    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+    folder = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'experiments-it');
+    fs.mkdirSync(folder, { recursive: true });
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    if (project) {
+      await lab.backend.client.deleteProject(project.id);
+      await waitFor('the project to go', () => !lab.projects.projects.some((p) => p.id === project!.id));
+    }
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('runs the active Python file as an experiment in a terminal and shows it completed with its metrics', async () => {
+    const script = path.join(folder, 'train.py');
+    fs.writeFileSync(script, SCRIPT);
+    await vscode.window.showTextDocument(vscode.Uri.file(script));
+    const terminal = await vscode.commands.executeCommand<vscode.Terminal>('mllab.experiment.run');
+    assert.ok(terminal, 'a terminal runs the experiment');
+    const run = await waitFor(
+      'the run to complete in the Experiments view',
+      () =>
+        lab.experiments.items.find(
+          (e: Experiment) => e.status === 'completed' && e.metrics.some((m) => m.key === 'loss'),
+        ),
+      90000,
+    );
+    const loss = run.metrics.find((m) => m.key === 'loss')!;
+    assert.strictEqual(loss.count, 50);
+    assert.strictEqual(loss.last, 1 / 50);
+    assert.strictEqual(loss.max, 1);
+    const odd = run.metrics.find((m) => m.key === 'odd')!;
+    assert.strictEqual(odd.lastRaw, 'NaN');
+    assert.strictEqual(run.exitCode, 0);
+    assert.deepStrictEqual(run.params.lr, 0.1);
+    assert.ok(fs.readFileSync(path.join(run.dir, 'stdout.log'), 'utf8').includes('training done'));
+
+    const groups = lab.experimentsTree.getChildren();
+    const group = groups.find((g) => 'kind' in g && g.name === run.name);
+    assert.ok(group, `a group for ${run.name} in ${JSON.stringify(groups.map((g) => ('kind' in g ? g.name : g.id)))}`);
+    const item = lab.experimentsTree.getTreeItem(run);
+    assert.match(String(item.description), /loss 0\.02/);
+    await vscode.commands.executeCommand('workbench.view.extension.mllab');
+    await screenshot('experiments-view');
+    terminal.dispose();
+  });
+});
