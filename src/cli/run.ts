@@ -78,13 +78,20 @@ export async function runCommand(
   let status: RunStatus = 'failed';
   let exitCode: number | null = null;
   let interrupted = false;
-  const onSignal = () => {
+  let forward: ((signal: NodeJS.Signals) => void) | undefined;
+  // Ctrl+C reaches the command through the terminal already; Stop in the editor sends SIGTERM to this
+  // process only, so that one is passed on
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupted = true;
+    if (signal === 'SIGTERM') {
+      forward?.(signal);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    forward = (signal) => child.kill(signal);
     child.stdout.on('data', (d: Buffer) => {
       stdoutLog.write(d);
       (out.json ? process.stderr : process.stdout).write(d);

@@ -15,6 +15,7 @@ import { DatasetTextDocuments } from './datasets/preview/text-documents';
 import { DatasetsTree, type DatasetNode } from './datasets/tree';
 import { registerExperimentCommands } from './experiments/commands';
 import { ExperimentsModel } from './experiments/experiments-model';
+import { RunNotifications } from './experiments/notifications';
 import { ExperimentsTree } from './experiments/tree';
 import { VersionTarget } from './datasets/version-target';
 import { configureTerminalEnvironment } from './backend/terminal-env';
@@ -104,9 +105,14 @@ export class MlLab extends Disposable {
     this.experiments = this._register(new ExperimentsModel(this.backend, this.projects));
     this.experimentsTree = this._register(new ExperimentsTree(this.experiments));
     this._register(vscode.window.createTreeView('mllab.experiments', { treeDataProvider: this.experimentsTree }));
-    registerExperimentCommands(this.backend, this.experiments, this.ui, context.extensionPath).forEach((d) =>
-      this._register(d),
-    );
+    registerExperimentCommands(
+      this.backend,
+      this.experiments,
+      this.experimentsTree,
+      this.ui,
+      context.extensionPath,
+    ).forEach((d) => this._register(d));
+    this._register(new RunNotifications(this.backend, this.ui));
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     registerUpcomingViews().forEach((d) => this._register(d));

@@ -24,6 +24,10 @@ export const Commands = {
   openExperimentLog: 'mllab.experiment.openLog',
   deleteExperiment: 'mllab.experiment.delete',
   refreshExperiments: 'mllab.experiment.refresh',
+  compareExperimentScript: 'mllab.experiment.compareScript',
+  rerunExperiment: 'mllab.experiment.rerun',
+  stopExperiment: 'mllab.experiment.stop',
+  groupExperiments: 'mllab.experiment.toggleGrouping',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];

@@ -7,7 +7,7 @@ import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { ExperimentsModel } from './experiments-model';
-import { formatDuration } from './tree';
+import { ExperimentsTree, formatDuration } from './tree';
 
 /** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
 async function pythonFor(uri: vscode.Uri): Promise<string> {
@@ -23,6 +23,21 @@ async function pythonFor(uri: vscode.Uri): Promise<string> {
     // not installed or another API version: fall back to the setting
   }
   return vscode.workspace.getConfiguration('mllab').get<string>('python.path', 'python3') || 'python3';
+}
+
+/** Runs `mllab run <args>` in a new terminal, with the editor's own runtime as Node. */
+function runInTerminal(extensionPath: string, home: string, name: string, cwd: string, args: string): vscode.Terminal {
+  const cli = path.join(extensionPath, 'dist', 'cli.js');
+  const terminal = vscode.window.createTerminal({
+    name: `ML Lab: ${name}`,
+    cwd,
+    iconPath: new vscode.ThemeIcon('beaker'),
+    // inside desktop VS Code the runtime is Electron: this makes it act as plain Node
+    env: { ELECTRON_RUN_AS_NODE: '1', MLLAB_HOME: home },
+  });
+  terminal.show();
+  terminal.sendText(`${quote(process.execPath)} ${quote(cli)} run --home ${quote(home)} ${args}`);
+  return terminal;
 }
 
 const quote = (s: string) => (/^[\w./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -61,6 +76,7 @@ function describe(e: Experiment): string {
 export function registerExperimentCommands(
   backend: BackendService,
   model: ExperimentsModel,
+  tree: ExperimentsTree,
   ui: Ui,
   extensionPath: string,
 ): vscode.Disposable[] {
@@ -78,21 +94,15 @@ export function registerExperimentCommands(
       if (!home) {
         throw new Error('Open a folder first: experiments are recorded in its lab home (.mllab).');
       }
-      const cli = path.join(extensionPath, 'dist', 'cli.js');
       const name = path.basename(file.fsPath).replace(/\.[^.]+$/, '');
       const python = await pythonFor(file);
-      const terminal = vscode.window.createTerminal({
-        name: `ML Lab: ${name}`,
-        cwd: path.dirname(file.fsPath),
-        iconPath: new vscode.ThemeIcon('beaker'),
-        // the editor's own runtime runs the CLI; inside desktop VS Code it must act as plain Node
-        env: { ELECTRON_RUN_AS_NODE: '1', MLLAB_HOME: home },
-      });
-      terminal.show();
-      terminal.sendText(
-        `${quote(process.execPath)} ${quote(cli)} run --home ${quote(home)} --name ${quote(name)} -- ${python} ${quote(file.fsPath)}`,
+      return runInTerminal(
+        extensionPath,
+        home,
+        name,
+        path.dirname(file.fsPath),
+        `--name ${quote(name)} -- ${python} ${quote(file.fsPath)}`,
       );
-      return terminal;
     }),
     registerCommand(Commands.showExperiment, ui, async (e?: Experiment) => {
       if (!e) {
@@ -131,6 +141,53 @@ export function registerExperimentCommands(
       await model.refresh();
       return true;
     }),
+    registerCommand(Commands.compareExperimentScript, ui, async (e?: Experiment) => {
+      if (!e) {
+        return;
+      }
+      const { manifest } = await (await backend.ready()).getExperiment(e.id);
+      if (!manifest.script) {
+        throw new Error(`The run ${e.id} kept no copy of its script.`);
+      }
+      const copy = vscode.Uri.file(path.join(e.dir, manifest.script.copy));
+      const current = vscode.Uri.file(manifest.script.path);
+      if (!fs.existsSync(current.fsPath)) {
+        await vscode.window.showTextDocument(copy, { preview: true });
+        throw new Error(`${manifest.script.path} no longer exists: showing the run's copy only.`);
+      }
+      await vscode.commands.executeCommand(
+        'vscode.diff',
+        copy,
+        current,
+        `${path.basename(current.fsPath)}: run ${e.id} ↔ now`,
+      );
+    }),
+    registerCommand(Commands.rerunExperiment, ui, async (e?: Experiment) => {
+      if (!e || !backend.home) {
+        return undefined;
+      }
+      const { manifest } = await (await backend.ready()).getExperiment(e.id);
+      const params = Object.entries(manifest.params).map(([k, v]) => `--param ${quote(`${k}=${JSON.stringify(v)}`)}`);
+      return runInTerminal(
+        extensionPath,
+        backend.home,
+        e.name,
+        manifest.cwd,
+        `--name ${quote(e.name)} ${params.join(' ')} -- ${manifest.command.map(quote).join(' ')}`,
+      );
+    }),
+    registerCommand(Commands.stopExperiment, ui, async (e?: Experiment) => {
+      if (!e) {
+        return;
+      }
+      const { manifest } = await (await backend.ready()).getExperiment(e.id);
+      try {
+        process.kill(manifest.pid, 'SIGTERM');
+      } catch {
+        throw new Error(`The process of run ${e.id} (pid ${manifest.pid}) is not running here any more.`);
+      }
+    }),
+    registerCommand(Commands.groupExperiments, ui, () => tree.toggleGrouping()),
     registerCommand(Commands.refreshExperiments, ui, () => model.refresh()),
   ];
 }

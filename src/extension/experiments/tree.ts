@@ -3,9 +3,12 @@ import type { Experiment, MetricSummary, RunStatus } from '../../protocol/experi
 import { Disposable } from '../common/lifecycle';
 import type { ExperimentsModel } from './experiments-model';
 
-/** A group of runs with the same name, or one run. */
+export type Grouping = 'name' | 'status';
+
+/** A group of runs with the same name (or status), or one run. */
 export type ExperimentNode =
-  { readonly kind: 'group'; readonly name: string; readonly runs: readonly Experiment[] } | Experiment;
+  | { readonly kind: 'group'; readonly name: string; readonly by: Grouping; readonly runs: readonly Experiment[] }
+  | Experiment;
 
 const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('loading~spin'),
@@ -40,33 +43,48 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
 
+  private grouping: Grouping = 'name';
+
   constructor(private readonly model: ExperimentsModel) {
     super();
     this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
+  }
+
+  /** Switches between grouping runs by name and by status. */
+  toggleGrouping(): Grouping {
+    this.grouping = this.grouping === 'name' ? 'status' : 'name';
+    this._onDidChangeTreeData.fire();
+    return this.grouping;
   }
 
   getChildren(node?: ExperimentNode): ExperimentNode[] {
     if (node) {
       return isGroup(node) ? [...node.runs] : [];
     }
+    const by = this.grouping;
     const groups = new Map<string, Experiment[]>();
     for (const e of this.model.items) {
-      groups.set(e.name, [...(groups.get(e.name) ?? []), e]);
+      const key = by === 'name' ? e.name : e.status;
+      groups.set(key, [...(groups.get(key) ?? []), e]);
     }
-    return [...groups].map(([name, runs]) => ({ kind: 'group', name, runs }));
+    return [...groups].map(([name, runs]) => ({ kind: 'group', name, by, runs }));
   }
 
   getTreeItem(node: ExperimentNode): vscode.TreeItem {
     if (isGroup(node)) {
       const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `group:${node.name}`;
-      item.iconPath = new vscode.ThemeIcon('beaker');
+      item.id = `group:${node.by}:${node.name}`;
+      item.iconPath = node.by === 'status' ? STATUS_ICONS[node.name as RunStatus] : new vscode.ThemeIcon('beaker');
       const running = node.runs.filter((r) => r.status === 'running').length;
       item.description = `${node.runs.length} run${node.runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}`;
       item.contextValue = 'experimentGroup';
       return item;
     }
-    const item = new vscode.TreeItem(new Date(node.startedAt).toLocaleString(), vscode.TreeItemCollapsibleState.None);
+    const started = new Date(node.startedAt).toLocaleString();
+    const item = new vscode.TreeItem(
+      this.grouping === 'name' ? started : `${node.name} · ${started}`,
+      vscode.TreeItemCollapsibleState.None,
+    );
     item.id = node.id;
     item.iconPath = STATUS_ICONS[node.status];
     item.description = [formatDuration(node.durationMs), ...node.metrics.slice(0, 3).map(formatMetric)]

@@ -72,5 +72,21 @@ describe('Experiments in a real VS Code extension host', () => {
     await vscode.commands.executeCommand('workbench.view.extension.mllab');
     await screenshot('experiments-view');
     terminal.dispose();
+
+    // group by status, then back by name
+    await vscode.commands.executeCommand('mllab.experiment.toggleGrouping');
+    const byStatus = lab.experimentsTree.getChildren();
+    assert.ok(byStatus.some((g) => 'kind' in g && g.name === 'completed' && g.runs.some((r) => r.id === run.id)));
+    await vscode.commands.executeCommand('mllab.experiment.toggleGrouping');
+
+    // the script changed since the run: compare opens a diff of the run's copy with the file now
+    fs.appendFileSync(script, '# tuned\n');
+    await vscode.commands.executeCommand('mllab.experiment.compareScript', run);
+    const tab = await waitFor('the diff editor', () => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      return input instanceof vscode.TabInputTextDiff ? input : undefined;
+    });
+    assert.strictEqual(tab.original.fsPath, path.join(run.dir, 'source', 'train.py'));
+    assert.strictEqual(tab.modified.fsPath, script);
   });
 });
