@@ -6,6 +6,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { csvPreviewBench } from './csv-preview';
+import { eventLatencyBench } from './event-latency';
 import { ingestBench } from './ingest';
 import { packagingBench } from './packaging';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
     packaging: packagingBench,
     csv: csvPreviewBench,
     ingest: ingestBench,
+    events: eventLatencyBench,
     python,
   };
   for (const [name, fn] of Object.entries(all)) {

@@ -20,8 +20,8 @@ describe('datasets from the terminal and from Node code (built CLI and client)',
     assert.strictEqual(cli(['project', 'create', 'Lab', '--home', home]).status, 0);
     assert.strictEqual(cli(['project', 'use', 'Lab', '--home', home]).status, 0);
   });
-  afterEach(() => {
-    stopBackendOf(home);
+  afterEach(async () => {
+    await stopBackendOf(home);
     cleanup();
   });
 

@@ -16,8 +16,8 @@ describe('mllab run and mllab exp (built CLI, real Python, real backend)', funct
     assert.strictEqual(cli(['project', 'create', 'Lab', '--home', home]).status, 0);
     assert.strictEqual(cli(['project', 'use', 'Lab', '--home', home]).status, 0);
   });
-  afterEach(() => {
-    stopBackendOf(home);
+  afterEach(async () => {
+    await stopBackendOf(home);
     cleanup();
   });
 

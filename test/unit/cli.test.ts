@@ -10,8 +10,8 @@ describe('mllab CLI (built bin/mllab.js against a real backend process)', functi
   let home: string;
   let cleanup: () => void;
   beforeEach(() => ({ home, cleanup } = tempHome()));
-  afterEach(() => {
-    stopBackendOf(home);
+  afterEach(async () => {
+    await stopBackendOf(home);
     cleanup();
   });
 

@@ -11,7 +11,10 @@ export const DIST = path.join(REPO, 'dist');
 /** A fresh lab home in the temp folder, removed by `cleanup`. */
 export function tempHome(): { home: string; cleanup: () => void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-test-'));
-  return { home: path.join(root, '.mllab'), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+  return {
+    home: path.join(root, '.mllab'),
+    cleanup: () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 }),
+  };
 }
 
 export const TEST_TOKEN = 'a'.repeat(64);

@@ -55,10 +55,16 @@ export function cli(args: string[], options: { input?: string } = {}): CliResult
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: <T>() => JSON.parse(r.stdout) as T };
 }
 
-/** Stops the backend a test left running for `home` (CLI commands start one in the background). */
-export function stopBackendOf(home: string): void {
+/**
+ * Stops the backend a test left running for `home` (CLI commands start one in the background) and
+ * waits for it to exit, so that removing the home does not race with its last snapshot.
+ */
+export async function stopBackendOf(home: string): Promise<void> {
   const r = readRegistration(home);
   if (r && isProcessAlive(r.pid)) {
     process.kill(r.pid, 'SIGTERM');
+    for (let i = 0; i < 100 && isProcessAlive(r.pid); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }

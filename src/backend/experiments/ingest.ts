@@ -488,6 +488,8 @@ export class RunIngest {
   /** Appends the batch's points (one write per key), then commits summaries + offset at once. */
   private async commit(state: RunState, batch: Map<string, Pending>, dead: boolean): Promise<void> {
     const { record } = state;
+    // a run followed live keeps publishing through the pass that ends it (its last buffered points)
+    const wasLive = !state.isNew && record.status === 'running';
     this.settleStatus(record, dead);
     for (const p of batch.values()) {
       this.deps.files.append(record.id, p.state.index, p.points.floats, p.points.length);
@@ -497,7 +499,7 @@ export class RunIngest {
     state.isNew = false;
     state.manifestDirty = false;
     const publish = this.deps.publish;
-    if (publish && record.status === 'running') {
+    if (publish && (wasLive || record.status === 'running')) {
       for (const p of batch.values()) {
         const steps: number[] = [];
         const values: (number | null)[] = [];
