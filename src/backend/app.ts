@@ -87,7 +87,15 @@ export class Backend {
       () => backend.armIdleTimer(),
     );
     registerProjectRoutes(http, projects, events);
-    registerDatasetRoutes(http, { projects, datasets, blobs, operations, events, log: options.log });
+    registerDatasetRoutes(http, {
+      projects,
+      datasets,
+      blobs,
+      operations,
+      events,
+      log: options.log,
+      usersOf: (projectId, dataset, version) => experimentRepo.usersOfDataset(projectId, dataset, version),
+    });
     registerExperimentRoutes(http, { projects, experiments: experimentRepo, tracker });
     // never stop while a request is being answered (a long dataset add), only once all are done
     http.addHook('onRequest', async (_request, reply) => {

@@ -12,7 +12,7 @@ import { formatBytes, ProgressBar } from './progress';
 export const DATASET_USAGE = `mllab dataset add PATH [--name N] [--description TEXT] [--tag T]... [--project P]
 mllab dataset list [--project P]
 mllab dataset get NAME[:vN] [--to DIR] [--project P]
-mllab dataset rm NAME:vN [--yes] [--project P]`;
+mllab dataset rm NAME:vN [--yes] [--force] [--project P]`;
 
 export interface DatasetFlags {
   readonly name?: string;
@@ -21,6 +21,8 @@ export interface DatasetFlags {
   readonly project?: string;
   readonly to?: string;
   readonly yes?: boolean;
+  /** delete even a version that experiments record as input */
+  readonly force?: boolean;
 }
 
 function describe(v: DatasetVersion): string {
@@ -129,7 +131,7 @@ export async function datasetCommand(
           return 1;
         }
       }
-      await client.deleteDatasetVersion(ref.name, ref.version, flags.project);
+      await client.deleteDatasetVersion(ref.name, ref.version, flags.project, flags.force);
       out.result({ deleted: true, version }, () => `Deleted ${describe(version)}.`);
       return 0;
     }

@@ -82,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         'max-points': { type: 'string' },
         from: { type: 'string' },
         yes: { type: 'boolean', short: 'y', default: false },
+        force: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -148,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
             project: values.project,
             to: values.to,
             yes: values.yes,
+            force: values.force,
           }),
         );
       case 'run':

@@ -57,10 +57,10 @@ export class ApiClient {
       'GET',
       `/api/datasets/${enc(name)}/versions/${version}${project ? `?project=${enc(project)}` : ''}`,
     );
-  deleteDatasetVersion = (name: string, version: number, project?: string) =>
+  deleteDatasetVersion = (name: string, version: number, project?: string, force = false) =>
     this.request<void>(
       'DELETE',
-      `/api/datasets/${enc(name)}/versions/${version}${project ? `?project=${enc(project)}` : ''}`,
+      `/api/datasets/${enc(name)}/versions/${version}${query({ project, force: force ? 'true' : undefined })}`,
     );
   listExperiments = (project?: string) =>
     this.request<Experiment[]>('GET', `/api/experiments${project ? `?project=${enc(project)}` : ''}`);

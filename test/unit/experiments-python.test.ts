@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ApiClient } from '../../src/client/api-client';
+import { BackendError, type ApiClient } from '../../src/client/api-client';
 import type { Experiment, MetricSummary } from '../../src/protocol/experiments';
 import { REPO, tempHome } from './helpers';
 import { spawnBackend, waitForExit } from './process-helpers';
@@ -301,5 +301,34 @@ describe('experiments: the Python client against a real backend process', functi
     assert.deepStrictEqual([x.last, x.min, x.max], [4, 3, 4]);
     const listed = await eventuallyAsync(async () => (await client.listExperiments()).find((l) => l.id === id));
     assert.strictEqual(listed.status, 'completed');
+  });
+
+  it('a dataset version that an experiment records as input is deleted only with force', async () => {
+    const client = await startWithActiveProject();
+    const csv = path.join(root, 'train.csv');
+    fs.writeFileSync(csv, 'x\n1\n');
+    await client.addDataset({ path: csv, name: 'train' });
+    await client.addDataset({ path: csv, name: 'train' });
+    const r = python([
+      '-c',
+      [
+        'import mllab',
+        'with mllab.experiment("uses-train") as exp:',
+        '    exp.log_input("train:v1")',
+        '    print("id=" + exp.id)',
+      ].join('\n'),
+    ]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const id = idOf(r.stdout);
+    await eventuallyAsync(async () => ((await client.getExperiment(id)).inputs.length === 1 ? true : undefined));
+    await assert.rejects(client.deleteDatasetVersion('train', 1), (e: BackendError) => {
+      assert.strictEqual(e.status, 409);
+      assert.match(e.message, new RegExp(`train:v1 is recorded as input by experiment uses-train \\(${id}\\)`));
+      assert.match(e.message, /Delete anyway with force/);
+      return true;
+    });
+    await client.deleteDatasetVersion('train', 2); // not an input: no question
+    await client.deleteDatasetVersion('train', 1, undefined, true);
+    await assert.rejects(client.getDatasetVersion('train', 1), /has no version 1|No dataset/);
   });
 });

@@ -17,6 +17,8 @@ export interface DatasetRouteDeps {
   readonly operations: Operations;
   readonly events: EventBus;
   readonly log: Logger;
+  /** experiments that record a dataset version as input: deleting it needs `force` */
+  readonly usersOf: (projectId: string, dataset: string, version: number) => { id: string; name: string }[];
 }
 
 const projectQuery = {
@@ -34,7 +36,16 @@ const versionParams = {
   },
 } as const;
 
-type VersionRequest = { Params: { name: string; version: string }; Querystring: { project?: string } };
+type VersionRequest = {
+  Params: { name: string; version: string };
+  Querystring: { project?: string; force?: string };
+};
+
+const deleteQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { project: projectQuery.properties.project, force: { type: 'string', enum: ['true', 'false'] } },
+} as const;
 
 export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDeps): void {
   const { projects, datasets, operations, events } = deps;
@@ -101,7 +112,7 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
 
   app.delete<VersionRequest>(
     '/api/datasets/:name/versions/:version',
-    { schema: { params: versionParams, querystring: projectQuery } },
+    { schema: { params: versionParams, querystring: deleteQuery } },
     async (request, reply): Promise<void> => {
       if (request.params.version === 'latest') {
         throw new ApiError(400, 'explicit_version', 'Name the version to delete, e.g. "iris:v2": "latest" is refused.');
@@ -111,6 +122,16 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
         request.params.name,
         Number(request.params.version),
       );
+      const users = deps.usersOf(version.projectId, version.name, version.version);
+      if (users.length > 0 && request.query.force !== 'true') {
+        const names = users.map((u) => `${u.name} (${u.id})`).join(', ');
+        throw new ApiError(
+          409,
+          'in_use',
+          `${version.name}:v${version.version} is recorded as input by ${users.length === 1 ? 'experiment' : 'experiments'} ${names}: ` +
+            'deleting it breaks their reproducibility. Delete anyway with force (mllab dataset rm --force).',
+        );
+      }
       await datasets.deleteVersion(version);
       events.publish({
         type: 'datasetVersionDeleted',

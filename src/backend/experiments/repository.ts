@@ -352,6 +352,22 @@ export class ExperimentRepository implements ProjectOwned {
     return () => this.onDeleted(ids);
   }
 
+  /** Experiments of the project that record `dataset` (`version`, or "latest" = null) as an input. */
+  usersOfDataset(projectId: string, dataset: string, version: number): { id: string; name: string }[] {
+    return this.store
+      .all('SELECT id, name, logged FROM experiments WHERE project_id = ? AND logged LIKE ? ORDER BY started_at', [
+        projectId,
+        '%"inputs"%',
+      ])
+      .filter((row) => {
+        const logged = JSON.parse(String(row.logged)) as { inputs?: { dataset: string; version: number | null }[] };
+        return (logged.inputs ?? []).some(
+          (i) => i.dataset.toLowerCase() === dataset.toLowerCase() && (i.version === null || i.version === version),
+        );
+      })
+      .map((row) => ({ id: String(row.id), name: String(row.name) }));
+  }
+
   counts(projectId: string): Record<string, number> {
     const row = this.store.get('SELECT COUNT(*) AS n FROM experiments WHERE project_id = ?', [projectId]);
     return { experiments: Number(row?.n ?? 0) };

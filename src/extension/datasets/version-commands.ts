@@ -1,3 +1,4 @@
+import { BackendError } from '../../client/api-client';
 import * as vscode from 'vscode';
 import { exportVersion } from '../../client/datasets';
 import { Commands } from '../common/commands';
@@ -110,7 +111,19 @@ export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Dispos
       return false;
     }
     const client = await deps.backend.ready();
-    await client.deleteDatasetVersion(version.name, version.version, version.projectId);
+    try {
+      await client.deleteDatasetVersion(version.name, version.version, version.projectId);
+    } catch (e) {
+      // recorded as an experiment's input: say which, and delete only if the person insists
+      if (!(e instanceof BackendError && e.code === 'in_use')) {
+        throw e;
+      }
+      const anyway = await ui.confirm(`${refOf(version)} is an experiment's input`, e.message, 'Delete Anyway');
+      if (!anyway) {
+        return false;
+      }
+      await client.deleteDatasetVersion(version.name, version.version, version.projectId, true);
+    }
     await model.refresh();
     return true;
   };
