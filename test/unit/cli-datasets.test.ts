@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Dataset, DatasetVersion } from '../../src/protocol/datasets';
 import { DIST, REPO, tempHome } from './helpers';
-import { cli, stopBackendOf } from './process-helpers';
+import { activeLabProject, cli, stopBackendOf } from './process-helpers';
 
 describe('datasets from the terminal and from Node code (built CLI and client)', function () {
   this.timeout(60000);
@@ -17,8 +17,7 @@ describe('datasets from the terminal and from Node code (built CLI and client)',
     fs.mkdirSync(path.join(root, 'data', 'nested'), { recursive: true });
     fs.writeFileSync(path.join(root, 'data', 'train.csv'), 'x,y\n1,2\n');
     fs.writeFileSync(path.join(root, 'data', 'nested', 'notes.txt'), 'hello');
-    assert.strictEqual(cli(['project', 'create', 'Lab', '--home', home]).status, 0);
-    assert.strictEqual(cli(['project', 'use', 'Lab', '--home', home]).status, 0);
+    activeLabProject(home);
   });
   afterEach(async () => {
     await stopBackendOf(home);

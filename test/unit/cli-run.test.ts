@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Experiment, ExperimentDetails, MetricSeries, RunManifest } from '../../src/protocol/experiments';
 import { eventually, tempHome } from './helpers';
-import { cli, stopBackendOf } from './process-helpers';
+import { activeLabProject, cli, stopBackendOf } from './process-helpers';
 
 describe('mllab run and mllab exp (built CLI, real Python, real backend)', function () {
   this.timeout(60000);
@@ -13,8 +13,7 @@ describe('mllab run and mllab exp (built CLI, real Python, real backend)', funct
   beforeEach(() => {
     ({ home, cleanup } = tempHome());
     root = path.dirname(home);
-    assert.strictEqual(cli(['project', 'create', 'Lab', '--home', home]).status, 0);
-    assert.strictEqual(cli(['project', 'use', 'Lab', '--home', home]).status, 0);
+    activeLabProject(home);
   });
   afterEach(async () => {
     await stopBackendOf(home);

@@ -68,3 +68,16 @@ export async function stopBackendOf(home: string): Promise<void> {
     }
   }
 }
+
+/** Creates the project "Lab" through the CLI (which starts a backend) and makes it active. */
+export function activeLabProject(home: string): void {
+  for (const args of [
+    ['project', 'create', 'Lab'],
+    ['project', 'use', 'Lab'],
+  ]) {
+    const r = cli([...args, '--home', home]);
+    if (r.status !== 0) {
+      throw new Error(`mllab ${args.join(' ')} failed: ${r.stderr}`);
+    }
+  }
+}
