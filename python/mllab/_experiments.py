@@ -408,8 +408,11 @@ class Experiment:
         self._open_events()
         if name is not None and name != self._name:
             self.set_tag("mllab.experiment", name)
+        # params given to `mllab run` (--param, or the editor's params file) win over the defaults in code
+        run_params = manifest.get("params") if isinstance(manifest.get("params"), dict) else {}
         if params:
-            self.log_params(params)
+            self.log_params({k: v for k, v in params.items() if str(k) not in run_params})
+        self._params.update({str(k): v for k, v in run_params.items()})
         for k, v in (tags or {}).items():
             self.set_tag(k, v)
 
@@ -571,6 +574,12 @@ class Experiment:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def params(self) -> Dict[str, Any]:
+        """The run's params: those given in code, overridden by those given to ``mllab run --param``
+        (also how the editor's params file and "Run with Changed Params" reach the script)."""
+        return dict(self._params)
 
     @property
     def status(self) -> str:

@@ -702,6 +702,15 @@ class AttachedRunTest(ExperimentTestCase):
         with open(os.path.join(self.run_dir, "run.json"), encoding="utf-8") as f:
             self.assertEqual(f.read(), self.manifest)
 
+    def test_params_of_the_run_override_the_defaults_in_code(self) -> None:
+        with open(os.path.join(self.run_dir, "run.json"), "w", encoding="utf-8") as f:
+            json.dump({"format": 1, "id": "20240101-000000-abcdef", "name": "from-cli", "status": "running",
+                       "params": {"lr": 0.5, "extra": "x"}}, f)
+        with mllab.experiment("in-script", params={"lr": 0.1, "epochs": 3}) as exp:
+            self.assertEqual(exp.params, {"lr": 0.5, "epochs": 3, "extra": "x"})
+        logged = [(e["key"], e["v"]) for e in read_events(self.run_dir) if e["k"] == "param"]
+        self.assertEqual(logged, [("epochs", 3)], "only defaults the run did not set are logged")
+
     def test_missing_run_dir(self) -> None:
         os.environ[_experiments.RUN_DIR_ENV] = os.path.join(self.tmp, "nope")
         with self.assertRaises(MLLabError) as ctx:

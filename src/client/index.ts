@@ -99,10 +99,17 @@ export function startExperiment(
         cwd: process.cwd(),
         script: process.argv[1] && fs.existsSync(process.argv[1]) ? process.argv[1] : undefined,
       });
-  const exp = new Experiment(writer);
-  if (attached && options.params) {
-    exp.logParams(options.params);
+  const given = options.params ?? {};
+  if (!attached) {
+    return new Experiment(writer, given);
   }
+  // params given to `mllab run` win over the defaults in code; only defaults it did not set are logged
+  const manifest = JSON.parse(fs.readFileSync(path.join(attached, 'run.json'), 'utf8')) as {
+    params?: Record<string, unknown>;
+  };
+  const fromRun = manifest.params ?? {};
+  const exp = new Experiment(writer, { ...given, ...fromRun });
+  exp.logParams(Object.fromEntries(Object.entries(given).filter(([k]) => !(k in fromRun))));
   return exp;
 }
 

@@ -111,6 +111,7 @@ export class MlLab extends Disposable {
       this.experimentsTree,
       this.ui,
       context.extensionPath,
+      context.workspaceState,
     ).forEach((d) => this._register(d));
     this._register(new RunNotifications(this.backend, this.ui));
     this.terminalEnvironment = context.environmentVariableCollection;

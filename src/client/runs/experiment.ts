@@ -22,7 +22,14 @@ export class Experiment {
   private ended = false;
   private readonly onExit = () => this.end(process.exitCode ? 'failed' : 'completed', Number(process.exitCode ?? 0));
 
-  constructor(private readonly writer: RunWriter) {
+  /**
+   * @param params the run's params: those given in code, overridden by those given to
+   * `mllab run --param` (how the editor's params file and "Run with Changed Params" reach the code)
+   */
+  constructor(
+    private readonly writer: RunWriter,
+    readonly params: Readonly<Record<string, unknown>> = {},
+  ) {
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
     this.timer.unref();
     process.once('exit', this.onExit);

@@ -26,6 +26,7 @@ export const Commands = {
   refreshExperiments: 'mllab.experiment.refresh',
   compareExperimentScript: 'mllab.experiment.compareScript',
   rerunExperiment: 'mllab.experiment.rerun',
+  rerunExperimentWithParams: 'mllab.experiment.rerunWithParams',
   stopExperiment: 'mllab.experiment.stop',
   groupExperiments: 'mllab.experiment.toggleGrouping',
 } as const;

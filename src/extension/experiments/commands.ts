@@ -7,6 +7,7 @@ import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { ExperimentsModel } from './experiments-model';
+import { askParams, LastParams, readParamsFile } from './params';
 import { ExperimentsTree, formatDuration } from './tree';
 
 /** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
@@ -38,6 +39,13 @@ function runInTerminal(extensionPath: string, home: string, name: string, cwd: s
   terminal.show();
   terminal.sendText(`${quote(process.execPath)} ${quote(cli)} run --home ${quote(home)} ${args}`);
   return terminal;
+}
+
+/** `--param k=<json>` arguments for `mllab run`. */
+function paramArgs(params: Readonly<Record<string, unknown>>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `--param ${quote(`${k}=${JSON.stringify(v)}`)}`)
+    .join(' ');
 }
 
 const quote = (s: string) => (/^[\w./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -79,7 +87,29 @@ export function registerExperimentCommands(
   tree: ExperimentsTree,
   ui: Ui,
   extensionPath: string,
+  memento: vscode.Memento,
 ): vscode.Disposable[] {
+  const lastParams = new LastParams(memento);
+
+  /** Runs a recorded run's command again, with its params or with changed ones. */
+  const rerun = async (e: Experiment | undefined, change: boolean) => {
+    if (!e || !backend.home) {
+      return undefined;
+    }
+    const { manifest } = await (await backend.ready()).getExperiment(e.id);
+    const params = change ? await askParams(ui, `Re-run ${e.name} with params`, manifest.params) : manifest.params;
+    if (params === undefined) {
+      return undefined;
+    }
+    return runInTerminal(
+      extensionPath,
+      backend.home,
+      e.name,
+      manifest.cwd,
+      `--name ${quote(e.name)} ${paramArgs(params)} -- ${manifest.command.map(quote).join(' ')}`,
+    );
+  };
+
   return [
     registerCommand(Commands.runExperiment, ui, async (uri?: vscode.Uri) => {
       const file = uri ?? vscode.window.activeTextEditor?.document.uri;
@@ -95,13 +125,22 @@ export function registerExperimentCommands(
         throw new Error('Open a folder first: experiments are recorded in its lab home (.mllab).');
       }
       const name = path.basename(file.fsPath).replace(/\.[^.]+$/, '');
+      const fromFile = readParamsFile(file.fsPath);
+      const params =
+        fromFile?.params ?? (await askParams(ui, `Run ${name} as Experiment: params`, lastParams.get(file.fsPath)));
+      if (params === undefined) {
+        return undefined; // cancelled
+      }
+      if (!fromFile) {
+        await lastParams.set(file.fsPath, params);
+      }
       const python = await pythonFor(file);
       return runInTerminal(
         extensionPath,
         home,
         name,
         path.dirname(file.fsPath),
-        `--name ${quote(name)} -- ${python} ${quote(file.fsPath)}`,
+        `--name ${quote(name)} ${paramArgs(params)} -- ${python} ${quote(file.fsPath)}`,
       );
     }),
     registerCommand(Commands.showExperiment, ui, async (e?: Experiment) => {
@@ -162,20 +201,8 @@ export function registerExperimentCommands(
         `${path.basename(current.fsPath)}: run ${e.id} ↔ now`,
       );
     }),
-    registerCommand(Commands.rerunExperiment, ui, async (e?: Experiment) => {
-      if (!e || !backend.home) {
-        return undefined;
-      }
-      const { manifest } = await (await backend.ready()).getExperiment(e.id);
-      const params = Object.entries(manifest.params).map(([k, v]) => `--param ${quote(`${k}=${JSON.stringify(v)}`)}`);
-      return runInTerminal(
-        extensionPath,
-        backend.home,
-        e.name,
-        manifest.cwd,
-        `--name ${quote(e.name)} ${params.join(' ')} -- ${manifest.command.map(quote).join(' ')}`,
-      );
-    }),
+    registerCommand(Commands.rerunExperiment, ui, (e?: Experiment) => rerun(e, false)),
+    registerCommand(Commands.rerunExperimentWithParams, ui, (e?: Experiment) => rerun(e, true)),
     registerCommand(Commands.stopExperiment, ui, async (e?: Experiment) => {
       if (!e) {
         return;

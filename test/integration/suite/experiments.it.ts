@@ -13,6 +13,7 @@ with mllab.experiment("it-train", params={"lr": 0.1}) as exp:
     for step in range(50):
         exp.log_metric("loss", 1.0 / (step + 1))
     exp.log_metric("odd", float("nan"))
+    exp.log_metric("lr_used", exp.params["lr"])
 print("training done")
 `;
 
@@ -44,7 +45,13 @@ describe('Experiments in a real VS Code extension host', () => {
     const script = path.join(folder, 'train.py');
     fs.writeFileSync(script, SCRIPT);
     await vscode.window.showTextDocument(vscode.Uri.file(script));
+    const asked: string[] = [];
+    lab.ui.input = async (options) => {
+      asked.push(options.value ?? ''); // accept what is prefilled (no params the first time)
+      return options.value ?? '';
+    };
     const terminal = await vscode.commands.executeCommand<vscode.Terminal>('mllab.experiment.run');
+    assert.deepStrictEqual(asked, [''], 'no params file: asked for params, nothing prefilled');
     assert.ok(terminal, 'a terminal runs the experiment');
     const run = await waitFor(
       'the run to complete in the Experiments view',
@@ -88,5 +95,38 @@ describe('Experiments in a real VS Code extension host', () => {
     });
     assert.strictEqual(tab.original.fsPath, path.join(run.dir, 'source', 'train.py'));
     assert.strictEqual(tab.modified.fsPath, script);
+
+    // re-run with changed params: the script sees them through exp.params
+    lab.ui.input = async (options) => {
+      asked.push(options.value ?? '');
+      return 'lr=0.5';
+    };
+    const again = await vscode.commands.executeCommand<vscode.Terminal>('mllab.experiment.rerunWithParams', run);
+    const rerun = await waitFor(
+      'the re-run to complete',
+      () =>
+        lab.experiments.items.find(
+          (e: Experiment) => e.id !== run.id && e.status === 'completed' && e.metrics.some((m) => m.key === 'lr_used'),
+        ),
+      90000,
+    );
+    assert.strictEqual(asked[1], 'lr=0.1', "prefilled with the run's params");
+    assert.strictEqual(rerun.params.lr, 0.5);
+    assert.strictEqual(rerun.metrics.find((m) => m.key === 'lr_used')?.last, 0.5);
+    again.dispose();
+
+    // a params file next to the script is used without asking
+    fs.writeFileSync(path.join(folder, 'params.yaml'), 'lr: 0.25\n');
+    await vscode.window.showTextDocument(vscode.Uri.file(script));
+    const third = await vscode.commands.executeCommand<vscode.Terminal>('mllab.experiment.run');
+    const fromFile = await waitFor(
+      'the run with the params file',
+      () => lab.experiments.items.find((e: Experiment) => e.status === 'completed' && e.params.lr === 0.25),
+      90000,
+    );
+    assert.strictEqual(fromFile.metrics.find((m) => m.key === 'lr_used')?.last, 0.25);
+    assert.strictEqual(asked.length, 2, 'not asked when a params file exists');
+    third.dispose();
+    delete (lab.ui as unknown as Record<string, unknown>).input;
   });
 });
