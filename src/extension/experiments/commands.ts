@@ -96,8 +96,9 @@ export function registerExperimentCommands(
     if (!e || !backend.home) {
       return undefined;
     }
-    const { manifest } = await (await backend.ready()).getExperiment(e.id);
-    const params = change ? await askParams(ui, `Re-run ${e.name} with params`, manifest.params) : manifest.params;
+    // the recorded params: those given to the run plus those the code logged
+    const { manifest, params: recorded } = await (await backend.ready()).getExperiment(e.id);
+    const params = change ? await askParams(ui, `Re-run ${e.name} with params`, recorded) : recorded;
     if (params === undefined) {
       return undefined;
     }
