@@ -77,6 +77,7 @@ describe('Experiments in a real VS Code extension host', () => {
     const item = lab.experimentsTree.getTreeItem(run);
     assert.match(String(item.description), /loss 0\.02/);
     await vscode.commands.executeCommand('workbench.view.extension.mllab');
+    await new Promise((r) => setTimeout(r, 1000)); // let the workbench draw the last tree update
     await screenshot('experiments-view');
     terminal.dispose();
 
