@@ -9,6 +9,7 @@
  *   MLLAB_IT_KEEP=1          keep the temp folder (server data, workspace, server.log)
  *   MLLAB_IT_EXTENSION_PATH  extension under development (default: the repo root)
  *   MLLAB_IT_TESTS_PATH      test runner module (default: out/test/integration/suite/index.js)
+ *   MLLAB_IT_ONLY=name      run only the suite files whose name contains it (e.g. experiments)
  *   MLLAB_IT_VERBOSE=1       also print the workbench's routine log lines (hidden by default)
  *   MLLAB_IT_SCREENSHOT      1 = always save test-artifacts/integration-<time>.png, 0 = never,
  *                            unset = only when the run fails

@@ -10,15 +10,10 @@ import type {
   ShowMessage,
   WebviewToHostMessage,
 } from '../../src/protocol/webviews/dataset-preview';
+import { el } from '../common/dom';
+import { vscodeApi } from '../common/vscode-api';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHostMessage): void;
-  getState(): DatasetPreviewState | undefined;
-  setState(state: DatasetPreviewState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vscodeApi<WebviewToHostMessage, DatasetPreviewState>();
 const root = document.getElementById('root')!;
 let shown: ShowMessage | undefined;
 
@@ -28,21 +23,6 @@ const ACTION_LABELS: Record<PreviewAction, string> = {
   copyPath: 'Copy Path',
   export: 'Export...',
 };
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 function renderTable(table: PreviewTable, rowNumbers: boolean): HTMLElement {
   const align = (i: number) => (table.numeric[i] ? 'num' : '');

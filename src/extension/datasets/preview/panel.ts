@@ -7,39 +7,33 @@ import type {
   ShowMessage,
   WebviewToHostMessage,
 } from '../../../protocol/webviews/dataset-preview';
-import { Disposable, MutableDisposable, toDisposable } from '../../common/lifecycle';
+import { MutableDisposable, toDisposable } from '../../common/lifecycle';
+import { WebviewPanelHost } from '../../common/webview/panel-host';
 import { buildPreview } from './content';
-import { previewHtml } from './html';
+import { PREVIEW_CSS } from './html';
 
 /**
- * The dataset preview panel: one panel, reused for each version previewed. Data is posted only after
- * the webview's `ready` (sent again each time a hidden panel is shown and its page reloads); the row
- * count of a big CSV is computed in the background and posted when done.
+ * The dataset preview panel: one panel, reused for each version previewed. The row count of a big
+ * CSV is computed in the background and posted when done.
  */
-export class DatasetPreview extends Disposable {
-  private _panel: vscode.WebviewPanel | undefined;
-  private readonly panelSubscriptions = this._register(new MutableDisposable<vscode.Disposable>());
+export class DatasetPreview extends WebviewPanelHost<HostToWebviewMessage, WebviewToHostMessage> {
   /** aborts the background row count of the version shown */
   private readonly counting = this._register(new MutableDisposable<vscode.Disposable>());
-  private ready = false;
-  private _lastPosted: HostToWebviewMessage | undefined;
   private generation = 0;
-  private _readyCount = 0;
   /** total rows by content hash and delimiter, for versions counted before */
   private readonly rowCounts = new Map<string, number>();
   private current: { version: DatasetVersion; show: ShowMessage; rowCount?: RowCountMessage } | undefined;
 
   constructor(
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly onAction: (action: PreviewAction, version: DatasetVersion) => void,
   ) {
-    super();
-    this._register(toDisposable(() => this._panel?.dispose()));
-  }
-
-  /** The open panel, for tests. */
-  get panel(): vscode.WebviewPanel | undefined {
-    return this._panel;
+    super(extensionUri, {
+      viewType: 'mllab.datasetPreview',
+      title: 'Dataset Preview',
+      script: 'dataset-preview',
+      css: PREVIEW_CSS,
+    });
   }
 
   /** The last `show` and `rowCount` messages of the version in the panel, for tests. */
@@ -49,16 +43,6 @@ export class DatasetPreview extends Disposable {
 
   get lastRowCount(): RowCountMessage | undefined {
     return this.current?.rowCount;
-  }
-
-  /** The last message posted to a ready webview, for tests: proof that the handshake happened. */
-  get lastPosted(): HostToWebviewMessage | undefined {
-    return this._lastPosted;
-  }
-
-  /** How many times a page of the panel said `ready` (again after each hide and show), for tests. */
-  get readyCount(): number {
-    return this._readyCount;
   }
 
   get version(): DatasetVersion | undefined {
@@ -74,9 +58,7 @@ export class DatasetPreview extends Disposable {
     const current: NonNullable<typeof this.current> = { version, show: content.show };
     this.current = current;
     this.counting.value = undefined;
-    const panel = this.ensurePanel();
-    panel.title = content.show.title;
-    panel.reveal(undefined, false);
+    this.showPanel(content.show.title);
     this.post(content.show);
     if (content.countRows) {
       const controller = new AbortController();
@@ -99,62 +81,20 @@ export class DatasetPreview extends Disposable {
     }
   }
 
-  private post(message: HostToWebviewMessage): void {
-    if (this.ready && this._panel) {
-      this._lastPosted = message;
-      void this._panel.webview.postMessage(message);
-    }
+  protected replay(): HostToWebviewMessage[] {
+    const c = this.current;
+    return c ? [c.show, ...(c.rowCount ? [c.rowCount] : [])] : [];
   }
 
-  private ensurePanel(): vscode.WebviewPanel {
-    if (this._panel) {
-      return this._panel;
-    }
-    const panel = vscode.window.createWebviewPanel(
-      'mllab.datasetPreview',
-      'Dataset Preview',
-      { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
-      {
-        enableScripts: true,
-        enableFindWidget: true,
-        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webviews')],
-      },
-    );
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'mllab.svg');
-    this.ready = false;
-    this._panel = panel;
-    this.panelSubscriptions.value = vscode.Disposable.from(
-      panel.webview.onDidReceiveMessage((m: WebviewToHostMessage) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) {
-          this.ready = false; // its page is discarded; it posts `ready` again when shown
-        }
-      }),
-      panel.onDidDispose(() => {
-        this._panel = undefined;
-        this.current = undefined;
-        this.ready = false;
-        this.counting.value = undefined;
-        this.panelSubscriptions.value = undefined;
-      }),
-    );
-    panel.webview.html = previewHtml(panel.webview, this.extensionUri);
-    return panel;
-  }
-
-  private onMessage(message: WebviewToHostMessage): void {
+  protected onMessage(message: WebviewToHostMessage): void {
     const current = this.current;
-    if (message.type === 'ready') {
-      this.ready = true;
-      this._readyCount++;
-      if (current) {
-        this.post(current.show);
-        if (current.rowCount) {
-          this.post(current.rowCount);
-        }
-      }
-    } else if (message.type === 'action' && current && message.ref === current.show.ref) {
+    if (message.type === 'action' && current && message.ref === current.show.ref) {
       this.onAction(message.action, current.version);
     }
+  }
+
+  protected onPanelClosed(): void {
+    this.current = undefined;
+    this.counting.value = undefined;
   }
 }

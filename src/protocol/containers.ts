@@ -1,0 +1,151 @@
+/**
+ * Jobs and services: containers the backend runs in a Docker Engine. DTOs of the /api/jobs and
+ * /api/services routes and the payloads of their events.
+ */
+
+/** Whether the backend can talk to the Docker Engine right now. */
+export interface DockerStatus {
+  readonly available: boolean;
+  /** the engine's version when available, else a sentence that says what to do */
+  readonly message: string;
+}
+
+/** What a job runs; the same fields are exported to and imported from a jobs file. */
+export interface JobSpec {
+  readonly name: string;
+  readonly image: string;
+  /** the command and its arguments; empty = the image's own command */
+  readonly command: readonly string[];
+  /** KEY -> value */
+  readonly env: Readonly<Record<string, string>>;
+  /** inside the container; null = the image's */
+  readonly workingDir: string | null;
+  /** CPU limit in cores (e.g. 1.5); null = no limit */
+  readonly cpus: number | null;
+  /** memory limit in bytes; null = no limit */
+  readonly memoryBytes: number | null;
+  /** GPUs to request: 0 = none, -1 = all */
+  readonly gpus: number;
+  /** seconds before the run is stopped and failed; null = no limit */
+  readonly timeoutSeconds: number | null;
+}
+
+export interface Job extends JobSpec {
+  readonly id: string;
+  readonly projectId: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** the newest run, if any */
+  readonly lastRun: JobRun | null;
+}
+
+export type JobRunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stopped' | 'unknown';
+
+export interface JobRun {
+  readonly id: string;
+  readonly jobId: string;
+  readonly projectId: string;
+  readonly trigger: 'manual';
+  readonly state: JobRunState;
+  readonly exitCode: number | null;
+  /** why a run failed or stopped, or why its state is unknown; null when it speaks for itself */
+  readonly reason: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly containerId: string | null;
+  /** the run directory mounted into the container (experiment tracking) */
+  readonly runDir: string;
+  /** bytes of output captured so far */
+  readonly logBytes: number;
+}
+
+/** POST /api/jobs: every field but name and image is optional. */
+export interface CreateJobRequest {
+  readonly name: string;
+  readonly image: string;
+  readonly command?: readonly string[];
+  /** KEY=VALUE strings or a KEY -> value map */
+  readonly env?: readonly string[] | Readonly<Record<string, string>>;
+  readonly workingDir?: string | null;
+  readonly cpus?: number | null;
+  /** bytes, or a size such as "512m", "2g" */
+  readonly memory?: number | string | null;
+  readonly gpus?: number;
+  readonly timeoutSeconds?: number | null;
+  /** the workspace folder mounted read-only at /workspace; null = none */
+  readonly workspace?: string | null;
+}
+
+/** The readable jobs file (JSON or YAML) of export and import. */
+export interface JobsFile {
+  readonly format: 1;
+  readonly jobs: readonly JobSpec[];
+}
+
+export interface ImportJobsResult {
+  readonly created: readonly string[];
+  readonly updated: readonly string[];
+}
+
+export type ServiceStatus =
+  | 'starting'
+  | 'running'
+  | 'healthy'
+  | 'unhealthy'
+  | 'exited'
+  | 'stopped'
+  | 'unknown';
+
+export type RestartPolicy = 'no' | 'on-failure' | 'always' | 'unless-stopped';
+
+export interface PortMapping {
+  /** the address the port is published on; 127.0.0.1 unless a person chose otherwise */
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+}
+
+export interface VolumeMapping {
+  readonly hostPath: string;
+  readonly containerPath: string;
+  readonly readOnly: boolean;
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly ports: readonly PortMapping[];
+  readonly volumes: readonly VolumeMapping[];
+  readonly restart: RestartPolicy;
+  /** path polled over HTTP on the first port (e.g. "/health"); null = no health check */
+  readonly healthPath: string | null;
+}
+
+export interface Service extends ServiceSpec {
+  readonly id: string;
+  readonly projectId: string;
+  readonly createdAt: string;
+  readonly status: ServiceStatus;
+  readonly exitCode: number | null;
+  /** why it is unhealthy, exited or unknown */
+  readonly reason: string | null;
+  readonly containerId: string | null;
+  /** the `docker run` command line that starts the same container */
+  readonly dockerRun: string;
+}
+
+export interface DeployServiceRequest {
+  readonly name: string;
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly env?: readonly string[] | Readonly<Record<string, string>>;
+  /** "HOST:CONTAINER", "IP:HOST:CONTAINER" or objects */
+  readonly ports?: readonly (string | PortMapping)[];
+  /** "HOST:CONTAINER[:ro]" or objects */
+  readonly volumes?: readonly (string | VolumeMapping)[];
+  readonly restart?: RestartPolicy;
+  readonly healthPath?: string | null;
+}
