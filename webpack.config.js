@@ -49,6 +49,9 @@ module.exports = (_env, argv) => {
       externals: { 'sql.js': 'commonjs ./sql-wasm.js' },
       plugins: [
         define,
+        // ssh2 (dockerode's ssh:// hosts) tries optional native speed-ups inside try/catch and falls
+        // back to pure JavaScript: leave them out of the bundle
+        new webpack.IgnorePlugin({ resourceRegExp: /^cpu-features$|sshcrypto\.node$/ }),
         new CopyPlugin({
           patterns: ['sql-wasm.js', 'sql-wasm.wasm'].map((f) => ({ from: `node_modules/sql.js/dist/${f}`, to: dist })),
         }),
@@ -69,7 +72,13 @@ module.exports = (_env, argv) => {
       resolve: { extensions: ['.ts', '.js'] },
       module: { rules: [tsRule] },
       output: { path: path.join(dist, 'webviews'), filename: '[name].js' },
-      plugins: [define],
+      plugins: [
+        define,
+        // stylesheets of browser libraries, loaded by the pages that use them (WebviewPageOptions.stylesheets)
+        new CopyPlugin({
+          patterns: [{ from: 'node_modules/uplot/dist/uPlot.min.css', to: path.join(dist, 'webviews', 'uplot.css') }],
+        }),
+      ],
     });
   }
   return configs;

@@ -5,9 +5,12 @@ import * as http from 'http';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
+import { chartsBench } from './charts';
+import { compareTableBench } from './compare-table';
 import { csvPreviewBench } from './csv-preview';
+import { dockerBench } from './docker';
 import { eventLatencyBench } from './event-latency';
-import { ingestBench } from './ingest';
+import { ingestBench, listingBench } from './ingest';
 import { packagingBench } from './packaging';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
 import { median, report } from './stats';
@@ -177,9 +180,13 @@ async function main(): Promise<void> {
     activation,
     packaging: packagingBench,
     csv: csvPreviewBench,
+    charts: chartsBench,
+    compare: compareTableBench,
     ingest: ingestBench,
+    listing: listingBench,
     events: eventLatencyBench,
     python,
+    docker: dockerBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

@@ -41,15 +41,21 @@ def read_manifest(run_dir: str) -> Dict[str, Any]:
         return json.load(f)
 
 
+def _restore_env(var: str, value: "str | None") -> None:
+    if value is None:
+        os.environ.pop(var, None)
+    else:
+        os.environ[var] = value
+
+
 class ExperimentTestCase(support.LabTestCase):
     start_backend = False
 
     def setUp(self) -> None:
         super().setUp()
         for var in (_experiments.RUN_DIR_ENV, _experiments.EXPERIMENT_NAME_ENV):
-            old = os.environ.pop(var, None)
-            if old is not None:
-                self.addCleanup(os.environ.__setitem__, var, old)
+            # restored as it was, also when a test set it: nothing leaks into later tests
+            self.addCleanup(_restore_env, var, os.environ.pop(var, None))
         self.stdout, self.stderr = sys.stdout, sys.stderr
         self.addCleanup(self._restore_streams)
 

@@ -13,9 +13,21 @@ import { ExperimentRepository } from './experiments/repository';
 import { registerExperimentRoutes } from './experiments/routes';
 import { ExperimentTracker } from './experiments/tracker';
 import { BlobStore } from './files/blob-store';
+import { JobRepository } from './jobs/repository';
+import { registerJobRoutes } from './jobs/routes';
+import { JobRunner } from './jobs/runner';
 import { ProjectRepository } from './projects/repository';
+import { containerRuntime } from './runtime/setup';
+import { registerOrphanRoutes } from './runtime/orphans';
+import { registerDockerRoutes } from './runtime/routes';
+import { ServiceManager } from './services/manager';
+import { ServiceRepository } from './services/repository';
+import { registerServiceRoutes } from './services/routes';
 import { registerProjectRoutes } from './projects/routes';
 import { Store } from './store/database';
+
+/** How long the start waits for Docker's first answer before serving (it goes on in the background). */
+const DOCKER_START_WAIT_MS = 1000;
 
 export interface BackendOptions {
   readonly home: string;
@@ -24,6 +36,8 @@ export interface BackendOptions {
   readonly log: Logger;
   /** 0 = any free port */
   readonly port?: number;
+  /** the Docker host (unix://, tcp://, ssh://); default: MLLAB_DOCKER_HOST, then DOCKER_HOST */
+  readonly dockerHost?: string;
   /** stop after this long with no event-stream subscriber and no request (0 = never) */
   readonly idleExitMs?: number;
   readonly onShutdown?: (reason: string) => void;
@@ -47,6 +61,7 @@ export class Backend {
     readonly projects: ProjectRepository,
     private readonly operations: Operations,
     readonly experiments: ExperimentTracker,
+    private readonly containers: { busy(): boolean; stop(): void },
   ) {}
 
   static async start(options: BackendOptions): Promise<Backend> {
@@ -56,7 +71,9 @@ export class Backend {
     const blobs = new BlobStore(options.home);
     const datasets = new DatasetRepository(store, blobs);
     const experimentRepo = new ExperimentRepository(store);
-    const projects = new ProjectRepository(store, [datasets, experimentRepo]);
+    const jobRepo = new JobRepository(store, options.home);
+    const serviceRepo = new ServiceRepository(store);
+    const projects = new ProjectRepository(store, [datasets, experimentRepo, jobRepo, serviceRepo]);
     const operations = new Operations();
     const leftovers = blobs.cleanTemp();
     const orphans = datasets.collect();
@@ -74,7 +91,34 @@ export class Backend {
       log: options.log,
     });
     const http = createHttpServer(options.token, options.log);
-    const backend = new Backend(options, store, http, events, projects, operations, tracker);
+    const connection = containerRuntime(options.home, options.dockerHost, events, options.log);
+    const runner = new JobRunner({
+      home: options.home,
+      repo: jobRepo,
+      connection,
+      events,
+      log: options.log,
+      // the end of a job may be what the idle countdown waited for
+      onSettled: () => backend.armIdleTimer(),
+    });
+    const services = new ServiceManager({
+      home: options.home,
+      repo: serviceRepo,
+      connection,
+      events,
+      log: options.log,
+    });
+    // Docker is asked while the routes are set up: a client that attaches finds its status known
+    const dockerReady = connection.start(DOCKER_START_WAIT_MS);
+    const containers = {
+      busy: () => runner.busy,
+      stop: () => {
+        connection.close();
+        runner.close();
+        services.close();
+      },
+    };
+    const backend = new Backend(options, store, http, events, projects, operations, tracker, containers);
     registerStatusRoutes(
       http,
       () => backend.status(),
@@ -97,6 +141,12 @@ export class Backend {
       usersOf: (projectId, dataset, version) => experimentRepo.usersOfDataset(projectId, dataset, version),
     });
     registerExperimentRoutes(http, { projects, experiments: experimentRepo, tracker });
+    registerDockerRoutes(http, connection, events);
+    registerOrphanRoutes(http, options.home, connection, (kind, id) =>
+      kind === 'job' ? jobRepo.hasRun(id) : kind === 'service' && serviceRepo.byId(id) !== undefined,
+    );
+    registerJobRoutes(http, { home: options.home, projects, jobs: jobRepo, runner, events });
+    registerServiceRoutes(http, { projects, services: serviceRepo, manager: services, events });
     // never stop while a request is being answered (a long dataset add), only once all are done
     http.addHook('onRequest', async (_request, reply) => {
       backend.inFlight++;
@@ -107,6 +157,7 @@ export class Backend {
       });
     });
     try {
+      await dockerReady;
       await http.listen({ host: '127.0.0.1', port: options.port ?? 0 });
     } catch (e) {
       store.close();
@@ -140,7 +191,8 @@ export class Backend {
   private armIdleTimer(): void {
     const idle = this.options.idleExitMs ?? 0;
     clearTimeout(this.idleTimer);
-    if (idle > 0 && this.events.size === 0 && this.inFlight === 0 && !this.stopping) {
+    // a running job keeps the backend: its time limit and its end must be recorded
+    if (idle > 0 && this.events.size === 0 && this.inFlight === 0 && !this.stopping && !this.containers.busy()) {
       this.idleTimer = setTimeout(() => void this.stop(`idle for ${Math.round(idle / 1000)} s with no client`), idle);
       this.idleTimer.unref();
     }
@@ -153,6 +205,7 @@ export class Backend {
       this.events.publish({ type: 'shuttingDown', reason });
       this.operations.cancelAll();
       await this.http.close();
+      this.containers.stop();
       await this.experiments.stop();
       this.store.close();
       this.options.onShutdown?.(reason);

@@ -6,7 +6,7 @@ import { Backend } from './app';
 import { FileLogger } from './log';
 import { claimHome } from './registration';
 import { StoreCorruptError } from './store/database';
-import { writeFileAtomic } from './store/fsync';
+import { writeFileAtomic } from '../common/fsync';
 
 export interface ServeOptions {
   readonly home: string;

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { homePaths, isProcessAlive, readRegistration } from '../common/home';
 import { API_VERSION, Registration } from '../protocol/api';
 import type { Logger } from './log';
-import { writeFileAtomic } from './store/fsync';
+import { writeFileAtomic } from '../common/fsync';
 
 export type Claim =
   | { readonly kind: 'owner'; readonly token: string; publish(port: number): void; release(): void }

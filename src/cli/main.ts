@@ -9,6 +9,8 @@ import { serve } from '../backend/main';
 import { Output } from './output';
 import { DATASET_USAGE, datasetCommand } from './datasets';
 import { EXP_USAGE, expCommand } from './experiments';
+import { JOB_USAGE, jobCommand } from './jobs';
+import { SERVICE_USAGE, serviceCommand } from './services';
 import { RUN_USAGE, runCommand } from './run';
 import { PROJECT_USAGE, projectCommand } from './projects';
 
@@ -22,6 +24,8 @@ Usage:
   ${DATASET_USAGE.split('\n').join('\n  ')}
   ${RUN_USAGE}
   ${EXP_USAGE.split('\n').join('\n  ')}
+  ${JOB_USAGE.split('\n').join('\n  ')}
+  ${SERVICE_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
 
@@ -71,7 +75,22 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         home: { type: 'string' },
-        port: { type: 'string' },
+        // one value for serve, several for service deploy (HOST:CONTAINER)
+        port: { type: 'string', multiple: true },
+        image: { type: 'string' },
+        env: { type: 'string', multiple: true },
+        cpus: { type: 'string' },
+        gpus: { type: 'string' },
+        memory: { type: 'string' },
+        timeout: { type: 'string' },
+        workdir: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        run: { type: 'string' },
+        follow: { type: 'boolean', default: false },
+        format: { type: 'string' },
+        volume: { type: 'string', multiple: true },
+        restart: { type: 'string' },
+        health: { type: 'string' },
         json: { type: 'boolean', default: false },
         description: { type: 'string' },
         name: { type: 'string' },
@@ -106,9 +125,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'serve': {
-        const port = values.port === undefined ? 0 : Number(values.port);
+        const given = values.port?.at(-1);
+        const port = given === undefined ? 0 : Number(given);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
-          throw new Error(`--port must be a number from 0 to 65535, not "${values.port}".`);
+          throw new Error(`--port must be a number from 0 to 65535, not "${given}".`);
         }
         return await runServe(home, port, out);
       }
@@ -162,6 +182,37 @@ export async function main(argv: string[]): Promise<number> {
             from: values.from,
             to: values.to,
             yes: values.yes,
+          }),
+        );
+      case 'job':
+        return await withClient(home, (client) =>
+          jobCommand(client, out, args, {
+            project: values.project,
+            image: values.image,
+            env: values.env,
+            cpus: values.cpus,
+            gpus: values.gpus,
+            memory: values.memory,
+            timeout: values.timeout,
+            workdir: values.workdir,
+            wait: values.wait,
+            run: values.run,
+            follow: values.follow,
+            format: values.format,
+            to: values.to,
+          }),
+        );
+      case 'service':
+        return await withClient(home, (client) =>
+          serviceCommand(client, out, args, {
+            project: values.project,
+            image: values.image,
+            env: values.env,
+            port: values.port,
+            volume: values.volume,
+            restart: values.restart,
+            health: values.health,
+            follow: values.follow,
           }),
         );
       case 'project':

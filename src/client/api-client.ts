@@ -1,6 +1,19 @@
 import * as http from 'http';
+import type {
+  BuildImageRequest,
+  CreateJobRequest,
+  DeployServiceRequest,
+  DockerStatus,
+  ImageInfo,
+  ImportJobsResult,
+  Job,
+  JobRun,
+  OrphanContainer,
+  Service,
+} from '../protocol/containers';
 import type { AddDatasetRequest, Dataset, DatasetVersion } from '../protocol/datasets';
 import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
+import { fromList, type ExperimentList } from '../protocol/experiment-list';
 import type {
   ActiveProject,
   ApiErrorBody,
@@ -62,12 +75,51 @@ export class ApiClient {
       'DELETE',
       `/api/datasets/${enc(name)}/versions/${version}${query({ project, force: force ? 'true' : undefined })}`,
     );
-  listExperiments = (project?: string) =>
-    this.request<Experiment[]>('GET', `/api/experiments${project ? `?project=${enc(project)}` : ''}`);
+  listExperiments = async (project?: string): Promise<Experiment[]> =>
+    fromList(await this.request<ExperimentList>('GET', `/api/experiments${project ? `?project=${enc(project)}` : ''}`));
   getExperiment = (id: string) => this.request<ExperimentDetails>('GET', `/api/experiments/${enc(id)}`);
   getMetricSeries = (id: string, key: string, o: { maxPoints?: number; from?: number; to?: number } = {}) =>
     this.request<MetricSeries>('GET', `/api/experiments/${enc(id)}/metrics/${enc(key)}${query(o)}`);
   deleteExperiment = (id: string) => this.request<void>('DELETE', `/api/experiments/${enc(id)}`);
+  dockerStatus = () => this.request<DockerStatus>('GET', '/api/docker');
+  retryDocker = () => this.request<DockerStatus>('POST', '/api/docker/retry');
+  orphanContainers = () => this.request<OrphanContainer[]>('GET', '/api/containers/orphans');
+  removeOrphanContainers = () => this.request<{ removed: number }>('DELETE', '/api/containers/orphans');
+  getImage = (image: string) => this.request<ImageInfo>('GET', `/api/images${query({ image })}`);
+  pullImage = (image: string) => this.request<ImageInfo>('POST', '/api/images/pull', { image });
+  buildImage = (build: BuildImageRequest) => this.request<ImageInfo>('POST', '/api/images/build', build);
+  listJobs = (project?: string) => this.request<Job[]>('GET', `/api/jobs${query({ project })}`);
+  createJob = (job: CreateJobRequest, project?: string) =>
+    this.request<Job>('POST', `/api/jobs${query({ project })}`, job);
+  getJob = (name: string, project?: string) => this.request<Job>('GET', `/api/jobs/${enc(name)}${query({ project })}`);
+  deleteJob = (name: string, project?: string) =>
+    this.request<void>('DELETE', `/api/jobs/${enc(name)}${query({ project })}`);
+  runJob = (name: string, project?: string) =>
+    this.request<JobRun>('POST', `/api/jobs/${enc(name)}/runs${query({ project })}`);
+  jobRuns = (name: string, project?: string) =>
+    this.request<JobRun[]>('GET', `/api/jobs/${enc(name)}/runs${query({ project })}`);
+  stopJob = (name: string, project?: string) =>
+    this.request<JobRun>('POST', `/api/jobs/${enc(name)}/stop${query({ project })}`);
+  getJobRun = (runId: string) => this.request<JobRun>('GET', `/api/job-runs/${enc(runId)}`);
+  stopJobRun = (runId: string) => this.request<JobRun>('POST', `/api/job-runs/${enc(runId)}/stop`);
+  /** The run's output; with `follow` the stream ends when the run does. */
+  jobRunLogs = (runId: string, follow = false) =>
+    this.openStream(`/api/job-runs/${enc(runId)}/logs${query({ follow: follow ? 'true' : undefined })}`);
+  exportJobs = async (format: 'yaml' | 'json', project?: string) =>
+    readAll(await this.openStream(`/api/jobs-file${query({ project, format })}`));
+  importJobs = (text: string, project?: string) =>
+    this.request<ImportJobsResult>('POST', `/api/jobs-file${query({ project })}`, { text });
+  listServices = (project?: string) => this.request<Service[]>('GET', `/api/services${query({ project })}`);
+  deployService = (service: DeployServiceRequest, project?: string) =>
+    this.request<Service>('POST', `/api/services${query({ project })}`, service);
+  getService = (name: string, project?: string) =>
+    this.request<Service>('GET', `/api/services/${enc(name)}${query({ project })}`);
+  serviceAction = (name: string, action: 'start' | 'stop' | 'restart', project?: string) =>
+    this.request<Service>('POST', `/api/services/${enc(name)}/${action}${query({ project })}`);
+  deleteService = (name: string, project?: string) =>
+    this.request<void>('DELETE', `/api/services/${enc(name)}${query({ project })}`);
+  serviceLogs = (name: string, follow = false, project?: string) =>
+    this.openStream(`/api/services/${enc(name)}/logs${query({ project, follow: follow ? 'true' : undefined })}`);
   cancelOperation = (operationId: string) => this.request<void>('POST', `/api/operations/${enc(operationId)}/cancel`);
 
   /**
@@ -137,6 +189,34 @@ export class ApiClient {
     });
   }
 
+  /** A GET whose answer is a stream (logs, files); a 4xx/5xx becomes a BackendError with its message. */
+  openStream(path: string): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(
+        { ...this.streamOptions(path), headers: { authorization: `Bearer ${this.token}` } },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            resolve(res);
+            return;
+          }
+          void readAll(res).then((text) => {
+            let error: ApiErrorBody['error'] = { code: 'http_' + status, message: `HTTP ${status}` };
+            try {
+              error = (JSON.parse(text) as ApiErrorBody).error ?? error;
+            } catch {
+              // not our JSON: keep the status line
+            }
+            reject(new BackendError(status, error.code, error.message));
+          });
+        },
+      );
+      req.on('error', (e) =>
+        reject(new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`)),
+      );
+    });
+  }
+
   /** Raw HTTP options for a streaming request (the event stream). */
   streamOptions(path: string): http.RequestOptions {
     return {
@@ -150,6 +230,14 @@ export class ApiClient {
   dispose(): void {
     this.agent.destroy();
   }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(Buffer.from(chunk as Buffer));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function enc(s: string): string {

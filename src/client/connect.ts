@@ -12,6 +12,8 @@ export interface ConnectOptions {
   readonly idleExitSeconds?: number;
   /** how long to wait for a started backend (ms) */
   readonly startTimeoutMs?: number;
+  /** the Docker Engine a started backend uses (unix://, tcp://, ssh://); default: DOCKER_HOST */
+  readonly dockerHost?: string;
 }
 
 export interface Connection {
@@ -58,7 +60,11 @@ function startBackend(options: ConnectOptions & { backendScript: string }): Prom
   const child = fork(
     options.backendScript,
     ['--home', options.home, '--idle-exit', String(options.idleExitSeconds ?? 300)],
-    { detached: true, stdio: ['ignore', out, out, 'ipc'] },
+    {
+      detached: true,
+      stdio: ['ignore', out, out, 'ipc'],
+      env: options.dockerHost ? { ...process.env, MLLAB_DOCKER_HOST: options.dockerHost } : process.env,
+    },
   );
   fs.closeSync(out);
   return new Promise<BackendReadyMessage>((resolve) => {

@@ -13,10 +13,15 @@ import { DatasetsDropController } from './datasets/drop';
 import { DatasetPreview } from './datasets/preview/panel';
 import { DatasetTextDocuments } from './datasets/preview/text-documents';
 import { DatasetsTree, type DatasetNode } from './datasets/tree';
+import { registerChartCommands } from './experiments/charts/commands';
+import { MetricChartsPanel } from './experiments/charts/panel';
 import { registerExperimentCommands } from './experiments/commands';
+import { registerCompareCommand } from './experiments/compare/commands';
+import { CompareTable } from './experiments/compare/panel';
 import { ExperimentsModel } from './experiments/experiments-model';
+import { ExperimentDetailsPanels } from './experiments/details/panels';
 import { RunNotifications } from './experiments/notifications';
-import { ExperimentsTree } from './experiments/tree';
+import { ExperimentsTree, type ExperimentNode } from './experiments/tree';
 import { VersionTarget } from './datasets/version-target';
 import { configureTerminalEnvironment } from './backend/terminal-env';
 import { registerProjectCommands } from './projects/commands';
@@ -24,6 +29,7 @@ import { ProjectsModel } from './projects/projects-model';
 import { ProjectStatusBar } from './projects/status-bar';
 import { ProjectsTree } from './projects/tree';
 import { registerUpcomingViews } from './views/empty-views';
+import { Containers } from './containers/register';
 
 /** Resolves the lab home from the `mllab.home` setting and the first workspace folder. */
 export function labHome(): string | undefined {
@@ -50,7 +56,16 @@ export class MlLab extends Disposable {
   readonly datasetsDrop = new DatasetsDropController();
   readonly experiments: ExperimentsModel;
   readonly experimentsTree: ExperimentsTree;
+  readonly experimentsView: vscode.TreeView<ExperimentNode>;
+  /** "Show Metric Charts": the selected runs' metrics, overlaid per key */
+  readonly metricCharts: MetricChartsPanel;
+  /** "Compare Experiments": every run of the project as a row */
+  readonly compareTable: CompareTable;
   readonly datasetPreview: DatasetPreview;
+  /** one details panel per experiment ("Show Experiment") */
+  readonly experimentDetails: ExperimentDetailsPanels;
+  /** Jobs and Services views (Docker) */
+  readonly containers: Containers;
   /** what integrated terminals get (MLLAB_HOME, PYTHONPATH) */
   readonly terminalEnvironment: vscode.EnvironmentVariableCollection;
 
@@ -63,6 +78,7 @@ export class MlLab extends Disposable {
         home: labHome(),
         backendScript: path.join(context.extensionPath, 'dist', 'backend.js'),
         idleExitSeconds: Math.max(1, config.get<number>('backend.idleShutdownMinutes', 5)) * 60,
+        dockerHost: config.get<string>('docker.host', '').trim() || undefined,
         log: this.log,
       }),
     );
@@ -104,7 +120,21 @@ export class MlLab extends Disposable {
     }).forEach((d) => this._register(d));
     this.experiments = this._register(new ExperimentsModel(this.backend, this.projects));
     this.experimentsTree = this._register(new ExperimentsTree(this.experiments));
-    this._register(vscode.window.createTreeView('mllab.experiments', { treeDataProvider: this.experimentsTree }));
+    // several runs can be selected: "Show Metric Charts" overlays them
+    this.experimentsView = this._register(
+      vscode.window.createTreeView('mllab.experiments', {
+        treeDataProvider: this.experimentsTree,
+        canSelectMany: true,
+      }),
+    );
+    this.metricCharts = this._register(new MetricChartsPanel(context.extensionUri, this.backend));
+    registerChartCommands(this.experiments, this.metricCharts, this.ui, () => this.experimentsView.selection).forEach(
+      (d) => this._register(d),
+    );
+    this.compareTable = this._register(
+      new CompareTable(context.extensionUri, this.experiments, this.projects, this.backend),
+    );
+    this._register(registerCompareCommand(this.compareTable, this.ui, () => this.experimentsView.selection));
     registerExperimentCommands(
       this.backend,
       this.experiments,
@@ -113,10 +143,12 @@ export class MlLab extends Disposable {
       context.extensionPath,
       context.workspaceState,
     ).forEach((d) => this._register(d));
+    this.experimentDetails = this._register(new ExperimentDetailsPanels(context.extensionUri, this.backend, this.ui));
     this._register(new RunNotifications(this.backend, this.ui));
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     registerUpcomingViews().forEach((d) => this._register(d));
+    this.containers = this._register(new Containers(this.backend, this.projects, this.ui));
     registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
       this._register(d),
     );

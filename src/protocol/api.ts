@@ -1,3 +1,4 @@
+import type { DockerStatus, ImagePullProgress, Job, JobRun, Service } from './containers';
 import type { DatasetVersion, OperationProgress } from './datasets';
 import type { Experiment } from './experiments';
 
@@ -86,6 +87,14 @@ export type BackendEvent =
   | { readonly type: 'projectUpdated'; readonly project: Project }
   | { readonly type: 'projectDeleted'; readonly projectId: string }
   | { readonly type: 'activeProjectChanged'; readonly projectId: string | null }
+  | { readonly type: 'jobChanged'; readonly job: Job }
+  | { readonly type: 'jobDeleted'; readonly projectId: string; readonly jobId: string }
+  | { readonly type: 'jobRunUpdated'; readonly run: JobRun }
+  | { readonly type: 'serviceUpdated'; readonly service: Service }
+  | { readonly type: 'serviceDeleted'; readonly projectId: string; readonly serviceId: string }
+  | { readonly type: 'dockerStatus'; readonly status: DockerStatus }
+  | { readonly type: 'imagePullProgress'; readonly progress: ImagePullProgress }
+  | { readonly type: 'imageBuildOutput'; readonly tag: string; readonly line: string }
   | { readonly type: 'shuttingDown'; readonly reason: string };
 
 export type BackendEventType = BackendEvent['type'];

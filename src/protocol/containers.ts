@@ -10,6 +10,39 @@ export interface DockerStatus {
   readonly message: string;
 }
 
+export interface ImageInfo {
+  readonly id: string;
+  readonly tags: readonly string[];
+  readonly sizeBytes: number;
+}
+
+/** POST /api/images/build: a Dockerfile in a folder on the backend's machine (.dockerignore honoured). */
+export interface BuildImageRequest {
+  /** the build context: an absolute folder */
+  readonly context: string;
+  /** relative to the context; default "Dockerfile" */
+  readonly dockerfile?: string;
+  readonly tag: string;
+}
+
+/** Progress of a pull (event imagePullProgress), at most ten a second. */
+export interface ImagePullProgress {
+  readonly image: string;
+  readonly layers: number;
+  readonly currentBytes: number;
+  readonly totalBytes: number;
+  readonly status: string;
+}
+
+/** A container labelled with this lab home that belongs to no job run or service the store knows. */
+export interface OrphanContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly kind: string;
+  readonly state: string;
+}
+
 /** What a job runs; the same fields are exported to and imported from a jobs file. */
 export interface JobSpec {
   readonly name: string;
@@ -88,14 +121,7 @@ export interface ImportJobsResult {
   readonly updated: readonly string[];
 }
 
-export type ServiceStatus =
-  | 'starting'
-  | 'running'
-  | 'healthy'
-  | 'unhealthy'
-  | 'exited'
-  | 'stopped'
-  | 'unknown';
+export type ServiceStatus = 'starting' | 'running' | 'healthy' | 'unhealthy' | 'exited' | 'stopped' | 'unknown';
 
 export type RestartPolicy = 'no' | 'on-failure' | 'always' | 'unless-stopped';
 

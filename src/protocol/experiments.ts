@@ -124,7 +124,7 @@ export interface MetricSeries {
 
 /*
  * Routes (bearer token; `project` = id or name, default the active project):
- *   GET    /api/experiments?project=P                 -> Experiment[]   (newest first)
+ *   GET    /api/experiments?project=P                 -> ExperimentList (experiment-list.ts; newest first)
  *   GET    /api/experiments/:id                        -> ExperimentDetails
  *   GET    /api/experiments/:id/metrics/:key           -> MetricSeries
  *   DELETE /api/experiments/:id                        -> 204 (removes the run directory too)

@@ -53,7 +53,7 @@ export function registerExperimentRoutes(app: FastifyInstance, deps: ExperimentR
       },
     },
     async (request, reply): Promise<string> => {
-      // Experiment[] as JSON text straight from SQLite (see ExperimentRepository.listJson)
+      // an ExperimentList as JSON text straight from SQLite or its cache (see ExperimentRepository.listJson)
       void reply.type('application/json; charset=utf-8');
       return experiments.listJson(projects.resolveOrActive(request.query.project).id);
     },

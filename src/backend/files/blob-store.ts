@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { fsyncDir } from '../store/fsync';
+import { fsyncDir } from '../../common/fsync';
 
 /**
  * Content-addressed storage of files in the lab home: `blobs/sha256/ab/cdef...`, read-only once

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Database, SqlValue } from 'sql.js';
 import type { Logger } from '../log';
-import { writeFileAtomic } from './fsync';
+import { writeFileAtomic } from '../../common/fsync';
 import { JournalContents, JournalWriter, readJournal, Statement } from './journal';
 import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';

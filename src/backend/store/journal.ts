@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { writeAll, writeFileAtomic } from './fsync';
+import { writeAll, writeFileAtomic } from '../../common/fsync';
 
 /** One SQL statement with its bound parameters, as executed inside a write transaction. */
 export type Statement = readonly [sql: string, params: readonly (string | number | null)[]];

@@ -1,4 +1,6 @@
 import type { WriteTx } from './database';
+import { containersMigration } from './migration-containers';
+import { listingAsRowsMigration } from './migration-listing-rows';
 
 /**
  * Schema migrations, applied in order. Never edit a released migration: append a new one. Each runs
@@ -84,4 +86,9 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
       PRIMARY KEY (experiment_id, key)
     )`);
   },
+  // 4: jobs, job runs and services (src/backend/jobs, src/backend/services)
+  containersMigration,
+  // 5: `listing` holds the experiment's row tuple of GET /api/experiments (src/protocol/experiment-list.ts)
+  // instead of the Experiment object: half the bytes to concatenate, send and parse
+  listingAsRowsMigration,
 ];

@@ -16,6 +16,8 @@ export interface BackendServiceOptions {
   readonly home: string | undefined;
   readonly backendScript: string;
   readonly idleExitSeconds: number;
+  /** the `mllab.docker.host` setting, for a backend this window starts */
+  readonly dockerHost?: string;
   readonly log: vscode.LogOutputChannel;
 }
 
@@ -115,6 +117,7 @@ export class BackendService extends Disposable {
         home,
         backendScript: this.options.backendScript,
         idleExitSeconds: this.options.idleExitSeconds,
+        dockerHost: this.options.dockerHost,
       });
       if (this.isDisposed) {
         connection.client.dispose();

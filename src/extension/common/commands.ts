@@ -29,6 +29,27 @@ export const Commands = {
   rerunExperimentWithParams: 'mllab.experiment.rerunWithParams',
   stopExperiment: 'mllab.experiment.stop',
   groupExperiments: 'mllab.experiment.toggleGrouping',
+  showMetricCharts: 'mllab.experiment.showCharts',
+  compareExperiments: 'mllab.experiment.compare',
+  retryDocker: 'mllab.docker.retry',
+  createJob: 'mllab.job.create',
+  runJob: 'mllab.job.run',
+  stopJob: 'mllab.job.stop',
+  showJobLogs: 'mllab.job.showLogs',
+  deleteJob: 'mllab.job.delete',
+  exportJobs: 'mllab.job.export',
+  importJobs: 'mllab.job.import',
+  runFileAsJob: 'mllab.job.runFile',
+  refreshJobs: 'mllab.job.refresh',
+  deployService: 'mllab.service.deploy',
+  startService: 'mllab.service.start',
+  stopService: 'mllab.service.stop',
+  restartService: 'mllab.service.restart',
+  deleteService: 'mllab.service.delete',
+  showServiceLogs: 'mllab.service.showLogs',
+  openService: 'mllab.service.open',
+  copyServiceDockerRun: 'mllab.service.copyDockerRun',
+  refreshServices: 'mllab.service.refresh',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -41,4 +62,8 @@ export const ContextKeys = {
   hasActiveProject: 'mllab.hasActiveProject',
   hasDatasets: 'mllab.hasDatasets',
   hasExperiments: 'mllab.hasExperiments',
+  /** 'available' | 'unavailable' | 'unknown' (no backend yet) */
+  docker: 'mllab.docker',
+  hasJobs: 'mllab.hasJobs',
+  hasServices: 'mllab.hasServices',
 } as const;

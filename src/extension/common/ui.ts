@@ -31,6 +31,10 @@ export class Ui {
     return vscode.window.showOpenDialog(options);
   }
 
+  saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined> {
+    return vscode.window.showSaveDialog(options);
+  }
+
   /** Runs a task with a progress notification; tests replace it to cancel a task midway. */
   withProgress<R>(
     options: vscode.ProgressOptions,

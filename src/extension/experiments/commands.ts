@@ -8,7 +8,7 @@ import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { ExperimentsModel } from './experiments-model';
 import { askParams, LastParams, readParamsFile } from './params';
-import { ExperimentsTree, formatDuration } from './tree';
+import type { ExperimentsTree } from './tree';
 
 /** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
 async function pythonFor(uri: vscode.Uri): Promise<string> {
@@ -24,6 +24,31 @@ async function pythonFor(uri: vscode.Uri): Promise<string> {
     // not installed or another API version: fall back to the setting
   }
   return vscode.workspace.getConfiguration('mllab').get<string>('python.path', 'python3') || 'python3';
+}
+
+const isNotebook = (uri: vscode.Uri) => uri.path.toLowerCase().endsWith('.ipynb');
+
+/**
+ * The file Run as Experiment runs when given none: the active notebook (its cells' editors have their
+ * own scheme), else the active text editor's file.
+ */
+function activeRunnable(): vscode.Uri | undefined {
+  const text = vscode.window.activeTextEditor?.document.uri;
+  if (text && text.scheme !== 'vscode-notebook-cell') {
+    return text;
+  }
+  return vscode.window.activeNotebookEditor?.notebook.uri ?? text;
+}
+
+/** Saves the script or notebook first: the run must execute (and record a copy of) what the person sees. */
+async function saveIfDirty(file: vscode.Uri): Promise<void> {
+  const key = file.toString();
+  const notebook = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === key);
+  const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
+  const saved = notebook?.isDirty ? await notebook.save() : document?.isDirty ? await document.save() : true;
+  if (!saved) {
+    throw new Error(`Could not save ${path.basename(file.fsPath)}: save it, then run it again.`);
+  }
 }
 
 /** Runs `mllab run <args>` in a new terminal, with the editor's own runtime as Node. */
@@ -49,37 +74,6 @@ function paramArgs(params: Readonly<Record<string, unknown>>): string {
 }
 
 const quote = (s: string) => (/^[\w./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-/** A Markdown page with everything recorded about a run. */
-function describe(e: Experiment): string {
-  const manifest = path.join(e.dir, 'run.json');
-  const lines = [
-    `# ${e.name} — ${e.status}`,
-    '',
-    `| | |`,
-    `| --- | --- |`,
-    `| id | \`${e.id}\` |`,
-    `| started | ${e.startedAt} |`,
-    `| ended | ${e.endedAt ?? ''} |`,
-    `| duration | ${formatDuration(e.durationMs)} |`,
-    `| exit code | ${e.exitCode ?? ''} |`,
-    `| operator | ${e.operator} |`,
-    `| run directory | \`${e.dir}\` |`,
-    '',
-    '## Params',
-    '',
-    ...Object.entries(e.params).map(([k, v]) => `- \`${k}\` = \`${JSON.stringify(v)}\``),
-    '',
-    '## Metrics',
-    '',
-    '| key | last | min | max | count |',
-    '| --- | --- | --- | --- | --- |',
-    ...e.metrics.map((m) => `| ${m.key} | ${m.lastRaw} | ${m.min ?? ''} | ${m.max ?? ''} | ${m.count} |`),
-    '',
-    fs.existsSync(manifest) ? `Everything recorded (host, git state, command) is in \`${manifest}\`.` : '',
-  ];
-  return lines.join('\n');
-}
 
 export function registerExperimentCommands(
   backend: BackendService,
@@ -113,14 +107,11 @@ export function registerExperimentCommands(
 
   return [
     registerCommand(Commands.runExperiment, ui, async (uri?: vscode.Uri) => {
-      const file = uri ?? vscode.window.activeTextEditor?.document.uri;
+      const file = uri ?? activeRunnable();
       if (!file || file.scheme !== 'file') {
-        throw new Error('Open a Python script first: Run as Experiment runs the active file.');
+        throw new Error('Open a Python script or a Jupyter notebook first: Run as Experiment runs the active file.');
       }
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.toString());
-      if (document?.isDirty) {
-        await document.save();
-      }
+      await saveIfDirty(file);
       const home = backend.home;
       if (!home) {
         throw new Error('Open a folder first: experiments are recorded in its lab home (.mllab).');
@@ -141,19 +132,8 @@ export function registerExperimentCommands(
         home,
         name,
         path.dirname(file.fsPath),
-        `--name ${quote(name)} ${paramArgs(params)} -- ${python} ${quote(file.fsPath)}`,
+        `--name ${quote(name)} ${paramArgs(params)} -- ${python} ${isNotebook(file) ? '-m mllab.notebook ' : ''}${quote(file.fsPath)}`,
       );
-    }),
-    registerCommand(Commands.showExperiment, ui, async (e?: Experiment) => {
-      if (!e) {
-        return;
-      }
-      const latest = (await backend.ready()).getExperiment(e.id);
-      const document = await vscode.workspace.openTextDocument({
-        language: 'markdown',
-        content: describe(await latest),
-      });
-      await vscode.commands.executeCommand('markdown.showPreview', document.uri);
     }),
     registerCommand(Commands.openExperimentLog, ui, async (e?: Experiment) => {
       if (!e) {

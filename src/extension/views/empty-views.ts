@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 
 /**
- * Experiments, Models, Services and Jobs arrive in later versions. Until then their views have no
+ * Models arrive in a later version. Until then their views have no
  * items, so VS Code shows their welcome content (package.json, "viewsWelcome"), which says so.
  */
-export const UPCOMING_VIEWS = ['mllab.models', 'mllab.services', 'mllab.jobs'] as const;
+export const UPCOMING_VIEWS = ['mllab.models'] as const;
 
 class EmptyTree implements vscode.TreeDataProvider<never> {
   getChildren(): never[] {

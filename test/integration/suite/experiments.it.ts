@@ -130,4 +130,44 @@ describe('Experiments in a real VS Code extension host', () => {
     third.dispose();
     delete (lab.ui as unknown as Record<string, unknown>).input;
   });
+
+  it('runs the active Jupyter notebook as an experiment, cell by cell, with the params file next to it', async () => {
+    const nbFolder = path.join(folder, 'notebook');
+    fs.mkdirSync(nbFolder, { recursive: true });
+    fs.writeFileSync(path.join(nbFolder, 'params.json'), JSON.stringify({ lr: 0.75 }));
+    const cell = (source: string) => ({ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source });
+    const notebook = path.join(nbFolder, 'explore.ipynb');
+    fs.writeFileSync(
+      notebook,
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [
+          cell('%matplotlib inline\nimport mllab\n'),
+          cell(
+            'with mllab.experiment("it-notebook") as exp:\n    for s in range(5):\n        exp.log_metric("acc", s / 10)\n    exp.log_metric("lr_used", exp.params["lr"])\n',
+          ),
+        ],
+      }),
+    );
+    const document = await vscode.workspace.openNotebookDocument(vscode.Uri.file(notebook));
+    await vscode.window.showNotebookDocument(document);
+    const terminal = await vscode.commands.executeCommand<vscode.Terminal>('mllab.experiment.run');
+    assert.ok(terminal, 'a terminal runs the notebook');
+    const run = await waitFor(
+      'the notebook run to complete',
+      () =>
+        lab.experiments.items.find(
+          (e: Experiment) => e.name === 'explore' && e.status === 'completed' && e.metrics.some((m) => m.key === 'acc'),
+        ),
+      90000,
+    );
+    assert.strictEqual(run.params.lr, 0.75);
+    assert.strictEqual(run.metrics.find((m) => m.key === 'acc')?.count, 5);
+    assert.strictEqual(run.metrics.find((m) => m.key === 'lr_used')?.last, 0.75);
+    const details = await lab.backend.client.getExperiment(run.id);
+    assert.strictEqual(details.manifest.script?.path, notebook, 'a copy of the notebook is kept with the run');
+    terminal.dispose();
+  });
 });

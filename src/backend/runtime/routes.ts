@@ -1,0 +1,101 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FastifyInstance } from 'fastify';
+import type { BuildImageRequest, DockerStatus, ImageInfo } from '../../protocol/containers';
+import { ApiError } from '../errors';
+import type { EventBus } from '../events';
+import type { RuntimeConnection } from './connection';
+import { imageNotFound } from './errors';
+import { checkImage } from './parse';
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Whether Docker answers (with the Retry action of the views), and images: inspect, pull, build. */
+export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeConnection, events: EventBus): void {
+  const runtime = connection.runtime;
+  app.get('/api/docker', async (): Promise<DockerStatus> => connection.status);
+  app.post('/api/docker/retry', async (): Promise<DockerStatus> => connection.retry());
+
+  const imageBody = {
+    type: 'object',
+    required: ['image'],
+    additionalProperties: false,
+    properties: { image: { type: 'string', minLength: 1, maxLength: 1000 } },
+  } as const;
+
+  app.get<{ Querystring: { image: string } }>(
+    '/api/images',
+    { schema: { querystring: imageBody } },
+    async (request): Promise<ImageInfo> => {
+      connection.requireAvailable();
+      const info = await runtime.image(checkImage(request.query.image));
+      if (!info) {
+        throw new ApiError(404, 'image_missing', `The image "${request.query.image}" is not present locally.`);
+      }
+      return info;
+    },
+  );
+
+  app.post<{ Body: { image: string } }>(
+    '/api/images/pull',
+    { schema: { body: imageBody } },
+    async (request): Promise<ImageInfo> => {
+      connection.requireAvailable();
+      const image = checkImage(request.body.image);
+      let last = 0;
+      await runtime.pull(image, (p) => {
+        // progress is throttled: a pull reports every few kilobytes of every layer
+        if (Date.now() - last >= PROGRESS_INTERVAL_MS) {
+          last = Date.now();
+          events.publish({ type: 'imagePullProgress', progress: { image, ...p } });
+        }
+      });
+      const info = await runtime.image(image);
+      if (!info) {
+        throw imageNotFound(image);
+      }
+      return info;
+    },
+  );
+
+  app.post<{ Body: BuildImageRequest }>(
+    '/api/images/build',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['context', 'tag'],
+          additionalProperties: false,
+          properties: {
+            context: { type: 'string', minLength: 1, maxLength: 4096 },
+            dockerfile: { type: 'string', minLength: 1, maxLength: 4096 },
+            tag: { type: 'string', minLength: 1, maxLength: 1000 },
+          },
+        },
+      },
+    },
+    async (request): Promise<ImageInfo> => {
+      connection.requireAvailable();
+      const { context, tag } = request.body;
+      const dockerfile = request.body.dockerfile ?? 'Dockerfile';
+      checkImage(tag);
+      if (!path.isAbsolute(context) || !fs.existsSync(path.join(context, dockerfile))) {
+        throw new ApiError(
+          400,
+          'no_dockerfile',
+          `There is no ${dockerfile} in "${context}": give the absolute folder that holds the Dockerfile.`,
+        );
+      }
+      await runtime.build(context, tag, dockerfile, (line) => events.publish({ type: 'imageBuildOutput', tag, line }));
+      const info = await runtime.image(tag);
+      if (!info) {
+        throw new ApiError(
+          500,
+          'build_lost',
+          `The build of ${tag} ended but the image is not there: see the build output.`,
+        );
+      }
+      return info;
+    },
+  );
+}

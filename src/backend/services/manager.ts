@@ -1,0 +1,348 @@
+import type { Readable } from 'stream';
+import type { DeployServiceRequest, Service, ServiceSpec, ServiceStatus } from '../../protocol/containers';
+import { ApiError } from '../errors';
+import type { EventBus } from '../events';
+import type { Logger } from '../log';
+import type { RuntimeConnection } from '../runtime/connection';
+import { imageNotFound, RuntimeError } from '../runtime/errors';
+import { checkImage, parseEnv, parsePort, parseVolume } from '../runtime/parse';
+import { LABELS, type ContainerEvent, type ContainerInfo, type ContainerRuntime } from '../runtime/runtime';
+import { checkPortFree, probe, reachableHost } from './health';
+import type { ServiceChanges, ServiceRepository } from './repository';
+
+export interface ServiceManagerDeps {
+  readonly home: string;
+  readonly repo: ServiceRepository;
+  readonly connection: RuntimeConnection;
+  readonly events: EventBus;
+  readonly log: Logger;
+  /** between health probes */
+  readonly healthIntervalMs?: number;
+  /** how long a service may take to answer its health path the first time */
+  readonly startPeriodMs?: number;
+}
+
+/** Health probing of one running service container. */
+interface Watch {
+  timer?: NodeJS.Timeout;
+  startedAt: number;
+  failures: number;
+}
+
+const FAILURES_UNHEALTHY = 3;
+const STOP_GRACE_SECONDS = 5;
+
+export function toServiceSpec(r: DeployServiceRequest): ServiceSpec {
+  const healthPath = r.healthPath ?? null;
+  if (healthPath !== null && !healthPath.startsWith('/')) {
+    throw new ApiError(
+      400,
+      'invalid_health_path',
+      `The health path must start with "/", e.g. /health (got "${healthPath}").`,
+    );
+  }
+  const ports = (r.ports ?? []).map(parsePort);
+  if (healthPath !== null && ports.length === 0) {
+    throw new ApiError(400, 'invalid_health_path', 'A health path needs a published port: add one, e.g. 8080:80.');
+  }
+  return {
+    name: r.name,
+    image: checkImage(r.image),
+    command: [...(r.command ?? [])],
+    env: parseEnv(r.env),
+    ports,
+    volumes: (r.volumes ?? []).map(parseVolume),
+    restart: r.restart ?? 'no',
+    healthPath,
+  };
+}
+
+/**
+ * Deploys services as containers and keeps their status: running/exited from the engine's events,
+ * healthy/unhealthy from HTTP probes of the health path on the first published port.
+ */
+export class ServiceManager {
+  private readonly watches = new Map<string, Watch>();
+  private readonly runtime: ContainerRuntime;
+  private readonly intervalMs: number;
+  private readonly startPeriodMs: number;
+
+  constructor(private readonly deps: ServiceManagerDeps) {
+    this.runtime = deps.connection.runtime;
+    this.intervalMs = deps.healthIntervalMs ?? Number(process.env.MLLAB_HEALTH_INTERVAL_MS ?? 1000);
+    this.startPeriodMs = deps.startPeriodMs ?? Number(process.env.MLLAB_HEALTH_START_PERIOD_MS ?? 60_000);
+    deps.connection.listen({
+      onAvailable: () => this.reconcile(),
+      onUnavailable: (reason) => void this.markUnknown(reason),
+      onEvent: (e) => void this.onEvent(e).catch((err: Error) => deps.log.warn(`services: ${err.message}`)),
+    });
+  }
+
+  private async set(id: string, changes: ServiceChanges): Promise<Service | undefined> {
+    const current = this.deps.repo.byId(id);
+    if (!current) {
+      return undefined;
+    }
+    const same = (Object.keys(changes) as (keyof ServiceChanges)[]).every((k) => current[k] === changes[k]);
+    if (same) {
+      return current;
+    }
+    const service = await this.deps.repo.update(id, changes);
+    if (service) {
+      this.deps.events.publish({ type: 'serviceUpdated', service });
+    }
+    return service;
+  }
+
+  async deploy(projectId: string, request: DeployServiceRequest): Promise<Service> {
+    const spec = toServiceSpec(request);
+    this.deps.connection.requireAvailable();
+    await this.ensureImage(spec.image);
+    for (const p of spec.ports) {
+      await checkPortFree(p);
+    }
+    const service = await this.deps.repo.insert(projectId, spec);
+    try {
+      await this.createAndStart(service);
+    } catch (e) {
+      await this.deps.repo.delete(service.id);
+      throw e;
+    }
+    return this.deps.repo.byId(service.id)!;
+  }
+
+  private async ensureImage(image: string): Promise<void> {
+    if (await this.runtime.image(image)) {
+      return;
+    }
+    try {
+      await this.runtime.pull(image);
+    } catch (e) {
+      throw e instanceof RuntimeError && e.code === 'docker_unavailable' ? e : imageNotFound(image);
+    }
+  }
+
+  private async createAndStart(service: Service): Promise<void> {
+    const containerId = await this.runtime.create({
+      image: service.image,
+      command: service.command,
+      env: service.env,
+      workingDir: null,
+      labels: {
+        [LABELS.home]: this.deps.home,
+        [LABELS.project]: service.projectId,
+        [LABELS.kind]: 'service',
+        [LABELS.id]: service.id,
+      },
+      mounts: service.volumes,
+      ports: service.ports,
+      cpus: null,
+      memoryBytes: null,
+      gpus: 0,
+      restart: service.restart,
+    });
+    await this.deps.repo.update(service.id, { containerId });
+    try {
+      await this.runtime.start(containerId);
+    } catch (e) {
+      await this.runtime.remove(containerId).catch(() => undefined);
+      throw e;
+    }
+    await this.running(service.id);
+  }
+
+  /** The container runs: starting until the health path answers, or simply running without one. */
+  private async running(id: string): Promise<void> {
+    const service = this.deps.repo.byId(id);
+    if (!service) {
+      return;
+    }
+    this.unwatch(id);
+    await this.set(id, { status: service.healthPath ? 'starting' : 'running', exitCode: null, reason: null });
+    if (service.healthPath) {
+      const watch: Watch = { startedAt: Date.now(), failures: 0 };
+      this.watches.set(id, watch);
+      this.schedule(id, watch, 0);
+    }
+  }
+
+  private schedule(id: string, watch: Watch, delay: number): void {
+    watch.timer = setTimeout(() => void this.check(id, watch), delay);
+  }
+
+  private async check(id: string, watch: Watch): Promise<void> {
+    const service = this.deps.repo.byId(id);
+    if (!service?.healthPath || this.watches.get(id) !== watch) {
+      return;
+    }
+    const port = service.ports[0];
+    const ok = await probe(reachableHost(port), port.hostPort, service.healthPath);
+    if (this.watches.get(id) !== watch) {
+      return; // stopped or exited meanwhile
+    }
+    let status: ServiceStatus = service.status;
+    let reason: string | null = service.reason;
+    const url = `http://${reachableHost(port)}:${port.hostPort}${service.healthPath}`;
+    if (ok) {
+      watch.failures = 0;
+      status = 'healthy';
+      reason = null;
+    } else {
+      watch.failures++;
+      const stillStarting = service.status === 'starting' && Date.now() - watch.startedAt < this.startPeriodMs;
+      if (!stillStarting && (service.status !== 'healthy' || watch.failures >= FAILURES_UNHEALTHY)) {
+        status = 'unhealthy';
+        reason = `${url} does not answer with 2xx or 3xx`;
+      }
+    }
+    await this.set(id, { status, reason });
+    this.schedule(id, watch, this.intervalMs);
+  }
+
+  private unwatch(id: string): Watch | undefined {
+    const watch = this.watches.get(id);
+    clearTimeout(watch?.timer);
+    this.watches.delete(id);
+    return watch;
+  }
+
+  private async onEvent(e: ContainerEvent): Promise<void> {
+    const id = e.labels[LABELS.id];
+    if (e.labels[LABELS.kind] !== 'service' || !id) {
+      return;
+    }
+    const service = this.deps.repo.byId(id);
+    if (!service || service.containerId !== e.containerId) {
+      return;
+    }
+    if (e.action === 'start') {
+      await this.running(id);
+    } else if (e.action === 'die') {
+      if (this.restarting.has(id)) {
+        return; // the start event follows
+      }
+      this.unwatch(id);
+      // stopped by a person: the exit code of the stop signal is no failure
+      const stopped = service.status === 'stopped';
+      await this.set(id, {
+        status: stopped ? 'stopped' : 'exited',
+        exitCode: e.exitCode,
+        reason: stopped ? null : `the container exited with code ${e.exitCode ?? 'unknown'}`,
+      });
+    } else if (e.action === 'destroy') {
+      this.unwatch(id);
+      await this.set(id, { status: 'exited', containerId: null, reason: 'the container was removed outside ML Lab' });
+    }
+  }
+
+  /** Services the backend restarts right now (their die event is not an exit). */
+  private readonly restarting = new Set<string>();
+
+  async stop(service: Service): Promise<Service> {
+    this.deps.connection.requireAvailable();
+    // recorded first, so that the die event that follows reads as a stop, not a crash
+    this.unwatch(service.id);
+    const stopped = (await this.set(service.id, { status: 'stopped', reason: null })) ?? service;
+    if (service.containerId) {
+      await this.runtime.stop(service.containerId, STOP_GRACE_SECONDS);
+    }
+    return this.deps.repo.byId(service.id) ?? stopped;
+  }
+
+  async start(service: Service): Promise<Service> {
+    this.deps.connection.requireAvailable();
+    const info = service.containerId ? await this.runtime.inspect(service.containerId) : undefined;
+    if (info?.state === 'running') {
+      return service;
+    }
+    for (const p of service.ports) {
+      await checkPortFree(p);
+    }
+    if (info) {
+      await this.runtime.start(info.id);
+      await this.running(service.id);
+    } else {
+      await this.createAndStart(service);
+    }
+    return this.deps.repo.byId(service.id)!;
+  }
+
+  async restart(service: Service): Promise<Service> {
+    if (!service.containerId) {
+      return this.start(service);
+    }
+    this.deps.connection.requireAvailable();
+    this.restarting.add(service.id);
+    try {
+      await this.runtime.restart(service.containerId, STOP_GRACE_SECONDS);
+    } finally {
+      this.restarting.delete(service.id);
+    }
+    await this.running(service.id);
+    return this.deps.repo.byId(service.id)!;
+  }
+
+  async remove(service: Service): Promise<void> {
+    this.unwatch(service.id);
+    if (service.containerId) {
+      this.deps.connection.requireAvailable();
+    }
+    // deleted first, so that the container's die and destroy events find no service to update
+    await this.deps.repo.delete(service.id);
+    if (service.containerId) {
+      await this.runtime.remove(service.containerId);
+    }
+  }
+
+  async logs(service: Service, follow: boolean): Promise<Readable> {
+    this.deps.connection.requireAvailable();
+    if (!service.containerId) {
+      throw new ApiError(409, 'no_container', `The service "${service.name}" has no container: start it first.`);
+    }
+    return this.runtime.logs(service.containerId, follow);
+  }
+
+  private async markUnknown(reason: string): Promise<void> {
+    for (const s of this.deps.repo.all()) {
+      this.unwatch(s.id);
+      if (s.status !== 'stopped') {
+        await this.set(s.id, { status: 'unknown', reason });
+      }
+    }
+  }
+
+  /** Status of every service from what the engine reports now (after a restart or an outage). */
+  private async reconcile(): Promise<void> {
+    const containers = await this.runtime.list({ [LABELS.home]: this.deps.home, [LABELS.kind]: 'service' });
+    const byId = new Map<string, ContainerInfo>(containers.map((c) => [c.labels[LABELS.id], c]));
+    for (const s of this.deps.repo.all()) {
+      const c = s.containerId ? byId.get(s.id) : undefined;
+      if (!c) {
+        if (s.status !== 'stopped' || s.containerId) {
+          await this.set(s.id, {
+            status: 'exited',
+            containerId: null,
+            reason: 'the container is gone: start it again',
+          });
+        }
+      } else if (c.state === 'running') {
+        if (!this.watches.has(s.id) || s.status === 'unknown') {
+          await this.running(s.id);
+        }
+      } else if (s.status !== 'stopped') {
+        this.unwatch(s.id);
+        await this.set(s.id, {
+          status: 'exited',
+          exitCode: c.exitCode,
+          reason: `the container exited with code ${c.exitCode ?? 'unknown'}`,
+        });
+      }
+    }
+  }
+
+  close(): void {
+    for (const id of [...this.watches.keys()]) {
+      this.unwatch(id);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'crypto';
+import type { Service, ServiceSpec, ServiceStatus } from '../../protocol/containers';
+import { checkName } from '../../protocol/names';
+import { ApiError } from '../errors';
+import type { ProjectOwned } from '../projects/repository';
+import type { Row, Store, WriteTx } from '../store/database';
+import { dockerRunCommand } from './docker-run';
+
+export type ServiceChanges = Partial<Pick<Service, 'status' | 'exitCode' | 'reason' | 'containerId'>>;
+
+const COLUMNS: Record<keyof ServiceChanges, string> = {
+  status: 'status',
+  exitCode: 'exit_code',
+  reason: 'reason',
+  containerId: 'container_id',
+};
+
+function toService(row: Row): Service {
+  const spec = JSON.parse(String(row.spec)) as ServiceSpec;
+  return {
+    ...spec,
+    id: String(row.id),
+    projectId: String(row.project_id),
+    createdAt: String(row.created_at),
+    status: String(row.status) as ServiceStatus,
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    reason: row.reason === null ? null : String(row.reason),
+    containerId: row.container_id === null ? null : String(row.container_id),
+    dockerRun: dockerRunCommand(spec),
+  };
+}
+
+/** Deployed services in the metadata store. */
+export class ServiceRepository implements ProjectOwned {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  list(projectId: string): Service[] {
+    return this.store
+      .all('SELECT * FROM services WHERE project_id = ? ORDER BY name COLLATE NOCASE', [projectId])
+      .map(toService);
+  }
+
+  all(): Service[] {
+    return this.store.all('SELECT * FROM services').map(toService);
+  }
+
+  /** A service by name (case-insensitive) or id. */
+  get(projectId: string, nameOrId: string): Service {
+    const row = this.store.get('SELECT * FROM services WHERE project_id = ? AND (id = ? OR name = ? COLLATE NOCASE)', [
+      projectId,
+      nameOrId,
+      nameOrId,
+    ]);
+    if (!row) {
+      throw new ApiError(
+        404,
+        'not_found',
+        `No service called "${nameOrId}" in this project: list them with "mllab service list".`,
+      );
+    }
+    return toService(row);
+  }
+
+  byId(id: string): Service | undefined {
+    const row = this.store.get('SELECT * FROM services WHERE id = ?', [id]);
+    return row ? toService(row) : undefined;
+  }
+
+  async insert(projectId: string, spec: ServiceSpec): Promise<Service> {
+    const problem = checkName('service', spec.name);
+    if (problem) {
+      throw new ApiError(400, 'invalid_name', problem);
+    }
+    const id = randomUUID();
+    await this.store.write((tx) => {
+      if (tx.get('SELECT id FROM services WHERE project_id = ? AND name = ? COLLATE NOCASE', [projectId, spec.name])) {
+        throw new ApiError(
+          409,
+          'name_taken',
+          `A service called "${spec.name}" already exists in this project: pick another name, or remove it first.`,
+        );
+      }
+      tx.run(
+        `INSERT INTO services (id, project_id, name, spec, created_at, status) VALUES (?, ?, ?, ?, ?, 'starting')`,
+        [id, projectId, spec.name, JSON.stringify(spec), this.now().toISOString()],
+      );
+    });
+    return this.byId(id)!;
+  }
+
+  async update(id: string, changes: ServiceChanges): Promise<Service | undefined> {
+    const entries = Object.entries(changes) as [keyof ServiceChanges, string | number | null][];
+    if (entries.length > 0) {
+      await this.store.write((tx) =>
+        tx.run(`UPDATE services SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`, [
+          ...entries.map(([, v]) => v),
+          id,
+        ]),
+      );
+    }
+    return this.byId(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.store.write((tx) => tx.run('DELETE FROM services WHERE id = ?', [id]));
+  }
+
+  counts(projectId: string): Record<string, number> {
+    const row = this.store.get('SELECT COUNT(*) AS n FROM services WHERE project_id = ?', [projectId]);
+    const n = Number(row?.n ?? 0);
+    // only when there are some: most projects have none, and the delete prompt stays short
+    return n > 0 ? { services: n } : {};
+  }
+
+  deleteAll(tx: WriteTx, projectId: string): () => void {
+    tx.run('DELETE FROM services WHERE project_id = ?', [projectId]);
+    return () => undefined;
+  }
+}

@@ -1,0 +1,99 @@
+import type { ApiClient } from '../client/api-client';
+import type { RestartPolicy, Service } from '../protocol/containers';
+import { expectArgs, Output, table } from './output';
+
+export const SERVICE_USAGE = `mllab service deploy NAME --image IMG [--port HOST:CONTAINER]... [--env K=V]... [--volume HOST:CONTAINER[:ro]]... [--restart POLICY] [--health PATH] [-- CMD [ARG...]]
+mllab service list
+mllab service logs NAME [--follow]
+mllab service start|stop|restart|rm NAME`;
+
+export interface ServiceFlags {
+  readonly project?: string;
+  readonly image?: string;
+  readonly env?: string[];
+  readonly port?: string[];
+  readonly volume?: string[];
+  readonly restart?: string;
+  readonly health?: string;
+  readonly follow?: boolean;
+}
+
+function describe(s: Service): string {
+  const ports = s.ports.map((p) => `http://${p.hostIp}:${p.hostPort}`).join(' ');
+  return `${s.name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}${ports ? ` on ${ports}` : ''}`;
+}
+
+export async function serviceCommand(
+  client: ApiClient,
+  out: Output,
+  args: string[],
+  flags: ServiceFlags,
+): Promise<number> {
+  const [sub, ...rest] = args;
+  const need = (n: number) => expectArgs(`service ${sub}`, rest, n, SERVICE_USAGE);
+  const p = flags.project;
+  switch (sub) {
+    case 'deploy': {
+      const [name, ...command] = rest;
+      if (!name || !flags.image) {
+        throw new Error(`"mllab service deploy" needs a NAME and --image. Usage:\n${SERVICE_USAGE}`);
+      }
+      const service = await client.deployService(
+        {
+          name,
+          image: flags.image,
+          command,
+          env: flags.env ?? [],
+          ports: flags.port ?? [],
+          volumes: flags.volume ?? [],
+          restart: (flags.restart ?? 'no') as RestartPolicy,
+          healthPath: flags.health ?? null,
+        },
+        p,
+      );
+      out.result(service, () => `Deployed ${describe(service)}.\nThe same with Docker: ${service.dockerRun}`);
+      return 0;
+    }
+    case 'list': {
+      need(0);
+      const list = await client.listServices(p);
+      out.result(list, () =>
+        list.length === 0
+          ? 'No services in this project yet: deploy one with "mllab service deploy NAME --image IMG --port 8080:80".'
+          : table(
+              ['NAME', 'IMAGE', 'STATUS', 'PORTS'],
+              list.map((s) => [
+                s.name,
+                s.image,
+                s.status + (s.exitCode === null ? '' : ` (${s.exitCode})`),
+                s.ports.map((x) => `${x.hostIp}:${x.hostPort}->${x.containerPort}`).join(' '),
+              ]),
+            ),
+      );
+      return 0;
+    }
+    case 'logs': {
+      need(1);
+      for await (const chunk of await client.serviceLogs(rest[0], flags.follow ?? false, p)) {
+        process.stdout.write(chunk as Buffer);
+      }
+      return 0;
+    }
+    case 'start':
+    case 'stop':
+    case 'restart': {
+      need(1);
+      const service = await client.serviceAction(rest[0], sub, p);
+      out.result(service, () => describe(service));
+      return 0;
+    }
+    case 'rm': {
+      need(1);
+      await client.deleteService(rest[0], p);
+      out.result({ deleted: true, name: rest[0] }, () => `Removed service ${rest[0]} and its container.`);
+      return 0;
+    }
+    default:
+      throw new Error(`Unknown command "mllab service ${sub ?? ''}". Usage:\n${SERVICE_USAGE}`);
+  }
+}

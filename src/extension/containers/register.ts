@@ -1,0 +1,58 @@
+import * as vscode from 'vscode';
+import type { BackendService } from '../backend/backend-service';
+import { Commands } from '../common/commands';
+import { Disposable } from '../common/lifecycle';
+import { registerCommand } from '../common/register-command';
+import type { Ui } from '../common/ui';
+import { registerJobCommands } from '../jobs/commands';
+import { JobsModel } from '../jobs/jobs-model';
+import { JobsTree, type JobNode } from '../jobs/tree';
+import type { ProjectsModel } from '../projects/projects-model';
+import { registerServiceCommands } from '../services/commands';
+import { ServicesModel } from '../services/services-model';
+import { ServicesTree, type ServiceNode } from '../services/tree';
+import { DockerStatusModel } from './docker-status';
+import { LogChannels } from './log-channels';
+
+/** Jobs and Services: what runs in Docker. Views, their models and commands, and the Docker status. */
+export class Containers extends Disposable {
+  readonly docker: DockerStatusModel;
+  readonly jobs: JobsModel;
+  readonly jobsTree: JobsTree;
+  readonly jobsView: vscode.TreeView<JobNode>;
+  readonly services: ServicesModel;
+  readonly servicesTree: ServicesTree;
+  readonly servicesView: vscode.TreeView<ServiceNode>;
+  readonly logs = this._register(new LogChannels());
+
+  constructor(backend: BackendService, projects: ProjectsModel, ui: Ui) {
+    super();
+    this.docker = this._register(new DockerStatusModel(backend));
+    this.jobs = this._register(new JobsModel(backend, projects));
+    this.jobsTree = this._register(new JobsTree(this.jobs, this.docker, backend));
+    this.jobsView = this._register(vscode.window.createTreeView('mllab.jobs', { treeDataProvider: this.jobsTree }));
+    this.services = this._register(new ServicesModel(backend, projects));
+    this.servicesTree = this._register(new ServicesTree(this.services, this.docker));
+    this.servicesView = this._register(
+      vscode.window.createTreeView('mllab.services', { treeDataProvider: this.servicesTree }),
+    );
+    const logs = this.logs;
+    [
+      ...registerJobCommands({ backend, ui, logs, jobs: () => this.jobs.items }),
+      ...registerServiceCommands({ backend, ui, logs, services: () => this.services.items }),
+      registerCommand(Commands.refreshJobs, ui, () => this.jobs.refresh()),
+      registerCommand(Commands.refreshServices, ui, () => this.services.refresh()),
+      registerCommand(Commands.retryDocker, ui, async () => {
+        const status = await this.docker.retry();
+        if (!status.available) {
+          void ui.error(`ML Lab: ${status.message}`, 'Retry').then((choice) => {
+            if (choice === 'Retry') {
+              void vscode.commands.executeCommand(Commands.retryDocker);
+            }
+          });
+        }
+        return status;
+      }),
+    ].forEach((d) => this._register(d));
+  }
+}

@@ -1,0 +1,197 @@
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { deriveColumns, encodeRow, sameColumns } from '../../../common/compare/columns';
+import type {
+  ColumnDef,
+  HostToWebviewMessage,
+  TableMessage,
+  WebviewToHostMessage,
+  WireRow,
+} from '../../../protocol/webviews/compare-table';
+import type { BackendService } from '../../backend/backend-service';
+import { Commands } from '../../common/commands';
+import { WebviewPanelHost } from '../../common/webview/panel-host';
+import type { ProjectsModel } from '../../projects/projects-model';
+import type { ExperimentsModel } from '../experiments-model';
+import { tableCsv, writeFileAtomic } from './export';
+import { COMPARE_CSS } from './style';
+
+/**
+ * The compare table panel: every experiment of the active project as a row. The panel sends the
+ * whole table on each `ready`, then only the rows that changed (a running run's metrics) or went
+ * away; sorting, filtering and scrolling live in the webview and survive both.
+ */
+export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, WebviewToHostMessage> {
+  private columns: ColumnDef[] = [];
+  /** the rows as last sent, by id, in the model's order (newest first) */
+  private rows = new Map<string, { wire: WireRow; json: string }>();
+  private projectId: string | undefined;
+  /** a selection to apply with the next `table` */
+  private pendingSelect: readonly string[] | undefined;
+
+  /** Asks where to save a CSV export; the integration tests replace it. */
+  pickCsvTarget: (suggested: vscode.Uri) => Thenable<vscode.Uri | undefined> = (defaultUri) =>
+    vscode.window.showSaveDialog({ defaultUri, filters: { CSV: ['csv'] }, title: 'Export Compare Table as CSV' });
+
+  /** The last CSV file written, for tests. */
+  lastExport: string | undefined;
+
+  constructor(
+    extensionUri: vscode.Uri,
+    private readonly model: ExperimentsModel,
+    private readonly projects: ProjectsModel,
+    private readonly backend: BackendService,
+  ) {
+    super(extensionUri, {
+      viewType: 'mllab.compareTable',
+      title: 'Compare Experiments',
+      script: 'compare-table',
+      css: COMPARE_CSS,
+    });
+    this._register(model.onDidChange(() => this.modelChanged()));
+  }
+
+  /** The columns and rows as last sent, for tests. */
+  get table(): { columns: readonly ColumnDef[]; rows: readonly WireRow[] } {
+    return { columns: this.columns, rows: [...this.rows.values()].map((r) => r.wire) };
+  }
+
+  /** Opens (or reveals) the table; `select` preselects those experiments' rows. */
+  show(select?: readonly string[]): void {
+    const open = this.panel !== undefined;
+    this.showPanel(this.title());
+    if (!open) {
+      this.rebuild();
+      this.pendingSelect = select;
+    } else if (select) {
+      this.pendingSelect = select;
+      this.post({ type: 'select', ids: select });
+    }
+  }
+
+  protected replay(): HostToWebviewMessage[] {
+    return [this.tableMessage()];
+  }
+
+  protected onMessage(message: WebviewToHostMessage): void {
+    switch (message.type) {
+      case 'openExperiment': {
+        const experiment = this.model.items.find((e) => e.id === message.id);
+        if (experiment) {
+          void vscode.commands.executeCommand(Commands.showExperiment, experiment);
+        }
+        break;
+      }
+      case 'chart':
+        // the charts command takes (clicked, selected) like a tree context menu; ids are accepted
+        Promise.resolve(
+          vscode.commands.executeCommand(Commands.showMetricCharts, message.ids[0], [...message.ids]),
+        ).catch((e: unknown) =>
+          this.post({ type: 'notice', level: 'error', text: `Could not open the charts: ${(e as Error).message}` }),
+        );
+        break;
+      case 'exportCsv':
+        this.exportCsv(message.columns, message.ids).catch((e: unknown) =>
+          this.post({ type: 'notice', level: 'error', text: `Export failed: ${(e as Error).message}` }),
+        );
+        break;
+    }
+  }
+
+  protected onPanelClosed(): void {
+    this.rows.clear();
+    this.columns = [];
+    this.pendingSelect = undefined;
+  }
+
+  private title(): string {
+    const project = this.projects.activeProject;
+    return project ? `Compare: ${project.name}` : 'Compare Experiments';
+  }
+
+  /** Derives the columns and rows from scratch. */
+  private rebuild(): void {
+    const items = this.model.items;
+    this.columns = deriveColumns(items);
+    this.rows = new Map(items.map((e) => this.entry(encodeRow(e, this.columns))));
+    this.projectId = this.projects.activeProject?.id;
+  }
+
+  private entry(wire: WireRow): [string, { wire: WireRow; json: string }] {
+    return [wire[0], { wire, json: JSON.stringify(wire) }];
+  }
+
+  private tableMessage(): TableMessage {
+    const select = this.pendingSelect;
+    this.pendingSelect = undefined;
+    const rows = [...this.rows.values()].map((r) => r.wire);
+    return {
+      type: 'table',
+      project: this.projects.activeProject?.name ?? null,
+      columns: this.columns,
+      rows,
+      ...(select ? { select } : {}),
+      ...(rows.length === 0 ? { empty: this.emptyReason() } : {}),
+    };
+  }
+
+  private emptyReason(): string {
+    if (this.backend.state.kind !== 'connected') {
+      return 'The ML Lab backend is not running: see the Projects view.';
+    }
+    if (!this.projects.activeProject) {
+      return 'Choose or create a project first: experiments belong to the active project (ML Lab: Select Active Project).';
+    }
+    return 'No experiments yet — run a script with ML Lab: Run as Experiment, or `mllab run -- python train.py` in a terminal.';
+  }
+
+  /** Sends what changed: the whole table when the columns or the project changed, else the changed rows. */
+  private modelChanged(): void {
+    if (!this.panel) {
+      return; // rebuilt when opened
+    }
+    this.panel.title = this.title();
+    const items = this.model.items;
+    const columns = deriveColumns(items);
+    if (this.projectId !== this.projects.activeProject?.id || !sameColumns(columns, this.columns)) {
+      this.rebuild();
+      this.post(this.tableMessage());
+      return;
+    }
+    const next = new Map<string, { wire: WireRow; json: string }>();
+    const changed: WireRow[] = [];
+    for (const e of items) {
+      const [id, entry] = this.entry(encodeRow(e, columns));
+      next.set(id, entry);
+      if (this.rows.get(id)?.json !== entry.json) {
+        changed.push(entry.wire);
+      }
+    }
+    const deleted = [...this.rows.keys()].filter((id) => !next.has(id));
+    this.rows = next;
+    if (deleted.length > 0) {
+      this.post({ type: 'deleteRows', ids: deleted });
+    }
+    if (changed.length > 0) {
+      this.post({ type: 'rows', rows: changed });
+    }
+  }
+
+  private async exportCsv(columnIds: readonly string[], rowIds: readonly string[]): Promise<void> {
+    const csv = tableCsv(this.columns, new Map([...this.rows].map(([id, r]) => [id, r.wire])), columnIds, rowIds);
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
+    const name = `${(this.projects.activeProject?.name ?? 'experiments').replace(/[^\w.-]+/g, '-')}-compare.csv`;
+    const target = await this.pickCsvTarget(vscode.Uri.joinPath(folder, name));
+    if (!target) {
+      return;
+    }
+    await writeFileAtomic(target.fsPath, csv);
+    this.lastExport = target.fsPath;
+    this.post({
+      type: 'notice',
+      level: 'info',
+      text: `Exported ${rowIds.length} row${rowIds.length === 1 ? '' : 's'} to ${path.basename(target.fsPath)}.`,
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import * as vscode from 'vscode';
+import type { Job, JobRun } from '../../protocol/containers';
+import type { BackendService } from '../backend/backend-service';
+import { Disposable } from '../common/lifecycle';
+import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
+import { elapsed, JOB_RUN_ICONS } from '../containers/format';
+import type { JobsModel } from './jobs-model';
+
+/** A job, one of its runs, or the "Docker is not available" line. */
+export type JobNode =
+  | { readonly kind: 'job'; readonly job: Job }
+  | { readonly kind: 'run'; readonly job: Job; readonly run: JobRun }
+  | { readonly kind: 'docker' };
+
+/** How many runs a job's history shows. */
+const HISTORY = 20;
+
+function runLabel(run: JobRun): string {
+  const started = run.startedAt ?? run.createdAt;
+  return new Date(started).toLocaleString();
+}
+
+function runDescription(run: JobRun): string {
+  return [
+    run.state,
+    run.exitCode !== null ? `exit ${run.exitCode}` : '',
+    elapsed(run.startedAt, run.endedAt),
+    run.reason ?? '',
+  ]
+    .filter((s) => s.length > 0)
+    .join(' · ');
+}
+
+/** The Jobs view: each job with its last run's state, expanding to its run history. */
+export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobNode> {
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+
+  constructor(
+    private readonly model: JobsModel,
+    private readonly docker: DockerStatusModel,
+    private readonly backend: BackendService,
+  ) {
+    super();
+    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this._register(docker.onDidChange(() => this._onDidChangeTreeData.fire()));
+  }
+
+  async getChildren(node?: JobNode): Promise<JobNode[]> {
+    if (!node) {
+      const jobs = this.model.items.map((job): JobNode => ({ kind: 'job', job }));
+      // with no jobs the welcome content says it; with jobs a first line says Docker is away
+      return this.docker.status?.available === false && jobs.length > 0 ? [{ kind: 'docker' }, ...jobs] : jobs;
+    }
+    if (node.kind !== 'job' || this.backend.state.kind !== 'connected') {
+      return [];
+    }
+    const runs = await this.backend.client.jobRuns(node.job.name, node.job.projectId);
+    return runs.slice(0, HISTORY).map((run): JobNode => ({ kind: 'run', job: node.job, run }));
+  }
+
+  getTreeItem(node: JobNode): vscode.TreeItem {
+    if (node.kind === 'docker') {
+      return dockerWarningItem(this.docker.status!);
+    }
+    if (node.kind === 'run') {
+      const item = new vscode.TreeItem(runLabel(node.run));
+      item.id = `run:${node.run.id}`;
+      item.iconPath = JOB_RUN_ICONS[node.run.state];
+      item.description = runDescription(node.run);
+      item.tooltip = `Run ${node.run.id} of ${node.job.name}: ${runDescription(node.run)}\nTrigger: ${node.run.trigger}`;
+      item.contextValue = node.run.state === 'running' || node.run.state === 'queued' ? 'runningJobRun' : 'jobRun';
+      item.command = { command: 'mllab.job.showLogs', title: 'Show Logs', arguments: [node] };
+      return item;
+    }
+    const { job } = node;
+    const last = job.lastRun;
+    const item = new vscode.TreeItem(
+      job.name,
+      last ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
+    item.id = `job:${job.id}`;
+    const unknown = this.docker.status?.available === false && last?.state === 'running';
+    item.iconPath = last
+      ? JOB_RUN_ICONS[unknown ? 'unknown' : last.state]
+      : new vscode.ThemeIcon('circle-large-outline');
+    item.description = [job.image, last ? runDescription(last) : 'never run'].join(' · ');
+    const tooltip = new vscode.MarkdownString();
+    tooltip.appendMarkdown(`**${job.name}**\n\n`);
+    tooltip.appendText(`image: ${job.image}\ncommand: ${job.command.join(' ') || "(the image's)"}\n`);
+    if (job.timeoutSeconds !== null) {
+      tooltip.appendText(`timeout: ${job.timeoutSeconds} s\n`);
+    }
+    if (last) {
+      tooltip.appendText(`last run: ${runDescription(last)}`);
+    }
+    item.tooltip = tooltip;
+    item.contextValue = last?.state === 'running' || last?.state === 'queued' ? 'runningJob' : 'idleJob';
+    return item;
+  }
+}

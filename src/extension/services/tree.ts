@@ -1,0 +1,70 @@
+import * as vscode from 'vscode';
+import type { Service } from '../../protocol/containers';
+import { Disposable } from '../common/lifecycle';
+import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
+import { SERVICE_ICONS } from '../containers/format';
+import type { ServicesModel } from './services-model';
+
+export type ServiceNode = { readonly kind: 'service'; readonly service: Service } | { readonly kind: 'docker' };
+
+/** contextValue by status, for menus: start a stopped one, stop a running one, open a healthy one. */
+function contextOf(s: Service): string {
+  switch (s.status) {
+    case 'starting':
+    case 'running':
+    case 'healthy':
+    case 'unhealthy':
+      return 'runningService';
+    default:
+      return 'stoppedService';
+  }
+}
+
+export function portsOf(s: Service): string {
+  return s.ports.map((p) => `${p.hostIp}:${p.hostPort}→${p.containerPort}`).join(', ');
+}
+
+/** The Services view: each service with its live status and published ports. */
+export class ServicesTree extends Disposable implements vscode.TreeDataProvider<ServiceNode> {
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+
+  constructor(
+    private readonly model: ServicesModel,
+    private readonly docker: DockerStatusModel,
+  ) {
+    super();
+    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this._register(docker.onDidChange(() => this._onDidChangeTreeData.fire()));
+  }
+
+  getChildren(node?: ServiceNode): ServiceNode[] {
+    if (node) {
+      return [];
+    }
+    const services = this.model.items.map((service): ServiceNode => ({ kind: 'service', service }));
+    return this.docker.status?.available === false && services.length > 0
+      ? [{ kind: 'docker' }, ...services]
+      : services;
+  }
+
+  getTreeItem(node: ServiceNode): vscode.TreeItem {
+    if (node.kind === 'docker') {
+      return dockerWarningItem(this.docker.status!);
+    }
+    const s = node.service;
+    const item = new vscode.TreeItem(s.name);
+    item.id = `service:${s.id}`;
+    item.iconPath = SERVICE_ICONS[s.status];
+    item.description = [s.status, portsOf(s), s.reason ?? ''].filter((x) => x.length > 0).join(' · ');
+    const tooltip = new vscode.MarkdownString();
+    tooltip.appendMarkdown(`**${s.name}** — ${s.status}\n\n`);
+    tooltip.appendText(`image: ${s.image}\nports: ${portsOf(s) || 'none'}\nhealth: ${s.healthPath ?? 'no check'}\n`);
+    if (s.reason) {
+      tooltip.appendText(`\n${s.reason}`);
+    }
+    item.tooltip = tooltip;
+    item.contextValue = contextOf(s) + (s.ports.length > 0 ? ' withPorts' : '');
+    return item;
+  }
+}

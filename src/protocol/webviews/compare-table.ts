@@ -1,0 +1,119 @@
+/**
+ * The message contract of the compare table webview (webviews/compare-table), imported by the
+ * extension host and the webview.
+ *
+ * Handshake: the webview posts `ready` each time its script starts (first open, and again when a
+ * hidden panel is shown); only then does the host post `table` (everything), and later `rows` and
+ * `deleteRows` as experiments change. The view state (sort, filters, columns, grouping, selection,
+ * scroll) lives in the webview and survives new data.
+ *
+ * To keep 10,000 runs cheap, columns are sent once per `table` and each row is a plain array of
+ * cells in column order, its id first.
+ */
+import type { RunStatus } from '../experiments';
+
+/** How a column's cells compare, filter and display. */
+export type ColumnKind = 'text' | 'number' | 'date' | 'status';
+
+export type ColumnGroup = 'run' | 'param' | 'metric';
+
+export type MetricStat = 'last' | 'min' | 'max';
+
+export interface ColumnDef {
+  /** stable id: `name`, `status`, `started`, `duration`, `operator`, `params.<key>`, `metrics.<key>.<stat>` */
+  readonly id: string;
+  /** header text: the param or metric key (with the stat for min/max) */
+  readonly label: string;
+  readonly group: ColumnGroup;
+  readonly kind: ColumnKind;
+  /** the param or metric key */
+  readonly key?: string;
+  readonly stat?: MetricStat;
+}
+
+/**
+ * One cell as sent. Numbers that JSON cannot hold travel as the strings 'NaN', 'Infinity' and
+ * '-Infinity' in number columns; dates are unix ms; null = no value (a param or metric the run
+ * does not have).
+ */
+export type WireCell = string | number | null;
+
+/** A row as sent: `[id, cell of column 0, cell of column 1, ...]`. */
+export type WireRow = readonly [string, ...WireCell[]];
+
+export interface TableMessage {
+  readonly type: 'table';
+  /** the active project's name; null = no active project */
+  readonly project: string | null;
+  readonly columns: readonly ColumnDef[];
+  readonly rows: readonly WireRow[];
+  /** ids to select (the experiments selected when the table was opened); absent = keep the selection */
+  readonly select?: readonly string[];
+  /** why there are no rows, when there are none (no backend, no project, no experiments) */
+  readonly empty?: string;
+}
+
+/** Rows added or changed (a running run's metrics); the columns are those of the last `table`. */
+export interface RowsMessage {
+  readonly type: 'rows';
+  readonly rows: readonly WireRow[];
+}
+
+export interface DeleteRowsMessage {
+  readonly type: 'deleteRows';
+  readonly ids: readonly string[];
+}
+
+/** The table was opened again with a selection in the Experiments view. */
+export interface SelectMessage {
+  readonly type: 'select';
+  readonly ids: readonly string[];
+}
+
+/** The outcome of an action (export written, chart command failed), shown in the status line. */
+export interface NoticeMessage {
+  readonly type: 'notice';
+  readonly level: 'info' | 'error';
+  readonly text: string;
+}
+
+export type HostToWebviewMessage = TableMessage | RowsMessage | DeleteRowsMessage | SelectMessage | NoticeMessage;
+
+export type WebviewToHostMessage =
+  | { readonly type: 'ready' }
+  /** double-click or Enter on a row */
+  | { readonly type: 'openExperiment'; readonly id: string }
+  /** "Chart selected" */
+  | { readonly type: 'chart'; readonly ids: readonly string[] }
+  /** "Export CSV": the shown columns and rows, in their order; the host asks where to save */
+  | { readonly type: 'exportCsv'; readonly columns: readonly string[]; readonly ids: readonly string[] };
+
+/** One sort key: a column id and its direction. The first key is the primary one. */
+export interface SortKey {
+  readonly column: string;
+  readonly descending: boolean;
+}
+
+/** What the webview keeps with getState/setState, so a panel shown again looks as it was left. */
+export interface CompareTableState {
+  readonly sort: readonly SortKey[];
+  /** the filter bar's text, e.g. `lr > 0.01, accuracy >= 0.9` */
+  readonly filterText: string;
+  /** statuses shown; empty = all */
+  readonly statuses: readonly RunStatus[];
+  /** ISO dates (yyyy-mm-dd) of the started range, inclusive; '' = open */
+  readonly startedFrom: string;
+  readonly startedTo: string;
+  /** columns whose visibility the person changed from the default (metric min/max hidden) */
+  readonly visibility: Readonly<Record<string, boolean>>;
+  readonly differOnly: boolean;
+  /** a param column id, or '' for no grouping */
+  readonly groupBy: string;
+  readonly collapsed: readonly string[];
+  readonly selected: readonly string[];
+  readonly view: 'table' | 'parallel';
+  /** parallel coordinates: the param columns on the axes ([] = chosen automatically) and the metric column */
+  readonly parallelParams: readonly string[];
+  readonly parallelMetric: string;
+  readonly scrollTop: number;
+}

@@ -1,0 +1,324 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { cellText, decodeRow, type Row } from '../../src/common/compare/cells';
+import { deriveColumns, encodeRow } from '../../src/common/compare/columns';
+import { toCsv } from '../../src/common/compare/csv';
+import { controlFilters, filterRows, parseFilterText } from '../../src/common/compare/filter';
+import { sortRows, toggleSort } from '../../src/common/compare/sort';
+import { differingColumns, groupLines } from '../../src/common/compare/view';
+import { tableCsv, writeFileAtomic } from '../../src/extension/experiments/compare/export';
+import type { Experiment, MetricSummary } from '../../src/protocol/experiments';
+import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
+
+function metric(
+  key: string,
+  last: number | 'NaN',
+  min: number | null = null,
+  max: number | null = null,
+): MetricSummary {
+  return {
+    key,
+    count: 3,
+    last: typeof last === 'number' ? last : null,
+    lastStep: 2,
+    min,
+    max,
+    lastRaw: last,
+  };
+}
+
+function experiment(id: string, over: Partial<Experiment> = {}): Experiment {
+  return {
+    id,
+    projectId: 'p',
+    name: `run-${id}`,
+    status: 'completed',
+    startedAt: '2026-03-01T10:00:00.000Z',
+    endedAt: null,
+    durationMs: 1000,
+    exitCode: 0,
+    operator: 'ada',
+    params: {},
+    tags: {},
+    metrics: [],
+    dir: `/runs/${id}`,
+    ...over,
+  };
+}
+
+/** Rows decoded as the webview does from what the host encodes. */
+function table(experiments: Experiment[]): { columns: ColumnDef[]; rows: Row[]; index: Map<string, number> } {
+  const columns = deriveColumns(experiments);
+  const rows = experiments.map((e) => decodeRow(JSON.parse(JSON.stringify(encodeRow(e, columns))), columns));
+  return { columns, rows, index: new Map(columns.map((c, i) => [c.id, i])) };
+}
+
+const ids = (rows: Row[], positions: number[]) => positions.map((p) => rows[p].id);
+const all = (rows: Row[]) => rows.map((_, i) => i);
+
+describe('compare table logic', () => {
+  const runs = [
+    experiment('a', { params: { lr: 0.1, model: 'resnet' }, metrics: [metric('acc', 0.9, 0.1, 0.9)] }),
+    experiment('b', {
+      params: { lr: 0.01, model: 'vit' },
+      metrics: [metric('acc', 'NaN', 0.2, 0.8)],
+      status: 'failed',
+    }),
+    experiment('c', { params: { lr: 0.1, model: 'vit' }, metrics: [] }),
+    experiment('d', { params: { lr: 0.001, model: 'resnet' }, metrics: [metric('acc', 0.95, 0.3, 0.95)] }),
+    experiment('e', { params: { model: 'Resnet' }, metrics: [metric('acc', 0.9, 0.1, 0.9)], status: 'running' }),
+  ];
+
+  describe('columns', () => {
+    it('derives the run columns, one per param key and last/min/max per metric key', () => {
+      const { columns } = table(runs);
+      assert.deepStrictEqual(
+        columns.map((c) => `${c.id}:${c.kind}`),
+        [
+          'name:text',
+          'status:status',
+          'started:date',
+          'duration:number',
+          'operator:text',
+          'params.lr:number',
+          'params.model:text',
+          'metrics.acc.last:number',
+          'metrics.acc.min:number',
+          'metrics.acc.max:number',
+        ],
+      );
+    });
+
+    it('makes a param column text when one run holds a non-number, and encodes booleans and objects as text', () => {
+      const { columns, rows } = table([
+        experiment('x', { params: { lr: 0.1, aug: true, layers: [1, 2] } }),
+        experiment('y', { params: { lr: 'auto' } }),
+      ]);
+      assert.strictEqual(columns.find((c) => c.id === 'params.lr')!.kind, 'text');
+      const at = (id: string) => columns.findIndex((c) => c.id === id);
+      assert.deepStrictEqual(rows[0].cells[at('params.aug')], 'true');
+      assert.deepStrictEqual(rows[0].cells[at('params.layers')], '[1,2]');
+      assert.deepStrictEqual(rows[1].cells[at('params.aug')], null);
+    });
+
+    it('keeps NaN as a number through the JSON message', () => {
+      const { rows, index } = table(runs);
+      assert.ok(Number.isNaN(rows[1].cells[index.get('metrics.acc.last')!]));
+    });
+  });
+
+  describe('sort', () => {
+    it('sorts by one column, NaN after numbers and missing values last, in both directions', () => {
+      const { rows, index } = table(runs);
+      const asc = sortRows(rows, all(rows), [{ column: 'metrics.acc.last', descending: false }], index);
+      assert.deepStrictEqual(ids(rows, asc), ['a', 'e', 'd', 'b', 'c']);
+      const desc = sortRows(rows, all(rows), [{ column: 'metrics.acc.last', descending: true }], index);
+      assert.deepStrictEqual(ids(rows, desc), ['d', 'a', 'e', 'b', 'c']);
+    });
+
+    it('sorts by several columns, stable for full ties', () => {
+      const { rows, index } = table(runs);
+      const keys = [
+        { column: 'params.lr', descending: true },
+        { column: 'params.model', descending: false },
+      ];
+      // lr 0.1 (a resnet, c vit), 0.01 (b), 0.001 (d), missing (e)
+      assert.deepStrictEqual(ids(rows, sortRows(rows, all(rows), keys, index)), ['a', 'c', 'b', 'd', 'e']);
+      const tie = sortRows(rows, all(rows), [{ column: 'operator', descending: false }], index);
+      assert.deepStrictEqual(ids(rows, tie), ['a', 'b', 'c', 'd', 'e'], 'equal rows keep their order');
+    });
+
+    it('compares text naturally and case-insensitively, and ignores unknown columns', () => {
+      const { rows, index } = table([experiment('1', { name: 'run-10' }), experiment('2', { name: 'Run-2' })]);
+      assert.deepStrictEqual(ids(rows, sortRows(rows, [0, 1], [{ column: 'name', descending: false }], index)), [
+        '2',
+        '1',
+      ]);
+      assert.deepStrictEqual(ids(rows, sortRows(rows, [0, 1], [{ column: 'nope', descending: false }], index)), [
+        '1',
+        '2',
+      ]);
+    });
+
+    it('toggles sort keys: click replaces or flips, shift-click adds or flips in place', () => {
+      let keys = toggleSort([], 'lr', false);
+      assert.deepStrictEqual(keys, [{ column: 'lr', descending: false }]);
+      keys = toggleSort(keys, 'lr', false);
+      assert.deepStrictEqual(keys, [{ column: 'lr', descending: true }]);
+      keys = toggleSort(keys, 'acc', true);
+      assert.deepStrictEqual(keys, [
+        { column: 'lr', descending: true },
+        { column: 'acc', descending: false },
+      ]);
+      keys = toggleSort(keys, 'acc', true);
+      assert.deepStrictEqual(keys[1], { column: 'acc', descending: true });
+      assert.deepStrictEqual(toggleSort(keys, 'acc', false), [{ column: 'acc', descending: false }]);
+    });
+  });
+
+  describe('filters', () => {
+    const { columns, rows } = table(runs);
+    const apply = (text: string) => {
+      const parsed = parseFilterText(text, columns);
+      assert.deepStrictEqual(parsed.errors, []);
+      return ids(rows, filterRows(rows, parsed.filters, columns));
+    };
+
+    it('compares numbers; NaN and missing values match no comparison but !=', () => {
+      assert.deepStrictEqual(apply('lr > 0.01'), ['a', 'c']);
+      assert.deepStrictEqual(apply('acc >= 0.9'), ['a', 'd', 'e']);
+      assert.deepStrictEqual(apply('acc < 1'), ['a', 'd', 'e']);
+      assert.deepStrictEqual(apply('lr = 0.1, acc.max >= 0.9'), ['a']);
+      assert.deepStrictEqual(apply('lr != 0.1'), ['b', 'd', 'e']);
+      assert.deepStrictEqual(apply('metrics.acc.min <= 0.1 and params.lr>=1e-3'), ['a']);
+    });
+
+    it('matches text: contains (~), equality ignoring case, and bare text in every text column', () => {
+      assert.deepStrictEqual(apply('model ~ res'), ['a', 'd', 'e']);
+      assert.deepStrictEqual(apply('model = resnet'), ['a', 'd', 'e']);
+      assert.deepStrictEqual(apply('model != resnet'), ['b', 'c']);
+      assert.deepStrictEqual(apply('VIT'), ['b', 'c']);
+      assert.deepStrictEqual(apply('failed'), ['b']);
+      assert.deepStrictEqual(apply('name contains "run-a"'), ['a']);
+    });
+
+    it('filters by a set of statuses and a range of start dates', () => {
+      const dated = table([
+        experiment('old', { startedAt: '2026-01-10T12:00:00.000Z' }),
+        experiment('mid', { startedAt: '2026-02-15T12:00:00.000Z', status: 'failed' }),
+        experiment('new', { startedAt: '2026-03-20T12:00:00.000Z', status: 'running' }),
+      ]);
+      const run = (statuses: string[], from: string, to: string) => {
+        const parsed = controlFilters(dated.columns, statuses, from, to);
+        assert.deepStrictEqual(parsed.errors, []);
+        return ids(dated.rows, filterRows(dated.rows, parsed.filters, dated.columns));
+      };
+      assert.deepStrictEqual(run(['failed', 'running'], '', ''), ['mid', 'new']);
+      assert.deepStrictEqual(run([], '2026-02-01', ''), ['mid', 'new']);
+      assert.deepStrictEqual(run([], '', '2026-02-15'), ['old', 'mid'], 'the end day is included');
+      assert.deepStrictEqual(run(['running'], '2026-02-01', '2026-02-28'), []);
+      const parsed = parseFilterText('started >= 2026-02-01, started < 2026-03-01', dated.columns);
+      assert.deepStrictEqual(ids(dated.rows, filterRows(dated.rows, parsed.filters, dated.columns)), ['mid']);
+    });
+
+    it('explains a bad clause and still applies the good ones', () => {
+      const check = (text: string, message: RegExp) => {
+        const parsed = parseFilterText(`${text}, lr > 0.01`, columns);
+        assert.strictEqual(parsed.errors.length, 1, text);
+        assert.match(parsed.errors[0], message);
+        assert.deepStrictEqual(ids(rows, filterRows(rows, parsed.filters, columns)), ['a', 'c']);
+      };
+      check('accuracy > 0.9', /^"accuracy > 0\.9": Unknown column "accuracy"\. Columns include: .*lr.*acc/);
+      check('lr > abc', /"abc" is not a number; lr holds numbers/);
+      check('lr >', /a value is missing after >/);
+      check('model > 3', /model holds text: use =, != or ~/);
+      check('started > yesterday', /"yesterday" is not a date; write it as 2026-01-31/);
+      const both = table([experiment('x', { params: { acc: 1 }, metrics: [metric('acc', 0.5)] })]);
+      assert.match(
+        parseFilterText('acc > 0', both.columns).errors[0],
+        /both a param and a metric: write params\.acc or metrics\.acc\.last/,
+      );
+      assert.deepStrictEqual(controlFilters(columns, [], 'soon', '').errors, [
+        '"soon" is not a date; write it as 2026-01-31.',
+      ]);
+    });
+  });
+
+  describe('differing columns and grouping', () => {
+    it('lists the param and metric columns whose values differ among the given rows', () => {
+      const { columns, rows } = table([
+        experiment('x', { params: { lr: 0.1, seed: 1, opt: 'adam' }, metrics: [metric('acc', 'NaN', 0.5, 0.5)] }),
+        experiment('y', { params: { lr: 0.2, seed: 1, opt: 'adam' }, metrics: [metric('acc', 'NaN', 0.5, 0.7)] }),
+        experiment('z', { params: { lr: 0.2, seed: 1 }, metrics: [metric('acc', 'NaN', 0.5, 0.7)] }),
+      ]);
+      assert.deepStrictEqual([...differingColumns(rows, [0, 1, 2], columns)].sort(), [
+        'metrics.acc.max',
+        'params.lr',
+        'params.opt',
+      ]);
+      assert.deepStrictEqual([...differingColumns(rows, [1, 2], columns)], ['params.opt'], 'a missing value differs');
+      assert.deepStrictEqual([...differingColumns(rows, [], columns)], []);
+    });
+
+    it('groups sorted rows by a param with a header and count per group, missing values last', () => {
+      const { columns, rows, index } = table(runs);
+      const sorted = sortRows(rows, all(rows), [{ column: 'name', descending: true }], index);
+      const lr = index.get('params.lr')!;
+      const lines = groupLines(rows, sorted, lr, columns[lr], new Set(['n:0.01']));
+      const shown = lines.map((l) =>
+        l.kind === 'group' ? `[${l.label} (${l.count})${l.collapsed ? ' +' : ''}]` : rows[l.position].id,
+      );
+      assert.deepStrictEqual(shown, [
+        '[lr = 0.001 (1)]',
+        'd',
+        '[lr = 0.01 (1) +]',
+        '[lr = 0.1 (2)]',
+        'c',
+        'a',
+        '[lr = (none) (1)]',
+        'e',
+      ]);
+    });
+  });
+
+  describe('CSV', () => {
+    it('quotes per RFC 4180: commas, quotes, line breaks and edge spaces; CRLF records', () => {
+      const csv = toCsv(
+        ['name', 'note'],
+        [
+          ['plain', 'a,b'],
+          ['say "hi"', 'two\nlines'],
+          [' padded', ''],
+          ['cr\rhere', 'NaN'],
+        ],
+      );
+      assert.strictEqual(
+        csv,
+        'name,note\r\nplain,"a,b"\r\n"say ""hi""","two\nlines"\r\n" padded",\r\n"cr\rhere",NaN\r\n',
+      );
+    });
+
+    it('writes dates as ISO 8601 and missing values as empty fields', () => {
+      const { columns, rows, index } = table(runs);
+      const started = index.get('started')!;
+      assert.strictEqual(cellText(rows[0].cells[started], columns[started]), '2026-03-01T10:00:00.000Z');
+      const acc = index.get('metrics.acc.last')!;
+      assert.strictEqual(cellText(rows[2].cells[acc], columns[acc]), '');
+      assert.strictEqual(cellText(rows[1].cells[acc], columns[acc]), 'NaN');
+    });
+  });
+  describe('CSV export of the shown table', () => {
+    it('writes the chosen columns of the chosen rows in their order, skipping runs that are gone', () => {
+      const runsWithText = [...runs, experiment('f', { params: { model: 'a "quoted", name' } })];
+      const columns = deriveColumns(runsWithText);
+      const rows = new Map(runsWithText.map((e) => [e.id, encodeRow(e, columns)]));
+      const csv = tableCsv(
+        columns,
+        rows,
+        ['name', 'params.model', 'metrics.acc.last', 'nope'],
+        ['f', 'b', 'gone', 'c'],
+      );
+      assert.strictEqual(
+        csv,
+        'id,name,params.model,metrics.acc.last\r\nf,run-f,"a ""quoted"", name",\r\nb,run-b,vit,NaN\r\nc,run-c,vit,\r\n',
+      );
+    });
+
+    it('writes the file whole through a temp file renamed over it, leaving no temp file', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-compare-'));
+      try {
+        const file = path.join(dir, 'table.csv');
+        fs.writeFileSync(file, 'old');
+        await writeFileAtomic(file, 'a,b\r\n');
+        assert.strictEqual(fs.readFileSync(file, 'utf8'), 'a,b\r\n');
+        assert.deepStrictEqual(fs.readdirSync(dir), ['table.csv']);
+        await assert.rejects(writeFileAtomic(path.join(dir, 'missing', 'x.csv'), 'x'), /ENOENT/);
+        assert.deepStrictEqual(fs.readdirSync(dir), ['table.csv']);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});

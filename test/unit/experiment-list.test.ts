@@ -1,0 +1,101 @@
+import * as assert from 'assert';
+import * as path from 'path';
+import { ExperimentRepository } from '../../src/backend/experiments/repository';
+import { MemoryLogger } from '../../src/backend/log';
+import { Store } from '../../src/backend/store/database';
+import { listingAsRowsMigration } from '../../src/backend/store/migration-listing-rows';
+import { fromList, fromRow, toRow } from '../../src/protocol/experiment-list';
+import type { Experiment } from '../../src/protocol/experiments';
+import { tempHome } from './helpers';
+
+const experiment = (id: string, startedAt: string): Experiment => ({
+  id,
+  projectId: 'p1',
+  name: 'train ✓',
+  status: 'completed',
+  startedAt,
+  endedAt: '2026-01-01T00:01:00.000Z',
+  durationMs: 60000,
+  exitCode: 0,
+  operator: 'ada',
+  params: { lr: 0.1, größe: [1, 2], nested: { a: null } },
+  tags: { kind: 'test' },
+  metrics: [
+    { key: 'loss', count: 3, last: null, lastStep: 2, min: 0.1, max: 0.9, lastRaw: 'NaN' },
+    { key: 'acc', count: 1, last: 0.5, lastStep: 0, min: 0.5, max: 0.5, lastRaw: 0.5 },
+  ],
+  dir: '/runs/x',
+});
+
+describe('experiment listing (row tuples on the wire, cached until a write)', () => {
+  it('round-trips every field of an Experiment through its row', () => {
+    const e = experiment('20260101-000000-aaaaaa', '2026-01-01T00:00:00.000Z');
+    const row = JSON.parse(JSON.stringify(toRow(e))) as ReturnType<typeof toRow>;
+    assert.deepStrictEqual(fromRow('p1', row), e);
+    assert.deepStrictEqual(fromList({ projectId: 'p1', rows: [row] }), [e]);
+  });
+
+  describe('in the store', () => {
+    let cleanup: () => void;
+    let store: Store;
+    beforeEach(async () => {
+      let home: string;
+      ({ home, cleanup } = tempHome());
+      store = await Store.open(path.join(home, 'db'), new MemoryLogger());
+      await store.write((tx) =>
+        tx.run("INSERT INTO projects (id, name, created_at, updated_at) VALUES ('p1', 'p', 'now', 'now')"),
+      );
+    });
+    afterEach(() => {
+      store.close();
+      cleanup();
+    });
+
+    /** A row as schema version 4 wrote it: `listing` = the Experiment object. */
+    const insertLegacy = (e: Experiment) =>
+      store.write((tx) =>
+        tx.run(
+          `INSERT INTO experiments (id, project_id, name, status, started_at, ended_at, exit_code, operator, params,
+             tags, dir, manifest, logged, events_offset, corrupt_lines, skipped_points, listing)
+           VALUES (?, 'p1', ?, ?, ?, ?, 0, ?, '{}', '{}', ?, '{}', '{}', 0, 0, 0, ?)`,
+          [e.id, e.name, e.status, e.startedAt, e.endedAt, e.operator, e.dir, JSON.stringify(e)],
+        ),
+      );
+
+    it('migration 5 rewrites listings written as Experiment objects into rows, losing nothing', async () => {
+      const older = experiment('20260101-000000-aaaaaa', '2026-01-01T00:00:00.000Z');
+      const newer = experiment('20260102-000000-bbbbbb', '2026-01-02T00:00:00.000Z');
+      await insertLegacy(older);
+      await insertLegacy(newer);
+      await store.write((tx) => listingAsRowsMigration(tx));
+      const repo = new ExperimentRepository(store);
+      assert.deepStrictEqual(repo.list('p1'), [newer, older]);
+      assert.deepStrictEqual(repo.get(older.id), older);
+      assert.ok(!repo.listJson('p1').includes('"lastStep"'), 'the listing holds rows, not objects');
+    });
+
+    it('a listing taken before a write is never served after it', async () => {
+      // (rows are inserted behind the repository's back here, so each phase starts a new one)
+      await insertLegacy(experiment('20260101-000000-aaaaaa', '2026-01-01T00:00:00.000Z'));
+      await insertLegacy(experiment('20260103-000000-cccccc', '2026-01-03T00:00:00.000Z'));
+      await store.write((tx) => listingAsRowsMigration(tx));
+      const repo = new ExperimentRepository(store);
+      assert.strictEqual(repo.list('p1').length, 2);
+      assert.strictEqual(repo.listJson('p1'), repo.listJson('p1'), 'unchanged: the same listing');
+      await store.write((tx) => assert.ok(repo.remove(tx, '20260101-000000-aaaaaa')));
+      assert.strictEqual(repo.list('p1').length, 1);
+      // a write that fails is rolled back: the listing read after it shows the state before it
+      await assert.rejects(
+        store.write((tx) => {
+          repo.remove(tx, '20260103-000000-cccccc');
+          throw new Error('disk full');
+        }),
+        /disk full/,
+      );
+      assert.deepStrictEqual(
+        repo.list('p1').map((e) => e.id),
+        ['20260103-000000-cccccc'],
+      );
+    });
+  });
+});
