@@ -691,6 +691,28 @@ class Experiment:
         self._event({"k": "artifact", "path": rel_path, "source": source})
         return dest
 
+    def log_model(self, path: Any, name: str, entry_point: Optional[str] = None, description: str = "",
+                  tags: Optional[List[str]] = None) -> str:
+        """Logs a model file: copies it into ``artifacts/`` and records a ``model`` event, from which
+        the backend registers it as the next version of the model ``name``, traced to this run.
+
+        ``entry_point`` (``"module:function"``) names a ``predict(inputs)`` function the model server
+        calls instead of unpickling the file. Returns the copy's path.
+        """
+        _check_model_name(name)
+        if entry_point is not None and not _ENTRY_POINT.match(str(entry_point)):
+            raise MLLabError(f"log_model: the entry point {entry_point!r} is not module:function, e.g. "
+                             f"\"predictor:predict\".", code="invalid_entry_point")
+        source = os.path.abspath(os.fspath(path))
+        if not os.path.isfile(source):
+            raise MLLabError(f"log_model: there is no model file at {source}: a model version is one file "
+                             f"(save the model with joblib.dump or pickle first).", code="invalid_path")
+        tag_list = [str(t) for t in (tags or [])]
+        dest = self.log_artifact(source)
+        self._event({"k": "model", "name": name, "path": "artifacts/" + os.path.basename(dest),
+                     "entryPoint": entry_point, "description": str(description), "tags": tag_list})
+        return dest
+
     def log_input(self, dataset: str, version: Optional[int] = None) -> None:
         """Records a dataset used as input: ``"churn"``, ``"churn:v2"`` or ``("churn", version=2)``."""
         from ._datasets import parse_name
@@ -813,6 +835,20 @@ class Experiment:
                 self._fail(exc, "failed", code)
         else:
             self._fail(exc, "failed", None)
+
+
+#: the backend's rule for names (src/protocol/names.ts): letters, digits, spaces, ".", "-", "_"
+_MODEL_NAME = re.compile(r"^[^\W_](?:[\w .-]*[\w-])?$")
+_ENTRY_POINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_model_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise MLLabError("log_model: give the model a name, e.g. log_model(\"model.pkl\", \"churn-model\").",
+                         code="invalid_name")
+    if len(name) > 64 or ".." in name or not _MODEL_NAME.match(name):
+        raise MLLabError(f"log_model: the model name {name!r} is not valid: use at most 64 letters, digits, "
+                         f"spaces, \".\", \"-\" and \"_\", starting with a letter or digit.", code="invalid_name")
 
 
 def _remove_quiet(path: str) -> None:

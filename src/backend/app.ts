@@ -16,7 +16,12 @@ import { BlobStore } from './files/blob-store';
 import { JobRepository } from './jobs/repository';
 import { registerJobRoutes } from './jobs/routes';
 import { JobRunner } from './jobs/runner';
+import { modelsFromRuns } from './models/from-runs';
+import { ModelRepository } from './models/repository';
+import { registerModelRoutes } from './models/routes';
 import { ProjectRepository } from './projects/repository';
+import { registerSchedulerRoutes } from './scheduler/routes';
+import { Scheduler } from './scheduler/service';
 import { containerRuntime } from './runtime/setup';
 import { registerOrphanRoutes } from './runtime/orphans';
 import { registerDockerRoutes } from './runtime/routes';
@@ -73,7 +78,22 @@ export class Backend {
     const experimentRepo = new ExperimentRepository(store);
     const jobRepo = new JobRepository(store, options.home);
     const serviceRepo = new ServiceRepository(store);
-    const projects = new ProjectRepository(store, [datasets, experimentRepo, jobRepo, serviceRepo]);
+    const models = new ModelRepository(store, blobs);
+    const scheduler = new Scheduler({
+      store,
+      jobs: jobRepo,
+      events,
+      log: options.log,
+      start: (job, trigger) => runner.run(job, trigger),
+    });
+    const projects = new ProjectRepository(store, [
+      datasets,
+      experimentRepo,
+      jobRepo,
+      serviceRepo,
+      scheduler.repo,
+      models,
+    ]);
     const operations = new Operations();
     const leftovers = blobs.cleanTemp();
     const orphans = datasets.collect();
@@ -89,6 +109,7 @@ export class Backend {
       projects,
       events,
       log: options.log,
+      onModel: modelsFromRuns({ blobs, models, events, log: options.log }),
     });
     const http = createHttpServer(options.token, options.log);
     const connection = containerRuntime(options.home, options.dockerHost, events, options.log);
@@ -100,6 +121,12 @@ export class Backend {
       log: options.log,
       // the end of a job may be what the idle countdown waited for
       onSettled: () => backend.armIdleTimer(),
+    });
+    // after the runner's: runs that ended while nobody watched are recorded before pipelines go on
+    connection.listen({
+      onAvailable: () => scheduler.resume(),
+      onUnavailable: () => undefined,
+      onEvent: () => undefined,
     });
     const services = new ServiceManager({
       home: options.home,
@@ -113,6 +140,7 @@ export class Backend {
     const containers = {
       busy: () => runner.busy,
       stop: () => {
+        scheduler.stop();
         connection.close();
         runner.close();
         services.close();
@@ -145,8 +173,27 @@ export class Backend {
     registerOrphanRoutes(http, options.home, connection, (kind, id) =>
       kind === 'job' ? jobRepo.hasRun(id) : kind === 'service' && serviceRepo.byId(id) !== undefined,
     );
-    registerJobRoutes(http, { home: options.home, projects, jobs: jobRepo, runner, events });
+    registerJobRoutes(http, {
+      home: options.home,
+      projects,
+      jobs: jobRepo,
+      runner,
+      events,
+      startRun: (job) => scheduler.runManually(job),
+    });
+    registerSchedulerRoutes(http, projects, scheduler);
     registerServiceRoutes(http, { projects, services: serviceRepo, manager: services, events });
+    registerModelRoutes(http, {
+      projects,
+      models,
+      experiments: experimentRepo,
+      blobs,
+      services: serviceRepo,
+      manager: services,
+      connection,
+      events,
+      log: options.log,
+    });
     // never stop while a request is being answered (a long dataset add), only once all are done
     http.addHook('onRequest', async (_request, reply) => {
       backend.inFlight++;
@@ -164,6 +211,7 @@ export class Backend {
       throw e;
     }
     tracker.start();
+    await scheduler.start().catch((e: Error) => options.log.error(`scheduler: starting failed: ${e.message}`));
     backend.armIdleTimer();
     options.log.info(`backend: listening on http://127.0.0.1:${backend.port} for ${options.home}`);
     return backend;

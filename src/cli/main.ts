@@ -10,6 +10,8 @@ import { Output } from './output';
 import { DATASET_USAGE, datasetCommand } from './datasets';
 import { EXP_USAGE, expCommand } from './experiments';
 import { JOB_USAGE, jobCommand } from './jobs';
+import { PIPELINE_USAGE, pipelineCommand } from './pipeline';
+import { SCHEDULE_COMMANDS, SCHEDULE_USAGE, scheduleCommand } from './schedules';
 import { SERVICE_USAGE, serviceCommand } from './services';
 import { RUN_USAGE, runCommand } from './run';
 import { PROJECT_USAGE, projectCommand } from './projects';
@@ -25,6 +27,8 @@ Usage:
   ${RUN_USAGE}
   ${EXP_USAGE.split('\n').join('\n  ')}
   ${JOB_USAGE.split('\n').join('\n  ')}
+  ${SCHEDULE_USAGE.split('\n').join('\n  ')}
+  ${PIPELINE_USAGE}
   ${SERVICE_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
@@ -102,6 +106,13 @@ export async function main(argv: string[]): Promise<number> {
         from: { type: 'string' },
         yes: { type: 'boolean', short: 'y', default: false },
         force: { type: 'boolean', default: false },
+        tz: { type: 'string' },
+        overlap: { type: 'string' },
+        missed: { type: 'string' },
+        enable: { type: 'boolean', default: false },
+        disable: { type: 'boolean', default: false },
+        upstream: { type: 'string', multiple: true },
+        none: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -185,6 +196,20 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'job':
+        if (SCHEDULE_COMMANDS.includes(args[0])) {
+          return await withClient(home, (client) =>
+            scheduleCommand(client, out, args, {
+              project: values.project,
+              tz: values.tz,
+              overlap: values.overlap,
+              missed: values.missed,
+              enable: values.enable,
+              disable: values.disable,
+              upstream: values.upstream,
+              none: values.none,
+            }),
+          );
+        }
         return await withClient(home, (client) =>
           jobCommand(client, out, args, {
             project: values.project,
@@ -202,6 +227,8 @@ export async function main(argv: string[]): Promise<number> {
             to: values.to,
           }),
         );
+      case 'pipeline':
+        return await withClient(home, (client) => pipelineCommand(client, out, args, { project: values.project }));
       case 'service':
         return await withClient(home, (client) =>
           serviceCommand(client, out, args, {

@@ -15,6 +15,15 @@ import type { AddDatasetRequest, Dataset, DatasetVersion } from '../protocol/dat
 import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
 import { fromList, type ExperimentList } from '../protocol/experiment-list';
 import type {
+  DeployModelRequest,
+  Model,
+  ModelVersion,
+  ModelVersionDetails,
+  RegisterModelRequest,
+  UpdateModelRequest,
+} from '../protocol/models';
+import type { Pipeline, Schedule, SchedulePreview, ScheduleRequest } from '../protocol/schedules';
+import type {
   ActiveProject,
   ApiErrorBody,
   BackendStatus,
@@ -100,6 +109,29 @@ export class ApiClient {
     this.request<JobRun[]>('GET', `/api/jobs/${enc(name)}/runs${query({ project })}`);
   stopJob = (name: string, project?: string) =>
     this.request<JobRun>('POST', `/api/jobs/${enc(name)}/stop${query({ project })}`);
+  listSchedules = (project?: string) => this.request<Schedule[]>('GET', `/api/schedules${query({ project })}`);
+  previewSchedule = (cron: string, timeZone?: string) =>
+    this.request<SchedulePreview>(
+      'POST',
+      '/api/schedules/preview',
+      timeZone === undefined ? { cron } : { cron, timeZone },
+    );
+  getSchedule = (job: string, project?: string) =>
+    this.request<Schedule>('GET', `/api/jobs/${enc(job)}/schedule${query({ project })}`);
+  /** creates or replaces the job's schedule */
+  scheduleJob = (job: string, schedule: ScheduleRequest, project?: string) =>
+    this.request<Schedule>('PUT', `/api/jobs/${enc(job)}/schedule${query({ project })}`, schedule);
+  /** changes some fields (e.g. { enabled: false }) */
+  updateSchedule = (job: string, changes: Partial<ScheduleRequest>, project?: string) =>
+    this.request<Schedule>('PATCH', `/api/jobs/${enc(job)}/schedule${query({ project })}`, changes);
+  unscheduleJob = (job: string, project?: string) =>
+    this.request<void>('DELETE', `/api/jobs/${enc(job)}/schedule${query({ project })}`);
+  /** the jobs that must succeed before `job` runs; [] = none */
+  setJobUpstreams = (job: string, upstreams: readonly string[], project?: string) =>
+    this.request<Pipeline>('PUT', `/api/jobs/${enc(job)}/upstreams${query({ project })}`, { upstreams });
+  rerunFrom = (job: string, project?: string) =>
+    this.request<JobRun>('POST', `/api/jobs/${enc(job)}/rerun-from${query({ project })}`);
+  pipeline = (project?: string) => this.request<Pipeline>('GET', `/api/pipeline${query({ project })}`);
   getJobRun = (runId: string) => this.request<JobRun>('GET', `/api/job-runs/${enc(runId)}`);
   stopJobRun = (runId: string) => this.request<JobRun>('POST', `/api/job-runs/${enc(runId)}/stop`);
   /** The run's output; with `follow` the stream ends when the run does. */
@@ -120,6 +152,29 @@ export class ApiClient {
     this.request<void>('DELETE', `/api/services/${enc(name)}${query({ project })}`);
   serviceLogs = (name: string, follow = false, project?: string) =>
     this.openStream(`/api/services/${enc(name)}/logs${query({ project, follow: follow ? 'true' : undefined })}`);
+  listModels = (project?: string) => this.request<Model[]>('GET', `/api/models${query({ project })}`);
+  getModel = (name: string, project?: string) =>
+    this.request<Model>('GET', `/api/models/${enc(name)}${query({ project })}`);
+  updateModel = (name: string, changes: UpdateModelRequest, project?: string) =>
+    this.request<Model>('PATCH', `/api/models/${enc(name)}${query({ project })}`, changes);
+  registerModel = (request: RegisterModelRequest) => this.request<ModelVersion>('POST', '/api/models', request);
+  /** `version`: a number, an alias ("production") or "latest" */
+  getModelVersion = (name: string, version: number | string = 'latest', project?: string) =>
+    this.request<ModelVersionDetails>(
+      'GET',
+      `/api/models/${enc(name)}/versions/${enc(String(version))}${query({ project })}`,
+    );
+  deleteModelVersion = (name: string, version: number, project?: string, force = false) =>
+    this.request<void>(
+      'DELETE',
+      `/api/models/${enc(name)}/versions/${version}${query({ project, force: force ? 'true' : undefined })}`,
+    );
+  setModelAlias = (name: string, alias: string, version: number, project?: string) =>
+    this.request<Model>('PUT', `/api/models/${enc(name)}/aliases/${enc(alias)}${query({ project })}`, { version });
+  removeModelAlias = (name: string, alias: string, project?: string) =>
+    this.request<Model>('DELETE', `/api/models/${enc(name)}/aliases/${enc(alias)}${query({ project })}`);
+  deployModel = (name: string, request: DeployModelRequest, project?: string) =>
+    this.request<Service>('POST', `/api/models/${enc(name)}/deploy${query({ project })}`, request);
   cancelOperation = (operationId: string) => this.request<void>('POST', `/api/operations/${enc(operationId)}/cancel`);
 
   /**

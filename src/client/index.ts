@@ -20,6 +20,7 @@ import { Experiment } from './runs/experiment';
 import { RunWriter } from './runs/run-writer';
 
 export type { Dataset, DatasetVersion } from '../protocol/datasets';
+export type { Model, ModelVersion, ModelVersionDetails } from '../protocol/models';
 export { BackendError } from './api-client';
 export { Experiment } from './runs/experiment';
 

@@ -1,6 +1,8 @@
 import type { DockerStatus, ImagePullProgress, Job, JobRun, Service } from './containers';
 import type { DatasetVersion, OperationProgress } from './datasets';
 import type { Experiment } from './experiments';
+import type { Model } from './models';
+import type { Schedule } from './schedules';
 
 /**
  * The one contract between the backend, its clients (extension, CLI, Node client) and later the
@@ -90,8 +92,18 @@ export type BackendEvent =
   | { readonly type: 'jobChanged'; readonly job: Job }
   | { readonly type: 'jobDeleted'; readonly projectId: string; readonly jobId: string }
   | { readonly type: 'jobRunUpdated'; readonly run: JobRun }
+  | {
+      readonly type: 'scheduleChanged';
+      readonly projectId: string;
+      readonly jobId: string;
+      /** null once the schedule is deleted */
+      readonly schedule: Schedule | null;
+    }
+  | { readonly type: 'pipelineChanged'; readonly projectId: string }
   | { readonly type: 'serviceUpdated'; readonly service: Service }
   | { readonly type: 'serviceDeleted'; readonly projectId: string; readonly serviceId: string }
+  | { readonly type: 'modelChanged'; readonly model: Model }
+  | { readonly type: 'modelDeleted'; readonly projectId: string; readonly modelId: string; readonly name: string }
   | { readonly type: 'dockerStatus'; readonly status: DockerStatus }
   | { readonly type: 'imagePullProgress'; readonly progress: ImagePullProgress }
   | { readonly type: 'imageBuildOutput'; readonly tag: string; readonly line: string }

@@ -72,13 +72,21 @@ export interface Job extends JobSpec {
   readonly lastRun: JobRun | null;
 }
 
-export type JobRunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stopped' | 'unknown';
+/** `skipped`: never started because an upstream job of its pipeline did not succeed (see `reason`). */
+export type JobRunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stopped' | 'unknown' | 'skipped';
+
+/** Why a run happened: a person (or a script), a cron schedule, or the end of an upstream job. */
+export type JobRunTrigger = 'manual' | 'cron' | 'dependency';
 
 export interface JobRun {
   readonly id: string;
   readonly jobId: string;
   readonly projectId: string;
-  readonly trigger: 'manual';
+  readonly trigger: JobRunTrigger;
+  /** cron: the schedule's expression and zone; dependency: the upstream run's id; manual: a note or null */
+  readonly triggerDetail: string | null;
+  /** the pipeline execution the run belongs to (runs of jobs with dependencies), else null */
+  readonly executionId: string | null;
   readonly state: JobRunState;
   readonly exitCode: number | null;
   /** why a run failed or stopped, or why its state is unknown; null when it speaks for itself */

@@ -67,6 +67,19 @@ export type RunEvent =
   /** a file copied into the run directory's artifacts/ (path relative to the run directory) */
   | { readonly k: 'artifact'; readonly path: string; readonly source: string; readonly t: number }
   | { readonly k: 'input'; readonly dataset: string; readonly version: number | null; readonly t: number }
+  /**
+   * a model file (path relative to the run directory, usually an artifact logged just before) to
+   * register as the next version of the model `name`, with lineage to this run
+   */
+  | {
+      readonly k: 'model';
+      readonly name: string;
+      readonly path: string;
+      readonly entryPoint?: string | null;
+      readonly description?: string;
+      readonly tags?: readonly string[];
+      readonly t: number;
+    }
   | { readonly k: 'output'; readonly path: string; readonly t: number }
   | { readonly k: 'result'; readonly v: unknown; readonly t: number }
   | { readonly k: 'status'; readonly status: RunStatus; readonly exitCode: number | null; readonly t: number };

@@ -110,10 +110,13 @@ describe('jobs in a real Docker Engine', function () {
     assert.ok(Date.now() - t0 < 15000);
   });
 
-  it('follows the output of a running job until it ends', async () => {
-    await job('ticks', ['sh', '-c', 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done']);
+  it('follows the output of a running job until it ends, from before its first line', async () => {
+    await job('ticks', ['sh', '-c', 'sleep 1; for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done']);
     const run = await client.runJob('ticks');
-    const text = await readStream(await client.jobRunLogs(run.id, true));
+    const stream = await client.jobRunLogs(run.id, true);
+    // the answer starts before the job printed anything: a follower knows it is attached
+    assert.strictEqual((await client.getJobRun(run.id)).state, 'running');
+    const text = await readStream(stream);
     assert.strictEqual(text.trim().split('\n').length, 5, text);
     assert.strictEqual((await client.getJobRun(run.id)).state, 'succeeded');
   });

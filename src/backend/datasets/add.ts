@@ -1,13 +1,11 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { pipeline } from 'stream/promises';
-import { Transform } from 'stream';
 import type { AddDatasetRequest, DatasetVersion, OperationProgress } from '../../protocol/datasets';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
+import { copyHashed } from '../files/copy';
 import { packFolder } from '../files/zip';
 import type { Logger } from '../log';
 import { mediaTypeOf } from './media-types';
@@ -44,34 +42,6 @@ function describeFsError(e: NodeJS.ErrnoException, source: string): ApiError | u
     default:
       return undefined;
   }
-}
-
-/** Copies one file into the blob store's temp area, hashing it on the way. */
-async function copyFile(
-  source: string,
-  target: string,
-  signal: AbortSignal,
-  progress: (bytes: number) => void,
-): Promise<string> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      progress(bytes);
-      done(null, chunk);
-    },
-  });
-  const out = fs.createWriteStream(target, { mode: 0o600 });
-  await pipeline(fs.createReadStream(source, { highWaterMark: 1024 * 1024 }), tap, out, { signal });
-  const fd = fs.openSync(target, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 /**
@@ -120,7 +90,7 @@ export async function addDataset(
   try {
     let version: Omit<NewVersion, 'operator' | 'description' | 'tags'>;
     if (stat.isFile()) {
-      const sha256 = await copyFile(source, temp, signal, (bytes) =>
+      const sha256 = await copyHashed(source, temp, signal, (bytes) =>
         throttled({ phase: 'copying', files: 0, totalFiles: 1, bytes, totalBytes: stat.size }),
       );
       throttled({ phase: 'copying', files: 1, totalFiles: 1, bytes: stat.size, totalBytes: stat.size }, true);

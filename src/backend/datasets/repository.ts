@@ -3,6 +3,7 @@ import type { Dataset, DatasetVersion } from '../../protocol/datasets';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
+import { blobReferenced } from '../files/references';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
 
@@ -178,13 +179,13 @@ export class DatasetRepository implements ProjectOwned {
   }
 
   /**
-   * Removes blobs that no version references any more (after deletes; at start for crash leftovers).
-   * Datasets are the only kind that stores blobs so far: a new kind must be added to this check.
+   * Removes blobs that no record references any more (after deletes; at start for crash leftovers).
+   * Every kind that stores blobs is listed in files/references.ts.
    */
   collect(candidates: readonly string[] = this.blobs.list()): number {
     let removed = 0;
     for (const sha of candidates) {
-      if (!this.store.get('SELECT 1 AS used FROM dataset_versions WHERE sha256 = ? LIMIT 1', [sha])) {
+      if (!blobReferenced(this.store, sha)) {
         this.blobs.remove(sha);
         removed++;
       }

@@ -9,6 +9,7 @@ import type { ProjectRepository } from '../projects/repository';
 import { addDataset } from './add';
 import type { Operations } from './operations';
 import type { DatasetRepository } from './repository';
+import { projectQuery } from '../http/schemas';
 
 export interface DatasetRouteDeps {
   readonly projects: ProjectRepository;
@@ -20,12 +21,6 @@ export interface DatasetRouteDeps {
   /** experiments that record a dataset version as input: deleting it needs `force` */
   readonly usersOf: (projectId: string, dataset: string, version: number) => { id: string; name: string }[];
 }
-
-const projectQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { project: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 
 const versionParams = {
   type: 'object',

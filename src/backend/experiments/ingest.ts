@@ -22,6 +22,26 @@ export interface IngestDeps {
   readonly isAlive?: (pid: number) => boolean;
   /** bytes of events.jsonl read and committed at a time */
   readonly chunkBytes?: number;
+  /**
+   * Registers a model a run logged (a `model` event), before the pass that read it is committed;
+   * called again for the same `key` after a crash, so it must be idempotent.
+   */
+  readonly onModel?: (model: LoggedModel) => Promise<void>;
+}
+
+/** A `model` event of a run, to register (see RunEvent). */
+export interface LoggedModel {
+  readonly runId: string;
+  readonly projectId: string;
+  readonly runDir: string;
+  readonly name: string;
+  /** relative to the run directory */
+  readonly path: string;
+  readonly entryPoint: string | null;
+  readonly description: string;
+  readonly tags: readonly string[];
+  /** unique per event: the run id and the line's byte offset in events.jsonl */
+  readonly key: string;
 }
 
 /**
@@ -39,6 +59,8 @@ interface RunState {
   isNew: boolean;
   /** run.json changed since the last commit */
   manifestDirty: boolean;
+  /** `model` events read in this pass, registered before it commits */
+  models: LoggedModel[];
 }
 
 /** One key's points of the current pass. */
@@ -172,7 +194,7 @@ export class RunIngest {
     }
     const loaded = this.deps.repo.load(id);
     if (loaded) {
-      const state: RunState = { ...loaded, isNew: false, manifestDirty: false };
+      const state: RunState = { ...loaded, isNew: false, manifestDirty: false, models: [] };
       // cut uncommitted point tails; a file shorter than committed means points were lost: start over
       let damaged = false;
       for (const k of loaded.keys.values()) {
@@ -205,6 +227,7 @@ export class RunIngest {
     const state: RunState = {
       isNew: true,
       manifestDirty: true,
+      models: [],
       keys: new Map(),
       record: {
         id,
@@ -320,6 +343,20 @@ export class RunIngest {
             event = undefined;
           }
           const kind = this.applyEvent(record, event, f);
+          if (kind === 'model') {
+            const e = event as { name: string; path: string; entryPoint?: unknown; description?: unknown; tags?: unknown };
+            state.models.push({
+              runId: record.id,
+              projectId: record.projectId,
+              runDir: record.dir,
+              name: e.name,
+              path: e.path,
+              entryPoint: typeof e.entryPoint === 'string' ? e.entryPoint : null,
+              description: typeof e.description === 'string' ? e.description : '',
+              tags: Array.isArray(e.tags) ? e.tags.filter((t): t is string => typeof t === 'string') : [],
+              key: `${record.id}@${offset + Buffer.byteLength(text.slice(0, start))}`,
+            });
+          }
           if (kind === 'metric') {
             metric = true;
           } else if (kind === 'corrupt') {
@@ -384,7 +421,7 @@ export class RunIngest {
   }
 
   /** Applies a parsed line that is not a fast-path metric; `metric` fills `f` for the caller. */
-  private applyEvent(record: RunRecord, e: unknown, f: MetricFields): 'metric' | 'applied' | 'corrupt' {
+  private applyEvent(record: RunRecord, e: unknown, f: MetricFields): 'metric' | 'model' | 'applied' | 'corrupt' {
     if (!e || typeof e !== 'object' || Array.isArray(e)) {
       return 'corrupt';
     }
@@ -438,6 +475,9 @@ export class RunIngest {
       case 'result':
         logged.result = ev.v ?? null;
         return 'applied';
+      case 'model':
+        // registered by the caller (deps.onModel); the file is an artifact, listed by its own event
+        return str(ev.name) && str(ev.path) ? 'model' : 'corrupt';
       case 'status':
         if (!str(ev.status) || !STATUSES.has(ev.status)) {
           return 'corrupt';
@@ -485,6 +525,21 @@ export class RunIngest {
     }
   }
 
+  /**
+   * Registers the pass's `model` events before its offset is committed: a crash in between
+   * registers them again, which the registry ignores (same key). A model that cannot be registered
+   * (its file is missing) is logged and skipped: the run's other records go on.
+   */
+  private async registerModels(state: RunState): Promise<void> {
+    for (const m of state.models.splice(0)) {
+      try {
+        await this.deps.onModel?.(m);
+      } catch (e) {
+        this.deps.log.warn(`experiments: run ${m.runId}: the model "${m.name}" (${m.path}) was not registered: ${(e as Error).message}`);
+      }
+    }
+  }
+
   /** Appends the batch's points (one write per key), then commits summaries + offset at once. */
   private async commit(state: RunState, batch: Map<string, Pending>, dead: boolean): Promise<void> {
     const { record } = state;
@@ -494,6 +549,7 @@ export class RunIngest {
     for (const p of batch.values()) {
       this.deps.files.append(record.id, p.state.index, p.points.floats, p.points.length);
     }
+    await this.registerModels(state);
     const how = { isNew: state.isNew, manifestChanged: state.manifestDirty };
     await this.deps.store.write((tx) => this.deps.repo.save(tx, record, state.keys, batch.keys(), how));
     state.isNew = false;

@@ -4,7 +4,7 @@ import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import type { ProjectRepository } from '../projects/repository';
 import type { Store } from '../store/database';
-import { RunIngest } from './ingest';
+import { type IngestDeps, RunIngest } from './ingest';
 import { MetricFiles } from './metric-files';
 import type { ExperimentRepository } from './repository';
 
@@ -18,6 +18,8 @@ export interface TrackerOptions {
   /** safety-net re-check of running runs (fs.watch misses appends on some file systems) */
   readonly pollMs?: number;
   readonly isAlive?: (pid: number) => boolean;
+  /** registers a model a run logged (see IngestDeps.onModel) */
+  readonly onModel?: IngestDeps['onModel'];
 }
 
 /** experimentUpdated at most this often per run */
@@ -65,6 +67,7 @@ export class ExperimentTracker {
       files: this.files,
       log: o.log,
       isAlive: o.isAlive,
+      onModel: o.onModel,
       publish: (e) => o.events.publish(e),
       resolveProject: (project) => {
         if (project !== null) {

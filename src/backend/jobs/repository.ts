@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Job, JobRun, JobRunState, JobSpec } from '../../protocol/containers';
+import type { Job, JobRun, JobRunState, JobRunTrigger, JobSpec } from '../../protocol/containers';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
 import type { ProjectOwned } from '../projects/repository';
@@ -13,6 +13,15 @@ export function runLogFile(home: string, runId: string): string {
 }
 
 export const ACTIVE_STATES: readonly JobRunState[] = ['queued', 'running', 'unknown'];
+
+/** What starts a run, recorded with it (src/backend/scheduler sets cron and dependency triggers). */
+export interface RunTrigger {
+  readonly trigger: JobRunTrigger;
+  readonly detail: string | null;
+  readonly executionId: string | null;
+}
+
+export const MANUAL_TRIGGER: RunTrigger = { trigger: 'manual', detail: null, executionId: null };
 
 export interface JobRow {
   readonly id: string;
@@ -55,7 +64,9 @@ export class JobRepository implements ProjectOwned {
       id: String(row.id),
       jobId: String(row.job_id),
       projectId: String(row.project_id),
-      trigger: 'manual',
+      trigger: String(row.trigger) as JobRunTrigger,
+      triggerDetail: text(row.trigger_detail ?? null),
+      executionId: text(row.execution_id ?? null),
       state: String(row.state) as JobRunState,
       exitCode: row.exit_code === null ? null : Number(row.exit_code),
       reason: text(row.reason),
@@ -204,15 +215,40 @@ export class JobRepository implements ProjectOwned {
       .map((r) => ({ run: this.toRun(r), deadline: r.deadline === null ? null : String(r.deadline) }));
   }
 
-  async insertRun(job: JobRow, runDir: string): Promise<JobRun> {
+  async insertRun(job: JobRow, runDir: string, trigger: RunTrigger = MANUAL_TRIGGER): Promise<JobRun> {
     const id = randomUUID();
     fs.mkdirSync(path.dirname(runLogFile(this.home, id)), { recursive: true });
     fs.writeFileSync(runLogFile(this.home, id), '');
     await this.store.write((tx) =>
       tx.run(
-        `INSERT INTO job_runs (id, job_id, project_id, trigger, state, created_at, run_dir)
-         VALUES (?, ?, ?, 'manual', 'queued', ?, ?)`,
-        [id, job.id, job.projectId, this.now().toISOString(), runDir],
+        `INSERT INTO job_runs (id, job_id, project_id, trigger, trigger_detail, execution_id, state, created_at, run_dir)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        [
+          id,
+          job.id,
+          job.projectId,
+          trigger.trigger,
+          trigger.detail,
+          trigger.executionId,
+          this.now().toISOString(),
+          runDir,
+        ],
+      ),
+    );
+    return this.run(id);
+  }
+
+  /** Records a run that never started (skipped after a failed upstream, or a start that failed). */
+  async insertEndedRun(job: JobRow, state: JobRunState, reason: string, trigger: RunTrigger): Promise<JobRun> {
+    const id = randomUUID();
+    fs.mkdirSync(path.dirname(runLogFile(this.home, id)), { recursive: true });
+    fs.writeFileSync(runLogFile(this.home, id), '');
+    const at = this.now().toISOString();
+    await this.store.write((tx) =>
+      tx.run(
+        `INSERT INTO job_runs (id, job_id, project_id, trigger, trigger_detail, execution_id, state, reason, created_at, ended_at, run_dir)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`,
+        [id, job.id, job.projectId, trigger.trigger, trigger.detail, trigger.executionId, state, reason, at, at],
       ),
     );
     return this.run(id);

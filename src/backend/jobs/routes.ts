@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import type { Readable } from 'stream';
 import YAML from 'yaml';
 import type { CreateJobRequest, ImportJobsResult, Job, JobRun, JobSpec } from '../../protocol/containers';
 import { ApiError } from '../errors';
+import { sendTextStream } from '../runtime/stream-reply';
 import type { EventBus } from '../events';
 import type { ProjectRepository } from '../projects/repository';
-import { ACTIVE_STATES, runLogFile, type JobRepository } from './repository';
+import { ACTIVE_STATES, runLogFile, type JobRepository, type JobRow } from './repository';
 import { followFile } from './follow-file';
 import type { JobRunner } from './runner';
 import { fromFileEntry, jobSchema, toJobSpec, toJobsFile } from './spec';
+import { projectQuery, nameParams } from '../http/schemas';
 
 export interface JobRouteDeps {
   readonly home: string;
@@ -16,18 +17,10 @@ export interface JobRouteDeps {
   readonly jobs: JobRepository;
   readonly runner: JobRunner;
   readonly events: EventBus;
+  /** starts a manual run (the scheduler's, so that the jobs that depend on it follow); default: the runner */
+  readonly startRun?: (job: JobRow) => Promise<JobRun>;
 }
 
-const projectQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { project: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
-const nameParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 const runParams = {
   type: 'object',
   required: ['runId'],
@@ -90,7 +83,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
     '/api/jobs/:name/runs',
     { schema: { params: nameParams, querystring: projectQuery } },
     async (request, reply): Promise<JobRun> => {
-      const run = await runner.run(jobs.definition(projectOf(request.query), request.params.name));
+      const job = jobs.definition(projectOf(request.query), request.params.name);
+      const run = await (deps.startRun ? deps.startRun(job) : runner.run(job));
       void reply.code(201);
       return run;
     },
@@ -138,13 +132,12 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
         },
       },
     },
-    async (request, reply): Promise<Readable> => {
+    async (request, reply): Promise<void> => {
       const run = jobs.run(request.params.runId);
       const follow = request.query.follow === 'true';
-      void reply.type('text/plain; charset=utf-8');
-      return followFile(
-        runLogFile(deps.home, run.id),
-        () => !follow || !ACTIVE_STATES.includes(jobs.run(run.id).state),
+      sendTextStream(
+        reply,
+        followFile(runLogFile(deps.home, run.id), () => !follow || !ACTIVE_STATES.includes(jobs.run(run.id).state)),
       );
     },
   );

@@ -7,8 +7,8 @@ import type { Logger } from '../log';
 import type { RuntimeConnection } from '../runtime/connection';
 import { imageNotFound, RuntimeError } from '../runtime/errors';
 import { LABELS, type ContainerEvent, type ContainerInfo, type ContainerRuntime } from '../runtime/runtime';
-import type { JobRepository, JobRow } from './repository';
-import { runLogFile } from './repository';
+import type { JobRepository, JobRow, RunTrigger } from './repository';
+import { MANUAL_TRIGGER, runLogFile } from './repository';
 import {
   CONTAINER_HOME,
   CONTAINER_RUN_DIR,
@@ -76,7 +76,7 @@ export class JobRunner {
   }
 
   /** Starts a run of `job` now; answers once the container runs (or the run failed to start). */
-  async run(job: JobRow): Promise<JobRun> {
+  async run(job: JobRow, trigger: RunTrigger = MANUAL_TRIGGER): Promise<JobRun> {
     this.deps.connection.requireAvailable();
     const spec = job.spec;
     const workspace = job.workspace && fs.existsSync(job.workspace) ? job.workspace : null;
@@ -87,7 +87,7 @@ export class JobRunner {
       spec.command,
       workspace ?? this.deps.home,
     );
-    const run = await this.deps.repo.insertRun(job, runDir);
+    const run = await this.deps.repo.insertRun(job, runDir, trigger);
     let containerId: string;
     try {
       // created straight away (no image lookup first): the engine says when the image is missing

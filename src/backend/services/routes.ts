@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Readable } from 'stream';
 import type { DeployServiceRequest, Service } from '../../protocol/containers';
 import type { EventBus } from '../events';
+import { sendTextStream } from '../runtime/stream-reply';
 import type { ProjectRepository } from '../projects/repository';
 import type { ServiceManager } from './manager';
 import type { ServiceRepository } from './repository';
+import { projectQuery, nameParams } from '../http/schemas';
 
 export interface ServiceRouteDeps {
   readonly projects: ProjectRepository;
@@ -13,16 +14,6 @@ export interface ServiceRouteDeps {
   readonly events: EventBus;
 }
 
-const projectQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { project: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
-const nameParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 const strings = { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 10000 } } as const;
 const portObject = {
   type: 'object',
@@ -120,10 +111,8 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
         },
       },
     },
-    async (request, reply): Promise<Readable> => {
-      const stream = await manager.logs(find(request), request.query.follow === 'true');
-      void reply.type('text/plain; charset=utf-8');
-      return stream;
+    async (request, reply): Promise<void> => {
+      sendTextStream(reply, await manager.logs(find(request), request.query.follow === 'true'));
     },
   );
 }

@@ -1,6 +1,8 @@
 import type { WriteTx } from './database';
 import { containersMigration } from './migration-containers';
 import { listingAsRowsMigration } from './migration-listing-rows';
+import { modelsMigration } from './migration-models';
+import { schedulerMigration } from './migration-scheduler';
 
 /**
  * Schema migrations, applied in order. Never edit a released migration: append a new one. Each runs
@@ -91,4 +93,8 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
   // 5: `listing` holds the experiment's row tuple of GET /api/experiments (src/protocol/experiment-list.ts)
   // instead of the Experiment object: half the bytes to concatenate, send and parse
   listingAsRowsMigration,
+  // 6: cron schedules, job dependencies, pipeline executions, the trigger of each job run (src/backend/scheduler)
+  schedulerMigration,
+  // 7: the model registry: models, versions (content in the blob store) and aliases (src/backend/models)
+  modelsMigration,
 ];

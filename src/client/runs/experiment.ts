@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { RunStatus } from '../../protocol/experiments';
+import { checkName } from '../../protocol/names';
 import { RunWriter } from './run-writer';
 
 const FLUSH_MS = 100;
@@ -70,12 +71,43 @@ export class Experiment {
     this.event({ k: 'tag', key, v: String(value), t: Date.now() });
   }
 
-  /** Copies a file into the run directory's artifacts/. */
-  logArtifact(file: string): void {
+  /** Copies a file into the run directory's artifacts/; returns its path relative to the run directory. */
+  logArtifact(file: string): string {
     const target = path.join('artifacts', path.basename(file));
     fs.mkdirSync(path.join(this.dir, 'artifacts'), { recursive: true });
     fs.cpSync(file, path.join(this.dir, target), { recursive: true });
     this.event({ k: 'artifact', path: target, source: path.resolve(file), t: Date.now() });
+    return target;
+  }
+
+  /**
+   * Logs a model file: copied into artifacts/, and registered by the backend as the next version of
+   * the model `name`, traced to this run. `entryPoint` ("module:function") names a `predict(inputs)`
+   * function the model server calls instead of unpickling the file.
+   */
+  logModel(
+    file: string,
+    name: string,
+    options: { entryPoint?: string; description?: string; tags?: readonly string[] } = {},
+  ): string {
+    const problem = checkName('model', name);
+    if (problem) {
+      throw new Error(problem);
+    }
+    if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      throw new Error(`logModel: there is no model file at ${path.resolve(file)}: a model version is one file.`);
+    }
+    const target = this.logArtifact(file);
+    this.event({
+      k: 'model',
+      name,
+      path: target.split(path.sep).join('/'),
+      entryPoint: options.entryPoint ?? null,
+      description: options.description ?? '',
+      tags: options.tags ?? [],
+      t: Date.now(),
+    });
+    return path.join(this.dir, target);
   }
 
   logInput(dataset: string, version: number | null = null): void {

@@ -12,6 +12,7 @@ export const JOB_RUN_ICONS: Record<JobRunState, vscode.ThemeIcon> = {
   failed: new vscode.ThemeIcon('error', failed),
   stopped: new vscode.ThemeIcon('debug-stop', skipped),
   unknown: new vscode.ThemeIcon('question', skipped),
+  skipped: new vscode.ThemeIcon('debug-step-over', skipped),
 };
 
 export const SERVICE_ICONS: Record<ServiceStatus, vscode.ThemeIcon> = {

@@ -2,13 +2,12 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
 import type { Experiment } from '../../../src/protocol/experiments';
 import type { WebviewToHostMessage } from '../../../src/protocol/webviews/compare-table';
 import { appendEvents, manifest, metricLine, writeManifest } from '../../unit/experiments-helpers';
-import { screenshot, waitFor } from './helpers';
+import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
 describe('Compare table in a real VS Code extension host', function () {
   this.timeout(120000);
@@ -17,11 +16,7 @@ describe('Compare table in a real VS Code extension host', function () {
   let csv: string | undefined;
 
   before(async () => {
-    lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
-    await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
-    project = await lab.backend.client.createProject(`Compare IT ${Date.now()}`);
-    await lab.backend.client.setActiveProject(project.id);
-    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+    ({ lab, project } = await openTestProject('Compare IT'));
   });
 
   after(async () => {
@@ -30,9 +25,7 @@ describe('Compare table in a real VS Code extension host', function () {
     if (csv) {
       fs.rmSync(csv, { force: true });
     }
-    if (project) {
-      await lab.backend.client.deleteProject(project.id);
-    }
+    await closeTestProject(lab, project);
   });
 
   it('opens with the selected runs preselected, posts the rows, follows a running run live, exports CSV', async () => {

@@ -4,12 +4,11 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { Experiment as RunRecorder } from '../../../src/client/runs/experiment';
 import { RunWriter } from '../../../src/client/runs/run-writer';
-import type { MlLabApi } from '../../../src/extension/extension';
 import type { ExperimentDetailsPanel } from '../../../src/extension/experiments/details/panel';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
 import type { DetailsSection, ShowMessage } from '../../../src/protocol/webviews/experiment-details';
-import { screenshot, waitFor } from './helpers';
+import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
 const sectionOf = (show: ShowMessage | undefined, id: string): DetailsSection | undefined =>
   show?.sections.find((s) => s.id === id);
@@ -26,21 +25,14 @@ describe('Experiment details webview in a real VS Code extension host', () => {
   let folder: string;
 
   before(async () => {
-    lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
-    await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
-    project = await lab.backend.client.createProject(`Experiment details IT ${Date.now()}`);
-    await lab.backend.client.setActiveProject(project.id);
-    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+    ({ lab, project } = await openTestProject('Experiment details IT'));
     folder = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'experiment-details-it');
     fs.mkdirSync(folder, { recursive: true });
   });
 
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    if (project) {
-      await lab.backend.client.deleteProject(project.id);
-      await waitFor('the project to go', () => !lab.projects.projects.some((p) => p.id === project!.id));
-    }
+    await closeTestProject(lab, project);
     fs.rmSync(folder, { recursive: true, force: true });
   });
 

@@ -2,11 +2,10 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
 import type { Experiment } from '../../../src/protocol/experiments';
-import { screenshot, waitFor } from './helpers';
+import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
 const SCRIPT = `import math, mllab
 with mllab.experiment("it-train", params={"lr": 0.1}) as exp:
@@ -23,21 +22,14 @@ describe('Experiments in a real VS Code extension host', () => {
   let folder: string;
 
   before(async () => {
-    lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
-    await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
-    project = await lab.backend.client.createProject(`Experiments IT ${Date.now()}`);
-    await lab.backend.client.setActiveProject(project.id);
-    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+    ({ lab, project } = await openTestProject('Experiments IT'));
     folder = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'experiments-it');
     fs.mkdirSync(folder, { recursive: true });
   });
 
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    if (project) {
-      await lab.backend.client.deleteProject(project.id);
-      await waitFor('the project to go', () => !lab.projects.projects.some((p) => p.id === project!.id));
-    }
+    await closeTestProject(lab, project);
     fs.rmSync(folder, { recursive: true, force: true });
   });
 

@@ -1,5 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as vscode from 'vscode';
+import type { MlLabApi } from '../../../src/extension/extension';
+import type { MlLab } from '../../../src/extension/lab';
+import type { Project } from '../../../src/protocol/api';
 
 /** Polls `probe` every 50 ms until it returns a truthy value, which is returned. */
 export async function waitFor<T>(
@@ -28,4 +32,22 @@ export async function screenshot(name: string): Promise<void> {
   }
   console.log(`MLLAB_SCREENSHOT ${name}`);
   await waitFor(`screenshot ${name}`, () => fs.existsSync(path.join(signals, `screenshot-${name}`)));
+}
+
+/** Activates ML Lab, waits for its backend, and creates a project that becomes the active one. */
+export async function openTestProject(title: string): Promise<{ lab: MlLab; project: Project }> {
+  const lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
+  await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
+  const project = await lab.backend.client.createProject(`${title} ${Date.now()}`);
+  await lab.backend.client.setActiveProject(project.id);
+  await waitFor('the project to be active', () => lab.projects.activeProject?.id === project.id);
+  return { lab, project };
+}
+
+/** Deletes a project of openTestProject (with everything in it) and waits until the views saw it go. */
+export async function closeTestProject(lab: MlLab | undefined, project: Project | undefined): Promise<void> {
+  if (lab && project) {
+    await lab.backend.client.deleteProject(project.id);
+    await waitFor('the project to go', () => !lab.projects.projects.some((p) => p.id === project.id));
+  }
 }

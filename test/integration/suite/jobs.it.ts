@@ -1,12 +1,11 @@
 import * as assert from 'assert';
 import * as net from 'net';
 import * as vscode from 'vscode';
-import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { JobNode } from '../../../src/extension/jobs/tree';
 import type { ServiceNode } from '../../../src/extension/services/tree';
 import type { Project } from '../../../src/protocol/api';
-import { screenshot, waitFor } from './helpers';
+import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,11 +25,7 @@ describe('Jobs and services in a real VS Code extension host with a real Docker 
   let project: Project | undefined;
 
   before(async () => {
-    lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
-    await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
-    project = await lab.backend.client.createProject(`Jobs IT ${Date.now()}`);
-    await lab.backend.client.setActiveProject(project.id);
-    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+    ({ lab, project } = await openTestProject('Jobs IT'));
     await waitFor('Docker to be reachable', () => lab.containers.docker.status?.available === true, 30000);
   });
 
@@ -39,8 +34,8 @@ describe('Jobs and services in a real VS Code extension host with a real Docker 
       for (const s of await lab.backend.client.listServices(project.id)) {
         await lab.backend.client.deleteService(s.name, project.id);
       }
-      await lab.backend.client.deleteProject(project.id);
     }
+    await closeTestProject(lab, project);
   });
 
   it('runs a job from the Jobs view: live state, exit code, history and logs in an output channel', async function () {

@@ -3,12 +3,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
 import type { WebviewToHostMessage } from '../../../src/protocol/webviews/metric-charts';
 import { appendEvents, manifest, metricLine, writeManifest } from '../../unit/experiments-helpers';
-import { screenshot, waitFor } from './helpers';
+import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
 /** Two finished runs written straight into the lab home, as a tracking client would. */
 function writeRun(home: string, id: string, name: string, projectId: string, seed: number): void {
@@ -36,18 +35,12 @@ describe('Metric charts in a real VS Code extension host', function () {
   let project: Project | undefined;
 
   before(async () => {
-    lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
-    await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
-    project = await lab.backend.client.createProject(`Charts IT ${Date.now()}`);
-    await lab.backend.client.setActiveProject(project.id);
-    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+    ({ lab, project } = await openTestProject('Charts IT'));
   });
 
   after(async () => {
     lab.metricCharts.panel?.dispose();
-    if (project) {
-      await lab.backend.client.deleteProject(project.id);
-    }
+    await closeTestProject(lab, project);
   });
 
   it('opens the charts of two selected runs: ready handshake, series posted, live status of a deleted run', async () => {

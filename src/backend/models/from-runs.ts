@@ -1,0 +1,26 @@
+import type { LoggedModel } from '../experiments/ingest';
+import type { EventBus } from '../events';
+import { registerModel, type RegisterDeps } from './register';
+
+/**
+ * What the experiment tracker calls for a run's `model` event (`exp.log_model`): registers the file
+ * as the next version of the model, with lineage to the run. Idempotent per event.
+ */
+export function modelsFromRuns(deps: RegisterDeps & { readonly events: EventBus }): (m: LoggedModel) => Promise<void> {
+  return async (m) => {
+    const { version, added } = await registerModel(deps, m.projectId, {
+      name: m.name,
+      path: m.path,
+      runDir: m.runDir,
+      experimentId: m.runId,
+      entryPoint: m.entryPoint,
+      description: m.description,
+      tags: m.tags,
+      sourceKey: m.key,
+    });
+    const model = added ? deps.models.byId(version.modelId) : undefined;
+    if (model) {
+      deps.events.publish({ type: 'modelChanged', model });
+    }
+  };
+}
