@@ -11,7 +11,9 @@ import { csvPreviewBench } from './csv-preview';
 import { dockerBench } from './docker';
 import { eventLatencyBench } from './event-latency';
 import { ingestBench, listingBench } from './ingest';
+import { modelsBench } from './models';
 import { packagingBench } from './packaging';
+import { schedulerBench } from './scheduler';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
 import { median, report } from './stats';
 
@@ -187,6 +189,8 @@ async function main(): Promise<void> {
     events: eventLatencyBench,
     python,
     docker: dockerBench,
+    scheduler: schedulerBench,
+    models: modelsBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

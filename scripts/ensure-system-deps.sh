@@ -24,3 +24,5 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 # the jobs and services tests need a running Docker Engine and the local busybox test image
 bash "$(dirname "$0")/ensure-docker.sh"
+# the model tests deploy to a Python + scikit-learn image made from Debian packages (about 75 s once)
+bash "$(dirname "$0")/ensure-sklearn-image.sh"

@@ -13,6 +13,7 @@ import { JOB_USAGE, jobCommand } from './jobs';
 import { PIPELINE_USAGE, pipelineCommand } from './pipeline';
 import { SCHEDULE_COMMANDS, SCHEDULE_USAGE, scheduleCommand } from './schedules';
 import { SERVICE_USAGE, serviceCommand } from './services';
+import { MODEL_USAGE, modelCommand } from './models';
 import { RUN_USAGE, runCommand } from './run';
 import { PROJECT_USAGE, projectCommand } from './projects';
 
@@ -28,8 +29,9 @@ Usage:
   ${EXP_USAGE.split('\n').join('\n  ')}
   ${JOB_USAGE.split('\n').join('\n  ')}
   ${SCHEDULE_USAGE.split('\n').join('\n  ')}
-  ${PIPELINE_USAGE}
+  ${PIPELINE_USAGE.split('\n').join('\n  ')}
   ${SERVICE_USAGE.split('\n').join('\n  ')}
+  ${MODEL_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
 
@@ -113,6 +115,9 @@ export async function main(argv: string[]): Promise<number> {
         disable: { type: 'boolean', default: false },
         upstream: { type: 'string', multiple: true },
         none: { type: 'boolean', default: false },
+        experiment: { type: 'string' },
+        'entry-point': { type: 'string' },
+        'base-image': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -240,6 +245,22 @@ export async function main(argv: string[]): Promise<number> {
             restart: values.restart,
             health: values.health,
             follow: values.follow,
+          }),
+        );
+      case 'model':
+        return await withClient(home, (client) =>
+          modelCommand(client, out, args, {
+            project: values.project,
+            name: values.name,
+            experiment: values.experiment,
+            entryPoint: values['entry-point'],
+            description: values.description,
+            tag: values.tag,
+            baseImage: values['base-image'],
+            port: values.port?.at(-1),
+            wait: values.wait,
+            yes: values.yes,
+            force: values.force,
           }),
         );
       case 'project':

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import type { ApiClient } from '../client/api-client';
 import type { Service } from '../protocol/containers';
@@ -64,7 +65,9 @@ function showVersion(v: ModelVersionDetails): string {
       lines.push(`  metrics:   ${l.metrics.map((m) => `${m.key}=${m.lastRaw}`).join(' ')}`);
     }
     if (l.inputs.length) {
-      lines.push(`  inputs:    ${l.inputs.map((i) => `${i.dataset}${i.version === null ? '' : `:v${i.version}`}`).join(' ')}`);
+      lines.push(
+        `  inputs:    ${l.inputs.map((i) => `${i.dataset}${i.version === null ? '' : `:v${i.version}`}`).join(' ')}`,
+      );
     }
   }
   if (v.services.length) {
@@ -93,7 +96,12 @@ function listText(models: readonly Model[]): string {
 }
 
 /** Polls until the service is healthy or unhealthy (or exited), at most `ms`. */
-async function waitHealthy(client: ApiClient, name: string, project: string | undefined, ms = 120_000): Promise<Service> {
+async function waitHealthy(
+  client: ApiClient,
+  name: string,
+  project: string | undefined,
+  ms = 120_000,
+): Promise<Service> {
   const end = Date.now() + ms;
   for (;;) {
     const s = await client.getService(name, project);
@@ -115,7 +123,8 @@ export async function modelCommand(client: ApiClient, out: Output, args: string[
         throw new Error(`"mllab model register" needs --name. Usage:\n${MODEL_USAGE}`);
       }
       // an artifact path of an experiment is relative to its run directory; anything else to the cwd
-      const file = flags.experiment && !path.isAbsolute(rest[0]) && rest[0].startsWith('artifacts/') ? rest[0] : path.resolve(rest[0]);
+      const file =
+        flags.experiment && !path.isAbsolute(rest[0]) && !fs.existsSync(rest[0]) ? rest[0] : path.resolve(rest[0]);
       const version = await client.registerModel({
         name: flags.name,
         path: file,

@@ -3,7 +3,8 @@ import type { Pipeline } from '../protocol/schedules';
 import { expectArgs, Output, table } from './output';
 import { describeSchedule } from './schedules';
 
-export const PIPELINE_USAGE = 'mllab pipeline show';
+export const PIPELINE_USAGE = `mllab pipeline show
+mllab pipeline run [JOB...]`;
 
 function render(p: Pipeline): string {
   if (p.jobs.length === 0) {
@@ -34,6 +35,17 @@ export async function pipelineCommand(
   flags: { project?: string },
 ): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'run') {
+    const runs = await client.runPipeline(rest, flags.project);
+    const names = new Map((await client.listJobs(flags.project)).map((j) => [j.id, j.name]));
+    out.result(runs, () =>
+      [
+        ...runs.map((r) => `Started run ${r.id} of job ${names.get(r.jobId) ?? r.jobId}: ${r.state}${r.reason ? ` (${r.reason})` : ''}.`),
+        'The jobs that depend on them follow; see "mllab pipeline show".',
+      ].join('\n'),
+    );
+    return runs.some((r) => r.state === 'failed') ? 1 : 0;
+  }
   if (sub !== 'show') {
     throw new Error(`Unknown command "mllab pipeline ${sub ?? ''}". Usage:\n${PIPELINE_USAGE}`);
   }

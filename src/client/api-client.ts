@@ -131,6 +131,9 @@ export class ApiClient {
     this.request<Pipeline>('PUT', `/api/jobs/${enc(job)}/upstreams${query({ project })}`, { upstreams });
   rerunFrom = (job: string, project?: string) =>
     this.request<JobRun>('POST', `/api/jobs/${enc(job)}/rerun-from${query({ project })}`);
+  /** runs jobs as one pipeline execution (none given: every job that runs after no other) */
+  runPipeline = (jobs: readonly string[] = [], project?: string) =>
+    this.request<JobRun[]>('POST', `/api/pipeline/runs${query({ project })}`, { jobs });
   pipeline = (project?: string) => this.request<Pipeline>('GET', `/api/pipeline${query({ project })}`);
   getJobRun = (runId: string) => this.request<JobRun>('GET', `/api/job-runs/${enc(runId)}`);
   stopJobRun = (runId: string) => this.request<JobRun>('POST', `/api/job-runs/${enc(runId)}/stop`);

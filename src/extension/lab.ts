@@ -28,7 +28,7 @@ import { registerProjectCommands } from './projects/commands';
 import { ProjectsModel } from './projects/projects-model';
 import { ProjectStatusBar } from './projects/status-bar';
 import { ProjectsTree } from './projects/tree';
-import { registerUpcomingViews } from './views/empty-views';
+import { Models } from './models/register';
 import { Containers } from './containers/register';
 
 /** Resolves the lab home from the `mllab.home` setting and the first workspace folder. */
@@ -64,6 +64,8 @@ export class MlLab extends Disposable {
   readonly datasetPreview: DatasetPreview;
   /** one details panel per experiment ("Show Experiment") */
   readonly experimentDetails: ExperimentDetailsPanels;
+  /** the Models view */
+  readonly models: Models;
   /** Jobs and Services views (Docker) */
   readonly containers: Containers;
   /** what integrated terminals get (MLLAB_HOME, PYTHONPATH) */
@@ -147,7 +149,7 @@ export class MlLab extends Disposable {
     this._register(new RunNotifications(this.backend, this.ui));
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
-    registerUpcomingViews().forEach((d) => this._register(d));
+    this.models = this._register(new Models(this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(this.backend, this.projects, this.ui));
     registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
       this._register(d),

@@ -285,6 +285,20 @@ describe('experiments: ingest of run directories and the API', function () {
     await experiment(id, (x) => x.status === 'interrupted');
   });
 
+  it('still ingests lines appended just after a run was recorded as finished', async () => {
+    const id = '20260102-030405-abcd04';
+    await withProject();
+    writeManifest(home, manifest(id, { status: 'completed', endedAt: '2026-01-02T03:14:05.000Z', exitCode: 0 }));
+    await experiment(id, (x) => x.status === 'completed');
+    await new Promise((r) => setTimeout(r, 300)); // after its first pass
+    appendEvents(home, id, metricLine('loss', 0.5, 0) + metricLine('loss', 0.25, 1));
+    const e = await experiment(id, (x) => x.metrics.length === 1);
+    assert.deepStrictEqual(
+      e.metrics.map((m) => [m.key, m.count, m.last]),
+      [['loss', 2, 0.25]],
+    );
+  });
+
   it('waits for a project when none exists, then ingests the run', async () => {
     const id = '20260102-030405-abcd02';
     writeManifest(home, manifest(id));

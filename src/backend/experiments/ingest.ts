@@ -344,7 +344,13 @@ export class RunIngest {
           }
           const kind = this.applyEvent(record, event, f);
           if (kind === 'model') {
-            const e = event as { name: string; path: string; entryPoint?: unknown; description?: unknown; tags?: unknown };
+            const e = event as {
+              name: string;
+              path: string;
+              entryPoint?: unknown;
+              description?: unknown;
+              tags?: unknown;
+            };
             state.models.push({
               runId: record.id,
               projectId: record.projectId,
@@ -535,7 +541,9 @@ export class RunIngest {
       try {
         await this.deps.onModel?.(m);
       } catch (e) {
-        this.deps.log.warn(`experiments: run ${m.runId}: the model "${m.name}" (${m.path}) was not registered: ${(e as Error).message}`);
+        this.deps.log.warn(
+          `experiments: run ${m.runId}: the model "${m.name}" (${m.path}) was not registered: ${(e as Error).message}`,
+        );
       }
     }
   }

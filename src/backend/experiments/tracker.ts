@@ -32,7 +32,15 @@ const TRASH = '.deleted-';
 
 interface Active {
   watcher: fs.FSWatcher | undefined;
+  /** when the run was first seen finished: it is followed a little longer (see LINGER_MS) */
+  finishedAt?: number;
 }
+
+/**
+ * A finished run stays followed this long: a writer may still append (a wrapper that records the
+ * end before the last lines of its child land, a copy of a run directory made file by file).
+ */
+const LINGER_MS = 10_000;
 
 /**
  * Follows `<home>/runs/`: ingests every run directory at start, then watches the folder and each
@@ -284,7 +292,7 @@ export class ExperimentTracker {
     if (running) {
       this.watch(id, dir);
     } else {
-      this.unwatch(id);
+      this.linger(id, dir);
     }
     if (outcome === 'updated') {
       this.publishUpdated(id);
@@ -302,6 +310,16 @@ export class ExperimentTracker {
       entry.watcher.on('error', () => entry.watcher?.close());
     } catch {
       // the poll timer covers it
+    }
+  }
+
+  /** Follows a finished run until LINGER_MS after it was first seen finished. */
+  private linger(id: string, dir: string): void {
+    this.watch(id, dir);
+    const entry = this.active.get(id)!;
+    entry.finishedAt ??= Date.now();
+    if (Date.now() - entry.finishedAt >= LINGER_MS) {
+      this.unwatch(id);
     }
   }
 

@@ -29,7 +29,11 @@ export function modelServerRecipe(): string {
       return candidate;
     }
     if (path.dirname(dir) === dir) {
-      throw new ApiError(500, 'recipe_missing', 'The model-server recipe (resources/model-server) is missing: reinstall ML Lab.');
+      throw new ApiError(
+        500,
+        'recipe_missing',
+        'The model-server recipe (resources/model-server) is missing: reinstall ML Lab.',
+      );
     }
   }
 }

@@ -167,7 +167,9 @@ export class ModelRepository implements ProjectOwned {
           404,
           'not_found',
           `Model "${model.name}" has no alias "${selector}"` +
-            (known.length ? `: its aliases are ${known.join(', ')}.` : `: set one with "mllab model alias ${model.name}:vN ${selector}".`),
+            (known.length
+              ? `: its aliases are ${known.join(', ')}.`
+              : `: set one with "mllab model alias ${model.name}:vN ${selector}".`),
         );
       }
     }
@@ -178,7 +180,11 @@ export class ModelRepository implements ProjectOwned {
    * Records a stored blob as the next version of `name` (creating the model on first use). With a
    * `sourceKey` that was registered before, the existing version is returned and nothing changes.
    */
-  async addVersion(projectId: string, name: string, v: NewModelVersion): Promise<{ version: ModelVersion; added: boolean }> {
+  async addVersion(
+    projectId: string,
+    name: string,
+    v: NewModelVersion,
+  ): Promise<{ version: ModelVersion; added: boolean }> {
     const problem = checkName('model', name);
     if (problem) {
       throw new ApiError(400, 'invalid_name', problem);
@@ -293,10 +299,9 @@ export class ModelRepository implements ProjectOwned {
 
   deleteAll(tx: WriteTx, projectId: string): () => void {
     const shas = tx
-      .all(
-        'SELECT DISTINCT v.sha256 FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.project_id = ?',
-        [projectId],
-      )
+      .all('SELECT DISTINCT v.sha256 FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.project_id = ?', [
+        projectId,
+      ])
       .map((r) => String(r.sha256));
     const inProject = 'SELECT id FROM models WHERE project_id = ?';
     tx.run(`DELETE FROM model_aliases WHERE model_id IN (${inProject})`, [projectId]);

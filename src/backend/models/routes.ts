@@ -70,7 +70,11 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
   const projectOf = (q: Q) => projects.resolveOrActive(q.project).id;
   const changed = (model: Model) => events.publish({ type: 'modelChanged', model });
   const selector = (v: string | number | undefined) =>
-    v === undefined ? 'latest' : typeof v === 'number' || /^v?[0-9]+$/.test(v) ? Number(String(v).replace(/^v/, '')) : v;
+    v === undefined
+      ? 'latest'
+      : typeof v === 'number' || /^v?[0-9]+$/.test(v)
+        ? Number(String(v).replace(/^v/, ''))
+        : v;
 
   const lineageOf = (v: ModelVersion): ModelLineage | null => {
     if (!v.experimentId) {
@@ -115,9 +119,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
     async (request, reply): Promise<ModelVersion> => {
       const body = request.body;
       const experiment = body.experimentId ? deps.experiments.get(body.experimentId) : undefined;
-      const projectId = body.project
-        ? projects.resolve(body.project).id
-        : (experiment?.projectId ?? projectOf({}));
+      const projectId = body.project ? projects.resolve(body.project).id : (experiment?.projectId ?? projectOf({}));
       if (experiment && experiment.projectId !== projectId) {
         throw new ApiError(
           400,
@@ -181,7 +183,10 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
     '/api/models/:name/versions/:version',
     {
       schema: {
-        params: { ...versionParams, properties: { ...versionParams.properties, version: { type: 'string', pattern: '^v?[1-9][0-9]{0,8}$' } } },
+        params: {
+          ...versionParams,
+          properties: { ...versionParams.properties, version: { type: 'string', pattern: '^v?[1-9][0-9]{0,8}$' } },
+        },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -256,7 +261,12 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
           required: ['baseImage'],
           additionalProperties: false,
           properties: {
-            version: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', minLength: 1, maxLength: 100 }] },
+            version: {
+              anyOf: [
+                { type: 'integer', minimum: 1 },
+                { type: 'string', minLength: 1, maxLength: 100 },
+              ],
+            },
             baseImage: { type: 'string', minLength: 1, maxLength: 1000 },
             port: { type: 'integer', minimum: 1, maximum: 65535 },
             serviceName: { type: 'string', minLength: 1, maxLength: 1000 },

@@ -50,11 +50,12 @@ export class Pipelines {
   private queue: Promise<void> = Promise.resolve();
   /** `${execution}:${job}` being started right now (its run row may not be written yet) */
   private readonly starting = new Set<string>();
+  private readonly launches = new Set<Promise<void>>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
   constructor(private readonly deps: PipelineDeps) {
-    this.unsubscribe = deps.events.subscribe((e) => {
+    this.unsubscribe = deps.events.observe((e) => {
       if (e.type === 'jobRunUpdated' && !isActive(e.run.state)) {
         if (e.run.executionId) {
           this.evaluate(e.run.executionId);
@@ -77,9 +78,16 @@ export class Pipelines {
     this.unsubscribe();
   }
 
-  /** Waits for the evaluations queued so far (tests). */
-  settled(): Promise<void> {
-    return this.queue;
+  /** Waits until no evaluation is queued and no start is under way (tests). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const queue = this.queue;
+      await queue;
+      await Promise.all([...this.launches]);
+      if (queue === this.queue && this.launches.size === 0) {
+        return;
+      }
+    }
   }
 
   /** A manual run: errors reach the caller as they would without dependencies. */
@@ -242,7 +250,7 @@ export class Pipelines {
   private launch(job: JobRow, trigger: RunTrigger): void {
     const key = `${trigger.executionId}:${job.id}`;
     this.starting.add(key);
-    void (async () => {
+    const launch = (async () => {
       try {
         await this.deps.start(job, trigger);
       } catch (e) {
@@ -259,6 +267,9 @@ export class Pipelines {
       if (trigger.executionId) {
         this.evaluate(trigger.executionId);
       }
-    })().catch((e: Error) => this.deps.log.error(`scheduler: starting job "${job.spec.name}": ${e.message}`));
+    })()
+      .catch((e: Error) => this.deps.log.error(`scheduler: starting job "${job.spec.name}": ${e.message}`))
+      .finally(() => this.launches.delete(launch));
+    this.launches.add(launch);
   }
 }

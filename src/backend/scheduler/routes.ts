@@ -135,6 +135,27 @@ export function registerSchedulerRoutes(app: FastifyInstance, projects: ProjectR
     },
   );
 
+  app.post<{ Body: { jobs?: string[] }; Querystring: { project?: string } }>(
+    '/api/pipeline/runs',
+    {
+      schema: {
+        querystring: projectQuery,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            jobs: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 200 } },
+          },
+        },
+      },
+    },
+    async (request, reply): Promise<JobRun[]> => {
+      const runs = await scheduler.runPipeline(projectOf(request.query), request.body?.jobs ?? []);
+      void reply.code(201);
+      return runs;
+    },
+  );
+
   app.get<{ Querystring: { project?: string } }>(
     '/api/pipeline',
     { schema: { querystring: projectQuery } },

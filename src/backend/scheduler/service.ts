@@ -48,7 +48,7 @@ export class Scheduler {
       start: deps.start,
       onRunEnded: (run) => this.cron.jobEnded(run.jobId),
     });
-    this.unsubscribe = deps.events.subscribe((e) => {
+    this.unsubscribe = deps.events.observe((e) => {
       if (e.type === 'jobDeleted') {
         void this.forgetJob(e.projectId, e.jobId);
       }
@@ -246,6 +246,26 @@ export class Scheduler {
 
   rerunFrom(projectId: string, jobName: string): Promise<JobRun> {
     return this.pipelines.rerunFrom(this.deps.jobs.definition(projectId, jobName));
+  }
+
+  /** Runs jobs as one pipeline execution (default: every job that runs after no other); their dependants follow. */
+  async runPipeline(projectId: string, jobNames: readonly string[]): Promise<JobRun[]> {
+    const graph = this.repo.graph(projectId);
+    const jobs =
+      jobNames.length > 0
+        ? jobNames.map((n) => this.deps.jobs.definition(projectId, n))
+        : this.deps.jobs
+            .list(projectId)
+            .filter((j) => graph.upstreams(j.id).length === 0)
+            .map((j) => this.deps.jobs.definition(projectId, j.id));
+    if (jobs.length === 0) {
+      throw new ApiError(404, 'not_found', 'No jobs in this project: create one with "mllab job create".');
+    }
+    const results = await this.pipelines.startRoots(
+      projectId,
+      jobs.map((job) => ({ job, trigger: { trigger: 'manual' as const, detail: 'pipeline run' } })),
+    );
+    return results.flatMap((r) => (r.run ? [r.run] : []));
   }
 
   runManually(job: JobRow): Promise<JobRun> {

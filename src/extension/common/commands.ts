@@ -50,6 +50,13 @@ export const Commands = {
   openService: 'mllab.service.open',
   copyServiceDockerRun: 'mllab.service.copyDockerRun',
   refreshServices: 'mllab.service.refresh',
+  registerModel: 'mllab.model.register',
+  deployModel: 'mllab.model.deploy',
+  setModelAlias: 'mllab.model.setAlias',
+  deleteModelVersion: 'mllab.model.deleteVersion',
+  refreshModels: 'mllab.model.refresh',
+  showModelCard: 'mllab.model.showCard',
+  openPredictionPlayground: 'mllab.model.playground',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -66,4 +73,5 @@ export const ContextKeys = {
   docker: 'mllab.docker',
   hasJobs: 'mllab.hasJobs',
   hasServices: 'mllab.hasServices',
+  hasModels: 'mllab.hasModels',
 } as const;

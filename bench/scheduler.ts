@@ -1,0 +1,166 @@
+// Scheduler figures (issue "Scheduling and pipelines"): (a) how late a schedule fires, over several
+// fires of a six-field `* * * * * *` schedule on the real clock, next to a bare setTimeout aimed at the
+// same whole seconds; (b) what 1,000 schedules cost a backend while idle: process.cpuUsage of an
+// in-process backend over MLLAB_BENCH_IDLE_SECONDS (default 30) with 1,000 schedules vs with none.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Backend } from '../src/backend/app';
+import { JobRepository } from '../src/backend/jobs/repository';
+import { MemoryLogger } from '../src/backend/log';
+import { realClock } from '../src/backend/scheduler/clock';
+import { CronScheduler } from '../src/backend/scheduler/cron-scheduler';
+import { SchedulerRepository } from '../src/backend/scheduler/repository';
+import { Store } from '../src/backend/store/database';
+import { ApiClient } from '../src/client/api-client';
+import { median, percentile } from './stats';
+
+const FIRES = Number(process.env.MLLAB_BENCH_SCHEDULER_FIRES ?? 10);
+const IDLE_SECONDS = Number(process.env.MLLAB_BENCH_IDLE_SECONDS ?? 30);
+const SCHEDULES = 1000;
+const TOKEN = 'b'.repeat(64);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function line(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-bench-sched-'));
+}
+
+/** Delays (ms) of `FIRES` fires of `* * * * * *` through the scheduler with the real clock. */
+async function schedulerDelays(): Promise<number[]> {
+  const dir = tempDir();
+  const log = new MemoryLogger();
+  const store = await Store.open(path.join(dir, 'db'), log);
+  const jobs = new JobRepository(store, dir);
+  await jobs.save(
+    'p',
+    {
+      name: 'tick',
+      image: 'none:1',
+      command: [],
+      env: {},
+      workingDir: null,
+      cpus: null,
+      memoryBytes: null,
+      gpus: 0,
+      timeoutSeconds: null,
+    },
+    null,
+    false,
+  );
+  const repo = new SchedulerRepository(store);
+  await repo.saveSchedule('p', jobs.definition('p', 'tick').id, {
+    cron: '* * * * * *',
+    timeZone: 'UTC',
+    overlap: 'skip',
+    missed: 'skip',
+    enabled: true,
+  });
+  const delays: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const scheduler = new CronScheduler({
+    repo,
+    clock: realClock,
+    log,
+    isActive: () => false,
+    fire: async (fires) => {
+      for (const f of fires) {
+        delays.push(Date.now() - f.at);
+      }
+      if (delays.length >= FIRES) {
+        done();
+      }
+      return new Map();
+    },
+  });
+  await scheduler.start();
+  // the one timer is unref'ed (the backend's server keeps a backend alive): keep this process alive
+  const keepAlive = setInterval(() => undefined, 1000);
+  await finished;
+  clearInterval(keepAlive);
+  scheduler.stop();
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return delays.slice(0, FIRES);
+}
+
+/** Delays (ms) of a bare setTimeout aimed at each of the next `FIRES` whole seconds. */
+async function setTimeoutDelays(): Promise<number[]> {
+  const delays: number[] = [];
+  for (let i = 0; i < FIRES; i++) {
+    const target = Math.ceil((Date.now() + 1) / 1000) * 1000;
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        delays.push(Date.now() - target);
+        resolve();
+      }, target - Date.now()),
+    );
+  }
+  return delays;
+}
+
+/**
+ * CPU time (µs, user + system) of this process while an in-process backend idles with `count`
+ * schedules: the total over IDLE_SECONDS, and the median 5-s window times the number of windows (an
+ * occasional spike of about 100 ms that every backend shows, schedules or not, falls in one window).
+ */
+async function idleCpu(count: number): Promise<{ total: number; steady: number }> {
+  const root = tempDir();
+  const backend = await Backend.start({
+    home: path.join(root, '.mllab'),
+    token: TOKEN,
+    version: '0.0.0-bench',
+    log: new MemoryLogger(),
+  });
+  const client = new ApiClient(backend.port, TOKEN);
+  const project = await client.createProject('bench');
+  await client.setActiveProject(project.id);
+  for (let i = 0; i < count; i++) {
+    await client.createJob({ name: `job-${i}`, image: 'none:1', command: ['true'] });
+    // yearly at different minutes: none fires while measuring
+    await client.scheduleJob(`job-${i}`, { cron: `${i % 60} ${i % 24} 1 1 *`, timeZone: 'UTC' });
+  }
+  client.dispose();
+  // the 2,000 writes of the set-up leave work behind for a few seconds (garbage collection, a
+  // checkpoint of the store): the idle cost is what remains after that
+  await sleep(5000);
+  const windows: number[] = [];
+  for (let i = 0; i < IDLE_SECONDS / 5; i++) {
+    const before = process.cpuUsage();
+    await sleep(5000);
+    const used = process.cpuUsage(before);
+    windows.push(used.user + used.system);
+  }
+  await backend.stop('bench done');
+  fs.rmSync(root, { recursive: true, force: true });
+  return { total: windows.reduce((a, b) => a + b, 0), steady: median(windows) * windows.length };
+}
+
+export async function schedulerBench(): Promise<void> {
+  const ours = await schedulerDelays();
+  const ref = await setTimeoutDelays();
+  const stat = (d: number[]) => {
+    const sorted = [...d].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), max: sorted[sorted.length - 1] };
+  };
+  const o = stat(ours);
+  const r = stat(ref);
+  line(
+    `schedule fire delay, ${FIRES} fires of "* * * * * *" (real clock): p50 ${o.p50.toFixed(1)} ms, max ${o.max.toFixed(1)} ms (ML Lab) vs p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (bare setTimeout to the same seconds); ideal 0, limit 1000 ms`,
+  );
+  const none = await idleCpu(0);
+  const many = await idleCpu(SCHEDULES);
+  const pct = (us: number) => (us / (IDLE_SECONDS * 1e6)) * 100;
+  for (const kind of ['total', 'steady'] as const) {
+    const m = many[kind];
+    const n = none[kind];
+    line(
+      `idle backend CPU over ${IDLE_SECONDS} s (${kind === 'total' ? 'total' : 'median 5-s window'}): ${pct(m).toFixed(3)}% of one core with ${SCHEDULES} schedules (ML Lab) vs ${pct(n).toFixed(3)}% with none, ratio ${(m / Math.max(n, 1)).toFixed(2)}; extra ${pct(m - n).toFixed(3)}% of one core (limit 1%)`,
+    );
+  }
+}
