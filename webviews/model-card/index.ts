@@ -39,11 +39,15 @@ function vbutton(label: string, onClick: () => void, primary = false): VscodeBut
 }
 
 function actionButton(action: CardAction, primary: boolean): VscodeButton {
-  const b = vbutton(LABELS[action].label, () => {
-    if (shown) {
-      vscode.postMessage({ type: 'action', ref: shown.ref, action });
-    }
-  }, primary);
+  const b = vbutton(
+    LABELS[action].label,
+    () => {
+      if (shown) {
+        vscode.postMessage({ type: 'action', ref: shown.ref, action });
+      }
+    },
+    primary,
+  );
   b.title = LABELS[action].title;
   b.dataset.action = action;
   return b;

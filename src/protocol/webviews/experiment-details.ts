@@ -31,7 +31,8 @@ export type DetailsRequest =
   | { readonly kind: 'file'; readonly action: FileAction; readonly file: string };
 
 export type ExperimentCommand = 'openLog' | 'compareScript' | 'rerun' | 'rerunWithParams' | 'stop' | 'delete';
-export type FileAction = 'open' | 'reveal';
+/** `registerModel`: registers the file (an artifact) as a model version traced to the run */
+export type FileAction = 'open' | 'reveal' | 'registerModel';
 
 export interface DetailsButton {
   readonly label: string;

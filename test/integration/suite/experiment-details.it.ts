@@ -124,6 +124,19 @@ describe('Experiment details webview in a real VS Code extension host', () => {
       const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
       return input instanceof vscode.TabInputText && input.uri.fsPath === stdout;
     });
+    // Register as Model: the artifact becomes a model version traced to this run
+    const register = artifact.buttons.find((b) => b.request.kind === 'file' && b.request.action === 'registerModel')!;
+    const ui = lab.ui as unknown as Record<string, unknown>;
+    ui.input = async () => 'details-model';
+    try {
+      await panel.perform({ type: 'request', id, request: register.request });
+    } finally {
+      delete ui.input;
+    }
+    const registered = await waitFor('the model registered from the artifact', () =>
+      lab.models.model.items.find((m) => m.name === 'details-model'),
+    );
+    assert.strictEqual(registered.versions[0].experimentId, id);
     // a file the host did not list is refused
 
     await assert.rejects(

@@ -215,7 +215,12 @@ export function buildDetails(input: DetailsInput): DetailsContent {
       title: `Artifacts${e.artifacts.length > 0 ? ` (${formatCount(e.artifacts.length)})` : ''}`,
       items: e.artifacts.map((a, n): DetailsItem => {
         const key = file(`artifact:${n}`, path.join(e.dir, a.path));
-        return { label: a.path, detail: `from ${a.source}`, buttons: buttons(open(key), reveal(key)) };
+        const register: DetailsButton = {
+          label: 'Register as Model',
+          title: 'Register this file as the next version of a model, traced to this run',
+          request: { kind: 'file', action: 'registerModel', file: key },
+        };
+        return { label: a.path, detail: `from ${a.source}`, buttons: buttons(open(key), reveal(key), register) };
       }),
       empty: 'No artifacts logged.',
     },

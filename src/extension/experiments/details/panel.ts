@@ -16,6 +16,8 @@ import { formatShortDate } from '../../datasets/format';
 import { buildDetails, type DetailsContent, type LogTail, type PackagesList } from './content';
 import { DETAILS_CSS } from './css';
 import { readLogTail, readPackages } from './files';
+import { Commands } from '../../common/commands';
+import type { ArtifactRef } from '../../models/commands';
 
 /** How often a visible panel of a running run redraws its duration and log tails. */
 const LIVE_MS = 2000;
@@ -173,6 +175,11 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
     if (!file) {
       throw new Error(`Unknown file ${request.file}.`);
     }
+    if (request.action === 'registerModel') {
+      const artifact: ArtifactRef = { experimentId: this.details.id, path: file };
+      await vscode.commands.executeCommand(Commands.registerModel, artifact);
+      return;
+    }
     await openOrReveal(request.action, file);
   }
 
@@ -236,7 +243,7 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
 }
 
 /** Opens a file in an editor, or reveals it in the OS file manager (desktop) or the Explorer view. */
-async function openOrReveal(action: FileAction, file: string): Promise<void> {
+async function openOrReveal(action: Exclude<FileAction, 'registerModel'>, file: string): Promise<void> {
   const stat = await fs.promises.stat(file).catch(() => undefined);
   if (!stat) {
     throw new Error(`${file} does not exist (any more).`);

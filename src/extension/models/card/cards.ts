@@ -140,7 +140,9 @@ export class ModelCards extends Disposable {
           panel.markDeleted(`${panel.key.name}:v${panel.key.version} was deleted. This is its last known record.`);
         }
       } else if (event.type === 'modelDeleted' && event.modelId === panel.modelId) {
-        panel.markDeleted(`The model ${event.name} was deleted. This is the last known record of v${panel.key.version}.`);
+        panel.markDeleted(
+          `The model ${event.name} was deleted. This is the last known record of v${panel.key.version}.`,
+        );
       } else if (event.type === 'serviceUpdated' || event.type === 'serviceDeleted' || event.type === 'hello') {
         panel.reloadSoon();
       }

@@ -80,7 +80,9 @@ function lineageOf(v: ModelVersionDetails): CardLineage | null {
       ? { experiment: v.experimentId, experimentDeleted: 'The experiment could not be read.', inputs: [] }
       : null;
   }
-  const inputs = l.inputs.map((i) => (i.version === null ? `${i.dataset} (latest at the time)` : `${i.dataset}:v${i.version}`));
+  const inputs = l.inputs.map((i) =>
+    i.version === null ? `${i.dataset} (latest at the time)` : `${i.dataset}:v${i.version}`,
+  );
   if (l.experimentName === null) {
     return {
       experiment: l.experimentId,

@@ -87,7 +87,14 @@ export async function predict(
   }
   const answer = await request({ port: target.hostPort, method: 'POST', path: route, body, timeoutMs });
   if (answer.status === null || answer.error) {
-    return { ...base, status: answer.status, ok: false, latencyMs: answer.latencyMs, body: '', error: notAnswered(target, answer) };
+    return {
+      ...base,
+      status: answer.status,
+      ok: false,
+      latencyMs: answer.latencyMs,
+      body: '',
+      error: notAnswered(target, answer),
+    };
   }
   const ok = answer.status >= 200 && answer.status < 300;
   return {
@@ -98,4 +105,18 @@ export async function predict(
     body: prettyBody(answer.text),
     error: ok ? null : errorReason(answer.status, answer.text),
   };
+}
+
+/**
+ * The model services to preselect for a model (every version, newest first) or one version: healthy
+ * ones first, at most two (A/B).
+ */
+export function servicesOfModel(services: readonly Service[], name: string, version?: number): string[] {
+  const rank = (s: Service) => (s.status === 'healthy' ? 0 : s.status === 'running' || s.status === 'starting' ? 1 : 2);
+  return services
+    .filter((s) => isModelService(s) && s.env.MODEL_NAME === name)
+    .filter((s) => version === undefined || s.env.MODEL_VERSION === String(version))
+    .sort((a, b) => rank(a) - rank(b) || Number(b.env.MODEL_VERSION ?? 0) - Number(a.env.MODEL_VERSION ?? 0))
+    .map((s) => s.name)
+    .slice(0, 2);
 }
