@@ -25,7 +25,7 @@ function render(p: Pipeline): string {
   const schedules = p.jobs
     .filter((j) => j.schedule)
     .map((j) => `  ${j.name}: ${describeSchedule(j.schedule!).split('\n').join('\n    ')}`);
-  return [jobs, edges, ...(schedules.length > 0 ? ['Schedules:', ...schedules] : [])].join('\n\n');
+  return [jobs, edges, ...(schedules.length > 0 ? [['Schedules:', ...schedules].join('\n')] : [])].join('\n\n');
 }
 
 export async function pipelineCommand(
@@ -40,7 +40,10 @@ export async function pipelineCommand(
     const names = new Map((await client.listJobs(flags.project)).map((j) => [j.id, j.name]));
     out.result(runs, () =>
       [
-        ...runs.map((r) => `Started run ${r.id} of job ${names.get(r.jobId) ?? r.jobId}: ${r.state}${r.reason ? ` (${r.reason})` : ''}.`),
+        ...runs.map(
+          (r) =>
+            `Started run ${r.id} of job ${names.get(r.jobId) ?? r.jobId}: ${r.state}${r.reason ? ` (${r.reason})` : ''}.`,
+        ),
         'The jobs that depend on them follow; see "mllab pipeline show".',
       ].join('\n'),
     );

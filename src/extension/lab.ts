@@ -149,8 +149,8 @@ export class MlLab extends Disposable {
     this._register(new RunNotifications(this.backend, this.ui));
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
-    this.models = this._register(new Models(this.backend, this.projects, this.ui));
-    this.containers = this._register(new Containers(this.backend, this.projects, this.ui));
+    this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
+    this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
     registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
       this._register(d),
     );

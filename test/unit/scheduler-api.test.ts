@@ -48,6 +48,9 @@ describe('schedules and dependencies over the API (bad input, no Docker needed)'
     });
     assert.strictEqual(res.status, 400);
     assert.match(errorOf(res).message, /overlap/);
+    const never = await failure(client.scheduleJob('a', { cron: '0 0 30 2 *' }));
+    assert.deepStrictEqual([never.status, never.code], [400, 'invalid_cron']);
+    assert.strictEqual((await client.listSchedules()).length, 0, 'nothing saved');
     const none = await failure(client.scheduleJob('nope', { cron: '@daily' }));
     assert.strictEqual(none.status, 404);
     assert.match(none.message, /No job called "nope"/);

@@ -28,6 +28,7 @@ describe('cron expressions (the cron package, checked field by field)', () => {
     assert.match(cronError('* * * foo *'), /field 4 \(month\) 'foo' has an unknown name/);
     assert.match(cronError('* * *'), /5 fields .* or 6 .*, not 3/);
     assert.match(cronError('@sometimes'), /Unknown cron shortcut "@sometimes"/);
+    assert.throws(() => new CronExpression('0 0 30 2 *', 'UTC'), /"0 0 30 2 \*" never fires/);
   });
 
   it('takes five and six fields, names and shortcuts, and describes them in words', () => {
@@ -265,6 +266,21 @@ describe('the cron scheduler with a fake clock', () => {
     await scheduler.settled();
     assert.deepStrictEqual(fired(), ['hourly@2026-10-24T13:00:00.000Z']);
     assert.strictEqual((fires as Fire[])[0].note, 'queued fire of 2026-10-24T13:00:00.000Z');
+    assert.strictEqual(repo.scheduleOfJob(id)?.queuedAt, null);
+  });
+
+  it('starts a queued fire after a restart when the run it waited for ended meanwhile', async () => {
+    const id = await schedule('hourly', '0 * * * *', { overlap: 'queue' });
+    await scheduler.start();
+    active.add(id);
+    await advance('2026-10-24T13:00:00Z');
+    assert.strictEqual(repo.scheduleOfJob(id)?.queuedAt, '2026-10-24T13:00:00.000Z');
+    scheduler.stop();
+    active.delete(id); // the run ended while the backend was down
+    scheduler = newScheduler();
+    await scheduler.start();
+    await scheduler.settled();
+    assert.deepStrictEqual(fired(), ['hourly@2026-10-24T13:00:00.000Z']);
     assert.strictEqual(repo.scheduleOfJob(id)?.queuedAt, null);
   });
 

@@ -180,9 +180,23 @@ options(
 );
 const sendButton = vbutton('Send', () => send(), true);
 sendButton.id = 'send';
+const exampleButton = vbutton('Insert Example', () => {
+  const example = state.services.map((s) => infos.get(s)?.example).find((e) => e);
+  if (example) {
+    bodyArea.value = example;
+    lastExample = example;
+    state.body = example;
+    save();
+    sendNote.textContent = '';
+  } else {
+    sendNote.textContent = 'The chosen services do not declare their features: write the body by hand.';
+  }
+});
+exampleButton.id = 'example';
+exampleButton.title = "An example body from the chosen service's GET /info";
 const sendNote = el('span', 'note');
 sendNote.setAttribute('role', 'status');
-sendRow.append(routeSelect, sendButton, sendNote);
+sendRow.append(routeSelect, sendButton, exampleButton, sendNote);
 inputBox.append(datasetRow, columnsRow, payloadNote, bodyArea, sendRow);
 
 const resultsBox = el('section');

@@ -77,6 +77,12 @@ export class CronScheduler {
       await this.fireAll(late, now);
     }
     this.arm();
+    // a fire queued behind a run that ended while the backend was down starts now
+    for (const e of this.entries.values()) {
+      if (e.row.queuedAt) {
+        this.jobEnded(e.row.jobId);
+      }
+    }
   }
 
   private missed(entry: Entry, since: number, now: number): { count: number; first: number; last: number } {

@@ -115,6 +115,12 @@ export class CronExpression {
     readonly timeZone: string,
   ) {
     this.time = new CronTime(checkCron(source), checkTimeZone(timeZone));
+    try {
+      this.next(Date.now());
+    } catch {
+      // e.g. "0 0 30 2 *": every field is valid, but 30 February never comes
+      throw invalid(`The cron expression "${source.trim()}" never fires: no date in the next 8 years matches it.`);
+    }
   }
 
   /** The first fire time strictly after `after` (ms since the epoch). */

@@ -6,7 +6,7 @@ import type { JobRepository, JobRow, RunTrigger } from '../jobs/repository';
 import type { Logger } from '../log';
 import type { Store } from '../store/database';
 import { realClock, type Clock } from './clock';
-import { checkCron, checkTimeZone, localTimeZone } from './cron';
+import { checkTimeZone, CronExpression, localTimeZone } from './cron';
 import { CronScheduler, type Fire } from './cron-scheduler';
 import { Pipelines } from './pipelines';
 import { SchedulerRepository, toSchedule } from './repository';
@@ -137,7 +137,6 @@ export class Scheduler {
     if (cron === undefined) {
       throw new ApiError(400, 'invalid_cron', 'A schedule needs a cron expression, such as "0 2 * * *" or "@daily".');
     }
-    checkCron(cron);
     const fields = {
       cron: cron.trim(),
       timeZone: checkTimeZone(request.timeZone ?? base?.timeZone ?? localTimeZone()),
@@ -145,6 +144,8 @@ export class Scheduler {
       missed: request.missed ?? base?.missed ?? 'skip',
       enabled: request.enabled ?? base?.enabled ?? true,
     };
+    // every check before anything is saved: fields, zone, and that the expression ever fires
+    new CronExpression(fields.cron, fields.timeZone);
     const row = await this.repo.saveSchedule(projectId, job.id, fields);
     this.cron.reload(job.id);
     this.deps.log.info(

@@ -41,6 +41,12 @@ export const Commands = {
   importJobs: 'mllab.job.import',
   runFileAsJob: 'mllab.job.runFile',
   refreshJobs: 'mllab.job.refresh',
+  scheduleJob: 'mllab.job.schedule',
+  unscheduleJob: 'mllab.job.unschedule',
+  toggleJobSchedule: 'mllab.job.toggleSchedule',
+  setJobUpstreams: 'mllab.job.runAfter',
+  rerunJobFrom: 'mllab.job.rerunFrom',
+  runPipeline: 'mllab.pipeline.run',
   deployService: 'mllab.service.deploy',
   startService: 'mllab.service.start',
   stopService: 'mllab.service.stop',
@@ -57,6 +63,7 @@ export const Commands = {
   refreshModels: 'mllab.model.refresh',
   showModelCard: 'mllab.model.showCard',
   openPredictionPlayground: 'mllab.model.playground',
+  showPipeline: 'mllab.pipeline.show',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];

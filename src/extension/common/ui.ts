@@ -19,6 +19,10 @@ export class Ui {
     return vscode.window.showQuickPick(items, options);
   }
 
+  pickMany<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T[] | undefined> {
+    return vscode.window.showQuickPick(items, { ...options, canPickMany: true });
+  }
+
   error(message: string, ...actions: string[]): Thenable<string | undefined> {
     return vscode.window.showErrorMessage(message, ...actions);
   }

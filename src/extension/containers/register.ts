@@ -4,7 +4,10 @@ import { Commands } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
-import { registerJobCommands } from '../jobs/commands';
+import { jobPicker, registerJobCommands } from '../jobs/commands';
+import { registerScheduleCommands } from '../jobs/schedule-commands';
+import type { PipelineGraphPanel } from '../jobs/pipeline/panel';
+import { registerPipelineGraph } from '../jobs/pipeline/register';
 import { JobsModel } from '../jobs/jobs-model';
 import { JobsTree, type JobNode } from '../jobs/tree';
 import type { ProjectsModel } from '../projects/projects-model';
@@ -24,9 +27,14 @@ export class Containers extends Disposable {
   readonly servicesTree: ServicesTree;
   readonly servicesView: vscode.TreeView<ServiceNode>;
   readonly logs = this._register(new LogChannels());
+  /** "Show Pipeline": the jobs as a graph */
+  readonly pipelineGraph: PipelineGraphPanel;
 
-  constructor(backend: BackendService, projects: ProjectsModel, ui: Ui) {
+  constructor(extensionUri: vscode.Uri, backend: BackendService, projects: ProjectsModel, ui: Ui) {
     super();
+    const graph = registerPipelineGraph({ extensionUri, backend, ui });
+    this.pipelineGraph = graph.panel;
+    graph.disposables.forEach((d) => this._register(d));
     this.docker = this._register(new DockerStatusModel(backend));
     this.jobs = this._register(new JobsModel(backend, projects));
     this.jobsTree = this._register(new JobsTree(this.jobs, this.docker, backend));
@@ -39,6 +47,12 @@ export class Containers extends Disposable {
     const logs = this.logs;
     [
       ...registerJobCommands({ backend, ui, logs, jobs: () => this.jobs.items }),
+      ...registerScheduleCommands({
+        backend,
+        ui,
+        jobs: () => this.jobs.items,
+        pickJob: jobPicker(ui, () => this.jobs.items),
+      }),
       ...registerServiceCommands({ backend, ui, logs, services: () => this.services.items }),
       registerCommand(Commands.refreshJobs, ui, () => this.jobs.refresh()),
       registerCommand(Commands.refreshServices, ui, () => this.services.refresh()),

@@ -9,6 +9,7 @@ import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { LogChannels } from '../containers/log-channels';
 import { splitCommandLine } from '../containers/format';
+import type { JobView } from './jobs-model';
 import type { JobNode } from './tree';
 
 const ACTIVE = new Set<JobRun['state']>(['queued', 'running']);
@@ -18,35 +19,39 @@ function workspaceFolder(): string | undefined {
   return folder?.scheme === 'file' ? folder.fsPath : undefined;
 }
 
-/** The job of a view node (or undefined when the command came from the palette). */
-const jobOf = (node?: JobNode) => (node && node.kind !== 'docker' ? node.job : undefined);
-
 export interface JobCommandDeps {
   readonly backend: BackendService;
   readonly ui: Ui;
   readonly logs: LogChannels;
   /** the jobs of the active project, to pick from when a command comes from the palette */
-  readonly jobs: () => readonly Job[];
+  readonly jobs: () => readonly JobView[];
+}
+
+/** Resolves the job of a view node, or asks for one of the project's jobs. */
+export function jobPicker(
+  ui: Ui,
+  jobs: () => readonly JobView[],
+): (node: JobNode | undefined, placeHolder: string) => Promise<JobView | undefined> {
+  return async (node, placeHolder) => {
+    if (node && node.kind !== 'docker') {
+      return node.job;
+    }
+    const all = jobs();
+    if (all.length === 0) {
+      throw new Error('This project has no jobs yet: create one with "ML Lab: Create Job".');
+    }
+    const picked = await ui.pick(
+      all.map((j) => ({ label: j.name, description: j.image, job: j })),
+      { placeHolder },
+    );
+    return picked?.job;
+  };
 }
 
 export function registerJobCommands(deps: JobCommandDeps): vscode.Disposable[] {
   const { backend, ui, logs } = deps;
 
-  const pickJob = async (node: JobNode | undefined, placeHolder: string): Promise<Job | undefined> => {
-    const job = jobOf(node);
-    if (job) {
-      return job;
-    }
-    const jobs = deps.jobs();
-    if (jobs.length === 0) {
-      throw new Error('This project has no jobs yet: create one with "ML Lab: Create Job".');
-    }
-    const picked = await ui.pick(
-      jobs.map((j) => ({ label: j.name, description: j.image, job: j })),
-      { placeHolder },
-    );
-    return picked?.job;
-  };
+  const pickJob = jobPicker(ui, deps.jobs);
 
   /** Streams a run's output into its output channel, following it while it runs. */
   const showLogs = async (job: Job, run: JobRun) => {

@@ -1,15 +1,15 @@
 import * as vscode from 'vscode';
-import type { Job, JobRun } from '../../protocol/containers';
+import type { JobRun } from '../../protocol/containers';
 import type { BackendService } from '../backend/backend-service';
 import { Disposable } from '../common/lifecycle';
 import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
 import { elapsed, JOB_RUN_ICONS } from '../containers/format';
-import type { JobsModel } from './jobs-model';
+import type { JobsModel, JobView } from './jobs-model';
 
 /** A job, one of its runs, or the "Docker is not available" line. */
 export type JobNode =
-  | { readonly kind: 'job'; readonly job: Job }
-  | { readonly kind: 'run'; readonly job: Job; readonly run: JobRun }
+  | { readonly kind: 'job'; readonly job: JobView }
+  | { readonly kind: 'run'; readonly job: JobView; readonly run: JobRun }
   | { readonly kind: 'docker' };
 
 /** How many runs a job's history shows. */
@@ -84,7 +84,14 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
     item.iconPath = last
       ? JOB_RUN_ICONS[unknown ? 'unknown' : last.state]
       : new vscode.ThemeIcon('circle-large-outline');
-    item.description = [job.image, last ? runDescription(last) : 'never run'].join(' · ');
+    item.description = [
+      job.image,
+      last ? runDescription(last) : 'never run',
+      job.schedule ? `${job.schedule.enabled ? '⏱' : '⏸'} ${job.schedule.description}` : '',
+      job.upstreams.length > 0 ? `after ${job.upstreams.join(', ')}` : '',
+    ]
+      .filter((s) => s.length > 0)
+      .join(' · ');
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown(`**${job.name}**\n\n`);
     tooltip.appendText(`image: ${job.image}\ncommand: ${job.command.join(' ') || "(the image's)"}\n`);
@@ -92,10 +99,39 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
       tooltip.appendText(`timeout: ${job.timeoutSeconds} s\n`);
     }
     if (last) {
-      tooltip.appendText(`last run: ${runDescription(last)}`);
+      tooltip.appendText(
+        `last run: ${runDescription(last)} (${last.trigger}${last.triggerDetail ? `: ${last.triggerDetail}` : ''})\n`,
+      );
+    }
+    if (job.upstreams.length > 0) {
+      tooltip.appendText(`runs after: ${job.upstreams.join(', ')}\n`);
+    }
+    if (job.downstreams.length > 0) {
+      tooltip.appendText(`then: ${job.downstreams.join(', ')}\n`);
+    }
+    const schedule = job.schedule;
+    if (schedule) {
+      tooltip.appendText(
+        `\nschedule: ${schedule.cron} (${schedule.timeZone}) — ${schedule.description}${schedule.enabled ? '' : ' — disabled'}\n`,
+      );
+      if (schedule.nextRuns.length > 0) {
+        tooltip.appendText(
+          `next runs:\n${schedule.nextRuns.map((t) => `  ${new Date(t).toLocaleString()}`).join('\n')}\n`,
+        );
+      }
+      if (schedule.lastError) {
+        tooltip.appendText(`last fire failed: ${schedule.lastError}\n`);
+      }
     }
     item.tooltip = tooltip;
-    item.contextValue = last?.state === 'running' || last?.state === 'queued' ? 'runningJob' : 'idleJob';
+    // e.g. "idleJob scheduled": menus match the state first, then what the job has
+    item.contextValue = [
+      last?.state === 'running' || last?.state === 'queued' ? 'runningJob' : 'idleJob',
+      schedule ? (schedule.enabled ? 'scheduled' : 'paused') : '',
+      last?.state === 'failed' ? 'failed' : '',
+    ]
+      .filter((s) => s.length > 0)
+      .join(' ');
     return item;
   }
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { Service } from '../../protocol/containers';
 import type { BackendService } from '../backend/backend-service';
 import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
@@ -7,6 +8,9 @@ import { ModelCards, type CardArgument } from './card/cards';
 import type { ModelNode } from './nodes';
 import { PredictionPlaygroundPanel } from './playground/panel';
 import { servicesOfModel } from './playground/targets';
+
+/** What "Open Prediction Playground" takes: a node of the Models view, a service or its name, or nothing. */
+export type PlaygroundArgument = ModelNode | Service | string | undefined;
 
 export interface ModelWebviewsDeps {
   readonly extensionUri: vscode.Uri;
@@ -32,12 +36,15 @@ export class PredictionPlayground implements vscode.Disposable {
     return this._panel;
   }
 
-  /** The command: a model node preselects its services, a string is a service name. */
-  async run(arg?: ModelNode | string): Promise<PredictionPlaygroundPanel> {
+  /** The command: a model node preselects its services; a service (or its name) preselects itself. */
+  async run(arg?: PlaygroundArgument): Promise<PredictionPlaygroundPanel> {
     let select: string[] = [];
     let project: string | undefined;
     if (typeof arg === 'string') {
       select = [arg];
+    } else if (arg && 'image' in arg) {
+      select = [arg.name];
+      project = arg.projectId;
     } else if (arg) {
       project = arg.model.projectId;
       const services = await (await this.deps.backend.ready()).listServices(project);
@@ -88,7 +95,7 @@ export function registerModelWebviews(deps: ModelWebviewsDeps): {
       card,
       playground,
       registerCommand(Commands.showModelCard, deps.ui, (arg?: CardArgument) => card.run(arg)),
-      registerCommand(Commands.openPredictionPlayground, deps.ui, (arg?: ModelNode | string) => playground.run(arg)),
+      registerCommand(Commands.openPredictionPlayground, deps.ui, (arg?: PlaygroundArgument) => playground.run(arg)),
     ],
   };
 }

@@ -109,6 +109,86 @@ describe('Jobs and services in a real VS Code extension host with a real Docker 
     );
   });
 
+  it('schedules a job with cron and runs a job after another from the Jobs view', async function () {
+    this.timeout(180000);
+    const client = lab.backend.client;
+    await client.createJob({ name: 'extract', image: IMAGE, command: ['sh', '-c', 'echo extracted'] }, project!.id);
+    await client.createJob({ name: 'train', image: IMAGE, command: ['sh', '-c', 'echo trained'] }, project!.id);
+    const ui = lab.ui as unknown as Record<string, unknown>;
+    try {
+      // train runs after extract
+      const train = await waitFor('both jobs', () => {
+        const jobs = lab.containers.jobs.items;
+        return jobs.some((j) => j.name === 'extract') ? jobs.find((j) => j.name === 'train') : undefined;
+      });
+      ui.pickMany = async (items: { label: string }[]) => items.filter((i) => i.label === 'extract');
+      await vscode.commands.executeCommand('mllab.job.runAfter', { kind: 'job', job: train } satisfies JobNode);
+      await waitFor('the dependency in the view', () =>
+        lab.containers.jobs.items.find((j) => j.name === 'train' && j.upstreams.includes('extract')),
+      );
+      const extract = lab.containers.jobs.items.find((j) => j.name === 'extract')!;
+      await vscode.commands.executeCommand('mllab.job.run', { kind: 'job', job: extract } satisfies JobNode);
+      const after = await waitFor(
+        'train to run after extract succeeded',
+        () =>
+          lab.containers.jobs.items.find(
+            (j) => j.name === 'train' && j.lastRun?.state === 'succeeded' && j.lastRun.trigger === 'dependency',
+          ),
+        90000,
+      );
+      assert.match(
+        String(lab.containers.jobsTree.getTreeItem({ kind: 'job', job: after }).description),
+        /after extract/,
+      );
+
+      // the pipeline graph shows the edge and opens a job's logs
+      await vscode.commands.executeCommand('mllab.pipeline.show');
+      const graph = lab.containers.pipelineGraph;
+      const shown = await waitFor('the graph with its edge', () => {
+        const m = graph.lastPosted;
+        return m?.type === 'graph' && m.edges.some((e) => e.from === 'extract' && e.to === 'train') ? m : undefined;
+      });
+      assert.ok(shown.nodes.some((n) => n.name === 'train'));
+      await graph.perform({ type: 'showLogs', job: 'train' });
+      await waitFor("train's logs", () => lab.containers.logs.tail('ML Lab Job: train').includes('trained'));
+      await screenshot('pipeline-graph');
+
+      // a cron schedule every 2 seconds (six fields: seconds first), skipping overlaps
+      ui.input = async (options: vscode.InputBoxOptions) => {
+        const message = await options.validateInput?.('*/2 * * * * *');
+        assert.ok(
+          message && typeof message === 'object' && message.severity === vscode.InputBoxValidationSeverity.Info,
+        );
+        const wrong = await options.validateInput?.('0 25 * * *');
+        assert.ok(wrong && typeof wrong === 'object' && wrong.severity === vscode.InputBoxValidationSeverity.Error);
+        return '*/2 * * * * *';
+      };
+      ui.pick = async (items: { label: string }[]) => items.find((i) => i.label === 'Skip');
+      await vscode.commands.executeCommand('mllab.job.schedule', { kind: 'job', job: extract } satisfies JobNode);
+      const scheduled = await waitFor('the schedule in the view', () =>
+        lab.containers.jobs.items.find((j) => j.name === 'extract' && j.schedule?.enabled),
+      );
+      assert.strictEqual(scheduled.schedule!.nextRuns.length, 5);
+      assert.match(
+        String(lab.containers.jobsTree.getTreeItem({ kind: 'job', job: scheduled }).contextValue),
+        /^idleJob scheduled|^runningJob scheduled/,
+      );
+      await waitFor(
+        'a run fired by the schedule',
+        () => lab.containers.jobs.items.find((j) => j.name === 'extract' && j.lastRun?.trigger === 'cron'),
+        60000,
+      );
+      await vscode.commands.executeCommand('mllab.job.unschedule', { kind: 'job', job: scheduled } satisfies JobNode);
+      await waitFor('the schedule gone', () =>
+        lab.containers.jobs.items.find((j) => j.name === 'extract' && j.schedule === null),
+      );
+    } finally {
+      delete ui.input;
+      delete ui.pick;
+      delete ui.pickMany;
+    }
+  });
+
   it('deploys a service that becomes healthy and copies its docker run command', async function () {
     this.timeout(180000);
     const ui = lab.ui as unknown as Record<string, unknown>;

@@ -93,6 +93,34 @@ describe('Models in a real VS Code extension host with a real Docker Engine', ()
     await vscode.commands.executeCommand('mllab.models.focus');
     await screenshot('models-view');
 
+    // the model card of v1 shows the version and the service deployed from it
+    await vscode.commands.executeCommand('mllab.model.showCard', versions[0]);
+    const card = await waitFor('the model card', () => lab.models.webviews.card.open[0]);
+    await waitFor('its ready handshake', () => card.readyCount > 0 && card.lastShown?.ref === 'doubler:v1');
+    await waitFor('the service on the card', () =>
+      card.lastShown?.services.some((s) => s.name === service.name) ? true : undefined,
+    );
+    await screenshot('model-card');
+
+    // the prediction playground sends a request through the extension host and shows the answer
+    await vscode.commands.executeCommand('mllab.model.playground', service.name);
+    const playground = await waitFor('the playground', () => lab.models.webviews.playground.panel);
+    await waitFor('the model service offered', () => playground.offered.some((t) => t.service === service.name));
+    await playground.perform({
+      type: 'send',
+      requestId: 1,
+      services: [service.name],
+      route: '/predict',
+      body: JSON.stringify({ inputs: [[5, 5]] }),
+    });
+    const [result] = await waitFor('the answer', () =>
+      playground.lastResults.length > 0 ? playground.lastResults : undefined,
+    );
+    assert.strictEqual(result.status, 200);
+    assert.ok(result.latencyMs !== null && result.latencyMs >= 0);
+    assert.deepStrictEqual(JSON.parse(result.body), { predictions: [20] });
+    await screenshot('prediction-playground');
+
     // v2, then "production" moves from v1 to v2
     const second = path.join(folder, 'doubler2.py');
     fs.writeFileSync(second, model(2).replace('2 *', '3 *'));

@@ -76,12 +76,17 @@ export class ModelCards extends Disposable {
       await existing.show();
       return existing;
     }
-    const panel = new ModelCardPanel(this.extensionUri, key, {
+    const panel: ModelCardPanel = new ModelCardPanel(this.extensionUri, key, {
       backend: this.backend,
       runCommand: (action, arg) => vscode.commands.executeCommand(COMMANDS[action as keyof typeof COMMANDS], arg),
       copy: (text) => this.ui.copy(text),
       reveal: (file) => revealFile(file, this.ui),
       reportError: (message) => void this.ui.error(message),
+      revealOther: (wanted): boolean => {
+        const other: ModelCardPanel | undefined = [...this.panels].find((p) => p !== panel && sameKey(p.key, wanted));
+        other?.show().catch(() => undefined);
+        return other !== undefined;
+      },
     });
     panel.onDidClose(() => {
       this.panels.delete(panel);

@@ -21,6 +21,8 @@ export interface CardPanelDeps {
   /** reveals the stored file (OS file manager on desktop) */
   readonly reveal: (file: string) => Thenable<void>;
   readonly reportError: (message: string) => void;
+  /** reveals another open card of `key`, if any (one card per version); true when there was one */
+  readonly revealOther?: (key: CardKey) => boolean;
 }
 
 /** A version's identity: the model's project and name and the version number. */
@@ -84,13 +86,14 @@ export class ModelCardPanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
 
   /** Shows another version of the same model in this panel. */
   async switchTo(version: number): Promise<void> {
-    const previous = this._key;
+    const previous = { key: this._key, deleted: this.deleted };
     this._key = { ...this._key, version };
     this.deleted = undefined;
     try {
-      await this.reload();
+      await this.reload(true);
     } catch (e) {
-      this._key = previous;
+      this._key = previous.key; // the card stays on what it showed
+      this.deleted = previous.deleted;
       throw e;
     }
   }
@@ -116,7 +119,8 @@ export class ModelCardPanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
     this.render();
   }
 
-  async reload(): Promise<void> {
+  /** Reloads the version shown; a version that is gone marks the card deleted (or, `switching`, is an error). */
+  async reload(switching = false): Promise<void> {
     if (this.deleted) {
       return;
     }
@@ -132,7 +136,7 @@ export class ModelCardPanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
       ]);
     } catch (e) {
       if (e instanceof BackendError && e.status === 404 && mine === this.generation) {
-        if (!this.details) {
+        if (!this.details || switching) {
           throw new Error(`The model version ${modelRef(name, version)} does not exist (any more).`);
         }
         this.markDeleted(`${modelRef(name, version)} was deleted. This is its last known record.`);
@@ -156,7 +160,9 @@ export class ModelCardPanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
       return;
     }
     if (message.type === 'switchVersion') {
-      await this.switchTo(message.version);
+      if (!this.deps.revealOther?.({ ...this._key, version: message.version })) {
+        await this.switchTo(message.version);
+      }
       return;
     }
     if (this.deleted) {

@@ -91,11 +91,11 @@ export function defaultColumns(header: readonly string[], info: ModelServerInfo 
 export function examplePayload(info: ModelServerInfo | undefined): string | null {
   const names = info?.featureNames;
   if (names && names.length > 0) {
-    return JSON.stringify(encodeRows(names, [names.map(() => 0)], 'dataframe_split'), null, 2);
+    return compactJson(encodeRows(names, [names.map(() => 0)], 'dataframe_split'));
   }
   const n = info?.nFeatures;
   if (typeof n === 'number' && n > 0) {
-    return JSON.stringify({ inputs: [new Array<number>(n).fill(0)] }, null, 2);
+    return compactJson({ inputs: [new Array<number>(n).fill(0)] });
   }
   return null;
 }
@@ -134,4 +134,16 @@ export function checkRange(from: number, to: number, max: number): { from: numbe
     throw new Error(`At most ${max} rows can be sent at once; the range ${from}-${to} has ${to - from + 1}.`);
   }
   return { from, to };
+}
+
+/**
+ * JSON indented by two spaces, but with each array of plain values (a row, a list of predictions)
+ * on one line: a payload of 100 rows stays 100 lines long and reads like the CSV it came from.
+ * Only whitespace between tokens is touched (JSON strings never hold a raw line break).
+ */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /\[\n\s*([^[\]{}]*?)\n\s*\]/g,
+    (_m, inner: string) => `[${inner.replace(/,\n\s*/g, ', ')}]`,
+  );
 }

@@ -4,6 +4,7 @@
  */
 import * as http from 'http';
 import { performance } from 'perf_hooks';
+import { compactJson } from './encode';
 
 /** The default time a service has to answer. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -104,7 +105,7 @@ export function request(options: RequestOptions): Promise<HttpAnswer> {
 /** The body pretty-printed when it is JSON, else as received. */
 export function prettyBody(text: string): string {
   try {
-    return JSON.stringify(JSON.parse(text), null, 2);
+    return compactJson(JSON.parse(text));
   } catch {
     return text;
   }

@@ -13,6 +13,7 @@ import type { BackendService } from '../../backend/backend-service';
 import { WebviewPanelHost } from '../../common/webview/panel-host';
 import {
   checkRange,
+  compactJson,
   defaultColumns,
   encodeRows,
   examplePayload,
@@ -141,8 +142,11 @@ export class PredictionPlaygroundPanel extends WebviewPanelHost<HostToWebviewMes
     route: '/predict' | '/invocations',
     body: string,
   ): Promise<PredictionResult[]> {
-    const chosen = services.map((name) => this.targets.find((t) => t.service === name));
+    const chosen = services.slice(0, 2).map((name) => this.targets.find((t) => t.service === name));
     let problem: string | undefined;
+    if (route !== '/predict' && route !== '/invocations') {
+      throw new Error(`Unknown route ${String(route)}: use /predict or /invocations.`);
+    }
     try {
       JSON.parse(body);
     } catch (e) {
@@ -161,7 +165,9 @@ export class PredictionPlaygroundPanel extends WebviewPanelHost<HostToWebviewMes
   }
 
   protected replay(): HostToWebviewMessage[] {
-    return [this.targetsMessage()];
+    const message = this.targetsMessage();
+    this.pendingSelection = []; // posted now: a page shown again later keeps the person's choice
+    return [message];
   }
 
   protected onMessage(message: WebviewToHostMessage): void {
@@ -261,7 +267,7 @@ export class PredictionPlaygroundPanel extends WebviewPanelHost<HostToWebviewMes
       const short = last < to ? ` (the file ends at row ${last})` : '';
       return {
         type: 'payload',
-        payload: JSON.stringify(body, null, 2),
+        payload: compactJson(body),
         note: `rows ${from}-${last} of ${m.dataset}, ${m.columns.length} columns, as ${m.format}${short}`,
       };
     } catch (e) {
