@@ -32,6 +32,8 @@ export const Commands = {
   showMetricCharts: 'mllab.experiment.showCharts',
   compareExperiments: 'mllab.experiment.compare',
   retryDocker: 'mllab.docker.retry',
+  buildImage: 'mllab.docker.buildImage',
+  pullImage: 'mllab.docker.pullImage',
   createJob: 'mllab.job.create',
   runJob: 'mllab.job.run',
   stopJob: 'mllab.job.stop',

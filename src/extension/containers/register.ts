@@ -15,6 +15,7 @@ import { registerServiceCommands } from '../services/commands';
 import { ServicesModel } from '../services/services-model';
 import { ServicesTree, type ServiceNode } from '../services/tree';
 import { DockerStatusModel } from './docker-status';
+import { offerOrphanCleanup, registerImageCommands } from './images';
 import { LogChannels } from './log-channels';
 
 /** Jobs and Services: what runs in Docker. Views, their models and commands, and the Docker status. */
@@ -53,6 +54,7 @@ export class Containers extends Disposable {
         jobs: () => this.jobs.items,
         pickJob: jobPicker(ui, () => this.jobs.items),
       }),
+      ...registerImageCommands(backend, ui, this._register(vscode.window.createOutputChannel('ML Lab: Image Builds'))),
       ...registerServiceCommands({ backend, ui, logs, services: () => this.services.items }),
       registerCommand(Commands.refreshJobs, ui, () => this.jobs.refresh()),
       registerCommand(Commands.refreshServices, ui, () => this.services.refresh()),
@@ -68,5 +70,15 @@ export class Containers extends Disposable {
         return status;
       }),
     ].forEach((d) => this._register(d));
+    // once per connection with Docker available: containers left by deleted projects, jobs or services
+    let offered = false;
+    this._register(
+      this.docker.onDidChange(() => {
+        if (this.docker.status?.available && !offered) {
+          offered = true;
+          offerOrphanCleanup(backend, ui).catch(() => undefined);
+        }
+      }),
+    );
   }
 }

@@ -33,7 +33,7 @@ export function registerScheduleCommands(deps: ScheduleCommandDeps): vscode.Disp
     try {
       const p = await (await backend.ready()).previewSchedule(cron.trim(), timeZone);
       const next = p.nextRuns
-        .slice(0, 3)
+        .slice(0, 5)
         .map((t) => new Date(t).toLocaleString())
         .join(', ');
       return { message: `${p.description}. Next: ${next}`, severity: vscode.InputBoxValidationSeverity.Info };

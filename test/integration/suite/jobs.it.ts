@@ -1,5 +1,7 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlLab } from '../../../src/extension/lab';
 import type { JobNode } from '../../../src/extension/jobs/tree';
@@ -187,6 +189,38 @@ describe('Jobs and services in a real VS Code extension host with a real Docker 
       delete ui.pick;
       delete ui.pickMany;
     }
+  });
+
+  it('builds an image from a Dockerfile of the workspace (.dockerignore honoured) and runs a job in it', async function () {
+    this.timeout(120000);
+    const folder = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'image-it');
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'Dockerfile'), `FROM ${IMAGE}\nCOPY . /app\nRUN test ! -e /app/secret.txt\n`);
+    fs.writeFileSync(path.join(folder, '.dockerignore'), 'secret.txt\n');
+    fs.writeFileSync(path.join(folder, 'secret.txt'), 'not for the image');
+    fs.writeFileSync(path.join(folder, 'hello.sh'), 'echo hello-from-the-built-image\n');
+    const ui = lab.ui as unknown as Record<string, unknown>;
+    ui.input = async () => 'mllab-test/built-in-it:1';
+    try {
+      await vscode.commands.executeCommand('mllab.docker.buildImage', vscode.Uri.file(path.join(folder, 'Dockerfile')));
+    } finally {
+      delete ui.input;
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+    await lab.backend.client.createJob(
+      { name: 'built', image: 'mllab-test/built-in-it:1', command: ['sh', '/app/hello.sh'] },
+      project!.id,
+    );
+    const built = await waitFor('the job', () => lab.containers.jobs.items.find((j) => j.name === 'built'));
+    await vscode.commands.executeCommand('mllab.job.run', { kind: 'job', job: built } satisfies JobNode);
+    await waitFor(
+      'the job in the built image to succeed',
+      () => lab.containers.jobs.items.find((j) => j.name === 'built' && j.lastRun?.state === 'succeeded'),
+      60000,
+    );
+    await waitFor('its output', () =>
+      lab.containers.logs.tail('ML Lab Job: built').includes('hello-from-the-built-image'),
+    );
   });
 
   it('deploys a service that becomes healthy and copies its docker run command', async function () {
