@@ -4,7 +4,7 @@ import type { Backend } from '../../src/backend/app';
 import { DockerRuntime } from '../../src/backend/runtime/docker';
 import { ApiClient } from '../../src/client/api-client';
 import type { JobRun, JobRunState } from '../../src/protocol/containers';
-import { REPO, startBackend, TEST_TOKEN } from './helpers';
+import { REPO, startBackend, tempHome, TEST_TOKEN } from './helpers';
 
 /** The local test image built by scripts/ensure-docker.sh (busybox-static, nothing pulled). */
 export const BUSYBOX = 'mllab-test/busybox:1';
@@ -112,4 +112,38 @@ export async function readStream(stream: NodeJS.ReadableStream): Promise<string>
     text += String(chunk);
   }
   return text;
+}
+
+/** What each test of a Docker suite gets: a temp lab home with a backend on it and an active project. */
+export interface DockerLab {
+  home: string;
+  /** replaceable: a test that restarts the backend puts the new one here (it is stopped after the test) */
+  backend: Backend;
+  client: ApiClient;
+}
+
+/**
+ * Registers the hooks of a suite against the real Docker Engine: skips it with a message when Docker
+ * cannot be started, gives each test a fresh lab (`DockerLab`), and afterwards stops its backend and
+ * removes its containers and files.
+ */
+export function dockerLabPerTest(): DockerLab {
+  const lab = {} as DockerLab;
+  let cleanup: () => void = () => undefined;
+  before(async function () {
+    await requireDocker(this);
+  });
+  beforeEach(async () => {
+    const temp = tempHome();
+    cleanup = temp.cleanup;
+    lab.home = temp.home;
+    Object.assign(lab, await labBackend(lab.home));
+  });
+  afterEach(async () => {
+    lab.client.dispose();
+    await lab.backend.stop('test done');
+    await removeContainersOf(lab.home);
+    cleanup();
+  });
+  return lab;
 }

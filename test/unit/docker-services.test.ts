@@ -1,11 +1,9 @@
 import * as assert from 'assert';
 import * as http from 'http';
 import * as net from 'net';
-import type { Backend } from '../../src/backend/app';
-import { BackendError, type ApiClient } from '../../src/client/api-client';
+import { BackendError } from '../../src/client/api-client';
 import type { Service, ServiceStatus } from '../../src/protocol/containers';
-import { tempHome } from './helpers';
-import { BUSYBOX, labBackend, readStream, removeContainersOf, requireDocker, until } from './docker-helpers';
+import { dockerLabPerTest, BUSYBOX, readStream, until } from './docker-helpers';
 
 /** A port that is free on 127.0.0.1 right now. */
 function freePort(): Promise<number> {
@@ -31,33 +29,18 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 
 describe('services in a real Docker Engine', function () {
   this.timeout(60000);
-  let home: string;
-  let cleanup: () => void;
-  let backend: Backend;
-  let client: ApiClient;
-
-  before(async function () {
-    await requireDocker(this);
+  const lab = dockerLabPerTest();
+  before(() => {
     // a service that never answers its health path is unhealthy after this, not after a minute
     process.env.MLLAB_HEALTH_START_PERIOD_MS = '1500';
   });
   after(() => delete process.env.MLLAB_HEALTH_START_PERIOD_MS);
-  beforeEach(async () => {
-    ({ home, cleanup } = tempHome());
-    ({ backend, client } = await labBackend(home));
-  });
-  afterEach(async () => {
-    client.dispose();
-    await backend.stop('test done');
-    await removeContainersOf(home);
-    cleanup();
-  });
 
   async function waitForStatus(name: string, statuses: readonly ServiceStatus[], ms = 30000): Promise<Service> {
     let last: Service | undefined;
     return until(
       async () => {
-        last = await client.getService(name);
+        last = await lab.client.getService(name);
         return statuses.includes(last.status) ? last : undefined;
       },
       ms,
@@ -69,7 +52,7 @@ describe('services in a real Docker Engine', function () {
 
   /** busybox httpd serving a page, with /health. */
   const httpd = (name: string, port: number) =>
-    client.deployService({
+    lab.client.deployService({
       name,
       image: BUSYBOX,
       ports: [`${port}:8080`],
@@ -92,24 +75,24 @@ describe('services in a real Docker Engine', function () {
     );
     await waitForStatus('web', ['healthy']);
     assert.deepStrictEqual(await get(port, '/'), { status: 200, body: 'hello\n' });
-    assert.match(await readStream(await client.serviceLogs('web')), /response:200/);
+    assert.match(await readStream(await lab.client.serviceLogs('web')), /response:200/);
 
-    assert.strictEqual((await client.serviceAction('web', 'stop')).status, 'stopped');
+    assert.strictEqual((await lab.client.serviceAction('web', 'stop')).status, 'stopped');
     await assert.rejects(get(port, '/'));
     assert.strictEqual((await waitForStatus('web', ['stopped', 'exited'])).status, 'stopped');
-    await client.serviceAction('web', 'start');
+    await lab.client.serviceAction('web', 'start');
     await waitForStatus('web', ['healthy']);
-    await client.serviceAction('web', 'restart');
+    await lab.client.serviceAction('web', 'restart');
     await waitForStatus('web', ['healthy']);
     assert.strictEqual((await get(port, '/')).status, 200);
 
-    await client.deleteService('web');
-    assert.deepStrictEqual(await client.listServices(), []);
+    await lab.client.deleteService('web');
+    assert.deepStrictEqual(await lab.client.listServices(), []);
     await assert.rejects(get(port, '/'));
   });
 
   it('shows a service that crashes as exited, with its exit code', async () => {
-    await client.deployService({ name: 'crash', image: BUSYBOX, command: ['sh', '-c', 'sleep 0.3; exit 7'] });
+    await lab.client.deployService({ name: 'crash', image: BUSYBOX, command: ['sh', '-c', 'sleep 0.3; exit 7'] });
     const s = await waitForStatus('crash', ['exited']);
     assert.strictEqual(s.exitCode, 7);
     assert.match(s.reason ?? '', /exited with code 7/);
@@ -117,7 +100,7 @@ describe('services in a real Docker Engine', function () {
 
   it('marks a service whose health path fails unhealthy', async () => {
     const port = await freePort();
-    await client.deployService({
+    await lab.client.deployService({
       name: 'sick',
       image: BUSYBOX,
       ports: [`${port}:8080`],
@@ -129,16 +112,16 @@ describe('services in a real Docker Engine', function () {
   });
 
   it('lists the container of a service whose project was deleted as an orphan, and cleans it up', async () => {
-    const service = await client.deployService({ name: 'left', image: BUSYBOX, command: ['sleep', '300'] });
-    const projectId = (await client.activeProject()).projectId!;
-    await client.deleteProject(projectId);
-    const orphans = await client.orphanContainers();
+    const service = await lab.client.deployService({ name: 'left', image: BUSYBOX, command: ['sleep', '300'] });
+    const projectId = (await lab.client.activeProject()).projectId!;
+    await lab.client.deleteProject(projectId);
+    const orphans = await lab.client.orphanContainers();
     assert.deepStrictEqual(
       orphans.map((o) => [o.id, o.kind, o.state]),
       [[service.containerId, 'service', 'running']],
     );
-    assert.deepStrictEqual(await client.removeOrphanContainers(), { removed: 1 });
-    assert.deepStrictEqual(await client.orphanContainers(), []);
+    assert.deepStrictEqual(await lab.client.removeOrphanContainers(), { removed: 1 });
+    assert.deepStrictEqual(await lab.client.orphanContainers(), []);
   });
 
   it('refuses a port in use, an unknown image and bad ports with clear errors', async () => {
@@ -160,17 +143,17 @@ describe('services in a real Docker Engine', function () {
       busy.close();
     }
     await reject(
-      client.deployService({ name: 'x', image: 'mllab-test/nope:1' }),
+      lab.client.deployService({ name: 'x', image: 'mllab-test/nope:1' }),
       404,
       /"mllab-test\/nope:1" is not found locally and could not be pulled/,
     );
-    await reject(client.deployService({ name: 'x', image: BUSYBOX, ports: ['80'] }), 400, /HOST:CONTAINER/);
-    await reject(client.deployService({ name: 'x', image: BUSYBOX, ports: ['99999:80'] }), 400, /1 to 65535/);
+    await reject(lab.client.deployService({ name: 'x', image: BUSYBOX, ports: ['80'] }), 400, /HOST:CONTAINER/);
+    await reject(lab.client.deployService({ name: 'x', image: BUSYBOX, ports: ['99999:80'] }), 400, /1 to 65535/);
     await reject(
-      client.deployService({ name: 'x', image: BUSYBOX, command: ['nope-cmd'] }),
+      lab.client.deployService({ name: 'x', image: BUSYBOX, command: ['nope-cmd'] }),
       400,
       /"nope-cmd" does not exist/,
     );
-    assert.deepStrictEqual(await client.listServices(), [], 'nothing is left of a failed deploy');
+    assert.deepStrictEqual(await lab.client.listServices(), [], 'nothing is left of a failed deploy');
   });
 });

@@ -1,41 +1,23 @@
 import * as assert from 'assert';
-import type { Backend } from '../../src/backend/app';
 import { ApiClient } from '../../src/client/api-client';
 import type { JobRun } from '../../src/protocol/containers';
-import { startBackend, tempHome, TEST_TOKEN } from './helpers';
-import { BUSYBOX, labBackend, removeContainersOf, requireDocker, until, waitForRun } from './docker-helpers';
+import { startBackend, TEST_TOKEN } from './helpers';
+import { dockerLabPerTest, BUSYBOX, until, waitForRun } from './docker-helpers';
 
 const ENDED = ['succeeded', 'failed', 'stopped', 'skipped'] as const;
 
 describe('pipelines and schedules of jobs on the real Docker Engine', function () {
   this.timeout(120000);
-  let home: string;
-  let cleanup: () => void;
-  let backend: Backend;
-  let client: ApiClient;
-
-  before(async function () {
-    await requireDocker(this);
-  });
-  beforeEach(async () => {
-    ({ home, cleanup } = tempHome());
-    ({ backend, client } = await labBackend(home));
-  });
-  afterEach(async () => {
-    client.dispose();
-    await backend.stop('test done');
-    await removeContainersOf(home);
-    cleanup();
-  });
+  const lab = dockerLabPerTest();
 
   const job = (name: string, script: string) =>
-    client.createJob({ name, image: BUSYBOX, command: ['sh', '-c', script] });
+    lab.client.createJob({ name, image: BUSYBOX, command: ['sh', '-c', script] });
 
   /** The runs of a job once it has `count` runs that all ended. */
   const endedRuns = (name: string, count = 1) =>
     until(
       async () => {
-        const runs = await client.jobRuns(name);
+        const runs = await lab.client.jobRuns(name);
         return runs.length >= count && runs.every((r) => (ENDED as readonly string[]).includes(r.state))
           ? runs
           : undefined;
@@ -48,8 +30,8 @@ describe('pipelines and schedules of jobs on the real Docker Engine', function (
     await job('a', 'sleep 1; echo a');
     await job('b', 'sleep 2; echo b');
     await job('c', 'echo c');
-    await client.setJobUpstreams('c', ['a', 'b']);
-    const started = await client.runPipeline();
+    await lab.client.setJobUpstreams('c', ['a', 'b']);
+    const started = await lab.client.runPipeline();
     assert.strictEqual(started.length, 2);
     const [c] = await endedRuns('c');
     const [a] = await endedRuns('a');
@@ -60,19 +42,19 @@ describe('pipelines and schedules of jobs on the real Docker Engine', function (
     assert.ok(a.executionId && a.executionId === b.executionId && b.executionId === c.executionId);
     assert.ok(Date.parse(c.startedAt!) >= Date.parse(b.endedAt!), `${c.startedAt} after ${b.endedAt}`);
     await new Promise((r) => setTimeout(r, 500));
-    assert.strictEqual((await client.jobRuns('c')).length, 1, 'c ran once');
+    assert.strictEqual((await lab.client.jobRuns('c')).length, 1, 'c ran once');
   });
 
   it('skips the dependant of a failing middle job, and re-runs from it', async () => {
     await job('first', 'echo first');
     await job('middle', 'echo failing; exit 3');
     await job('last', 'echo last');
-    await client.setJobUpstreams('middle', ['first']);
-    await client.setJobUpstreams('last', ['middle']);
-    const first = await client.runJob('first');
+    await lab.client.setJobUpstreams('middle', ['first']);
+    await lab.client.setJobUpstreams('last', ['middle']);
+    const first = await lab.client.runJob('first');
     assert.strictEqual(first.trigger, 'manual');
     const [last] = await endedRuns('last');
-    const [middle] = await client.jobRuns('middle');
+    const [middle] = await lab.client.jobRuns('middle');
     assert.deepStrictEqual(
       [middle.state, middle.exitCode, middle.trigger, middle.triggerDetail],
       ['failed', 3, 'dependency', first.id],
@@ -80,7 +62,7 @@ describe('pipelines and schedules of jobs on the real Docker Engine', function (
     assert.deepStrictEqual([last.state, last.trigger, last.triggerDetail], ['skipped', 'dependency', middle.id]);
     assert.strictEqual(last.reason, `skipped: the upstream job "middle" failed (run ${middle.id})`);
 
-    const rerun = await client.rerunFrom('middle');
+    const rerun = await lab.client.rerunFrom('middle');
     assert.strictEqual(rerun.trigger, 'manual');
     assert.match(rerun.triggerDetail ?? '', /re-run from here after run .* \(failed\)/);
     const lasts = await endedRuns('last', 2);
@@ -88,24 +70,24 @@ describe('pipelines and schedules of jobs on the real Docker Engine', function (
       lasts.map((r) => r.state),
       ['skipped', 'skipped'],
     );
-    assert.strictEqual((await client.jobRuns('first')).length, 1, 'the upstream of the re-run is not run again');
+    assert.strictEqual((await lab.client.jobRuns('first')).length, 1, 'the upstream of the re-run is not run again');
   });
 
-  it('goes on with a pipeline after a backend restart half-way, and runs nothing twice', async () => {
+  it('goes on with a pipeline after a lab.backend restart half-way, and runs nothing twice', async () => {
     await job('extract', 'sleep 2; echo extract');
     await job('train', 'echo train');
     await job('report', 'echo report');
-    await client.setJobUpstreams('train', ['extract']);
-    await client.setJobUpstreams('report', ['train']);
-    const extract = await client.runJob('extract');
-    // the backend stops while extract runs; extract ends while no backend watches
-    client.dispose();
-    await backend.stop('test restart');
+    await lab.client.setJobUpstreams('train', ['extract']);
+    await lab.client.setJobUpstreams('report', ['train']);
+    const extract = await lab.client.runJob('extract');
+    // the lab.backend stops while extract runs; extract ends while no lab.backend watches
+    lab.client.dispose();
+    await lab.backend.stop('test restart');
     await new Promise((r) => setTimeout(r, 3000));
-    backend = await startBackend(home);
-    client = new ApiClient(backend.port, TEST_TOKEN);
+    lab.backend = await startBackend(lab.home);
+    lab.client = new ApiClient(lab.backend.port, TEST_TOKEN);
     const [report] = await endedRuns('report');
-    const runs = async (name: string): Promise<JobRun[]> => client.jobRuns(name);
+    const runs = async (name: string): Promise<JobRun[]> => lab.client.jobRuns(name);
     const [e] = await runs('extract');
     const [t] = await runs('train');
     assert.deepStrictEqual([e.id, e.state], [extract.id, 'succeeded']);
@@ -119,24 +101,24 @@ describe('pipelines and schedules of jobs on the real Docker Engine', function (
 
   it('runs a job on a six-field cron schedule, recording the trigger', async () => {
     await job('tick', 'echo tick');
-    await client.scheduleJob('tick', { cron: '*/2 * * * * *', timeZone: 'UTC' });
-    const run = await until(async () => (await client.jobRuns('tick'))[0], 10000, 'a cron run');
-    await client.unscheduleJob('tick');
+    await lab.client.scheduleJob('tick', { cron: '*/2 * * * * *', timeZone: 'UTC' });
+    const run = await until(async () => (await lab.client.jobRuns('tick'))[0], 10000, 'a cron run');
+    await lab.client.unscheduleJob('tick');
     assert.deepStrictEqual([run.trigger, run.triggerDetail], ['cron', '*/2 * * * * * (UTC)']);
-    const ended = await waitForRun(client, run.id, ['succeeded', 'failed']);
+    const ended = await waitForRun(lab.client, run.id, ['succeeded', 'failed']);
     assert.strictEqual(ended.state, 'succeeded');
   });
 
   it("records a clear failure when a scheduled job's image is missing, and goes on firing", async () => {
-    await client.createJob({ name: 'ghost', image: 'mllab-test/does-not-exist:1', command: ['true'] });
-    await client.scheduleJob('ghost', { cron: '* * * * * *', timeZone: 'UTC' });
+    await lab.client.createJob({ name: 'ghost', image: 'mllab-test/does-not-exist:1', command: ['true'] });
+    await lab.client.scheduleJob('ghost', { cron: '* * * * * *', timeZone: 'UTC' });
     // a fire's run is queued for a moment, until the engine says the image is missing
     const failed = await until(async () => {
-      const r = (await client.jobRuns('ghost')).filter((x) => x.state === 'failed');
+      const r = (await lab.client.jobRuns('ghost')).filter((x) => x.state === 'failed');
       return r.length >= 2 ? r : undefined;
     }, 20000);
-    const schedule = await client.getSchedule('ghost');
-    await client.unscheduleJob('ghost');
+    const schedule = await lab.client.getSchedule('ghost');
+    await lab.client.unscheduleJob('ghost');
     assert.deepStrictEqual([failed[0].trigger, failed[1].trigger], ['cron', 'cron']);
     assert.match(
       failed[0].reason ?? '',

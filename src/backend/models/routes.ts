@@ -22,6 +22,7 @@ import type { ServiceRepository } from '../services/repository';
 import { deployModel, MODEL_VERSION_ENV } from './deploy';
 import { registerModel } from './register';
 import type { ModelRepository } from './repository';
+import { nameParams, projectQuery } from '../http/schemas';
 
 export interface ModelRouteDeps {
   readonly projects: ProjectRepository;
@@ -36,12 +37,6 @@ export interface ModelRouteDeps {
 }
 
 const projectProperty = { type: 'string', minLength: 1, maxLength: 200 } as const;
-const projectQuery = { type: 'object', additionalProperties: false, properties: { project: projectProperty } } as const;
-const nameParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 const versionParams = {
   type: 'object',
   required: ['name', 'version'],

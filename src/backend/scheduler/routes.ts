@@ -7,20 +7,11 @@ import type {
   ScheduleRequest,
   SetUpstreamsRequest,
 } from '../../protocol/schedules';
+import { nameParams, projectQuery } from '../http/schemas';
 import type { ProjectRepository } from '../projects/repository';
 import { CronExpression, localTimeZone } from './cron';
 import type { Scheduler } from './service';
 
-const projectQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { project: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
-const nameParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 const scheduleProperties = {
   cron: { type: 'string', minLength: 1, maxLength: 200 },
   timeZone: { type: 'string', minLength: 1, maxLength: 100 },
