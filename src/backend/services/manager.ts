@@ -27,6 +27,8 @@ interface Watch {
   timer?: NodeJS.Timeout;
   startedAt: number;
   failures: number;
+  /** checks made while starting (they come faster at first) */
+  startChecks: number;
 }
 
 const FAILURES_UNHEALTHY = 3;
@@ -160,7 +162,7 @@ export class ServiceManager {
     this.unwatch(id);
     await this.set(id, { status: service.healthPath ? 'starting' : 'running', exitCode: null, reason: null });
     if (service.healthPath) {
-      const watch: Watch = { startedAt: Date.now(), failures: 0 };
+      const watch: Watch = { startedAt: Date.now(), failures: 0, startChecks: 0 };
       this.watches.set(id, watch);
       this.schedule(id, watch, 0);
     }
@@ -196,7 +198,10 @@ export class ServiceManager {
       }
     }
     await this.set(id, { status, reason });
-    this.schedule(id, watch, this.intervalMs);
+    // while starting, look again soon and then less often (100 ms, 150 ms, ... up to the interval):
+    // a service is seen healthy within a fraction of its start-up time, not up to a whole interval late
+    const delay = status === 'starting' ? Math.min(this.intervalMs, 100 * 1.5 ** watch.startChecks++) : this.intervalMs;
+    this.schedule(id, watch, delay);
   }
 
   private unwatch(id: string): Watch | undefined {
