@@ -83,6 +83,8 @@ export type BackendEvent =
       readonly runId: string;
       readonly key: string;
       readonly steps: readonly number[];
+      /** when each point was logged (unix ms) */
+      readonly times: readonly number[];
       readonly values: readonly (number | null)[];
     }
   | { readonly type: 'projectCreated'; readonly project: Project }

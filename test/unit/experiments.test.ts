@@ -130,6 +130,11 @@ describe('experiments: ingest of run directories and the API', function () {
         points.flatMap((x) => (x.type === 'metricPoints' ? x.values : [])),
         [0.5, 0.4, 0.3],
       );
+      // with the times they were logged at, for charts by wall time
+      assert.deepStrictEqual(
+        points.flatMap((x) => (x.type === 'metricPoints' ? x.times : [])),
+        [0, 1, 2].map((s) => 1767225600000 + s),
+      );
       await until('experimentUpdated with 3 points', () =>
         events.some(
           (x) => x.type === 'experimentUpdated' && x.experiment.id === id && x.experiment.metrics[0]?.count === 3,

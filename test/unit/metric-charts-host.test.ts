@@ -94,9 +94,9 @@ describe('metric charts: host side', () => {
     const posts: AppendMessage['points'][] = [];
     const live = new LiveBatcher((p) => posts.push(p), 20);
     for (let i = 0; i < 100; i++) {
-      live.add('r1', 'loss', [i], [i / 10], 5);
+      live.add('r1', 'loss', [i], [i / 10], [1000 + i]);
     }
-    live.add('r2', 'acc', [0], [null], 5);
+    live.add('r2', 'acc', [0], [null], [2000]);
     while (posts.length === 0) {
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -109,7 +109,8 @@ describe('metric charts: host side', () => {
       ],
     );
     assert.deepStrictEqual(Array.from(posts[0][1].values), [NaN], 'a non-finite live value arrives as NaN');
-    assert.deepStrictEqual(Array.from(posts[0][1].times), [5]);
+    assert.deepStrictEqual(Array.from(posts[0][1].times), [2000], 'each point keeps the time it was logged at');
+    assert.deepStrictEqual(Array.from(posts[0][0].times).slice(0, 2), [1000, 1001]);
     live.dispose();
   });
 });

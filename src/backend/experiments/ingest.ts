@@ -566,13 +566,15 @@ export class RunIngest {
     if (publish && (wasLive || record.status === 'running')) {
       for (const p of batch.values()) {
         const steps: number[] = [];
+        const times: number[] = [];
         const values: (number | null)[] = [];
         const f = p.points.floats;
         for (let i = 0; i < p.points.length; i += 3) {
           steps.push(f[i]);
+          times.push(f[i + 1]);
           values.push(Number.isFinite(f[i + 2]) ? f[i + 2] : null);
         }
-        publish({ type: 'metricPoints', runId: record.id, key: p.key, steps, values });
+        publish({ type: 'metricPoints', runId: record.id, key: p.key, steps, times, values });
       }
     }
   }

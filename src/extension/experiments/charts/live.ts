@@ -24,11 +24,14 @@ export class LiveBatcher {
     private readonly intervalMs = LIVE_POST_INTERVAL_MS,
   ) {}
 
-  /**
-   * Adds points of one run and key. `time` stamps them: the backend's live events carry no wall time,
-   * so the receipt time stands in until the series is next loaded from the backend.
-   */
-  add(runId: string, key: string, steps: readonly number[], values: readonly (number | null)[], time: number): void {
+  /** Adds points of one run and key, with the times they were logged at (unix ms). */
+  add(
+    runId: string,
+    key: string,
+    steps: readonly number[],
+    values: readonly (number | null)[],
+    times: readonly number[],
+  ): void {
     const k = `${runId}\u0000${key}`;
     let p = this.pending.get(k);
     if (!p) {
@@ -37,7 +40,7 @@ export class LiveBatcher {
     }
     for (let i = 0; i < steps.length; i++) {
       p.steps.push(steps[i]);
-      p.times.push(time);
+      p.times.push(times[i]);
       p.values.push(values[i] ?? null);
     }
     this.timer ??= setTimeout(() => this.drain(), this.intervalMs);

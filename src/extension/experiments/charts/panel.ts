@@ -184,7 +184,7 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
     }
     if (e.type === 'metricPoints') {
       if (this.runs.some((r) => r.id === e.runId)) {
-        this.live.add(e.runId, e.key, e.steps, e.values, Date.now());
+        this.live.add(e.runId, e.key, e.steps, e.values, e.times);
       }
     } else if (e.type === 'experimentUpdated') {
       const x = e.experiment;
