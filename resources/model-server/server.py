@@ -4,7 +4,8 @@ Standard library only (plus joblib or pickle for scikit-learn estimators, when i
 Environment:
 
     MODEL_PATH         the model file (mounted read-only)
-    MODEL_ENTRY_POINT  optional ``module:function``: a ``predict(inputs)`` function to call instead
+    MODEL_ENTRY_POINT  optional ``module:function``: a ``predict(inputs)`` function (or
+                       ``predict(inputs, params)``, given /invocations' params) to call instead
                        of unpickling the file (the module is looked up next to the model file, then
                        on sys.path; it can read the model file from $MODEL_PATH)
     MODEL_NAME, MODEL_VERSION  shown by /info
@@ -14,18 +15,28 @@ Routes:
 
     GET  /health       200 once the model is loaded; 503 while loading, or with the loader's error
     GET  /info         the model, its loader and what it expects
-    POST /predict      {"inputs": rows} or {"instances": rows} or rows -> {"predictions": [...]}
-    POST /invocations  MLflow's formats: dataframe_split, dataframe_records, instances, inputs
+    POST /predict      ML Lab's simple format: {"inputs": rows} or {"instances": rows} or rows (a flat list
+                       is one row; dataframe_split and dataframe_records work too), any Content-Type
+                       -> {"predictions": [...]}; errors as {"error": {"status", "message"}}
+    POST /invocations  MLflow's scoring protocol (MLflow 2.x, ``mlflow models serve``): Content-Type
+                       application/json with one of dataframe_split, dataframe_records, instances, inputs
+                       (and optional params), or text/csv with a header row; -> {"predictions": ...};
+                       errors as MLflow's {"error_code", "message"} (plus ML Lab's "error"), 415 for a
+                       content type it does not take
 
 A request the model cannot take (wrong number of features, rows of different lengths, not JSON)
 answers 400 with the reason.
 """
 
+import csv
 import importlib
 import importlib.util
+import inspect
+import io
 import json
 import os
 import pickle
+import re
 import signal
 import sys
 import threading
@@ -98,6 +109,21 @@ class Model:
         except (ValueError, TypeError) as e:
             raise BadInput(f"the model cannot predict on this input: {e}") from e
 
+    def invoke(self, inv: "Invocation") -> Any:
+        """MLflow's scoring: a model function gets the input in the shape sent (rows for the DataFrame
+        formats and CSV, the tensor or dict of named tensors for instances and inputs, the whole body
+        for an LLM payload), with ``params=`` when it declares that parameter; an estimator gets rows."""
+        if self.predict_fn is None:
+            if inv.params:
+                log("the request's params are ignored: a pickled estimator takes none")
+            return self.predict(estimator_rows(inv, self.feature_names()))
+        data = inv.rows if inv.kind == "table" else inv.tensor
+        if _wants_params(self.predict_fn):
+            return _jsonable(self.predict_fn(data, params=inv.params), records=True)
+        if inv.params:
+            log("the request's params are ignored: the model's predict function has no params parameter")
+        return _jsonable(self.predict_fn(data), records=True)
+
 
 def log(message: str) -> None:
     sys.stderr.write(f"model-server: {message}\n")
@@ -136,7 +162,11 @@ def _load_entry_point(entry_point: str, path: str) -> Any:
     return fn
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, records: bool = False) -> Any:
+    if records and hasattr(value, "to_dict") and hasattr(value, "columns"):
+        return _jsonable(value.to_dict(orient="records"))  # a pandas DataFrame, as MLflow answers it
+    if records and hasattr(value, "to_frame") and hasattr(value, "index"):
+        return _jsonable(value.to_frame().to_dict(orient="records"))  # a pandas Series, likewise
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, (list, tuple)):
@@ -172,8 +202,8 @@ def _rows(value: Any, what: str, columns: Optional[List[str]] = None) -> List[Li
     return value
 
 
-def parse_invocation(body: Any, feature_names: Optional[List[str]]) -> List[List[Any]]:
-    """MLflow's scoring formats."""
+def _predict_formats(body: Any, feature_names: Optional[List[str]]) -> List[List[Any]]:
+    """MLflow's JSON formats as /predict reads them: always rows (see /invocations for MLflow's own rules)."""
     if not isinstance(body, dict):
         raise BadInput('send a JSON object with one of "dataframe_split", "dataframe_records", "instances", "inputs"')
     keys = [k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in body]
@@ -207,8 +237,359 @@ def parse_predict(body: Any, feature_names: Optional[List[str]]) -> List[List[An
         for key in ("inputs", "instances"):
             if key in body:
                 return _rows(body[key], key, feature_names)
-        return parse_invocation(body, feature_names)
+        return _predict_formats(body, feature_names)
     return _rows(body, "the body", feature_names)
+
+
+# ---- POST /invocations: MLflow's scoring protocol (mlflow.pyfunc.scoring_server, MLflow 2.x) ----
+#
+# Written by hand because the server stays standard-library only (it runs in any base image with a
+# python3): MLflow's own server needs pandas, numpy and MLflow. Where MLflow hands the model a pandas
+# DataFrame or numpy arrays, a model function here gets plain lists (rows) or the JSON as sent.
+
+CONTENT_TYPE_CSV = "text/csv"
+CONTENT_TYPE_JSON = "application/json"
+CONTENT_TYPES = [CONTENT_TYPE_CSV, CONTENT_TYPE_JSON]
+# MLflow's documentation names application/csv for CSV bodies, while its server takes text/csv: both work
+CSV_ALIASES = {CONTENT_TYPE_CSV, "application/csv"}
+INPUT_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+# a body with one of these keys is MLflow's "unified LLM" payload: passed to the model as it is
+LLM_KEYS = ("messages", "prompt", "input")
+REQUIRED_INPUT_FORMAT = ("The input must be a JSON dictionary with exactly one of the input fields "
+                         "{'dataframe_split', 'dataframe_records', 'instances', 'inputs'}")
+PROTOCOL_HINT = ("Note: MLflow 2.0 dropped the 1.x request formats (Content-Type parameters such as "
+                 "format=pandas-split, bare DataFrame JSON): send Content-Type: application/json with the "
+                 "data wrapped in one of dataframe_split, dataframe_records, instances or inputs, or text/csv.")
+# pandas.read_csv's default missing-value markers
+CSV_NA_VALUES = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                 "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+CSV_TRUE = {"True", "TRUE", "true"}
+CSV_FALSE = {"False", "FALSE", "false"}
+_INT = re.compile(r"\s*[+-]?\d+\s*")
+_FLOAT = re.compile(r"\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity)\s*", re.IGNORECASE)
+
+
+class InvocationError(Exception):
+    """An /invocations request that fails: answered as MLflow does, {"error_code": ..., "message": ...}."""
+
+    def __init__(self, status: int, error_code: str, message: str, stack_trace: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.stack_trace = stack_trace
+
+
+class Invocation:
+    """A parsed /invocations body: a table (DataFrame formats, CSV), a tensor (instances, inputs: a
+    list of any rank or a dict of named tensors) or an LLM payload, and MLflow's optional params.
+
+    A model function gets a tensor as sent (lists of different lengths too: a function is not a numpy
+    array); an estimator needs a table, so estimator_rows checks the shape there."""
+
+    def __init__(self, kind: str, source: str, *, rows: Optional[List[List[Any]]] = None,
+                 columns: Optional[List[str]] = None, tensor: Any = None,
+                 params: Optional[Dict[str, Any]] = None) -> None:
+        self.kind = kind  # "table", "tensor" or "llm"
+        self.source = source  # what the data came as, for messages
+        self.rows = rows
+        self.columns = columns
+        self.tensor = tensor
+        self.params = params
+
+
+def content_type_problem(header: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    """(the media type, None) when /invocations takes `header`, else (None, the reason for a 415).
+
+    MLflow's rules: charset must be utf-8, no other parameter is accepted, the type must be text/csv
+    or application/json. Types and parameter names are compared case-insensitively (RFC 9110), and
+    an empty parameter (``application/json;``, as in MLflow's own curl example) is ignored.
+    """
+    if header is None or not header.strip():
+        return None, (f"This predictor only supports the following content types: Types: {CONTENT_TYPES}. "
+                      "Got no Content-Type header.")
+    parts = [p.strip() for p in header.split(";")]
+    media_type = parts[0].lower()
+    parameters: Dict[str, str] = {}
+    for part in parts[1:]:
+        if part:
+            key, _, value = part.partition("=")
+            parameters[key.strip().lower()] = value.strip().strip('"')
+    if parameters.get("charset", "utf-8").lower() != "utf-8":
+        return None, "The scoring server only supports UTF-8"
+    unexpected = sorted(set(parameters) - {"charset"})
+    if unexpected:
+        return None, f"Unrecognized content type parameters: {', '.join(unexpected)}. {PROTOCOL_HINT}"
+    if media_type in CSV_ALIASES:
+        return CONTENT_TYPE_CSV, None
+    if media_type == CONTENT_TYPE_JSON:
+        return CONTENT_TYPE_JSON, None
+    return None, f"This predictor only supports the following content types: Types: {CONTENT_TYPES}. Got '{header}'."
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "dictionary", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def _shape(value: Any, what: str, path: Tuple[int, ...] = ()) -> Tuple[int, ...]:
+    """The shape of a nested list as numpy.array would make it; a ragged list is refused, naming the row."""
+    if not isinstance(value, list):
+        return ()
+    if not any(isinstance(item, list) for item in value):
+        return (len(value),)  # the common case, a row of values (or no values), without a call per value
+    shapes = [_shape(item, what, path + (i,)) for i, item in enumerate(value)]
+    first = shapes[0]
+    for i, s in enumerate(shapes):
+        if s != first:
+            def where(j: int) -> str:
+                p = path + (j,)
+                return f"row {p[0]}" + "".join(f"[{k}]" for k in p[1:])
+
+            if s and first and s[0] != first[0]:
+                detail = f"has {s[0]} values but {where(0)} has {first[0]}"
+            elif not s:
+                detail = f"is a single value but {where(0)} is a list"
+            elif not first:
+                detail = f"is a list but {where(0)} is a single value"
+            else:
+                detail = f"has the shape {'x'.join(map(str, s))} but {where(0)} has {'x'.join(map(str, first))}"
+            raise BadInput(f"{what}: {where(i)} {detail}: a tensor needs rows of the same shape")
+    return (len(value),) + shapes[0]
+
+
+def _non_empty_list(value: Any, what: str) -> List[Any]:
+    if not isinstance(value, list) or not value:
+        raise BadInput(f"{what} must be a non-empty list of rows, e.g. [[5.1, 3.5, 1.4, 0.2]]; got {_type_name(value)}"
+                       + (" []" if value == [] else ""))
+    return value
+
+
+def _table_rows(data: List[Any], what: str) -> List[List[Any]]:
+    """Rows of a DataFrame from lists (all the same length) or, as pandas reads them, single values (one column)."""
+    if all(not isinstance(r, list) for r in data):
+        return [[r] for r in data]
+    if not all(isinstance(r, list) for r in data):
+        raise BadInput(f"{what} mixes lists and single values: send every row as a list of values")
+    width = len(data[0])
+    for i, r in enumerate(data):
+        if len(r) != width:
+            raise BadInput(f"{what}: row {i} has {len(r)} values but row 0 has {width}: "
+                           "every row needs the same length")
+    return data
+
+
+def _dataframe_split(value: Any, params: Optional[Dict[str, Any]]) -> Invocation:
+    if not isinstance(value, dict):
+        raise BadInput(f"Dataframe split format must be a dictionary. Got {_type_name(value)}.")
+    keys = set(value)
+    if "data" not in keys or keys - {"columns", "data", "index"}:
+        raise BadInput("Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. "
+                       f"Got {sorted(keys)}.")
+    rows = _table_rows(_non_empty_list(value["data"], "dataframe_split.data"), "dataframe_split.data")
+    columns = value.get("columns")
+    if columns is not None:
+        if not isinstance(columns, list) or len(columns) != len(rows[0]):
+            raise BadInput(f"dataframe_split has {len(columns) if isinstance(columns, list) else 0} columns "
+                           f"but its rows have {len(rows[0])} values")
+        columns = [str(c) for c in columns]
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise BadInput(f"dataframe_split names the columns {twice} more than once")
+    index = value.get("index")
+    if index is not None and (not isinstance(index, list) or len(index) != len(rows)):
+        raise BadInput(f"dataframe_split has {len(index) if isinstance(index, list) else 0} index labels "
+                       f"but {len(rows)} rows")
+    return Invocation("table", "dataframe_split", rows=rows, columns=columns, params=params)
+
+
+def _dataframe_records(value: Any, params: Optional[Dict[str, Any]]) -> Invocation:
+    if not isinstance(value, list):
+        raise BadInput(f"Dataframe records format must be a list of records. Got {_type_name(value)}.")
+    _non_empty_list(value, "dataframe_records")
+    if all(isinstance(r, dict) for r in value):
+        # as pandas.DataFrame(records): every name any record has, in the order first seen; a record
+        # without a name has a missing value (null) there
+        columns: List[str] = []
+        seen = set()
+        for r in value:
+            for k in r:
+                if k not in seen:
+                    seen.add(k)
+                    columns.append(k)
+        return Invocation("table", "dataframe_records", rows=[[r.get(c) for c in columns] for r in value],
+                          columns=columns, params=params)
+    if any(isinstance(r, dict) for r in value):
+        raise BadInput("dataframe_records mixes records and other values: send a list of records {name: value}")
+    return Invocation("table", "dataframe_records", rows=_table_rows(value, "dataframe_records"), params=params)
+
+
+def _instances(value: Any, params: Optional[Dict[str, Any]]) -> Invocation:
+    if not isinstance(value, list):
+        raise BadInput(f"instances must be a list of rows or of records {{name: value}}; got {_type_name(value)} "
+                       "(send named tensors as inputs)")
+    _non_empty_list(value, "instances")
+    if isinstance(value[0], dict):
+        # TF serving's row format: records become named tensors (columns), so every record needs the same names
+        names = list(value[0])
+        for i, r in enumerate(value):
+            if not isinstance(r, dict):
+                raise BadInput(f"instances: row {i} is a {_type_name(r)} but row 0 is a record: "
+                               "send all rows as records")
+            if set(r) != set(names):
+                raise BadInput(f"instances: row {i} has the names {list(r)} but row 0 has {names}: every record "
+                               "needs the same names (dataframe_records fills missing values with null)")
+        tensor = {k: [r[k] for r in value] for k in names}
+        return Invocation("tensor", "instances", tensor=tensor, params=params)
+    return Invocation("tensor", "instances", tensor=value, params=params)
+
+
+def _inputs(value: Any, params: Optional[Dict[str, Any]]) -> Invocation:
+    if isinstance(value, list):
+        _non_empty_list(value, "inputs")
+    return Invocation("tensor", "inputs", tensor=value, params=params)
+
+
+def parse_invocation_json(text: str) -> Invocation:
+    """An application/json body as MLflow's scoring server reads it."""
+    try:
+        body = json.loads(text)
+    except ValueError as e:
+        raise BadInput(f"the body is not JSON: {e}") from e
+    if isinstance(body, list):
+        raise BadInput(f"{REQUIRED_INPUT_FORMAT}. Received a list.")
+    if not isinstance(body, dict):
+        raise BadInput(f"{REQUIRED_INPUT_FORMAT}. Received unexpected input type '{_type_name(body)}'.")
+    if any(k in body for k in LLM_KEYS):
+        return Invocation("llm", "the body", tensor=body, params={})
+    keys = [k for k in INPUT_FORMATS if k in body]
+    if len(keys) != 1:
+        raise BadInput(f"{REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: {list(body)}. {PROTOCOL_HINT}")
+    params = body.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise BadInput(f"params must be a JSON object of parameter names and values; got {_type_name(params)}")
+    parse = {"dataframe_split": _dataframe_split, "dataframe_records": _dataframe_records,
+             "instances": _instances, "inputs": _inputs}[keys[0]]
+    return parse(body[keys[0]], params)
+
+
+def _csv_column(cells: List[Optional[str]]) -> List[Any]:
+    """One CSV column's values as pandas.read_csv infers them: ints, else floats (also ints with a
+    missing value), else booleans, else the text; a missing value is None."""
+    present = [c for c in cells if c is not None]
+    if present and all(_INT.fullmatch(c) for c in present):
+        if len(present) == len(cells):
+            return [int(c) for c in cells]
+        return [float(c) if c is not None else None for c in cells]
+    if present and all(_INT.fullmatch(c) or _FLOAT.fullmatch(c) for c in present):
+        return [float(c) if c is not None else None for c in cells]
+    if present and all(c in CSV_TRUE or c in CSV_FALSE for c in present):
+        return [(c in CSV_TRUE) if c is not None else None for c in cells]
+    return cells
+
+
+def parse_invocation_csv(text: str) -> Invocation:
+    """A text/csv body as pandas.read_csv reads it (MLflow's CSV input): a header row of column names,
+    then data rows; RFC 4180 quoting (quoted fields hold commas, quotes and line breaks)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: List[List[str]] = []
+    lines: List[int] = []
+    try:
+        for record in reader:
+            if record:  # pandas skips blank lines
+                records.append(record)
+                lines.append(reader.line_num)
+    except csv.Error as e:
+        raise BadInput(f"the CSV body is not valid CSV (RFC 4180) at line {reader.line_num}: {e}") from e
+    if not records:
+        raise BadInput("the CSV body is empty: send a header row of column names, then the rows, "
+                       "as DataFrame.to_csv(index=False) writes them")
+    header = records[0]
+    if len(records) == 1:
+        raise BadInput(f"the CSV body has only a header row ({','.join(header)}): its first line names the columns, "
+                       "the rows follow it (as DataFrame.to_csv(index=False) writes them)")
+    # column names as pandas makes them: "Unnamed: i" for an empty one, "a.1" for a second "a"
+    columns: List[str] = []
+    for i, name in enumerate(header):
+        name = name or f"Unnamed: {i}"
+        base, n = name, 0
+        while name in columns:
+            n += 1
+            name = f"{base}.{n}"
+        columns.append(name)
+    width = len(columns)
+    cells: List[List[Optional[str]]] = []
+    for record, line in zip(records[1:], lines[1:]):
+        if len(record) > width:
+            raise BadInput(f"the CSV body has {len(record)} fields on line {line} but its header has {width}")
+        padded = record + [""] * (width - len(record))  # pandas fills a short row with missing values
+        cells.append([None if c in CSV_NA_VALUES else c for c in padded])
+    values = [_csv_column([row[j] for row in cells]) for j in range(width)]
+    rows = [[values[j][i] for j in range(width)] for i in range(len(cells))]
+    return Invocation("table", "the CSV body", rows=rows, columns=columns)
+
+
+def _cells_for_estimator(rows: List[List[Any]], what: str) -> List[List[Any]]:
+    """Rows of plain values for estimator.predict; a missing value (null) as NaN, as pandas has it."""
+    out = []
+    for i, row in enumerate(rows):
+        for v in row:
+            if isinstance(v, (list, dict)):
+                raise BadInput(f"{what}: row {i} holds a nested value; a scikit-learn estimator takes rows of "
+                               "plain feature values")
+        out.append([float("nan") if v is None else v for v in row])
+    return out
+
+
+def estimator_rows(inv: Invocation, feature_names: Optional[List[str]]) -> List[List[Any]]:
+    """The 2-D table an estimator's predict() takes, from any /invocations input; columns picked by the
+    estimator's feature names when both have names."""
+    what = inv.source
+    columns = inv.columns
+    if inv.kind == "llm":
+        raise BadInput("a scikit-learn estimator takes no LLM payload (messages, prompt, input): send one of "
+                       "dataframe_split, dataframe_records, instances, inputs")
+    if inv.kind == "table":
+        rows = inv.rows or []
+    elif isinstance(inv.tensor, dict):
+        columns = list(inv.tensor)
+        length = None
+        for name, column in inv.tensor.items():
+            if not isinstance(column, list) or (column and isinstance(column[0], list)):
+                raise BadInput(f"{what}: the tensor '{name}' must be a list with one value per row for a "
+                               "scikit-learn estimator")
+            if length is None:
+                length = len(column)
+            elif len(column) != length:
+                raise BadInput(f"{what}: the tensor '{name}' has {len(column)} values but '{columns[0]}' has {length}")
+        rows = [list(r) for r in zip(*inv.tensor.values())]
+        if not rows:
+            raise BadInput(f"{what} holds no rows")
+    else:
+        shape = _shape(inv.tensor, what)
+        if len(shape) != 2:
+            if len(shape) == 1:
+                raise BadInput(f"{what} is a list of {shape[0]} values, but a scikit-learn estimator takes rows: "
+                               f"send [[...]] for one row")
+            raise BadInput(f"{what} has the shape {'x'.join(map(str, shape)) or 'of a single value'}, but a "
+                           "scikit-learn estimator takes rows of feature values (2 dimensions)")
+        rows = inv.tensor
+    if feature_names and columns is not None:
+        missing = [c for c in feature_names if c not in columns]
+        if missing:
+            raise BadInput(f"{what} lacks the columns {missing}")
+        order = [columns.index(c) for c in feature_names]
+        rows = [[r[i] for i in order] for r in rows]
+    return _cells_for_estimator(rows, what)
+
+
+def _wants_params(fn: Any) -> bool:
+    try:
+        return "params" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -272,7 +653,7 @@ class Handler(BaseHTTPRequestHandler):
             "runtime": versions,
         }
 
-    def _body(self) -> Tuple[Optional[Any], Optional[str]]:
+    def _raw_body(self) -> Tuple[Optional[bytes], Optional[str]]:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             return None, "send the input as a JSON body with a Content-Length"
@@ -280,31 +661,46 @@ class Handler(BaseHTTPRequestHandler):
         if n > MAX_BODY_BYTES:
             self.rfile.read(n)
             return None, f"the body is {n} bytes; at most {MAX_BODY_BYTES} are accepted"
-        raw = self.rfile.read(n)
-        try:
-            return json.loads(raw), None
-        except ValueError as e:
-            return None, f"the body is not JSON: {e}"
+        return self.rfile.read(n), None
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         path = self.path.split("?", 1)[0]
-        body, problem = self._body()
-        if path not in ("/predict", "/invocations"):
+        raw, problem = self._raw_body()
+        if path == "/predict":
+            self._predict(raw, problem)
+        elif path == "/invocations":
+            self._invocations(raw, problem)
+        else:
             self._error(404, f"no route POST {path}: use /predict or /invocations")
-            return
+
+    def _not_ready(self) -> Optional[str]:
+        m = self.model
+        if m.state == "ready":
+            return None
+        return "the model is still loading" if m.state == "loading" else f"the model failed to load: {m.error}"
+
+    def _predict(self, raw: Optional[bytes], problem: Optional[str]) -> None:
+        """ML Lab's own format: {"inputs": rows} or {"instances": rows} or rows."""
+        body = None
+        if raw is not None:
+            try:
+                body = json.loads(raw)
+            except ValueError as e:
+                problem = f"the body is not JSON: {e}"
         if problem:
             self._error(400, problem)
             return
-        m = self.model
-        if m.state != "ready":
-            self._error(503, "the model is still loading" if m.state == "loading" else f"the model failed to load: {m.error}")
+        not_ready = self._not_ready()
+        if not_ready:
+            self._error(503, not_ready)
             return
+        m = self.model
         try:
-            if m.entry_point and path == "/predict":
+            if m.entry_point:
                 # an entry point gets the inputs as sent
                 inputs = body.get("inputs", body.get("instances", body)) if isinstance(body, dict) else body
             else:
-                inputs = (parse_predict if path == "/predict" else parse_invocation)(body, m.feature_names())
+                inputs = parse_predict(body, m.feature_names())
             predictions = m.predict(inputs)
         except BadInput as e:
             self._error(400, str(e))
@@ -314,6 +710,51 @@ class Handler(BaseHTTPRequestHandler):
             self._error(500, f"the model failed: {type(e).__name__}: {e}")
             return
         self._send(200, {"predictions": predictions})
+
+    def _invocations(self, raw: Optional[bytes], problem: Optional[str]) -> None:
+        """MLflow's scoring protocol; errors as MLflow's JSON ({"error_code", "message"}), with ML Lab's
+        {"error": {"status", "message"}} beside them."""
+        try:
+            self._send(200, self._invoke(raw, problem))
+        except InvocationError as e:
+            value: Dict[str, Any] = {"error_code": e.error_code, "message": e.message}
+            if e.stack_trace:
+                value["stack_trace"] = e.stack_trace
+            value["error"] = {"status": e.status, "message": e.message}
+            self._send(e.status, value)
+
+    def _invoke(self, raw: Optional[bytes], problem: Optional[str]) -> Any:
+        media_type, unsupported = content_type_problem(self.headers.get("Content-Type"))
+        if unsupported:
+            raise InvocationError(415, "BAD_REQUEST", unsupported)
+        if problem or raw is None:
+            raise InvocationError(400, "BAD_REQUEST", problem or "send the input with a Content-Length")
+        try:
+            text = raw.decode("utf-8-sig" if media_type == CONTENT_TYPE_CSV else "utf-8")
+        except UnicodeDecodeError as e:
+            raise InvocationError(400, "BAD_REQUEST", f"the body is not UTF-8 text: {e}") from e
+        try:
+            inv = parse_invocation_csv(text) if media_type == CONTENT_TYPE_CSV else parse_invocation_json(text)
+        except BadInput as e:
+            raise InvocationError(400, "BAD_REQUEST", str(e)) from e
+        not_ready = self._not_ready()
+        if not_ready:
+            raise InvocationError(503, "TEMPORARILY_UNAVAILABLE", not_ready)
+        try:
+            predictions = self.model.invoke(inv)
+            # serialized here, so that a result JSON cannot hold is the model's error, not a dropped connection
+            json.dumps(predictions)
+        except BadInput as e:
+            raise InvocationError(400, "BAD_REQUEST", str(e)) from e
+        except Exception as e:  # noqa: BLE001 - the model's own failure: a 400, as MLflow answers it
+            log(f"prediction failed: {type(e).__name__}: {e}")
+            raise InvocationError(
+                400, "BAD_REQUEST",
+                "Encountered an unexpected error while evaluating the model. Verify that the input is compatible "
+                f"with the model for inference. {type(e).__name__}: {e}",
+                traceback.format_exc()) from e
+        # MLflow 2.x answers {"predictions": ...}, except for an LLM payload: the model's answer as it is
+        return predictions if inv.kind == "llm" else {"predictions": predictions}
 
 
 def main() -> None:

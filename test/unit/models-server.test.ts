@@ -23,8 +23,10 @@ interface Answer {
 }
 
 function call(port: number, method: string, route: string, body?: string): Promise<Answer> {
+  // /invocations takes JSON with its content type only, as MLflow's scoring server does
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: route, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: route, agent: false, headers }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += String(c)));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }));
@@ -100,7 +102,7 @@ describe('model server: routes, input formats and load failures (python3, no Doc
       { dataframe_split: { columns: ['a', 'b'], data: [[1, 2]] } },
       { dataframe_records: [{ a: 1, b: 2 }] },
       { instances: [[1, 2]] },
-      { inputs: [1, 2] },
+      { inputs: [[1, 2]] },
     ];
     for (const f of formats) {
       const answer = await call(port, 'POST', '/invocations', JSON.stringify(f));
@@ -113,7 +115,7 @@ describe('model server: routes, input formats and load failures (python3, no Doc
     );
     // what is refused, and why
     const refused: [string, string, RegExp][] = [
-      ['/invocations', JSON.stringify({ instances: [[1, 2], [3]] }), /row 1 has 1 values but row 0 has 2/],
+      ['/invocations', JSON.stringify({ instances: [{ a: 1 }, { b: 2 }] }), /row 1 has the names \['b'\] but row 0/],
       ['/invocations', JSON.stringify({ dataframe_split: { columns: ['a'], data: [[1, 2]] } }), /1 columns/],
       ['/invocations', JSON.stringify({ instances: [[1]], inputs: [[1]] }), /exactly one of/],
       ['/invocations', JSON.stringify({ instances: [] }), /non-empty list of rows/],
