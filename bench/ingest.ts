@@ -77,8 +77,7 @@ async function timeOurs(root: string, source: string, run: number): Promise<numb
   const log = new MemoryLogger();
   const store = await Store.open(homePaths(home).db, log);
   const projects = new ProjectRepository(store);
-  const project = await projects.create('bench');
-  await projects.setActive(project.id);
+  const { project } = await projects.create('bench'); // the first project becomes the active one
   const repo = new ExperimentRepository(store);
   const ingest = new RunIngest({
     store,
@@ -144,8 +143,7 @@ async function listing(root: string): Promise<void> {
   const log = new MemoryLogger();
   const store = await Store.open(homePaths(home).db, log);
   const projects = new ProjectRepository(store);
-  const project = await projects.create('bench');
-  await projects.setActive(project.id);
+  const { project } = await projects.create('bench'); // the first project becomes the active one
   const repo = new ExperimentRepository(store);
   for (let batch = 0; batch < LIST_EXPERIMENTS; batch += 1000) {
     await store.write((tx) => {

@@ -6,6 +6,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { chartsBench } from './charts';
+import { cliStartupBench } from './cli-startup';
 import { compareTableBench } from './compare-table';
 import { csvPreviewBench } from './csv-preview';
 import { dockerBench } from './docker';
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     reads,
     writes,
     activation,
+    cli: cliStartupBench,
     packaging: packagingBench,
     csv: csvPreviewBench,
     charts: chartsBench,

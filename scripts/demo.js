@@ -2,14 +2,19 @@
 // `npm run demo`: ML Lab in a browser. Installs the freshly packaged extension (dist/mllab.vsix) into
 // code-server and serves a copy of demo/sample-workspace on 127.0.0.1, then prints the URL.
 // Environment: MLLAB_DEMO_PORT (default 8080, or a free port when it is taken).
+// `--check` (run by `npm test`): serves a fresh copy in a temporary folder on a free port, loads it in
+// Chromium, checks that the ML Lab views answer (scripts/demo-check.js), stops and exits 0 or 1.
 'use strict';
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
 
 const repo = path.resolve(__dirname, '..');
-const demoDir = path.join(repo, '.demo');
+const check = process.argv.includes('--check');
+const demoDir = check
+  ? fs.mkdtempSync(path.join(require('os').tmpdir(), 'mllab-demo-check-'))
+  : path.join(repo, '.demo');
 
 function freePort(preferred) {
   return new Promise((resolve) => {
@@ -76,7 +81,7 @@ async function main() {
   }
   const env = { ...process.env, EXTENSIONS_GALLERY: '{}' };
   execFileSync(node, [entry, ...common, '--install-extension', vsix, '--force'], { stdio: 'inherit', env });
-  const port = await freePort(Number(process.env.MLLAB_DEMO_PORT || 8080));
+  const port = check ? await freePort(0) : await freePort(Number(process.env.MLLAB_DEMO_PORT || 8080));
   const server = spawn(
     node,
     [entry, ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-workspace-trust', workspace],
@@ -90,15 +95,62 @@ async function main() {
   server.stdout.on('data', (d) => {
     if (!announced && /HTTP server listening/.test(String(d))) {
       announced = true;
+      if (check) {
+        void runCheck(server, url);
+        return;
+      }
       process.stdout.write(
         `\nML Lab is running in code-server: open ${url}\n(log: .demo/code-server.log; Ctrl+C stops it)\n`,
       );
     }
   });
-  server.on('exit', (code) => process.exit(code ?? 0));
+  server.on('exit', (code) => {
+    if (check && !checked) {
+      process.stderr.write(
+        `demo: code-server exited (code ${code}) before the check finished; see ${demoDir}/code-server.log\n`,
+      );
+      process.exit(1);
+    }
+    if (!check) {
+      process.exit(code ?? 0);
+    }
+  });
   const stop = () => server.kill('SIGTERM');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+let checked = false;
+
+/** The --check mode: the served workbench must show the ML Lab views; then everything is stopped. */
+async function runCheck(server, url) {
+  const { checkWorkbench } = require('./demo-check');
+  const screenshot = path.join(repo, 'test-artifacts', 'demo-check.png');
+  fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+  let code = 0;
+  try {
+    await checkWorkbench(url, screenshot);
+    process.stdout.write(`demo check: the workbench at ${url} shows the ML Lab views (screenshot: ${screenshot})\n`);
+  } catch (e) {
+    process.stderr.write(`demo check: ${e.message}\n`);
+    code = 1;
+  }
+  checked = true;
+  await new Promise((resolve) => {
+    server.once('exit', resolve);
+    server.kill('SIGTERM');
+  });
+  stopDemoBackend();
+  fs.rmSync(demoDir, { recursive: true, force: true });
+  process.exit(code);
+}
+
+/** The backend the demo's extension started for its workspace stops when idle; the check stops it now. */
+function stopDemoBackend() {
+  const home = path.join(demoDir, 'workspace', '.mllab');
+  if (fs.existsSync(home)) {
+    spawnSync(process.execPath, [path.join(repo, 'bin', 'mllab.js'), 'stop', '--home', home], { stdio: 'ignore' });
+  }
 }
 
 main().catch((e) => {

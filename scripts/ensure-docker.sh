@@ -14,16 +14,8 @@ if [[ $(id -u) -ne 0 ]]; then
   sudo=(sudo)
 fi
 
-missing=()
-for p in docker.io busybox-static; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "ensure-docker: installing Debian packages: ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >&2
-fi
+source scripts/lib/apt.sh
+apt_install ensure-docker docker.io busybox-static
 
 docker_ok() { "${sudo[@]}" docker info >/dev/null 2>&1; }
 

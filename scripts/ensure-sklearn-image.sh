@@ -48,10 +48,8 @@ if [[ -z $MIRROR ]]; then
 fi
 
 if ! command -v debootstrap >/dev/null; then
-  echo "ensure-sklearn-image: installing the Debian package debootstrap" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq debootstrap >&2
+  source "$(dirname "$0")/lib/apt.sh"
+  apt_install ensure-sklearn-image debootstrap
 fi
 
 root=$(mktemp -d /var/tmp/mllab-sklearn-root.XXXXXX)

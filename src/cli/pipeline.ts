@@ -2,9 +2,7 @@ import type { ApiClient } from '../client/api-client';
 import type { Pipeline } from '../protocol/schedules';
 import { expectArgs, Output, table } from './output';
 import { describeSchedule } from './schedules';
-
-export const PIPELINE_USAGE = `mllab pipeline show
-mllab pipeline run [JOB...]`;
+import { PIPELINE_USAGE } from './usage';
 
 function render(p: Pipeline): string {
   if (p.jobs.length === 0) {

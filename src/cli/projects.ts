@@ -3,12 +3,7 @@ import type { Project } from '../protocol/api';
 import { describeRecords } from '../protocol/describe';
 import { confirm } from './confirm';
 import { expectArgs, Output, table } from './output';
-
-export const PROJECT_USAGE = `mllab project list
-mllab project create NAME [--description TEXT]
-mllab project rename ID|NAME NEW_NAME
-mllab project delete ID|NAME [--yes]
-mllab project use ID|NAME`;
+import { PROJECT_USAGE } from './usage';
 
 export async function projectCommand(
   client: ApiClient,

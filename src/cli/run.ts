@@ -1,11 +1,12 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { BackendError } from '../client/api-client';
+import { connect } from '../client/connect';
 import { RunWriter } from '../client/runs/run-writer';
 import type { RunStatus } from '../protocol/experiments';
 import type { Output } from './output';
-
-export const RUN_USAGE = 'mllab run [--name N] [--param KEY=VALUE]... [--project P] -- COMMAND [ARG...]';
+import { RUN_USAGE } from './usage';
 
 /** `--param lr=0.1` -> { lr: 0.1 }: values that parse as JSON keep their type, others are strings. */
 export function parseParams(pairs: readonly string[]): Record<string, unknown> {
@@ -73,6 +74,11 @@ export async function runCommand(
   if (!out.json) {
     process.stderr.write(`mllab: experiment ${name} (${writer.id}) in ${writer.dir}\n`);
   }
+  // in parallel with the command: a run that no project will take must not wait unnoticed
+  const notice = projectNotice(home, flags.project).then(
+    (message) => message && process.stderr.write(`mllab: ${message}\n`),
+    () => undefined, // no backend could be asked: the run is recorded all the same
+  );
   const stdoutLog = fs.createWriteStream(path.join(writer.dir, 'stdout.log'));
   const stderrLog = fs.createWriteStream(path.join(writer.dir, 'stderr.log'));
   let status: RunStatus = 'failed';
@@ -118,11 +124,43 @@ export async function runCommand(
     await Promise.all([stdoutLog, stderrLog].map((s) => new Promise((r) => s.end(r))));
     writer.finish(status, exitCode);
   }
+  await Promise.race([notice, new Promise((r) => setTimeout(r, NOTICE_WAIT_MS).unref())]);
   out.result(
     { id: writer.id, name, status, exitCode, dir: writer.dir },
     () => `mllab: experiment ${name} ${status} (exit code ${exitCode})`,
   );
   return exitCode ?? 1;
+}
+
+/** How long a quick command's exit may wait for the project check (a backend may be starting). */
+const NOTICE_WAIT_MS = 5000;
+
+/**
+ * Why the lab will not show this run yet, if so: the project it names does not exist, or none is
+ * active. Asks the lab home's backend, starting one like the other commands do (it then ingests the
+ * run live, and stops when idle).
+ */
+async function projectNotice(home: string, project: string | undefined): Promise<string | undefined> {
+  const { client } = await connect({ home, backendScript: path.join(__dirname, 'backend.js') });
+  try {
+    if (project !== undefined) {
+      try {
+        await client.getProject(project);
+        return undefined;
+      } catch (e) {
+        if (e instanceof BackendError && e.status === 404) {
+          return `there is no project "${project}": this run is recorded and waits for it; it appears in ML Lab once the project is created ("mllab project create ${project}").`;
+        }
+        throw e;
+      }
+    }
+    if ((await client.activeProject()).projectId !== null) {
+      return undefined;
+    }
+    return 'no project is active: this run is recorded and waits for one; it appears in ML Lab once a project is created (the first becomes active: "mllab project create NAME") or set active ("mllab project use NAME").';
+  } finally {
+    client.dispose();
+  }
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

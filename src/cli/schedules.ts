@@ -2,16 +2,9 @@ import type { ApiClient } from '../client/api-client';
 import type { JobRun } from '../protocol/containers';
 import type { MissedPolicy, OverlapPolicy, Schedule } from '../protocol/schedules';
 import { expectArgs, Output, table } from './output';
-
-export const SCHEDULE_USAGE = `mllab job schedule NAME "CRON" [--tz ZONE] [--overlap skip|queue] [--missed skip|run-once]
-mllab job schedule NAME --enable | --disable
-mllab job unschedule NAME
-mllab job after NAME --upstream A [--upstream B]... | --none
-mllab job history NAME
-mllab job rerun-from NAME`;
+import { SCHEDULE_USAGE } from './usage';
 
 /** The `mllab job` subcommands of schedules and pipelines. */
-export const SCHEDULE_COMMANDS: readonly string[] = ['schedule', 'unschedule', 'after', 'history', 'rerun-from'];
 
 export interface ScheduleFlags {
   readonly project?: string;

@@ -1,11 +1,7 @@
 import type { ApiClient } from '../client/api-client';
 import type { RestartPolicy, Service } from '../protocol/containers';
 import { expectArgs, Output, table } from './output';
-
-export const SERVICE_USAGE = `mllab service deploy NAME --image IMG [--port HOST:CONTAINER]... [--env K=V]... [--volume HOST:CONTAINER[:ro]]... [--restart POLICY] [--health PATH] [-- CMD [ARG...]]
-mllab service list
-mllab service logs NAME [--follow]
-mllab service start|stop|restart|rm NAME`;
+import { SERVICE_USAGE } from './usage';
 
 export interface ServiceFlags {
   readonly project?: string;

@@ -19,6 +19,7 @@ import { registerExperimentCommands } from './experiments/commands';
 import { registerCompareCommand } from './experiments/compare/commands';
 import { CompareTable } from './experiments/compare/panel';
 import { ExperimentsModel } from './experiments/experiments-model';
+import { WaitingRuns } from './experiments/waiting-runs';
 import { ExperimentDetailsPanels } from './experiments/details/panels';
 import { RunNotifications } from './experiments/notifications';
 import { ExperimentsTree, type ExperimentNode } from './experiments/tree';
@@ -147,6 +148,7 @@ export class MlLab extends Disposable {
     ).forEach((d) => this._register(d));
     this.experimentDetails = this._register(new ExperimentDetailsPanels(context.extensionUri, this.backend, this.ui));
     this._register(new RunNotifications(this.backend, this.ui));
+    this._register(new WaitingRuns(this.backend));
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));

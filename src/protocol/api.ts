@@ -53,6 +53,8 @@ export interface BackendStatus {
   /** event-stream subscribers right now (one per attached window or CLI follower) */
   readonly clients: number;
   readonly activeProjectId: string | null;
+  /** runs recorded but not ingested yet: their project does not exist, or none is active */
+  readonly waitingRuns: number;
 }
 
 /** Body of every 4xx/5xx answer. */
@@ -91,6 +93,8 @@ export type BackendEvent =
   | { readonly type: 'projectUpdated'; readonly project: Project }
   | { readonly type: 'projectDeleted'; readonly projectId: string }
   | { readonly type: 'activeProjectChanged'; readonly projectId: string | null }
+  /** the number of runs waiting for a project changed (see BackendStatus.waitingRuns) */
+  | { readonly type: 'runsWaiting'; readonly count: number }
   | { readonly type: 'jobChanged'; readonly job: Job }
   | { readonly type: 'jobDeleted'; readonly projectId: string; readonly jobId: string }
   | { readonly type: 'jobRunUpdated'; readonly run: JobRun }

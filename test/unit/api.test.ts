@@ -53,6 +53,17 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
     );
   });
 
+  it('makes the first project the active one, whoever creates it, and only the first', async () => {
+    assert.strictEqual((await client.activeProject()).projectId, null);
+    const first = await client.createProject('First');
+    assert.strictEqual((await client.activeProject()).projectId, first.id);
+    await client.createProject('Second');
+    assert.strictEqual((await client.activeProject()).projectId, first.id, 'a later project does not take over');
+    await client.setActiveProject(null);
+    const third = await client.createProject('Third');
+    assert.strictEqual((await client.activeProject()).projectId, third.id, 'none active: the new one becomes active');
+  });
+
   it('answers bad input with 4xx and a message a person can act on', async () => {
     const port = backend.port;
     await client.createProject('Taken');
@@ -202,15 +213,23 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
     await waitFor(() => received.every((l) => l.length >= 1));
     assert.strictEqual(received[0][0].type, 'hello');
     assert.strictEqual((await client.status()).clients, 2);
-    const p: Project = await client.createProject('Live');
+    const p: Project = await client.createProject('Live'); // the first project: it becomes active
     await client.updateProject(p.id, { description: 'changed' });
     await client.setActiveProject(p.id);
     await client.deleteProject(p.id);
-    await waitFor(() => received.every((l) => l.length >= 6));
+    await waitFor(() => received.every((l) => l.length >= 7));
     for (const list of received) {
       assert.deepStrictEqual(
         list.map((e) => e.type),
-        ['hello', 'projectCreated', 'projectUpdated', 'activeProjectChanged', 'projectDeleted', 'activeProjectChanged'],
+        [
+          'hello',
+          'projectCreated',
+          'activeProjectChanged',
+          'projectUpdated',
+          'activeProjectChanged',
+          'projectDeleted',
+          'activeProjectChanged',
+        ],
       );
     }
     await backend.stop('test');

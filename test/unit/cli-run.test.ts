@@ -98,6 +98,29 @@ describe('mllab run and mllab exp (built CLI, real Python, real backend)', funct
     assert.strictEqual(manifest.status, 'failed');
   });
 
+  it('says that a run waits when no project is active, and ingests it once one is created', async () => {
+    const { home: bare, cleanup: cleanBare } = tempHome();
+    try {
+      const r = cli(['run', '--home', bare, '--json', '--', 'python3', '-c', 'print(1)']);
+      assert.strictEqual(r.status, 0, r.stderr);
+      assert.match(r.stderr, /no project is active: this run is recorded and waits for one/);
+      const { id } = r.json<{ id: string }>();
+      const named = cli(['run', '--home', bare, '--project', 'nope', '--', 'true']);
+      assert.match(named.stderr, /there is no project "nope": this run is recorded and waits for it/);
+      await eventually(
+        () => cli(['status', '--home', bare, '--json']).json<{ waitingRuns: number }>().waitingRuns === 2,
+      );
+      assert.strictEqual(cli(['project', 'create', 'first', '--home', bare]).status, 0);
+      await eventually(() => {
+        const list = cli(['exp', 'list', '--home', bare, '--json']).json<Experiment[]>();
+        return list.some((e) => e.id === id) ? list : undefined;
+      });
+    } finally {
+      await stopBackendOf(bare);
+      cleanBare();
+    }
+  });
+
   it('says what to do for a missing command or bad params', () => {
     const missing = cli(['run', '--home', home, '--', 'no-such-program-xyz']);
     assert.strictEqual(missing.status, 1);

@@ -124,6 +124,11 @@ export class ExperimentTracker {
     this.projectTimer.unref();
   }
 
+  /** Runs recorded but not ingested because their project does not exist or none is active. */
+  get waitingRuns(): number {
+    return this.pending.size;
+  }
+
   /** Resolves once no pass is queued or running (tests, the benchmark). */
   async idle(): Promise<void> {
     while (this.queue.size > 0) {
@@ -275,14 +280,20 @@ export class ExperimentTracker {
     const dir = path.join(this.runsDir, id);
     if (this.stopped || !fs.existsSync(dir)) {
       this.unwatch(id);
-      this.pending.delete(id);
+      if (this.pending.delete(id)) {
+        this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
+      }
       return;
     }
     const outcome = await this.ingest.ingest(dir);
+    const waitingBefore = this.pending.size;
     if (outcome === 'pending') {
       this.pending.add(id);
     } else {
       this.pending.delete(id);
+    }
+    if (this.pending.size !== waitingBefore) {
+      this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
     }
     let running = outcome === 'missing' || outcome === 'pending';
     if (outcome === 'updated' || outcome === 'unchanged') {

@@ -89,11 +89,15 @@ export class ProjectRepository {
     return { project, records: Object.assign({}, ...this.owned.map((o) => o.counts(id))) as Record<string, number> };
   }
 
-  async create(name: string, description = ''): Promise<Project> {
+  /**
+   * Creates a project. When no project is active it becomes the active one in the same write, whoever
+   * creates it (editor, CLI or API): there is nothing else new work could go into.
+   */
+  async create(name: string, description = ''): Promise<{ project: Project; becameActive: boolean }> {
     validName(name);
     const time = this.now().toISOString();
     const project: Project = { id: randomUUID(), name, description, createdAt: time, updatedAt: time };
-    await this.store.write((tx) => {
+    const becameActive = await this.store.write((tx) => {
       this.assertNameFree(name, undefined);
       tx.run('INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
         project.id,
@@ -102,8 +106,13 @@ export class ProjectRepository {
         time,
         time,
       ]);
+      if (this.activeId() !== null) {
+        return false;
+      }
+      tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', [ACTIVE_KEY, project.id]);
+      return true;
     });
-    return project;
+    return { project, becameActive };
   }
 
   async update(id: string, changes: { name?: string; description?: string }): Promise<Project> {

@@ -34,8 +34,11 @@ export function registerProjectRoutes(app: FastifyInstance, projects: ProjectRep
       },
     },
     async (request, reply): Promise<Project> => {
-      const project = await projects.create(request.body.name, request.body.description);
+      const { project, becameActive } = await projects.create(request.body.name, request.body.description);
       events.publish({ type: 'projectCreated', project });
+      if (becameActive) {
+        events.publish({ type: 'activeProjectChanged', projectId: project.id });
+      }
       void reply.code(201);
       return project;
     },

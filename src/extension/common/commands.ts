@@ -78,6 +78,8 @@ export const ContextKeys = {
   hasActiveProject: 'mllab.hasActiveProject',
   hasDatasets: 'mllab.hasDatasets',
   hasExperiments: 'mllab.hasExperiments',
+  /** runs were recorded that wait for a project (none active, or the one they name does not exist) */
+  hasWaitingRuns: 'mllab.hasWaitingRuns',
   /** 'available' | 'unavailable' | 'unknown' (no backend yet) */
   docker: 'mllab.docker',
   hasJobs: 'mllab.hasJobs',

@@ -61,11 +61,8 @@ export function registerProjectCommands(
       if (name === undefined) {
         return undefined;
       }
+      // the backend makes the first project (none active) the active one
       const project = await client.createProject(name);
-      // the first project becomes the active one: there is nothing else it could be
-      if (!model.activeProject) {
-        await client.setActiveProject(project.id);
-      }
       await model.refresh();
       return project;
     }),
