@@ -26,7 +26,10 @@ function freePort(preferred) {
         any.close(() => resolve(port));
       });
     });
-    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(preferred)));
+    server.listen(preferred, '127.0.0.1', () => {
+      const { port } = server.address(); // the one the system chose when `preferred` is 0
+      server.close(() => resolve(port));
+    });
   });
 }
 
