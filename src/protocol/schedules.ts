@@ -23,8 +23,19 @@ export interface Schedule {
   readonly enabled: boolean;
   readonly overlap: OverlapPolicy;
   readonly missed: MissedPolicy;
-  /** the next five fire times, ISO with the zone's offset; empty while disabled */
+  /**
+   * the next five fire times, ISO with the zone's offset; empty while disabled. A rare expression
+   * (`0 0 29 2 *`) lists fires years apart: the search covers a whole 400-year calendar cycle.
+   */
   readonly nextRuns: readonly string[];
+  /** when it fires next (the first of nextRuns); null while disabled or when it cannot fire. Optional: older backends omit it */
+  readonly nextRun?: string | null;
+  /**
+   * why this schedule cannot fire (its stored expression or zone cannot be read any more): it is
+   * listed, with its expression as description, and does not fire; null when it is fine. Optional:
+   * older backends omit it
+   */
+  readonly error?: string | null;
   /** the scheduled time of the last fire, null before the first */
   readonly lastFiredAt: string | null;
   /** why the last fire could not start a run (missing image, Docker down), null when it could */
@@ -48,7 +59,10 @@ export interface SchedulePreview {
   readonly cron: string;
   readonly timeZone: string;
   readonly description: string;
+  /** up to five next fire times (see Schedule.nextRuns) */
   readonly nextRuns: readonly string[];
+  /** the next fire time. Optional: older backends omit it */
+  readonly nextRun?: string | null;
 }
 
 /** PUT /api/jobs/:name/upstreams: the jobs (names or ids) that must succeed first; [] = none. */

@@ -36,8 +36,11 @@ const MAX_COUNTED_MISSES = 1000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The next fire after `after`; Infinity when there is none (an expression that no longer fires). */
+const nextOf = (expression: CronExpression, after: number) => expression.nextAfter(after) ?? Infinity;
+
 /**
- * Fires cron schedules. The `cron` package computes fire times; firing is ours, through a Clock, with
+ * Fires cron schedules. cron-next.ts computes fire times; firing is ours, through a Clock, with
  * one timer for the earliest fire of all schedules (a `CronJob` per schedule would keep a timer per
  * schedule, and could not be driven by a fake clock in tests). While nothing is due the scheduler
  * does no work at all, however many schedules there are.
@@ -89,14 +92,14 @@ export class CronScheduler {
     let count = 0;
     let first = 0;
     let last = 0;
-    for (let t = entry.expression.nextAfter(since); t <= now; t = entry.expression.nextAfter(t)) {
+    for (let t = nextOf(entry.expression, since); t <= now; t = nextOf(entry.expression, t)) {
       if (count === 0) {
         first = t;
       }
       last = t;
       if (++count >= MAX_COUNTED_MISSES) {
         // the last one is what run-once makes up for: the newest before now
-        for (let u = entry.expression.nextAfter(t); u <= now; u = entry.expression.nextAfter(u)) {
+        for (let u = nextOf(entry.expression, t); u <= now; u = nextOf(entry.expression, u)) {
           last = u;
         }
         break;
@@ -107,11 +110,11 @@ export class CronScheduler {
 
   private load(row: ScheduleRow): Entry | undefined {
     try {
-      const expression = new CronExpression(row.cron, row.timeZone);
+      const expression = new CronExpression(row.cron, row.timeZone, this.deps.clock.now());
       const entry: Entry = {
         row,
         expression,
-        next: row.enabled ? expression.nextAfter(this.deps.clock.now()) : Infinity,
+        next: row.enabled ? nextOf(expression, this.deps.clock.now()) : Infinity,
       };
       this.entries.set(row.jobId, entry);
       return entry;
@@ -205,7 +208,7 @@ export class CronScheduler {
       if (e.next <= now) {
         due.push({ schedule: e.row, at: e.next, note: null });
         // from now, not from the fire: a machine that slept through many fires catches up with one
-        e.next = e.expression.nextAfter(Math.max(e.next, now));
+        e.next = nextOf(e.expression, Math.max(e.next, now));
       }
     }
     if (due.length > 0) {

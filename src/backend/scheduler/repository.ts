@@ -64,9 +64,21 @@ function toScheduleRow(r: Row): ScheduleRow {
   };
 }
 
-/** The DTO of a schedule: its row plus what it means (words, next fire times). */
+/**
+ * The DTO of a schedule: its row plus what it means (words, next fire times). A row that cannot be
+ * read any more (an expression or zone this version refuses) is still listed, with `error` saying why.
+ */
 export function toSchedule(row: ScheduleRow, now: number): Schedule {
-  const expression = new CronExpression(row.cron, row.timeZone);
+  let description = row.cron;
+  let nextRuns: string[] = [];
+  let error: string | null = null;
+  try {
+    const expression = new CronExpression(row.cron, row.timeZone, now);
+    description = expression.describe();
+    nextRuns = row.enabled ? expression.nextRuns(now) : [];
+  } catch (e) {
+    error = `This schedule cannot fire: ${(e as Error).message}`;
+  }
   return {
     id: row.id,
     projectId: row.projectId,
@@ -74,11 +86,13 @@ export function toSchedule(row: ScheduleRow, now: number): Schedule {
     jobName: row.jobName,
     cron: row.cron,
     timeZone: row.timeZone,
-    description: expression.describe(),
+    description,
     enabled: row.enabled,
     overlap: row.overlap,
     missed: row.missed,
-    nextRuns: row.enabled ? expression.nextRuns(now) : [],
+    nextRuns,
+    nextRun: nextRuns[0] ?? null,
+    error,
     lastFiredAt: row.lastFiredAt,
     lastError: row.lastError,
     createdAt: row.createdAt,

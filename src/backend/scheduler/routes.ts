@@ -9,7 +9,6 @@ import type {
 } from '../../protocol/schedules';
 import { nameParams, projectQuery } from '../http/schemas';
 import type { ProjectRepository } from '../projects/repository';
-import { CronExpression, localTimeZone } from './cron';
 import type { Scheduler } from './service';
 
 const scheduleProperties = {
@@ -43,16 +42,7 @@ export function registerSchedulerRoutes(app: FastifyInstance, projects: ProjectR
         },
       },
     },
-    async (request): Promise<SchedulePreview> => {
-      const timeZone = request.body.timeZone ?? localTimeZone();
-      const expression = new CronExpression(request.body.cron, timeZone);
-      return {
-        cron: request.body.cron.trim(),
-        timeZone,
-        description: expression.describe(),
-        nextRuns: expression.nextRuns(Date.now()),
-      };
-    },
+    async (request): Promise<SchedulePreview> => scheduler.preview(request.body.cron, request.body.timeZone),
   );
 
   app.get<NameRequest>(

@@ -1,5 +1,5 @@
 import type { JobRun } from '../../protocol/containers';
-import type { Pipeline, Schedule, ScheduleRequest } from '../../protocol/schedules';
+import type { Pipeline, Schedule, SchedulePreview, ScheduleRequest } from '../../protocol/schedules';
 import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { JobRepository, JobRow, RunTrigger } from '../jobs/repository';
@@ -107,6 +107,14 @@ export class Scheduler {
     return this.repo.schedules(projectId).map((r) => toSchedule(r, now));
   }
 
+  /** What an expression means while a person edits it: words and next fires (400 when it is wrong or never fires). */
+  preview(cron: string, timeZone = localTimeZone()): SchedulePreview {
+    const now = this.clock.now();
+    const expression = new CronExpression(cron, timeZone, now);
+    const nextRuns = expression.nextRuns(now);
+    return { cron: cron.trim(), timeZone, description: expression.describe(), nextRuns, nextRun: nextRuns[0] ?? null };
+  }
+
   schedule(projectId: string, jobName: string): Schedule {
     const job = this.deps.jobs.definition(projectId, jobName);
     const row = this.repo.scheduleOfJob(job.id);
@@ -145,7 +153,7 @@ export class Scheduler {
       enabled: request.enabled ?? base?.enabled ?? true,
     };
     // every check before anything is saved: fields, zone, and that the expression ever fires
-    new CronExpression(fields.cron, fields.timeZone);
+    new CronExpression(fields.cron, fields.timeZone, this.clock.now());
     const row = await this.repo.saveSchedule(projectId, job.id, fields);
     this.cron.reload(job.id);
     this.deps.log.info(

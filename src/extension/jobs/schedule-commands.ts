@@ -5,6 +5,7 @@ import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { JobView } from './jobs-model';
+import { scheduleTime } from './schedule-time';
 import type { JobNode } from './tree';
 
 export interface ScheduleCommandDeps {
@@ -34,7 +35,7 @@ export function registerScheduleCommands(deps: ScheduleCommandDeps): vscode.Disp
       const p = await (await backend.ready()).previewSchedule(cron.trim(), timeZone);
       const next = p.nextRuns
         .slice(0, 5)
-        .map((t) => new Date(t).toLocaleString())
+        .map((t) => scheduleTime(t, timeZone))
         .join(', ');
       return { message: `${p.description}. Next: ${next}`, severity: vscode.InputBoxValidationSeverity.Info };
     } catch (e) {

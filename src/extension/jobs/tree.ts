@@ -5,6 +5,7 @@ import { Disposable } from '../common/lifecycle';
 import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
 import { elapsed, JOB_RUN_ICONS } from '../containers/format';
 import type { JobsModel, JobView } from './jobs-model';
+import { scheduleTime } from './schedule-time';
 
 /** A job, one of its runs, or the "Docker is not available" line. */
 export type JobNode =
@@ -114,9 +115,12 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
       tooltip.appendText(
         `\nschedule: ${schedule.cron} (${schedule.timeZone}) — ${schedule.description}${schedule.enabled ? '' : ' — disabled'}\n`,
       );
+      if (schedule.error) {
+        tooltip.appendText(`${schedule.error}\n`);
+      }
       if (schedule.nextRuns.length > 0) {
         tooltip.appendText(
-          `next runs:\n${schedule.nextRuns.map((t) => `  ${new Date(t).toLocaleString()}`).join('\n')}\n`,
+          `next runs (${schedule.timeZone}):\n${schedule.nextRuns.map((t) => `  ${scheduleTime(t, schedule.timeZone)}`).join('\n')}\n`,
         );
       }
       if (schedule.lastError) {
