@@ -141,3 +141,151 @@ export function craftZip(entries: readonly CraftedEntry[], options: { forceZip64
   const end = endOfCentralDirectory({ entries: entries.length, offset, size: directory.length }, options);
   return Buffer.concat([...parts, directory, end]);
 }
+
+/** One entry of rawZip: every field that the headers hold, byte by byte (APPNOTE.TXT 4.3.7, 4.3.12). */
+export interface RawEntry {
+  /** the name in the central directory (a string is written as UTF-8 bytes) */
+  readonly name: Buffer | string;
+  /** the name in the local header; default the central one */
+  readonly localName?: Buffer | string;
+  readonly data?: Buffer;
+  readonly deflate?: boolean;
+  /** general purpose bit flag; default 0 (so no UTF-8 flag) */
+  readonly flags?: number;
+  /** host system (upper byte of "version made by"); default 3, unix */
+  readonly host?: number;
+  /** unix st_mode in the external attributes (unix and macOS hosts); default a 0644 file */
+  readonly mode?: number;
+  /** extra fields of the central header (the local header gets none) */
+  readonly extra?: Buffer;
+  /** lies for both headers */
+  readonly size?: number;
+  readonly compressedSize?: number;
+  /** the central directory entry points at the local header of this earlier entry */
+  readonly sharesLocalHeaderOf?: number;
+}
+
+/** Overrides of the end of central directory record (APPNOTE.TXT 4.3.16). */
+export interface RawEnd {
+  readonly disk?: number;
+  readonly directoryDisk?: number;
+  readonly entriesOnDisk?: number;
+  readonly comment?: Buffer;
+  /** default the comment's length */
+  readonly commentLength?: number;
+  /** bytes after the record */
+  readonly trailing?: Buffer;
+}
+
+const bytesOf = (name: Buffer | string) => (typeof name === 'string' ? Buffer.from(name) : name);
+
+/** A zip written field by field, for the cases that the encoders of the packager never write. */
+export function rawZip(entries: readonly RawEntry[], end: RawEnd = {}): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const raw = e.data ?? Buffer.alloc(0);
+    const data = e.deflate ? zlib.deflateRawSync(raw) : raw;
+    const name = bytesOf(e.name);
+    const localName = bytesOf(e.localName ?? e.name);
+    const method = e.deflate ? 8 : 0;
+    const crc = zlib.crc32(raw);
+    const size = e.size ?? raw.length;
+    const compressedSize = e.compressedSize ?? data.length;
+    const flags = e.flags ?? 0;
+    const extra = e.extra ?? Buffer.alloc(0);
+    let headerOffset = offset;
+    if (e.sharesLocalHeaderOf === undefined) {
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(20, 4);
+      local.writeUInt16LE(flags, 6);
+      local.writeUInt16LE(method, 8);
+      local.writeUInt16LE(0, 10); // 00:00:00
+      local.writeUInt16LE((44 << 9) | (1 << 5) | 2, 12); // 2024-01-02
+      local.writeUInt32LE(crc, 14);
+      local.writeUInt32LE(compressedSize, 18);
+      local.writeUInt32LE(size, 22);
+      local.writeUInt16LE(localName.length, 26);
+      local.writeUInt16LE(0, 28);
+      parts.push(local, localName, data);
+      offset += local.length + localName.length + data.length;
+    } else {
+      headerOffset = offsets[e.sharesLocalHeaderOf];
+    }
+    offsets.push(headerOffset);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(((e.host ?? 3) << 8) | 30, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(flags, 8);
+    c.writeUInt16LE(method, 10);
+    c.writeUInt16LE(0, 12);
+    c.writeUInt16LE((44 << 9) | (1 << 5) | 2, 14);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(compressedSize, 20);
+    c.writeUInt32LE(size, 24);
+    c.writeUInt16LE(name.length, 28);
+    c.writeUInt16LE(extra.length, 30);
+    c.writeUInt16LE(0, 32); // comment length
+    c.writeUInt16LE(0, 34); // disk number start
+    c.writeUInt16LE(0, 36); // internal attributes
+    const isDirectory = /[\\/]$/.test(name.toString('latin1'));
+    c.writeUInt32LE(((e.mode ?? (isDirectory ? 0o40755 : 0o100644)) << 16) >>> 0, 38);
+    c.writeUInt32LE(headerOffset, 42);
+    central.push(c, name, extra);
+  }
+  const directory = Buffer.concat(central);
+  const comment = end.comment ?? Buffer.alloc(0);
+  const record = Buffer.alloc(22);
+  record.writeUInt32LE(0x06054b50, 0);
+  record.writeUInt16LE(end.disk ?? 0, 4);
+  record.writeUInt16LE(end.directoryDisk ?? 0, 6);
+  record.writeUInt16LE(end.entriesOnDisk ?? entries.length, 8);
+  record.writeUInt16LE(entries.length, 10);
+  record.writeUInt32LE(directory.length, 12);
+  record.writeUInt32LE(offset, 16);
+  record.writeUInt16LE(end.commentLength ?? comment.length, 20);
+  return Buffer.concat([...parts, directory, record, comment, end.trailing ?? Buffer.alloc(0)]);
+}
+
+/** The Info-ZIP Unicode Path extra field (0x7075) for a header name; `crcOf` lets a test make it stale. */
+export function unicodePathField(name: string, headerName: Buffer, options: { version?: number; crcOf?: Buffer } = {}) {
+  const utf8 = Buffer.from(name);
+  const field = Buffer.alloc(9 + utf8.length);
+  field.writeUInt16LE(0x7075, 0);
+  field.writeUInt16LE(5 + utf8.length, 2);
+  field.writeUInt8(options.version ?? 1, 4);
+  field.writeUInt32LE(zlib.crc32(options.crcOf ?? headerName), 5);
+  utf8.copy(field, 9);
+  return field;
+}
+
+/**
+ * What the Python client's unpacker makes of a zip: the tree it wrote, or its error. The same
+ * cases go through both unpackers, which must agree.
+ */
+export function pythonUnpack(zipFile: string, dest: string, env: NodeJS.ProcessEnv = {}): { error?: string } {
+  const script = [
+    'import json, os, sys',
+    'sys.path.insert(0, sys.argv[1])',
+    'from mllab import _unzip, MLLabError',
+    'os.makedirs(sys.argv[3])',
+    'try:',
+    '    _unzip.extract(sys.argv[2], sys.argv[3], max_bytes=_unzip.max_unpack_bytes())',
+    '    print(json.dumps({}))',
+    'except MLLabError as e:',
+    '    print(json.dumps({"error": str(e), "code": e.code}))',
+  ].join('\n');
+  const pythonDir = path.join(__dirname, '..', '..', '..', 'python');
+  const run = spawnSync('python3', ['-c', script, pythonDir, zipFile, dest], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  if (run.status !== 0) {
+    throw new Error(`python3 failed: ${run.stderr}`);
+  }
+  return JSON.parse(run.stdout) as { error?: string };
+}

@@ -47,6 +47,11 @@ export class CachedFileReader extends yauzl.RandomAccessReader {
     await closeFd(this.fd);
   }
 
+  /** The bytes [position, position + length), fewer at the end of the file. */
+  readAt(position: number, length: number): Promise<Buffer> {
+    return Promise.resolve(this.cached(position, position + length) ?? this.readRange(position, length));
+  }
+
   private readRange(position: number, length: number): Promise<Buffer> {
     const buffer = Buffer.allocUnsafe(length);
     return new Promise((resolve, reject) =>

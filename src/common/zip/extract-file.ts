@@ -2,9 +2,14 @@ import * as fs from 'fs';
 import type { Readable } from 'stream';
 import { promisify } from 'util';
 import type { Entry, ZipFile } from 'yauzl';
+import * as zlib from 'zlib';
 import type { ByteBudget } from './byte-budget';
-import { UnsafeZipError } from './unsafe-zip-error';
-import { openEntryStream, sizeMismatch, unixMode } from './zip-reader';
+import { BadZipError, UnsafeZipError } from './unsafe-zip-error';
+import { damaged, openEntryStream, unixMode } from './zip-reader';
+
+type Crc32 = (data: Uint8Array, previous?: number) => number;
+/** native from Node 20.15; without it (an older Electron) the CRC is not checked, as yauzl does not */
+const crc32 = (zlib as unknown as { crc32?: Crc32 }).crc32;
 
 /** Entries up to this size are gathered in memory and written with one call. */
 const SMALL_ENTRY_BYTES = 1 << 20;
@@ -27,12 +32,23 @@ async function writeAll(fd: number, data: Buffer): Promise<void> {
  * Copies the inflated bytes to `fd`, counting them first. Small entries are gathered and written in
  * one call. No fs write stream: destroying one closes its descriptor, which here is ours to close.
  */
-async function copy(input: Readable, fd: number, small: boolean, add: (n: number) => void, signal?: AbortSignal) {
+async function copy(
+  input: Readable,
+  fd: number,
+  small: boolean,
+  add: (n: number) => Promise<void> | undefined,
+  signal?: AbortSignal,
+) {
   const chunks: Buffer[] = [];
+  let crc = 0;
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
-      add(chunk.length);
+      crc = crc32 === undefined ? 0 : crc32(chunk, crc);
+      const measuring = add(chunk.length);
+      if (measuring !== undefined) {
+        await measuring;
+      }
       if (small) {
         chunks.push(chunk);
       } else {
@@ -46,11 +62,13 @@ async function copy(input: Readable, fd: number, small: boolean, add: (n: number
   if (small) {
     await writeAll(fd, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   }
+  return crc;
 }
 
 /**
  * Writes one file entry into a new file (never over an existing one), counting its bytes against
- * the limits as they are inflated, with the entry's permission bits and modification time.
+ * the budget as they are inflated (before they are written), with the entry's permission bits and
+ * modification time.
  */
 export async function extractFile(
   zip: ZipFile,
@@ -74,9 +92,15 @@ export async function extractFile(
   }
   let closed = false;
   try {
-    const count = budget.counter(name, entry.compressedSize);
+    const count = budget.counter(name, entry.uncompressedSize);
     const input = await openEntryStream(zip, entry, name);
-    await copy(input, fd, entry.uncompressedSize <= SMALL_ENTRY_BYTES, count, signal);
+    const crc = await copy(input, fd, entry.uncompressedSize <= SMALL_ENTRY_BYTES, count.add, signal);
+    count.end();
+    if (crc32 !== undefined && crc !== entry.crc32) {
+      throw new BadZipError(
+        `The zip entry "${name}" is damaged: its data does not match its CRC-32 checksum. Copy or download the zip again.`,
+      );
+    }
     const mtime = entry.getLastModDate();
     if (!Number.isNaN(mtime.getTime())) {
       await futimes(fd, mtime, mtime);
@@ -87,6 +111,6 @@ export async function extractFile(
     if (!closed) {
       await close(fd).catch(() => undefined);
     }
-    throw sizeMismatch(name, error);
+    throw damaged(error, name);
   }
 }

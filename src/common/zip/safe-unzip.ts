@@ -7,11 +7,11 @@ import { ByteBudget, type UnzipLimits } from './byte-budget';
 import { entryPath } from './entry-paths';
 import { EntryTree } from './entry-tree';
 import { extractFile } from './extract-file';
-import { UnsafeZipError } from './unsafe-zip-error';
+import { DiskSpaceError, UnsafeZipError } from './unsafe-zip-error';
 import { entryName, isSymbolicLink, nextEntry, openEntryStream, openZip } from './zip-reader';
 
-export { UnsafeZipError } from './unsafe-zip-error';
-export type { UnzipLimits } from './byte-budget';
+export { BadZipError, DiskSpaceError, UnsafeZipError } from './unsafe-zip-error';
+export { maxUnpackBytes, MAX_UNPACK_BYTES_ENV, type UnzipLimits } from './byte-budget';
 
 /** a link's target is a path: anything longer is not one */
 const MAX_LINK_TARGET_BYTES = 4096;
@@ -31,11 +31,13 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function readLinkTarget(stream: Readable, name: string): Promise<string> {
+async function readLinkTarget(stream: Readable, name: string, budget: ByteBudget, size: number): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
+  const count = budget.counter(name, size);
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     length += chunk.length;
+    await count.add(chunk.length);
     if (length > MAX_LINK_TARGET_BYTES) {
       stream.destroy();
       throw new UnsafeZipError(
@@ -44,6 +46,7 @@ async function readLinkTarget(stream: Readable, name: string): Promise<string> {
     }
     chunks.push(chunk);
   }
+  count.end();
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -99,10 +102,11 @@ async function extractAll(zip: ZipFile, root: string, budget: ByteBudget, signal
       jobs.check();
       const name = entryName(entry);
       const where = entryPath(name);
-      budget.declare(name, entry);
+      budget.declare(name, entry.uncompressedSize);
       const target = path.join(root, ...where.parts);
       if (isSymbolicLink(entry)) {
-        tree.addLink(name, where, await readLinkTarget(await openEntryStream(zip, entry, name), name));
+        const stream = await openEntryStream(zip, entry, name);
+        tree.addLink(name, where, await readLinkTarget(stream, name, budget, entry.uncompressedSize));
       } else if (where.isDirectory) {
         tree.addFolder(name, where);
         await makeFolder(target);
@@ -133,7 +137,9 @@ async function extractAll(zip: ZipFile, root: string, budget: ByteBudget, signal
  * Unpacks `zipFile` into `dest`, which must not exist yet: into a temporary sibling first, renamed
  * when complete, so `dest` appears whole or not at all; on any error the temporary folder is removed.
  * Refuses (UnsafeZipError, naming the entry) anything that would write outside `dest` or over
- * another entry, symbolic links leading outside, and zips beyond the limits (zip bombs).
+ * another entry, symbolic links leading outside, and zips beyond the limits (zip bombs: by the
+ * bytes actually unpacked, see byte-budget.ts); malformed zips (BadZipError, a kind of
+ * UnsafeZipError); and what would not fit on the disk (DiskSpaceError).
  */
 export async function unzipSafe(
   zipFile: string,
@@ -153,9 +159,10 @@ export async function unzipSafe(
   await fs.mkdir(temp);
   let zip: ZipFile | undefined;
   try {
+    const budget = new ByteBudget(limits, temp);
     zip = await openZip(zipFile);
-    const budget = new ByteBudget(limits);
     budget.checkEntryCount(zip.entryCount);
+    await budget.measure();
     const files = await extractAll(zip, temp, budget, signal);
     if (await exists(destination)) {
       throw new Error(`Cannot unpack into ${destination}: it appeared while unpacking. Remove it and try again.`);
@@ -164,7 +171,15 @@ export async function unzipSafe(
     return { files, bytes: budget.written };
   } catch (error) {
     await fs.rm(temp, { recursive: true, force: true });
-    throw signal?.aborted ? abortError() : error;
+    if (signal?.aborted) {
+      throw abortError();
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC' && !(error instanceof DiskSpaceError)) {
+      throw new DiskSpaceError(
+        `The disk became full while unpacking ${zipFile} into ${destination}: free some space and try again.`,
+      );
+    }
+    throw error;
   } finally {
     zip?.close();
   }
@@ -183,7 +198,7 @@ export async function listZip(
         name,
         size: entry.uncompressedSize,
         compressedSize: entry.compressedSize,
-        isDirectory: name.endsWith('/'),
+        isDirectory: /[\\/]$/.test(name),
       });
     }
     return entries;
