@@ -4,6 +4,7 @@ const fs = require('fs');
 const path = require('path');
 const webpack = require('webpack');
 const CopyPlugin = require('copy-webpack-plugin');
+const TerserPlugin = require('terser-webpack-plugin');
 const { version } = require('./package.json');
 
 const dist = path.resolve(__dirname, 'dist');
@@ -13,6 +14,11 @@ const tsRule = {
   // ES modules for webpack: `await import()` then splits chunks instead of becoming a require
   use: [{ loader: 'ts-loader', options: { transpileOnly: true, compilerOptions: { module: 'es2022' } } }],
 };
+const esbuildMinifier = new TerserPlugin({
+  minify: TerserPlugin.esbuildMinify,
+  // a bug in a dependency's code that esbuild points out; not ours to fix
+  terserOptions: { target: 'node20', legalComments: 'none', logOverride: { 'suspicious-boolean-not': 'silent' } },
+});
 const define = new webpack.DefinePlugin({ MLLAB_VERSION: JSON.stringify(version) });
 
 /** @type {(mode: string, name: string) => webpack.Configuration} */
@@ -34,8 +40,8 @@ const nodeBundle = (mode, name) => ({
     libraryTarget: 'commonjs2',
     clean: false,
   },
-  // Node loads these bundles from disk: minifying them saves no download and costs most of the build
-  optimization: { minimize: false },
+  // minified by esbuild: a smaller bundle parses faster at every start, in a fraction of terser's time
+  optimization: { minimizer: [esbuildMinifier] },
   infrastructureLogging: { level: 'warn' },
   performance: { hints: false },
 });
@@ -69,7 +75,7 @@ module.exports = (_env, argv) => {
       ],
     },
   ];
-  // webviews: one bundle per webviews/<name>/index.ts, for the browser; none exist yet
+  // webviews: one bundle per webviews/<name>/index.ts, for the browser
   const webviews = fs.existsSync('webviews')
     ? fs.readdirSync('webviews').filter((d) => fs.existsSync(path.join('webviews', d, 'index.ts')))
     : [];

@@ -41,6 +41,7 @@ export function describeSchedule(s: Schedule, next = 5): string {
   return [
     `${s.cron} (${s.timeZone})${state}: ${s.description}; overlap ${s.overlap}, missed fires ${s.missed === 'runOnce' ? 'run once' : 'skipped'}`,
     ...(runs.length > 0 ? [`next: ${runs.join(', ')}`] : []),
+    ...(s.error ? [`cannot fire: ${s.error}`] : []),
     ...(s.lastError ? [`last fire could not start: ${s.lastError}`] : []),
   ].join('\n');
 }
