@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Backend } from '../../src/backend/app';
 import { MemoryLogger } from '../../src/backend/log';
+import { removeInBackground } from './cleanup';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const DIST = path.join(REPO, 'dist');
@@ -13,7 +14,7 @@ export function tempHome(): { home: string; cleanup: () => void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-test-'));
   return {
     home: path.join(root, '.mllab'),
-    cleanup: () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 }),
+    cleanup: () => removeInBackground(root),
   };
 }
 

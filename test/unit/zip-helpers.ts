@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { crc32 } from '../../src/backend/files/zip/crc32';
+import { removeInBackground } from './cleanup';
 import {
   centralHeader,
   endOfCentralDirectory,
@@ -15,7 +16,7 @@ import {
 
 export function tempDir(prefix = 'mllab-zip-test-'): { dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => removeInBackground(dir) };
 }
 
 /** A seeded PRNG (mulberry32): the same "random" files on every run. */
