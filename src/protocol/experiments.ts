@@ -82,6 +82,8 @@ export type RunEvent =
     }
   | { readonly k: 'output'; readonly path: string; readonly t: number }
   | { readonly k: 'result'; readonly v: unknown; readonly t: number }
+  /** a client's warning about what it was asked to record (a value it cut to the limit, ...) */
+  | { readonly k: 'warning'; readonly message: string; readonly t: number }
   | { readonly k: 'status'; readonly status: RunStatus; readonly exitCode: number | null; readonly t: number };
 
 /** Per metric key, kept in the store for sorting and filtering. */
@@ -121,6 +123,8 @@ export interface ExperimentDetails extends Experiment {
   readonly inputs: readonly { readonly dataset: string; readonly version: number | null }[];
   readonly outputs: readonly string[];
   readonly result: unknown;
+  /** what the backend refused or cut while ingesting the run (src/protocol/limits.ts), links it did not follow */
+  readonly warnings?: readonly string[];
 }
 
 /** GET /api/experiments/:id/metrics/:key?maxPoints=&from=&to= */

@@ -4,6 +4,8 @@ import * as path from 'path';
 import { isProcessAlive } from '../../common/home';
 import type { BackendEvent } from '../../protocol/api';
 import type { RunManifest, RunStatus } from '../../protocol/experiments';
+import { cutText, RUN_LIMITS } from '../../protocol/limits';
+import { openInside, UnsafePathError } from '../files/copy';
 import type { Logger } from '../log';
 import type { Store } from '../store/database';
 import { MetricFields, metricValue, scanMetricLine } from './line-scanner';
@@ -61,6 +63,33 @@ interface RunState {
   manifestDirty: boolean;
   /** `model` events read in this pass, registered before it commits */
   models: LoggedModel[];
+  /** a warning was added to the run since the last commit */
+  warned: boolean;
+  /** characters of JSON the run's params, tags, artifacts, inputs, outputs and result take (about) */
+  recorded: number;
+  /**
+   * The line at the committed offset is longer than RUN_LIMITS.lineBytes and has no newline before
+   * `scanned` (a file position): it is skipped to its newline, reading only what is new each pass.
+   */
+  longLine?: { scanned: number };
+}
+
+/** A name or value for a message: at most 40 characters of it. */
+function shown(text: string): string {
+  return text.length > 40
+    ? `${JSON.stringify(text.slice(0, 40))}... (${text.length} characters)`
+    : JSON.stringify(text);
+}
+
+/** The JSON text length of a recorded value (undefined counts as nothing). */
+function jsonChars(v: unknown): number {
+  if (v === undefined) {
+    return 0;
+  }
+  if (typeof v === 'string') {
+    return v.length + 2;
+  }
+  return JSON.stringify(v)?.length ?? 0;
 }
 
 /** One key's points of the current pass. */
@@ -108,7 +137,7 @@ export class RunIngest {
 
   async ingest(dir: string): Promise<IngestOutcome> {
     const id = path.basename(dir);
-    let manifestText = this.readManifest(dir);
+    let manifestText = this.readManifest(id, dir);
     if (manifestText === undefined) {
       return 'missing';
     }
@@ -121,12 +150,16 @@ export class RunIngest {
       return 'pending';
     }
     const { record } = state;
+    const refused = this.refusedManifests.get(id);
+    if (refused !== undefined) {
+      this.warn(state, `run.json ${refused}: it was not read (the run keeps what was read before)`);
+    }
     // the pid is checked before the events are read: whatever a dead process wrote is then complete
     let dead = false;
     if (manifest.status === 'running' && record.logged.final === null && this.sameHost(manifest)) {
       dead = !(this.deps.isAlive ?? isProcessAlive)(manifest.pid);
       if (dead) {
-        manifestText = this.readManifest(dir) ?? manifestText;
+        manifestText = this.readManifest(id, dir) ?? manifestText;
         manifest = this.parseManifest(id, manifestText) ?? manifest;
       }
     }
@@ -138,7 +171,7 @@ export class RunIngest {
     }
     let changed: boolean;
     try {
-      changed = await this.readEvents(state, path.join(dir, 'events.jsonl'), dead);
+      changed = await this.readEvents(state, dir, dead);
     } catch (e) {
       // the in-memory state may be ahead of the store: reload it (and cut the point tails) next time
       this.live.delete(id);
@@ -150,11 +183,44 @@ export class RunIngest {
     return changed ? 'updated' : 'unchanged';
   }
 
-  private readManifest(dir: string): string | undefined {
+  /** run.json files refused (a link, not a regular file, too big): why, by run id */
+  private readonly refusedManifests = new Map<string, string>();
+
+  /**
+   * The text of run.json, read without following a symbolic link (a job writes its run directory).
+   * A refused run.json leaves the manifest read before (if any) in place, with a warning.
+   */
+  private readManifest(id: string, dir: string): string | undefined {
+    let opened: { fd: number; size: number };
     try {
-      return fs.readFileSync(path.join(dir, 'run.json'), 'utf8');
-    } catch {
+      opened = openInside(dir, 'run.json', RUN_LIMITS.manifestBytes);
+    } catch (e) {
+      if (e instanceof UnsafePathError && e.reason !== 'missing') {
+        const reason = e.message.replace(/^"run.json" /, '');
+        if (this.refusedManifests.get(id) !== reason) {
+          this.refusedManifests.set(id, reason);
+          this.deps.log.warn(`experiments: run ${id}: run.json ${reason}: it is not read`);
+        }
+        return this.live.get(id)?.record.manifestText || this.deps.repo.load(id)?.record.manifestText || undefined;
+      }
       return undefined; // not written yet (the client writes it atomically)
+    }
+    this.refusedManifests.delete(id);
+    try {
+      const buffer = Buffer.allocUnsafe(opened.size);
+      let got = 0;
+      while (got < opened.size) {
+        const n = fs.readSync(opened.fd, buffer, got, opened.size - got, got);
+        if (n === 0) {
+          break;
+        }
+        got += n;
+      }
+      return buffer.toString('utf8', 0, got);
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(opened.fd);
     }
   }
 
@@ -194,7 +260,14 @@ export class RunIngest {
     }
     const loaded = this.deps.repo.load(id);
     if (loaded) {
-      const state: RunState = { ...loaded, isNew: false, manifestDirty: false, models: [] };
+      const state: RunState = {
+        ...loaded,
+        isNew: false,
+        manifestDirty: false,
+        models: [],
+        warned: false,
+        recorded: jsonChars(loaded.record.logged),
+      };
       // cut uncommitted point tails; a file shorter than committed means points were lost: start over
       let damaged = false;
       for (const k of loaded.keys.values()) {
@@ -228,6 +301,8 @@ export class RunIngest {
       isNew: true,
       manifestDirty: true,
       models: [],
+      warned: false,
+      recorded: 0,
       keys: new Map(),
       record: {
         id,
@@ -260,43 +335,90 @@ export class RunIngest {
     record.corruptLines = 0;
     record.skippedPoints = 0;
     record.logged = emptyLogged();
+    state.recorded = 0;
+    state.longLine = undefined;
   }
 
-  /** Reads complete lines from the offset in big chunks, committing each; true if anything changed. */
-  private async readEvents(state: RunState, file: string, dead: boolean): Promise<boolean> {
+  /**
+   * Records a warning in the run (shown with it; kept once per text, at most
+   * RUN_LIMITS.warningsPerRun, more are counted) and in the backend's log.
+   */
+  private warn(state: RunState, message: string): void {
+    const logged = state.record.logged;
+    const list = (logged.warnings ??= []);
+    if (list.includes(message)) {
+      return;
+    }
+    state.warned = true;
+    if (list.length < RUN_LIMITS.warningsPerRun) {
+      list.push(message);
+      this.deps.log.warn(`experiments: run ${state.record.id}: ${message}`);
+    } else {
+      logged.moreWarnings = (logged.moreWarnings ?? 0) + 1;
+    }
+  }
+
+  /**
+   * Reads complete lines from the offset in big chunks, committing each; true if anything changed.
+   * Memory stays bounded whatever the file holds: a line longer than RUN_LIMITS.lineBytes is skipped
+   * to its newline (one warning), never buffered whole, and an unfinished one is not read again.
+   */
+  private async readEvents(state: RunState, dir: string, dead: boolean): Promise<boolean> {
     const { record } = state;
     let fd: number | undefined;
+    let size = 0;
     try {
-      fd = fs.openSync(file, 'r');
-    } catch {
-      // no events yet
+      ({ fd, size } = openInside(dir, 'events.jsonl'));
+    } catch (e) {
+      if (!(e instanceof UnsafePathError)) {
+        throw e;
+      }
+      if (e.reason !== 'missing') {
+        this.warn(state, `events.jsonl ${e.message.replace(/^"events.jsonl" /, '')}: it was not read`);
+      }
+      // else no events yet
     }
     let changed = false;
+    const cap = RUN_LIMITS.lineBytes;
     try {
-      const size = fd === undefined ? 0 : fs.fstatSync(fd).size;
-      if (size < record.offset) {
+      if (fd !== undefined && size < record.offset) {
         this.deps.log.warn(
           `experiments: run ${record.id}: events.jsonl is shorter than what was ingested (it was replaced); ingesting it again`,
         );
         await this.restart(state);
         changed = true;
       }
-      const chunk = this.deps.chunkBytes ?? 16 * 1024 * 1024;
+      const chunk = Math.max(this.deps.chunkBytes ?? 16 * 1024 * 1024, 1);
       let buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - record.offset, 1)));
       while (fd !== undefined && record.offset < size) {
-        const want = Math.min(buffer.length, size - record.offset);
-        let got = 0;
-        while (got < want) {
-          const n = fs.readSync(fd, buffer, got, want - got, record.offset + got);
-          if (n === 0) {
-            break;
+        if (state.longLine) {
+          const from = Math.max(state.longLine.scanned, record.offset);
+          const newline = await this.findNewline(fd, from, size, buffer);
+          if (newline < 0) {
+            state.longLine.scanned = size;
+            break; // the long line is still being written
           }
-          got += n;
+          record.corruptLines++;
+          this.warn(
+            state,
+            `skipped a line of events.jsonl of ${newline + 1 - record.offset} bytes at byte ${record.offset}: lines are limited to ${cap} bytes`,
+          );
+          state.longLine = undefined;
+          record.offset = newline + 1;
+          await this.commit(state, new Map(), dead);
+          changed = true;
+          continue;
         }
+        const want = Math.min(buffer.length, size - record.offset);
+        const got = this.readAt(fd, buffer, want, record.offset);
         const cut = buffer.lastIndexOf(10, got - 1) + 1;
         if (cut === 0) {
+          if (got > cap) {
+            state.longLine = { scanned: record.offset + got }; // no newline in more than a line may hold
+            continue;
+          }
           if (got === buffer.length && record.offset + got < size) {
-            buffer = Buffer.allocUnsafe(buffer.length * 2); // a line longer than a chunk
+            buffer = Buffer.allocUnsafe(Math.min(buffer.length * 2, cap + 1)); // a line longer than a chunk
             continue;
           }
           break; // only a line still being written
@@ -313,11 +435,44 @@ export class RunIngest {
     }
     const before = record.status;
     this.settleStatus(record, dead);
-    if (!changed && (state.manifestDirty || state.isNew || record.status !== before)) {
+    if (!changed && (state.manifestDirty || state.isNew || state.warned || record.status !== before)) {
       await this.commit(state, new Map(), dead);
       changed = true;
     }
     return changed || record.status !== before;
+  }
+
+  private readAt(fd: number, buffer: Buffer, want: number, position: number): number {
+    let got = 0;
+    while (got < want) {
+      const n = fs.readSync(fd, buffer, got, want - got, position + got);
+      if (n === 0) {
+        break;
+      }
+      got += n;
+    }
+    return got;
+  }
+
+  /**
+   * The position of the first newline in [from, size), or -1; reads a buffer at a time and lets
+   * other work (requests) run in between, so skipping hundreds of megabytes never stalls the backend.
+   */
+  private async findNewline(fd: number, from: number, size: number, buffer: Buffer): Promise<number> {
+    let position = from;
+    while (position < size) {
+      const got = this.readAt(fd, buffer, Math.min(buffer.length, size - position), position);
+      if (got === 0) {
+        return -1;
+      }
+      const i = buffer.indexOf(10);
+      if (i >= 0 && i < got) {
+        return position + i;
+      }
+      position += got;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return -1;
   }
 
   /** Parses complete lines into per-key point buffers; other events go into the record. */
@@ -335,14 +490,21 @@ export class RunIngest {
       let metric = scanMetricLine(text, start, end, f);
       if (!metric) {
         const line = text.slice(start, end);
-        if (line.trim() !== '') {
+        if (end - start >= RUN_LIMITS.lineBytes) {
+          // a line over the limit that came whole within a chunk: skipped like one that did not
+          record.corruptLines++;
+          this.warn(
+            state,
+            `skipped a line of events.jsonl of ${end - start} characters at byte ${offset + Buffer.byteLength(text.slice(0, start))}: lines are limited to ${RUN_LIMITS.lineBytes} bytes`,
+          );
+        } else if (line.trim() !== '') {
           let event: unknown;
           try {
             event = JSON.parse(line);
           } catch {
             event = undefined;
           }
-          const kind = this.applyEvent(record, event, f);
+          const kind = this.applyEvent(state, event, f);
           if (kind === 'model') {
             const e = event as {
               name: string;
@@ -351,15 +513,16 @@ export class RunIngest {
               description?: unknown;
               tags?: unknown;
             };
+            const tags = Array.isArray(e.tags) ? e.tags.filter((t): t is string => typeof t === 'string') : [];
             state.models.push({
               runId: record.id,
               projectId: record.projectId,
               runDir: record.dir,
               name: e.name,
               path: e.path,
-              entryPoint: typeof e.entryPoint === 'string' ? e.entryPoint : null,
-              description: typeof e.description === 'string' ? e.description : '',
-              tags: Array.isArray(e.tags) ? e.tags.filter((t): t is string => typeof t === 'string') : [],
+              entryPoint: typeof e.entryPoint === 'string' ? cutText(e.entryPoint, RUN_LIMITS.nameChars) : null,
+              description: typeof e.description === 'string' ? cutText(e.description, RUN_LIMITS.textChars) : '',
+              tags: tags.slice(0, RUN_LIMITS.listItems).map((t) => cutText(t, RUN_LIMITS.nameChars)),
               key: `${record.id}@${offset + Buffer.byteLength(text.slice(0, start))}`,
             });
           }
@@ -387,6 +550,15 @@ export class RunIngest {
           let p = batch.get(f.key);
           if (!p) {
             let ks = keys.get(f.key);
+            if (!ks && f.key.length > RUN_LIMITS.keyChars) {
+              record.skippedPoints++;
+              this.warn(
+                state,
+                `skipped the points of the metric ${shown(f.key)}: keys are limited to ${RUN_LIMITS.keyChars} characters`,
+              );
+              start = lineEnd + 1;
+              continue;
+            }
             if (!ks) {
               ks = { index: keys.size, count: 0, last: null, lastRaw: 0, lastStep: 0, min: null, max: null };
               keys.set(f.key, ks);
@@ -426,13 +598,61 @@ export class RunIngest {
     return batch;
   }
 
-  /** Applies a parsed line that is not a fast-path metric; `metric` fills `f` for the caller. */
-  private applyEvent(record: RunRecord, e: unknown, f: MetricFields): 'metric' | 'model' | 'applied' | 'corrupt' {
+  /**
+   * Whether the run may record `added` more characters (`removed` are replaced); else a warning.
+   * Keeps the run's row in the store bounded (RUN_LIMITS.recordedChars).
+   */
+  private fits(state: RunState, what: string, added: number, removed = 0): boolean {
+    if (state.recorded + added - removed > RUN_LIMITS.recordedChars) {
+      this.warn(
+        state,
+        `refused ${what}: a run records at most ${RUN_LIMITS.recordedChars} characters of params, tags, artifacts, inputs, outputs and result`,
+      );
+      return false;
+    }
+    state.recorded += added - removed;
+    return true;
+  }
+
+  /** A value for the store: as it is, or (too long) its text cut to `max` characters, with a warning. */
+  private bounded(state: RunState, what: string, v: unknown, max: number): unknown {
+    if (typeof v === 'string' ? v.length <= max : jsonChars(v) <= max) {
+      return v;
+    }
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    this.warn(state, `${what} has ${text.length} characters: kept its first ${max}`);
+    return cutText(text, max);
+  }
+
+  /** A key within RUN_LIMITS.keyChars, else a warning and false. */
+  private keyFits(state: RunState, kind: string, key: string): boolean {
+    if (key.length <= RUN_LIMITS.keyChars) {
+      return true;
+    }
+    this.warn(state, `refused the ${kind} ${shown(key)}: keys are limited to ${RUN_LIMITS.keyChars} characters`);
+    return false;
+  }
+
+  /** A path within RUN_LIMITS.pathChars, else a warning and false. */
+  private pathFits(state: RunState, kind: string, p: string): boolean {
+    if (p.length <= RUN_LIMITS.pathChars) {
+      return true;
+    }
+    this.warn(state, `refused the ${kind} ${shown(p)}: paths are limited to ${RUN_LIMITS.pathChars} characters`);
+    return false;
+  }
+
+  /**
+   * Applies a parsed line that is not a fast-path metric; `metric` fills `f` for the caller. Every
+   * value is bounded (RUN_LIMITS): too long keys and paths are refused, too long values cut, each
+   * with a warning in the run ('applied': nothing else to do).
+   */
+  private applyEvent(state: RunState, e: unknown, f: MetricFields): 'metric' | 'model' | 'applied' | 'corrupt' {
     if (!e || typeof e !== 'object' || Array.isArray(e)) {
       return 'corrupt';
     }
     const ev = e as Record<string, unknown>;
-    const logged = record.logged;
+    const logged = state.record.logged;
     const str = (v: unknown): v is string => typeof v === 'string';
     switch (ev.k) {
       case 'm': {
@@ -448,42 +668,104 @@ export class RunIngest {
         f.time = typeof ev.t === 'number' ? ev.t : NaN;
         return 'metric';
       }
-      case 'param':
+      case 'param': {
         if (!str(ev.key)) {
           return 'corrupt';
         }
-        logged.params[ev.key] = ev.v;
+        if (!this.keyFits(state, 'param', ev.key)) {
+          return 'applied';
+        }
+        const v = this.bounded(state, `the value of the param ${shown(ev.key)}`, ev.v, RUN_LIMITS.paramValueChars);
+        const old = Object.prototype.hasOwnProperty.call(logged.params, ev.key) ? logged.params[ev.key] : undefined;
+        const key = ev.key;
+        const size = (x: unknown) => (x === undefined ? 0 : key.length + 4 + jsonChars(x));
+        if (this.fits(state, `the param ${shown(ev.key)}`, size(v), size(old))) {
+          logged.params[ev.key] = v;
+        }
         return 'applied';
-      case 'tag':
+      }
+      case 'tag': {
         if (!str(ev.key)) {
           return 'corrupt';
         }
-        logged.tags[ev.key] = String(ev.v);
+        if (!this.keyFits(state, 'tag', ev.key)) {
+          return 'applied';
+        }
+        const v = String(
+          this.bounded(state, `the value of the tag ${shown(ev.key)}`, String(ev.v), RUN_LIMITS.tagValueChars),
+        );
+        const old = Object.prototype.hasOwnProperty.call(logged.tags, ev.key) ? logged.tags[ev.key] : undefined;
+        const key = ev.key;
+        const size = (x: string | undefined) => (x === undefined ? 0 : key.length + 6 + x.length);
+        if (this.fits(state, `the tag ${shown(ev.key)}`, size(v), size(old))) {
+          logged.tags[ev.key] = v;
+        }
         return 'applied';
-      case 'artifact':
+      }
+      case 'artifact': {
         if (!str(ev.path)) {
           return 'corrupt';
         }
-        logged.artifacts.push({ path: ev.path, source: str(ev.source) ? ev.source : '' });
+        const source = str(ev.source) ? cutText(ev.source, RUN_LIMITS.pathChars) : '';
+        if (
+          this.pathFits(state, 'artifact', ev.path) &&
+          this.fits(state, `the artifact ${shown(ev.path)}`, ev.path.length + source.length + 24)
+        ) {
+          logged.artifacts.push({ path: ev.path, source });
+        }
         return 'applied';
-      case 'input':
+      }
+      case 'input': {
         if (!str(ev.dataset)) {
           return 'corrupt';
         }
-        logged.inputs.push({ dataset: ev.dataset, version: typeof ev.version === 'number' ? ev.version : null });
+        if (ev.dataset.length > RUN_LIMITS.nameChars) {
+          this.warn(
+            state,
+            `refused the input ${shown(ev.dataset)}: dataset names are limited to ${RUN_LIMITS.nameChars} characters`,
+          );
+        } else if (this.fits(state, `the input ${shown(ev.dataset)}`, ev.dataset.length + 40)) {
+          logged.inputs.push({ dataset: ev.dataset, version: typeof ev.version === 'number' ? ev.version : null });
+        }
         return 'applied';
+      }
       case 'output':
         if (!str(ev.path)) {
           return 'corrupt';
         }
-        logged.outputs.push(ev.path);
+        if (
+          this.pathFits(state, 'output', ev.path) &&
+          this.fits(state, `the output ${shown(ev.path)}`, ev.path.length + 3)
+        ) {
+          logged.outputs.push(ev.path);
+        }
         return 'applied';
-      case 'result':
-        logged.result = ev.v ?? null;
+      case 'result': {
+        const v = this.bounded(state, 'the result', ev.v ?? null, RUN_LIMITS.textChars);
+        if (this.fits(state, 'the result', jsonChars(v), jsonChars(logged.result))) {
+          logged.result = v;
+        }
         return 'applied';
+      }
       case 'model':
         // registered by the caller (deps.onModel); the file is an artifact, listed by its own event
-        return str(ev.name) && str(ev.path) ? 'model' : 'corrupt';
+        if (!str(ev.name) || !str(ev.path)) {
+          return 'corrupt';
+        }
+        if (ev.name.length > RUN_LIMITS.nameChars) {
+          this.warn(
+            state,
+            `refused the model ${shown(ev.name)}: names are limited to ${RUN_LIMITS.nameChars} characters`,
+          );
+          return 'applied';
+        }
+        return this.pathFits(state, 'model file', ev.path) ? 'model' : 'applied';
+      case 'warning':
+        // a client's warning about what it was asked to log (a value it cut, ...)
+        if (str(ev.message)) {
+          this.warn(state, cutText(ev.message, RUN_LIMITS.textChars));
+        }
+        return 'applied';
       case 'status':
         if (!str(ev.status) || !STATUSES.has(ev.status)) {
           return 'corrupt';
@@ -541,9 +823,7 @@ export class RunIngest {
       try {
         await this.deps.onModel?.(m);
       } catch (e) {
-        this.deps.log.warn(
-          `experiments: run ${m.runId}: the model "${m.name}" (${m.path}) was not registered: ${(e as Error).message}`,
-        );
+        this.warn(state, `the model ${shown(m.name)} (${shown(m.path)}) was not registered: ${(e as Error).message}`);
       }
     }
   }
@@ -562,6 +842,7 @@ export class RunIngest {
     await this.deps.store.write((tx) => this.deps.repo.save(tx, record, state.keys, batch.keys(), how));
     state.isNew = false;
     state.manifestDirty = false;
+    state.warned = false;
     const publish = this.deps.publish;
     if (publish && (wasLive || record.status === 'running')) {
       for (const p of batch.values()) {

@@ -27,6 +27,10 @@ export interface Logged {
   result: unknown;
   /** the last status line, if any */
   final: { status: RunStatus; exitCode: number | null; t: number } | null;
+  /** what the ingest refused or cut (RUN_LIMITS, links), and clients' warnings; absent in older rows */
+  warnings?: string[];
+  /** warnings beyond RUN_LIMITS.warningsPerRun, counted */
+  moreWarnings?: number;
 }
 
 /** One experiments row as the ingest keeps it in memory. */
@@ -177,6 +181,10 @@ export class ExperimentRepository implements ProjectOwned {
       inputs: logged.inputs,
       outputs: logged.outputs,
       result: logged.result,
+      warnings: [
+        ...(logged.warnings ?? []),
+        ...(logged.moreWarnings ? [`... and ${logged.moreWarnings} more warnings (see the backend log)`] : []),
+      ],
     };
   }
 

@@ -12,6 +12,7 @@ export function modelsFromRuns(deps: RegisterDeps & { readonly events: EventBus 
       name: m.name,
       path: m.path,
       runDir: m.runDir,
+      insideRunOnly: true,
       experimentId: m.runId,
       entryPoint: m.entryPoint,
       description: m.description,

@@ -5,7 +5,7 @@ import type { ModelVersion } from '../../protocol/models';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
-import { copyHashed } from '../files/copy';
+import { copyHashed, openInside, UnsafePathError } from '../files/copy';
 import type { Logger } from '../log';
 import type { ModelRepository } from './repository';
 
@@ -27,6 +27,8 @@ export interface Registration {
   readonly tags?: readonly string[];
   readonly operator?: string;
   readonly sourceKey?: string;
+  /** the path must name a file inside `runDir` (a run's own `model` event): never an absolute path */
+  readonly insideRunOnly?: boolean;
 }
 
 /** `module:function` of a Python `predict(inputs)` entry point. */
@@ -46,8 +48,11 @@ export function checkEntryPoint(entryPoint: string | null | undefined): string |
   return entryPoint;
 }
 
-/** The file to register: inside the run directory for an artifact path, else an absolute path. */
-function sourceOf(r: Registration): string {
+/**
+ * The file to register: a path inside the run directory (an artifact), opened without following
+ * any symbolic link below it (a job writes its run directory); else an absolute path a person gave.
+ */
+function sourceOf(r: Registration): { path: string; fd?: number } {
   if (r.runDir && !path.isAbsolute(r.path)) {
     const resolved = path.resolve(r.runDir, r.path);
     const relative = path.relative(r.runDir, resolved);
@@ -58,7 +63,28 @@ function sourceOf(r: Registration): string {
         `"${r.path}" is outside the experiment's run directory: name one of its artifacts, e.g. "artifacts/model.pkl".`,
       );
     }
-    return resolved;
+    try {
+      return { path: resolved, fd: openInside(r.runDir, relative).fd };
+    } catch (e) {
+      if (!(e instanceof UnsafePathError)) {
+        throw e;
+      }
+      if (e.reason === 'missing') {
+        throw new ApiError(400, 'not_found', `There is no model file at "${resolved}": check the path.`);
+      }
+      throw new ApiError(
+        400,
+        e.reason === 'not_a_file' ? 'not_a_file' : 'unsafe_path',
+        `The model file ${e.message}: register a regular file of the run directory (a model version is one file).`,
+      );
+    }
+  }
+  if (r.insideRunOnly) {
+    throw new ApiError(
+      400,
+      'outside_run',
+      `"${r.path}" is not a path inside the run directory: a run registers only its own files, e.g. "artifacts/model.pkl".`,
+    );
   }
   if (!path.isAbsolute(r.path)) {
     throw new ApiError(
@@ -67,7 +93,7 @@ function sourceOf(r: Registration): string {
       `"${r.path}" is not an absolute path: send the full path of the model file (or an artifact path together with its experiment).`,
     );
   }
-  return r.path;
+  return { path: r.path };
 }
 
 /**
@@ -91,23 +117,34 @@ export async function registerModel(
       return { version: existing, added: false };
     }
   }
-  const source = sourceOf(r);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(source);
-  } catch {
-    throw new ApiError(400, 'not_found', `There is no model file at "${source}": check the path.`);
+  const opened = sourceOf(r);
+  const source = opened.path;
+  if (opened.fd === undefined) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(source);
+    } catch {
+      throw new ApiError(400, 'not_found', `There is no model file at "${source}": check the path.`);
+    }
+    if (!stat.isFile()) {
+      throw new ApiError(
+        400,
+        'not_a_file',
+        `"${source}" is not a file: a model version is one file (save the model to a single file, e.g. with joblib.dump).`,
+      );
+    }
   }
-  if (!stat.isFile()) {
-    throw new ApiError(
-      400,
-      'not_a_file',
-      `"${source}" is not a file: a model version is one file (save the model to a single file, e.g. with joblib.dump).`,
-    );
-  }
-  const temp = deps.blobs.tempPath();
+  let temp: string;
   try {
-    const sha256 = await copyHashed(source, temp);
+    temp = deps.blobs.tempPath();
+  } catch (e) {
+    if (opened.fd !== undefined) {
+      fs.closeSync(opened.fd);
+    }
+    throw e;
+  }
+  try {
+    const sha256 = await copyHashed(opened.fd === undefined ? source : { fd: opened.fd }, temp);
     const size = fs.statSync(temp).size;
     deps.blobs.commit(temp, sha256);
     const result = await deps.models.addVersion(projectId, r.name, {
