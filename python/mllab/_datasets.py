@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import stat
 from typing import Any, Dict, List, Optional, Tuple, Union
 from urllib.parse import quote
 
@@ -110,7 +111,43 @@ def dataset(name: str, version: Optional[int] = None, unpack: bool = True, proje
     sha = info.get("sha256")
     if not isinstance(sha, str) or not _SHA256.match(sha.lower()):
         raise MLLabError(f"The ML Lab backend gave dataset {label} the invalid hash {sha!r}.", code="bad_answer")
-    return unpack_cached(stored, datasets_cache_dir(lab_home), sha.lower())
+    cache = datasets_cache_dir(lab_home)
+    _private_folders(lab_home, cache)
+    already = os.path.isdir(os.path.join(cache, sha.lower()))
+    folder = unpack_cached(stored, cache, sha.lower())
+    if not already:
+        _make_private(folder)
+    return folder
+
+
+def _private_folders(home: str, folder: str) -> None:
+    """Makes ``folder`` and the folders between the lab home and it exist and be private (0700)."""
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if os.name != "posix":
+        return
+    root = os.path.abspath(home)
+    current = os.path.abspath(folder)
+    while current.startswith(root + os.sep):
+        if stat.S_IMODE(os.stat(current).st_mode) != 0o700:
+            os.chmod(current, 0o700)
+        current = os.path.dirname(current)
+
+
+def _make_private(folder: str) -> None:
+    """An unpacked package is private like the rest of the lab home: folders 0700, files readable
+    (and executable when they were) by the owner only. It was unpacked inside a 0700 folder, so no one
+    else could reach it meanwhile. Symbolic links are left alone (chmod would follow them)."""
+    if os.name != "posix":
+        return
+    os.chmod(folder, 0o700)
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(parent, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode):
+                os.chmod(path, 0o700)
+            elif stat.S_ISREG(mode) and mode & 0o077:
+                os.chmod(path, (mode & 0o700) | 0o400)
 
 
 def add_dataset(path: str, name: Optional[str] = None, description: Optional[str] = None,

@@ -2,9 +2,11 @@
 import { parseArgs } from 'util';
 import { VERSION } from '../common/version';
 import { resolveHome } from '../common/home';
-import { notifyParent, serve } from './main';
+import { notifyParent, serve, usePrivateUmask } from './main';
 
 async function main(): Promise<void> {
+  // first of all: nothing this process creates may be readable by others
+  usePrivateUmask();
   const { values } = parseArgs({
     options: {
       home: { type: 'string' },

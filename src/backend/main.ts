@@ -1,12 +1,13 @@
 import * as http from 'http';
 import * as path from 'path';
-import { homePaths, readRegistration } from '../common/home';
+import { homePaths, makeHomePrivate, readRegistration } from '../common/home';
 import type { BackendReadyMessage, Registration } from '../protocol/api';
 import { Backend } from './app';
 import { FileLogger } from './log';
 import { claimHome } from './registration';
 import { StoreCorruptError } from './store/database';
 import { writeFileAtomic } from '../common/fsync';
+import { BlobStore } from './files/blob-store';
 
 export interface ServeOptions {
   readonly home: string;
@@ -56,7 +57,9 @@ async function settled(home: string, registration: Registration): Promise<Regist
  * dist/backend.js (forked by the extension and the CLI) and by `mllab serve`.
  */
 export async function serve(options: ServeOptions): Promise<ServeResult> {
+  usePrivateUmask();
   const paths = homePaths(options.home);
+  const tightened = makeHomePrivate(options.home);
   const log = new FileLogger(paths.log, options.echoLog);
   const claim = claimHome(options.home, options.version, log);
   if (claim.kind === 'taken') {
@@ -69,6 +72,13 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
     );
     log.close();
     return { kind: ok ? 'attached' : 'unresponsive', registration };
+  }
+  for (const line of tightened) {
+    log.warn(`home: ${line}`);
+  }
+  const blobs = new BlobStore(options.home).makePrivate();
+  if (blobs > 0) {
+    log.warn(`home: ${blobs} stored files were readable by others: made them readable by their owner only (0400)`);
   }
   let backend: Backend;
   try {
@@ -93,6 +103,16 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
   claim.publish(backend.port);
   writeLauncher(paths.launcher);
   return { kind: 'serving', backend };
+}
+
+/**
+ * Everything the backend creates (store, blobs, metrics, logs, job output) is private to the person
+ * who runs it, whatever the umask it was started with: files 0600, folders 0700.
+ */
+export function usePrivateUmask(): void {
+  if (process.platform !== 'win32') {
+    process.umask(0o077);
+  }
 }
 
 /**

@@ -17,9 +17,10 @@ export async function localPath(home: string, version: DatasetVersion, unpack: b
   if (fs.existsSync(target)) {
     return target;
   }
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  privateFolders(home, path.dirname(target));
   try {
     await unzipSafe(version.path, target);
+    makePrivate(target);
   } catch (e) {
     // another process may have unpacked the same content at the same time
     if (fs.existsSync(target)) {
@@ -28,6 +29,46 @@ export async function localPath(home: string, version: DatasetVersion, unpack: b
     throw e;
   }
   return target;
+}
+
+/**
+ * Makes `dir` and the folders between the lab home and it exist and be private (0700): they are
+ * created by whichever process needs them first, with its umask.
+ */
+function privateFolders(home: string, dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') {
+    return;
+  }
+  const root = path.resolve(home);
+  for (let d = path.resolve(dir); d.startsWith(root + path.sep); d = path.dirname(d)) {
+    if ((fs.statSync(d).mode & 0o777) !== 0o700) {
+      fs.chmodSync(d, 0o700);
+    }
+  }
+}
+
+/**
+ * An unpacked package is private like the rest of the lab home: folders 0700, files readable (and,
+ * when they were, executable) by the owner only. It is unpacked under a 0700 folder, so no one else
+ * can reach it while this runs. Symbolic links are left alone (chmod would follow them).
+ */
+function makePrivate(root: string): void {
+  if (process.platform === 'win32') {
+    return;
+  }
+  const walk = (p: string) => {
+    const s = fs.lstatSync(p);
+    if (s.isDirectory()) {
+      fs.chmodSync(p, 0o700);
+      for (const name of fs.readdirSync(p)) {
+        walk(path.join(p, name));
+      }
+    } else if (s.isFile() && (s.mode & 0o077) !== 0) {
+      fs.chmodSync(p, (s.mode & 0o700) | 0o400);
+    }
+  };
+  walk(root);
 }
 
 /** Copies a version to `dir` (a package is unpacked there); returns what was written. */

@@ -18,6 +18,49 @@ export function homePaths(home: string) {
   } as const;
 }
 
+/** The folders directly inside a lab home (see the layout in docs/ARCHITECTURE.md). */
+export const HOME_FOLDERS = ['run', 'db', 'blobs', 'cache', 'tmp', 'runs', 'metrics', 'jobs', 'logs'] as const;
+
+/** Whether a mode gives any access to the group or to others. */
+export function isShared(mode: number): boolean {
+  return (mode & 0o077) !== 0;
+}
+
+/**
+ * Makes a folder exist and be private to its owner (0700), whatever the umask. Returns the mode it
+ * had when it was wider (an existing folder that has been tightened), else undefined.
+ */
+export function privateFolder(dir: string): number | undefined {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') {
+    return undefined; // access there is by ACL, inherited from the user's profile
+  }
+  const mode = fs.statSync(dir).mode & 0o7777;
+  if (mode === 0o700) {
+    return undefined;
+  }
+  fs.chmodSync(dir, 0o700);
+  return isShared(mode) ? mode : undefined;
+}
+
+/**
+ * Makes the lab home and its top folders private (0700): what is in a lab home (datasets, runs,
+ * metrics, the API token) belongs to its owner alone. Returns a line per folder that was readable
+ * by others before, for the log.
+ */
+export function makeHomePrivate(home: string): string[] {
+  const tightened: string[] = [];
+  for (const dir of [home, ...HOME_FOLDERS.map((f) => path.join(home, f))]) {
+    const was = privateFolder(dir);
+    if (was !== undefined) {
+      tightened.push(
+        `${dir} was readable by others (mode ${was.toString(8).padStart(4, '0')}): made it private (0700)`,
+      );
+    }
+  }
+  return tightened;
+}
+
 /**
  * Resolves the lab home: an explicit value, then MLLAB_HOME, then the nearest `.mllab` folder in
  * `cwd` or a folder above it (as git finds `.git`), else `.mllab` in `cwd` (created on first use).

@@ -177,9 +177,16 @@ export interface DeployServiceRequest {
   readonly command?: readonly string[];
   readonly env?: readonly string[] | Readonly<Record<string, string>>;
   /** "HOST:CONTAINER", "IP:HOST:CONTAINER" or objects */
+  /**
+   * "uid:gid" the container runs as; absent = the image's user. Set by ML Lab itself (the model
+   * server runs as the lab's owner, so that it can read the owner's private model file).
+   */
+  readonly user?: string;
   readonly ports?: readonly (string | PortMapping)[];
   /** "HOST:CONTAINER[:ro]" or objects */
   readonly volumes?: readonly (string | VolumeMapping)[];
   readonly restart?: RestartPolicy;
   readonly healthPath?: string | null;
 }
+  /** "uid:gid"; not accepted over HTTP (only ML Lab's own deploys set it) */
+  readonly user?: string;

@@ -2,11 +2,16 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fsyncDir } from '../../common/fsync';
+import { isShared } from '../../common/home';
+
+/** Stored content is read-only and private: only its owner reads it (the folders are 0700). */
+const BLOB_MODE = 0o400;
 
 /**
  * Content-addressed storage of files in the lab home: `blobs/sha256/ab/cdef...`, read-only once
  * stored, identical content stored once. New content is written to `tmp/` first and renamed into
  * place only when complete and on disk, so the store never points to a missing or partial blob.
+ * Blobs are 0400 in 0700 folders, whatever the umask: a dataset may hold private data.
  */
 export class BlobStore {
   readonly root: string;
@@ -30,7 +35,7 @@ export class BlobStore {
 
   /** A fresh path in tmp/ for content being written. */
   tempPath(suffix = '.part'): string {
-    fs.mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
+    mkdirPrivate(this.tmp);
     return path.join(this.tmp, `${randomUUID()}${suffix}`);
   }
 
@@ -44,8 +49,8 @@ export class BlobStore {
       fs.rmSync(tempFile, { force: true });
       return { path: target, deduplicated: true };
     }
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.chmodSync(tempFile, 0o444);
+    mkdirPrivate(path.dirname(target));
+    fs.chmodSync(tempFile, BLOB_MODE);
     fs.renameSync(tempFile, target);
     fsyncDir(path.dirname(target));
     return { path: target, deduplicated: false };
@@ -67,6 +72,32 @@ export class BlobStore {
     return leftovers.length;
   }
 
+  /**
+   * Makes stored content that is readable by others (stored by an older version, or changed by hand)
+   * private again: folders 0700, blobs 0400. Returns how many blobs were changed.
+   */
+  makePrivate(): number {
+    if (process.platform === 'win32' || !fs.existsSync(this.root)) {
+      return 0;
+    }
+    let changed = 0;
+    for (const dir of [path.dirname(this.root), this.root]) {
+      fs.chmodSync(dir, 0o700);
+    }
+    for (const prefix of fs.readdirSync(this.root)) {
+      const dir = path.join(this.root, prefix);
+      fs.chmodSync(dir, 0o700);
+      for (const name of fs.readdirSync(dir)) {
+        const file = path.join(dir, name);
+        if (isShared(fs.lstatSync(file).mode)) {
+          fs.chmodSync(file, BLOB_MODE);
+          changed++;
+        }
+      }
+    }
+    return changed;
+  }
+
   /** Every stored hash, for garbage collection against the store's references. */
   list(): string[] {
     if (!fs.existsSync(this.root)) {
@@ -76,4 +107,9 @@ export class BlobStore {
       .readdirSync(this.root)
       .flatMap((prefix) => fs.readdirSync(path.join(this.root, prefix)).map((rest) => prefix + rest));
   }
+}
+
+/** Creates a folder and its missing parents accessible to their owner only (a umask can only narrow 0700). */
+function mkdirPrivate(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }

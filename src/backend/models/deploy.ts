@@ -117,6 +117,8 @@ export async function deployModel(deps: DeployDeps, version: ModelVersion, o: De
     volumes: [{ hostPath: deps.blobs.pathOf(version.sha256), containerPath: modelPath, readOnly: true }],
     restart: 'no',
     healthPath: '/health',
+    // the model file is readable by the lab's owner only (0400): the server runs as the owner
+    ...(process.getuid && process.getgid ? { user: `${process.getuid()}:${process.getgid()}` } : {}),
   });
 }
 
@@ -131,6 +133,10 @@ async function buildServerImage(deps: DeployDeps, recipe: string, baseImage: str
       .replace(/^ARG BASE_IMAGE(=.*)?$/m, `ARG BASE_IMAGE=${baseImage}`);
     fs.writeFileSync(path.join(context, 'Dockerfile'), dockerfile);
     fs.copyFileSync(path.join(recipe, 'server.py'), path.join(context, 'server.py'));
+    // the backend's files are private (umask 077), but the image's user must be able to read these
+    for (const f of RECIPE_FILES) {
+      fs.chmodSync(path.join(context, f), 0o644);
+    }
     await deps.connection.runtime.build(context, tag, 'Dockerfile', (line) =>
       deps.events.publish({ type: 'imageBuildOutput', tag, line }),
     );

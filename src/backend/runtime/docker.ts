@@ -117,6 +117,7 @@ export class DockerRuntime implements ContainerRuntime {
         name: spec.name,
         Hostname: spec.hostname,
         Image: spec.image,
+        User: spec.user,
         Cmd: spec.command.length > 0 ? [...spec.command] : undefined,
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         WorkingDir: spec.workingDir ?? undefined,

@@ -29,6 +29,8 @@ export interface ContainerSpec {
   readonly memoryBytes: number | null;
   readonly gpus: number;
   readonly restart: RestartPolicy;
+  /** "uid:gid" to run as; absent = the image's user */
+  readonly user?: string;
 }
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

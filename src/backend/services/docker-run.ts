@@ -17,6 +17,9 @@ export function dockerRunCommand(spec: ServiceSpec): string {
   for (const v of spec.volumes) {
     args.push('-v', `${v.hostPath}:${v.containerPath}${v.readOnly ? ':ro' : ''}`);
   }
+  if (spec.user) {
+    args.push('--user', spec.user);
+  }
   if (spec.restart !== 'no') {
     args.push('--restart', spec.restart);
   }

@@ -56,6 +56,7 @@ export function toServiceSpec(r: DeployServiceRequest): ServiceSpec {
     volumes: (r.volumes ?? []).map(parseVolume),
     restart: r.restart ?? 'no',
     healthPath,
+    ...(r.user ? { user: r.user } : {}),
   };
 }
 
@@ -142,6 +143,7 @@ export class ServiceManager {
       memoryBytes: null,
       gpus: 0,
       restart: service.restart,
+      user: service.user,
     });
     await this.deps.repo.update(service.id, { containerId });
     try {
