@@ -101,6 +101,26 @@ export interface JobRun {
   readonly logBytes: number;
 }
 
+/**
+ * The ranges a job definition is checked against, by the API, the jobs file import and the CLI alike:
+ * a definition that passes them does not fail later for its numbers.
+ */
+export const JOB_LIMITS = {
+  /** a second */
+  minTimeoutSeconds: 1,
+  /** 30 days */
+  maxTimeoutSeconds: 30 * 24 * 3600,
+  /** Docker's smallest CPU share */
+  minCpus: 0.01,
+  maxCpus: 1024,
+  /** Docker refuses less than 6 MiB */
+  minMemoryBytes: 6 * 1024 ** 2,
+  /** 64 TiB */
+  maxMemoryBytes: 64 * 1024 ** 4,
+  /** -1 (or "all") requests every GPU */
+  maxGpus: 64,
+} as const;
+
 /** POST /api/jobs: every field but name and image is optional. */
 export interface CreateJobRequest {
   readonly name: string;
@@ -112,7 +132,8 @@ export interface CreateJobRequest {
   readonly cpus?: number | null;
   /** bytes, or a size such as "512m", "2g" */
   readonly memory?: number | string | null;
-  readonly gpus?: number;
+  /** a count, or -1 or "all" for every GPU */
+  readonly gpus?: number | 'all';
   readonly timeoutSeconds?: number | null;
   /** the workspace folder mounted read-only at /workspace; null = none */
   readonly workspace?: string | null;

@@ -114,7 +114,7 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
         what: 'wrong type',
         send: () => raw(port, 'POST', '/api/projects', { body: '{"name":5}' }),
         status: 400,
-        message: /name must be string/,
+        message: /name must be a string/,
       },
       {
         what: 'unknown field',

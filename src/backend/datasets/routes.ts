@@ -9,7 +9,8 @@ import type { ProjectRepository } from '../projects/repository';
 import { addDataset } from './add';
 import type { Operations } from './operations';
 import type { DatasetRepository } from './repository';
-import { projectQuery } from '../http/schemas';
+import { lookupText, pathText, projectQuery, text, trueFalse } from '../http/schemas';
+import { NAME_MAX_LENGTH } from '../../protocol/names';
 
 export interface DatasetRouteDeps {
   readonly projects: ProjectRepository;
@@ -26,7 +27,7 @@ const versionParams = {
   type: 'object',
   required: ['name', 'version'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
+    name: lookupText,
     version: { type: 'string', pattern: '^([1-9][0-9]{0,8}|latest)$' },
   },
 } as const;
@@ -39,7 +40,7 @@ type VersionRequest = {
 const deleteQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { project: projectQuery.properties.project, force: { type: 'string', enum: ['true', 'false'] } },
+  properties: { project: projectQuery.properties.project, force: trueFalse },
 } as const;
 
 export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDeps): void {
@@ -62,13 +63,13 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
           required: ['path'],
           additionalProperties: false,
           properties: {
-            path: { type: 'string', minLength: 1, maxLength: 4096 },
-            name: { type: 'string', maxLength: 1000 },
-            description: { type: 'string', maxLength: 10000 },
-            tags: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 100 } },
-            project: { type: 'string', minLength: 1, maxLength: 200 },
-            operationId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' },
-            operator: { type: 'string', minLength: 1, maxLength: 200 },
+            path: pathText,
+            name: text(NAME_MAX_LENGTH),
+            description: text(10000),
+            tags: { type: 'array', maxItems: 100, items: text(100, 1) },
+            project: lookupText,
+            operationId: { type: 'string', maxLength: 100, pattern: '^[A-Za-z0-9_-]{1,100}$' },
+            operator: text(200, 1),
           },
         },
       },
@@ -140,7 +141,7 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
 
   app.post<{ Params: { id: string } }>(
     '/api/operations/:id/cancel',
-    { schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 100 } } } } },
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: text(100, 1) } } } },
     async (request, reply) => {
       operations.cancel(request.params.id);
       void reply.code(202).send({ cancelled: true });

@@ -8,8 +8,8 @@ import type { ProjectRepository } from '../projects/repository';
 import { ACTIVE_STATES, runLogFile, type JobRepository, type JobRow } from './repository';
 import { followFile } from './follow-file';
 import type { JobRunner } from './runner';
-import { fromFileEntry, jobSchema, toJobSpec, toJobsFile } from './spec';
-import { projectQuery, nameParams } from '../http/schemas';
+import { type EntryValidator, jobSchema, jobsFileEntrySchema, parseJobsFile, toJobSpec, toJobsFile } from './spec';
+import { trueFalse, lookupText, nameParams, projectQuery } from '../http/schemas';
 
 export interface JobRouteDeps {
   readonly home: string;
@@ -24,7 +24,7 @@ export interface JobRouteDeps {
 const runParams = {
   type: 'object',
   required: ['runId'],
-  properties: { runId: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: { runId: lookupText },
 } as const;
 
 type NameRequest = { Params: { name: string }; Querystring: { project?: string } };
@@ -32,6 +32,16 @@ type NameRequest = { Params: { name: string }; Querystring: { project?: string }
 export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
   const { projects, jobs, runner, events } = deps;
   const projectOf = (q: { project?: string }) => projects.resolveOrActive(q.project).id;
+  // the entries of a jobs file go through the API's own validator (same rules, same messages);
+  // it exists once the server is ready, so it is compiled at the first import
+  let validateEntry: EntryValidator | undefined;
+  const entryValidator = (): EntryValidator =>
+    (validateEntry ??= app.validatorCompiler!({
+      schema: jobsFileEntrySchema,
+      method: 'POST',
+      url: '/api/jobs-file',
+      httpPart: 'body',
+    }) as EntryValidator);
   const changed = (job: Job) => {
     events.publish({ type: 'jobChanged', job });
     return job;
@@ -128,7 +138,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { follow: { type: 'string', enum: ['true', 'false'] } },
+          properties: { follow: trueFalse },
         },
       },
     },
@@ -190,31 +200,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
     },
     async (request): Promise<ImportJobsResult> => {
       const projectId = projectOf(request.query);
-      let parsed: { format?: unknown; jobs?: unknown };
-      try {
-        // YAML is a superset of JSON: one parser reads both kinds of file
-        parsed = YAML.parse(request.body.text) as typeof parsed;
-      } catch (e) {
-        throw new ApiError(
-          400,
-          'invalid_jobs_file',
-          `The jobs file is not valid YAML or JSON: ${(e as Error).message}`,
-        );
-      }
-      if (!parsed || parsed.format !== 1 || !Array.isArray(parsed.jobs)) {
-        throw new ApiError(
-          400,
-          'invalid_jobs_file',
-          'The jobs file needs "format: 1" and a list "jobs": export one with "mllab job export" to see the layout.',
-        );
-      }
-      const specs = (parsed.jobs as (JobSpec & { memory?: string })[]).map((entry, i) => {
-        try {
-          return toJobSpec(fromFileEntry(entry));
-        } catch (e) {
-          throw new ApiError(400, 'invalid_jobs_file', `Job ${i + 1} of the file: ${(e as Error).message}`);
-        }
-      });
+      const specs = parseJobsFile(request.body.text, entryValidator());
       const created: string[] = [];
       const updated: string[] = [];
       for (const spec of specs) {

@@ -15,7 +15,11 @@ import {
   CONTAINER_WORKSPACE,
   containerHostname,
   createRunDirectory,
+  type DatasetBlob,
   finishRunDirectory,
+  gatherJobBlobs,
+  JOB_DATASETS_ENV,
+  jobBlobsDir,
 } from './run-directory';
 
 const isMissingImage = (e: unknown) => e instanceof RuntimeError && e.code === 'image_missing';
@@ -28,6 +32,8 @@ export interface JobRunnerDeps {
   readonly log: Logger;
   /** called when the backend follows no run any more */
   readonly onSettled?: () => void;
+  /** the dataset versions of a project, which its jobs may read (none when absent) */
+  readonly datasetBlobs?: (projectId: string) => readonly DatasetBlob[];
 }
 
 /** A run whose container the backend follows right now. */
@@ -47,6 +53,8 @@ interface ActiveRun {
 const STOP_GRACE_SECONDS = 5;
 /** a job past its time limit had its chance: a short grace */
 const TIMEOUT_GRACE_SECONDS = 2;
+/** the longest wait setTimeout takes (2^31-1 ms) */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Runs jobs as containers and follows them: state from the engine's events (die), output into the
@@ -103,6 +111,7 @@ export class JobRunner {
         // a mistake in the definition, not a run: nothing is kept
         await this.deps.repo.deleteRun(run.id);
         fs.rmSync(runDir, { recursive: true, force: true });
+        fs.rmSync(jobBlobsDir(this.deps.home, run.id), { recursive: true, force: true });
         throw imageNotFound(spec.image);
       }
       this.publish(run);
@@ -132,8 +141,18 @@ export class JobRunner {
 
   private create(job: JobRow, runId: string, runDir: string, workspace: string | null): Promise<string> {
     const spec = job.spec;
-    const blobs = path.join(this.deps.home, 'blobs');
-    fs.mkdirSync(blobs, { recursive: true });
+    // only the blobs of the datasets the job may read, not the whole store (other projects, models)
+    const blobs = gatherJobBlobs(
+      this.deps.home,
+      runId,
+      this.deps.datasetBlobs?.(job.projectId) ?? [],
+      spec.env[JOB_DATASETS_ENV],
+    );
+    if (blobs.missing.length > 0) {
+      this.deps.log.warn(
+        `jobs: run ${runId}: ${JOB_DATASETS_ENV} names ${blobs.missing.map((m) => `"${m}"`).join(', ')}, which the project has no version of`,
+      );
+    }
     return this.runtime.create({
       hostname: containerHostname(runDir),
       image: spec.image,
@@ -149,7 +168,8 @@ export class JobRunner {
       labels: { ...this.labels, [LABELS.project]: job.projectId, [LABELS.id]: runId },
       mounts: [
         ...(workspace ? [{ hostPath: workspace, containerPath: CONTAINER_WORKSPACE, readOnly: true }] : []),
-        { hostPath: blobs, containerPath: `${CONTAINER_HOME}/blobs`, readOnly: true },
+        { hostPath: blobs.dir, containerPath: `${CONTAINER_HOME}/blobs`, readOnly: true },
+        ...blobs.unlinked.map((b) => ({ ...b, readOnly: true })),
         { hostPath: runDir, containerPath: CONTAINER_RUN_DIR, readOnly: false },
       ],
       ports: [],
@@ -166,10 +186,19 @@ export class JobRunner {
     if (containerId) {
       await this.runtime.remove(containerId).catch(() => undefined);
     }
-    finishRunDirectory(run.runDir, 'failed', null);
+    this.finishRunDirectory(run.id, run.runDir, 'failed', null);
     return this.publish(
       await this.deps.repo.updateRun(run.id, { state: 'failed', reason, endedAt: new Date().toISOString() }),
     );
+  }
+
+  /** Records the end in the run directory; the blobs gathered for the run go. */
+  private finishRunDirectory(runId: string, runDir: string, status: 'completed' | 'failed', code: number | null): void {
+    fs.rmSync(jobBlobsDir(this.deps.home, runId), { recursive: true, force: true });
+    const warning = finishRunDirectory(runDir, status, code);
+    if (warning) {
+      this.deps.log.warn(`jobs: run ${runId}: ${warning}`);
+    }
   }
 
   private track(runId: string, containerId: string): ActiveRun {
@@ -206,13 +235,25 @@ export class JobRunner {
       return;
     }
     clearTimeout(entry.timer);
-    entry.timer = setTimeout(
-      () =>
-        void this.end(runId, { state: 'failed', reason: `timed out after ${seconds} s` }, TIMEOUT_GRACE_SECONDS).catch(
-          (e: Error) => this.deps.log.warn(`jobs: stopping run ${runId} at its time limit failed: ${e.message}`),
-        ),
-      Math.max(0, Date.parse(deadline) - Date.now()),
-    );
+    // setTimeout cannot wait more than 2^31-1 ms (24.8 days; longer fires at once): re-armed in steps
+    const arm = () => {
+      const left = Date.parse(deadline) - Date.now();
+      entry.timer =
+        left > MAX_TIMER_MS
+          ? setTimeout(arm, MAX_TIMER_MS)
+          : setTimeout(
+              () =>
+                void this.end(
+                  runId,
+                  { state: 'failed', reason: `timed out after ${seconds} s` },
+                  TIMEOUT_GRACE_SECONDS,
+                ).catch((e: Error) =>
+                  this.deps.log.warn(`jobs: stopping run ${runId} at its time limit failed: ${e.message}`),
+                ),
+              Math.max(0, left),
+            );
+    };
+    arm();
   }
 
   /** Stops a running run (SIGTERM, then SIGKILL); resolves once its end is recorded. */
@@ -274,7 +315,7 @@ export class JobRunner {
           : code === 0
             ? null
             : `exited with code ${code ?? 'unknown'}`);
-      finishRunDirectory(run.runDir, state === 'succeeded' ? 'completed' : 'failed', code);
+      this.finishRunDirectory(runId, run.runDir, state === 'succeeded' ? 'completed' : 'failed', code);
       const ended = await this.deps.repo.updateRun(runId, {
         state,
         exitCode: code,
@@ -323,7 +364,7 @@ export class JobRunner {
         if (run.state === 'queued' && !run.containerId && this.active.has(run.id)) {
           continue; // being created right now
         }
-        finishRunDirectory(run.runDir, 'failed', null);
+        this.finishRunDirectory(run.id, run.runDir, 'failed', null);
         this.active.delete(run.id);
         this.publish(
           await this.deps.repo.updateRun(run.id, {

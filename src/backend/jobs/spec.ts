@@ -1,17 +1,37 @@
-import type { CreateJobRequest, JobSpec, JobsFile } from '../../protocol/containers';
+import * as path from 'path';
+import YAML from 'yaml';
+import { JOB_LIMITS, type CreateJobRequest, type JobSpec, type JobsFile } from '../../protocol/containers';
+import { checkName, NAME_MAX_LENGTH } from '../../protocol/names';
 import { ApiError } from '../errors';
+import { NO_NUL_PATTERN, pathText, text } from '../http/schemas';
+import { describeValidation, type SchemaError } from '../http/validation';
 import { checkImage, parseEnv, parseMemory } from '../runtime/parse';
 
-/** A job definition from a request or a jobs file, checked field by field. */
+const bad = (code: string, message: string) => new ApiError(400, code, message);
+
+/**
+ * A job definition from a request or a jobs file, already checked against `jobSchema` (types and
+ * ranges): the checks here are those a schema cannot say well (name rules, image grammar, sizes).
+ */
 export function toJobSpec(r: CreateJobRequest): JobSpec {
-  if (r.cpus !== undefined && r.cpus !== null && !(r.cpus > 0)) {
-    throw new ApiError(400, 'invalid_cpus', `The CPU limit must be more than 0 (e.g. 0.5 or 2), not ${r.cpus}.`);
+  const problem = checkName('job', r.name);
+  if (problem) {
+    throw bad('invalid_name', problem);
   }
-  if (r.timeoutSeconds !== undefined && r.timeoutSeconds !== null && !(r.timeoutSeconds > 0)) {
-    throw new ApiError(
-      400,
-      'invalid_timeout',
-      `The timeout must be a number of seconds above 0, not ${r.timeoutSeconds}.`,
+  if (r.workingDir && !r.workingDir.startsWith('/')) {
+    throw bad(
+      'invalid_working_dir',
+      `The working directory "${r.workingDir}" is inside the container and must be absolute, e.g. /workspace.`,
+    );
+  }
+  if (r.workspace && !path.isAbsolute(r.workspace)) {
+    throw bad('invalid_workspace', `The workspace "${r.workspace}" must be an absolute folder on this machine.`);
+  }
+  const memoryBytes = parseMemory(r.memory);
+  if (memoryBytes !== null && memoryBytes > JOB_LIMITS.maxMemoryBytes) {
+    throw bad(
+      'invalid_memory',
+      `The memory limit "${r.memory}" is more than ${JOB_LIMITS.maxMemoryBytes / 1024 ** 4} TiB: write a size such as 512m or 16g.`,
     );
   }
   return {
@@ -21,36 +41,121 @@ export function toJobSpec(r: CreateJobRequest): JobSpec {
     env: parseEnv(r.env),
     workingDir: r.workingDir ?? null,
     cpus: r.cpus ?? null,
-    memoryBytes: parseMemory(r.memory),
-    gpus: r.gpus ?? 0,
+    memoryBytes,
+    gpus: r.gpus === 'all' ? -1 : (r.gpus ?? 0),
     timeoutSeconds: r.timeoutSeconds ?? null,
   };
 }
 
-/** The body schema of a job definition (POST /api/jobs and each entry of an import). */
+/** The fields of a job definition: the same in POST /api/jobs and in each entry of a jobs file. */
+const specProperties = {
+  name: text(NAME_MAX_LENGTH),
+  image: text(255, 1),
+  // a list, never a string: a string would need a shell's word splitting to become arguments
+  command: { type: 'array', maxItems: 1000, items: text(10000) },
+  env: {
+    anyOf: [
+      { type: 'array', maxItems: 1000, items: text(10000) },
+      {
+        type: 'object',
+        maxProperties: 1000,
+        propertyNames: { maxLength: 256 },
+        additionalProperties: text(10000),
+      },
+    ],
+  },
+  workingDir: { type: ['string', 'null'], minLength: 1, maxLength: 4096, pattern: NO_NUL_PATTERN },
+  cpus: { type: ['number', 'null'], minimum: JOB_LIMITS.minCpus, maximum: JOB_LIMITS.maxCpus },
+  memory: {
+    anyOf: [
+      { type: 'integer', minimum: JOB_LIMITS.minMemoryBytes, maximum: JOB_LIMITS.maxMemoryBytes },
+      text(100, 1),
+      { type: 'null' },
+    ],
+  },
+  memoryBytes: {
+    type: ['integer', 'null'],
+    minimum: JOB_LIMITS.minMemoryBytes,
+    maximum: JOB_LIMITS.maxMemoryBytes,
+  },
+  gpus: {
+    anyOf: [
+      { type: 'integer', minimum: -1, maximum: JOB_LIMITS.maxGpus },
+      { type: 'string', enum: ['all'] },
+    ],
+  },
+  timeoutSeconds: {
+    type: ['number', 'null'],
+    minimum: JOB_LIMITS.minTimeoutSeconds,
+    maximum: JOB_LIMITS.maxTimeoutSeconds,
+  },
+} as const;
+
+/** The body schema of POST /api/jobs. */
 export const jobSchema = {
   type: 'object',
   required: ['name', 'image'],
   additionalProperties: false,
   properties: {
-    name: { type: 'string', maxLength: 1000 },
-    image: { type: 'string', minLength: 1, maxLength: 1000 },
-    command: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 10000 } },
-    env: {
-      anyOf: [
-        { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 10000 } },
-        { type: 'object', additionalProperties: { type: 'string', maxLength: 10000 } },
-      ],
-    },
-    workingDir: { type: ['string', 'null'], maxLength: 4096 },
-    cpus: { type: ['number', 'null'] },
-    memory: { anyOf: [{ type: 'number' }, { type: 'string', maxLength: 100 }, { type: 'null' }] },
-    memoryBytes: { type: ['number', 'null'] },
-    gpus: { type: 'integer', minimum: -1, maximum: 64 },
-    timeoutSeconds: { type: ['number', 'null'] },
-    workspace: { type: ['string', 'null'], maxLength: 4096 },
+    ...specProperties,
+    workspace: { anyOf: [pathText, { type: 'null' }] },
   },
 } as const;
+
+/** The schema of one entry of a jobs file (the workspace is the importer's, never the file's). */
+export const jobsFileEntrySchema = {
+  type: 'object',
+  required: ['name', 'image'],
+  additionalProperties: false,
+  properties: specProperties,
+} as const;
+
+/** The most jobs one file may define. */
+export const JOBS_FILE_MAX_JOBS = 1000;
+
+/** Checks one value against `jobsFileEntrySchema`, with the route validator (the API's own rules). */
+export type EntryValidator = ((data: unknown) => unknown) & { errors?: readonly SchemaError[] | null };
+
+const invalidFile = (message: string) => bad('invalid_jobs_file', message);
+const LAYOUT_HINT = 'export one with "mllab job export" to see the layout';
+
+/**
+ * A jobs file (YAML or JSON) into job definitions, each entry through the same schema and checks as
+ * POST /api/jobs; the first problem is reported with its job's number and name, and nothing is kept.
+ */
+export function parseJobsFile(textOfFile: string, validate: EntryValidator): JobSpec[] {
+  let parsed: unknown;
+  try {
+    // YAML is a superset of JSON: one parser reads both kinds of file
+    parsed = YAML.parse(textOfFile);
+  } catch (e) {
+    throw invalidFile(`The jobs file is not valid YAML or JSON: ${(e as Error).message}`);
+  }
+  const file = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
+  const { format, jobs } = file as { format?: unknown; jobs?: unknown };
+  if (format !== 1 || !Array.isArray(jobs)) {
+    throw invalidFile(`The jobs file needs "format: 1" and a list "jobs": ${LAYOUT_HINT}.`);
+  }
+  const unknown = Object.keys(file).filter((k) => k !== 'format' && k !== 'jobs');
+  if (unknown.length > 0) {
+    throw invalidFile(`The jobs file has the unknown field "${unknown[0]}": ${LAYOUT_HINT}.`);
+  }
+  if (jobs.length > JOBS_FILE_MAX_JOBS) {
+    throw invalidFile(`The jobs file defines ${jobs.length} jobs: import at most ${JOBS_FILE_MAX_JOBS} at once.`);
+  }
+  return jobs.map((entry: unknown, i) => {
+    const named = (entry as { name?: unknown } | null)?.name;
+    const which = `Job ${i + 1} of the file${typeof named === 'string' && named.length <= 64 ? ` ("${named}")` : ''}`;
+    if (!validate(entry)) {
+      throw invalidFile(`${which}: ${describeValidation(validate.errors ?? [], 'entry', entry)}.`);
+    }
+    try {
+      return toJobSpec(fromFileEntry(entry as JobSpec & { memory?: string | number | null }));
+    } catch (e) {
+      throw invalidFile(`${which}: ${(e as Error).message}`);
+    }
+  });
+}
 
 /** A jobs file entry back into a request (a file holds specs; memoryBytes is their memory field). */
 export function fromFileEntry(spec: JobSpec & { memory?: string | number | null }): CreateJobRequest {

@@ -22,7 +22,8 @@ import type { ServiceRepository } from '../services/repository';
 import { deployModel, MODEL_VERSION_ENV } from './deploy';
 import { registerModel } from './register';
 import type { ModelRepository } from './repository';
-import { nameParams, projectQuery } from '../http/schemas';
+import { lookupText, nameParams, pathText, projectQuery, text, trueFalse } from '../http/schemas';
+import { NAME_MAX_LENGTH } from '../../protocol/names';
 
 export interface ModelRouteDeps {
   readonly projects: ProjectRepository;
@@ -36,19 +37,19 @@ export interface ModelRouteDeps {
   readonly log: Logger;
 }
 
-const projectProperty = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const projectProperty = lookupText;
 const versionParams = {
   type: 'object',
   required: ['name', 'version'],
-  properties: { name: nameParams.properties.name, version: { type: 'string', minLength: 1, maxLength: 100 } },
+  properties: { name: nameParams.properties.name, version: text(100, 1) },
 } as const;
 const aliasParams = {
   type: 'object',
   required: ['name', 'alias'],
-  properties: { name: nameParams.properties.name, alias: { type: 'string', minLength: 1, maxLength: 100 } },
+  properties: { name: nameParams.properties.name, alias: text(100, 1) },
 } as const;
-const tags = { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 100 } } as const;
-const entryPoint = { type: 'string', maxLength: 300 } as const;
+const tags = { type: 'array', maxItems: 100, items: text(100, 1) } as const;
+const entryPoint = text(300);
 
 type Q = { project?: string };
 type NameRequest = { Params: { name: string }; Querystring: Q };
@@ -99,14 +100,14 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
           required: ['name', 'path'],
           additionalProperties: false,
           properties: {
-            name: { type: 'string', maxLength: 1000 },
-            path: { type: 'string', minLength: 1, maxLength: 4096 },
-            experimentId: { type: 'string', minLength: 1, maxLength: 200 },
+            name: text(NAME_MAX_LENGTH),
+            path: pathText,
+            experimentId: lookupText,
             entryPoint,
-            description: { type: 'string', maxLength: 10000 },
+            description: text(10000),
             tags,
             project: projectProperty,
-            operator: { type: 'string', minLength: 1, maxLength: 200 },
+            operator: text(200, 1),
           },
         },
       },
@@ -148,7 +149,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
         body: {
           type: 'object',
           additionalProperties: false,
-          properties: { description: { type: 'string', maxLength: 10000 }, tags },
+          properties: { description: text(10000), tags },
         },
       },
     },
@@ -180,12 +181,15 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
       schema: {
         params: {
           ...versionParams,
-          properties: { ...versionParams.properties, version: { type: 'string', pattern: '^v?[1-9][0-9]{0,8}$' } },
+          properties: {
+            ...versionParams.properties,
+            version: { type: 'string', maxLength: 10, pattern: '^v?[1-9][0-9]{0,8}$' },
+          },
         },
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { project: projectProperty, force: { type: 'string', enum: ['true', 'false'] } },
+          properties: { project: projectProperty, force: trueFalse },
         },
       },
     },
@@ -222,7 +226,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
           type: 'object',
           required: ['version'],
           additionalProperties: false,
-          properties: { version: { type: 'integer', minimum: 1 } },
+          properties: { version: { type: 'integer', minimum: 1, maximum: 999_999_999 } },
         },
       },
     },
@@ -257,14 +261,11 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
           additionalProperties: false,
           properties: {
             version: {
-              anyOf: [
-                { type: 'integer', minimum: 1 },
-                { type: 'string', minLength: 1, maxLength: 100 },
-              ],
+              anyOf: [{ type: 'integer', minimum: 1, maximum: 999_999_999 }, text(100, 1)],
             },
-            baseImage: { type: 'string', minLength: 1, maxLength: 1000 },
+            baseImage: text(255, 1),
             port: { type: 'integer', minimum: 1, maximum: 65535 },
-            serviceName: { type: 'string', minLength: 1, maxLength: 1000 },
+            serviceName: text(NAME_MAX_LENGTH, 1),
             entryPoint,
           },
         },

@@ -8,15 +8,17 @@ import type {
 } from '../../protocol/api';
 import type { EventBus } from '../events';
 import type { ProjectRepository } from './repository';
+import { lookupText, text } from '../http/schemas';
+import { NAME_MAX_LENGTH } from '../../protocol/names';
 
 const idParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: { id: lookupText },
 } as const;
 
-const nameSchema = { type: 'string', maxLength: 1000 } as const;
-const descriptionSchema = { type: 'string', maxLength: 10000 } as const;
+const nameSchema = text(NAME_MAX_LENGTH);
+const descriptionSchema = text(10000);
 
 export function registerProjectRoutes(app: FastifyInstance, projects: ProjectRepository, events: EventBus): void {
   app.get('/api/projects', async (): Promise<Project[]> => projects.list());
@@ -100,7 +102,7 @@ export function registerProjectRoutes(app: FastifyInstance, projects: ProjectRep
           type: 'object',
           required: ['projectId'],
           additionalProperties: false,
-          properties: { projectId: { type: ['string', 'null'], maxLength: 200 } },
+          properties: { projectId: { anyOf: [lookupText, { type: 'null' }] } },
         },
       },
     },

@@ -7,6 +7,7 @@ import type { EventBus } from '../events';
 import type { RuntimeConnection } from './connection';
 import { imageNotFound } from './errors';
 import { checkImage } from './parse';
+import { pathText, text } from '../http/schemas';
 
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -20,7 +21,7 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     type: 'object',
     required: ['image'],
     additionalProperties: false,
-    properties: { image: { type: 'string', minLength: 1, maxLength: 1000 } },
+    properties: { image: text(255, 1) },
   } as const;
 
   app.get<{ Querystring: { image: string } }>(
@@ -67,9 +68,9 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
           required: ['context', 'tag'],
           additionalProperties: false,
           properties: {
-            context: { type: 'string', minLength: 1, maxLength: 4096 },
-            dockerfile: { type: 'string', minLength: 1, maxLength: 4096 },
-            tag: { type: 'string', minLength: 1, maxLength: 1000 },
+            context: pathText,
+            dockerfile: pathText,
+            tag: text(255, 1),
           },
         },
       },

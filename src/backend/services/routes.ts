@@ -5,7 +5,9 @@ import { sendTextStream } from '../runtime/stream-reply';
 import type { ProjectRepository } from '../projects/repository';
 import type { ServiceManager } from './manager';
 import type { ServiceRepository } from './repository';
-import { projectQuery, nameParams } from '../http/schemas';
+import { trueFalse, nameParams, NO_NUL_PATTERN, pathText, projectQuery, text } from '../http/schemas';
+import { checkName, NAME_MAX_LENGTH } from '../../protocol/names';
+import { ApiError } from '../errors';
 
 export interface ServiceRouteDeps {
   readonly projects: ProjectRepository;
@@ -14,25 +16,40 @@ export interface ServiceRouteDeps {
   readonly events: EventBus;
 }
 
-const strings = { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 10000 } } as const;
+const strings = { type: 'array', maxItems: 1000, items: text(10000) } as const;
+const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 const portObject = {
   type: 'object',
   required: ['hostPort', 'containerPort'],
   additionalProperties: false,
-  properties: {
-    hostIp: { type: 'string', maxLength: 100 },
-    hostPort: { type: 'integer' },
-    containerPort: { type: 'integer' },
-  },
+  properties: { hostIp: text(100), hostPort: port, containerPort: port },
 } as const;
 const volumeObject = {
   type: 'object',
   required: ['hostPath', 'containerPath'],
   additionalProperties: false,
+  properties: { hostPath: pathText, containerPath: pathText, readOnly: { type: 'boolean' } },
+} as const;
+
+/** The body of POST /api/services: the same bounds as a job's definition where the fields are alike. */
+const deploySchema = {
+  type: 'object',
+  required: ['name', 'image'],
+  additionalProperties: false,
   properties: {
-    hostPath: { type: 'string', maxLength: 4096 },
-    containerPath: { type: 'string', maxLength: 4096 },
-    readOnly: { type: 'boolean' },
+    name: text(NAME_MAX_LENGTH),
+    image: text(255, 1),
+    command: strings,
+    env: {
+      anyOf: [
+        strings,
+        { type: 'object', maxProperties: 1000, propertyNames: { maxLength: 256 }, additionalProperties: text(10000) },
+      ],
+    },
+    ports: { type: 'array', maxItems: 100, items: { anyOf: [text(100, 1), portObject] } },
+    volumes: { type: 'array', maxItems: 100, items: { anyOf: [text(9000, 1), volumeObject] } },
+    restart: { type: 'string', enum: ['no', 'on-failure', 'always', 'unless-stopped'] },
+    healthPath: { type: ['string', 'null'], maxLength: 2000, pattern: NO_NUL_PATTERN },
   },
 } as const;
 
@@ -54,32 +71,14 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
   app.post<{ Body: DeployServiceRequest; Querystring: { project?: string } }>(
     '/api/services',
     {
-      schema: {
-        querystring: projectQuery,
-        body: {
-          type: 'object',
-          required: ['name', 'image'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string', maxLength: 1000 },
-            image: { type: 'string', minLength: 1, maxLength: 1000 },
-            command: strings,
-            env: {
-              anyOf: [strings, { type: 'object', additionalProperties: { type: 'string', maxLength: 10000 } }],
-            },
-            ports: { type: 'array', maxItems: 100, items: { anyOf: [{ type: 'string', maxLength: 100 }, portObject] } },
-            volumes: {
-              type: 'array',
-              maxItems: 100,
-              items: { anyOf: [{ type: 'string', maxLength: 9000 }, volumeObject] },
-            },
-            restart: { type: 'string', enum: ['no', 'on-failure', 'always', 'unless-stopped'] },
-            healthPath: { type: ['string', 'null'], maxLength: 2000 },
-          },
-        },
-      },
+      schema: { querystring: projectQuery, body: deploySchema },
     },
     async (request, reply): Promise<Service> => {
+      // checked before Docker is asked: a wrong name is the same mistake with or without Docker
+      const problem = checkName('service', request.body.name);
+      if (problem) {
+        throw new ApiError(400, 'invalid_name', problem);
+      }
       const service = await manager.deploy(projectOf(request.query), request.body);
       events.publish({ type: 'serviceUpdated', service });
       void reply.code(201);
@@ -107,7 +106,7 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { ...projectQuery.properties, follow: { type: 'string', enum: ['true', 'false'] } },
+          properties: { ...projectQuery.properties, follow: trueFalse },
         },
       },
     },
