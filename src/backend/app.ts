@@ -121,6 +121,7 @@ export class Backend {
       log: options.log,
       // the end of a job may be what the idle countdown waited for
       onSettled: () => backend.armIdleTimer(),
+      datasetBlobs: (projectId) => datasets.list(projectId).flatMap((d) => d.versions),
     });
     // after the runner's: runs that ended while nobody watched are recorded before pipelines go on
     connection.listen({

@@ -2,8 +2,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { hostInfo } from '../../client/runs/environment';
-import { newRunId, writeJsonAtomic } from '../../client/runs/run-writer';
+import { makeRunDir, newRunId, RUN_FILE_MODE, writeJsonAtomic } from '../../client/runs/run-writer';
+import { parseDatasetRef } from '../../protocol/dataset-ref';
 import type { RunManifest, RunStatus } from '../../protocol/experiments';
+import { RUN_LIMITS } from '../../protocol/limits';
+import { openInside } from '../files/copy';
 
 /** Where the run directory and the lab's content appear inside a job's container. */
 export const CONTAINER_RUN_DIR = '/mllab/run';
@@ -32,8 +35,8 @@ export function createRunDirectory(
 ): string {
   const id = newRunId();
   const dir = path.join(home, 'runs', id);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'events.jsonl'), '');
+  makeRunDir(dir);
+  fs.writeFileSync(path.join(dir, 'events.jsonl'), '', { flag: 'wx', mode: RUN_FILE_MODE });
   const manifest: RunManifest = {
     format: 1,
     id,
@@ -62,18 +65,161 @@ export function createRunDirectory(
   return dir;
 }
 
-/** Records the end of a job's run directory (also after a backend restart, when no writer is left). */
-export function finishRunDirectory(dir: string, status: RunStatus, exitCode: number | null): void {
+/**
+ * Records the end of a job's run directory (also after a backend restart, when no writer is left).
+ * The job wrote the folder: nothing in it is followed if it is a symbolic link (run.json is read
+ * without following one and replaced by a rename; the status line is appended only to a regular
+ * events.jsonl). Returns a warning when something was refused.
+ */
+export function finishRunDirectory(dir: string, status: RunStatus, exitCode: number | null): string | undefined {
   const file = path.join(dir, 'run.json');
   let manifest: RunManifest;
   try {
-    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as RunManifest;
-  } catch {
-    return; // removed with its experiment: nothing to record
+    const { fd } = openInside(dir, 'run.json', RUN_LIMITS.manifestBytes);
+    try {
+      manifest = JSON.parse(fs.readFileSync(fd, 'utf8')) as RunManifest;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    if (!fs.existsSync(dir)) {
+      return undefined; // removed with its experiment: nothing to record
+    }
+    // replaced by the job with something that is not its manifest: the backend writes a new one
+    manifest = minimalManifest(dir);
+    if (!(e instanceof SyntaxError)) {
+      return `run.json of ${path.basename(dir)} was not read (${(e as Error).message}): it was written again`;
+    }
   }
-  fs.appendFileSync(
-    path.join(dir, 'events.jsonl'),
-    JSON.stringify({ k: 'status', status, exitCode, t: Date.now() }) + '\n',
-  );
-  writeJsonAtomic(file, { ...manifest, status, exitCode, endedAt: new Date().toISOString() });
+  let warning: string | undefined;
+  const line = JSON.stringify({ k: 'status', status, exitCode, t: Date.now() }) + '\n';
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(
+      path.join(dir, 'events.jsonl'),
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | NO_FOLLOW | NO_BLOCK,
+      RUN_FILE_MODE,
+    );
+    if (!fs.fstatSync(fd).isFile()) {
+      warning = `events.jsonl of ${path.basename(dir)} is not a regular file: the end was recorded in run.json only`;
+    } else {
+      fs.writeSync(fd, line);
+    }
+  } catch (e) {
+    warning = `events.jsonl of ${path.basename(dir)} was not written (${(e as Error).message}): the end was recorded in run.json only`;
+  } finally {
+    if (fd !== undefined) {
+      fs.closeSync(fd);
+    }
+  }
+  const record = typeof manifest === 'object' && manifest !== null ? manifest : minimalManifest(dir);
+  writeJsonAtomic(file, { ...record, status, exitCode, endedAt: new Date().toISOString() });
+  return warning;
+}
+
+const NO_FOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const NO_BLOCK = fs.constants.O_NONBLOCK ?? 0;
+
+/** The manifest of a job run whose run.json is gone or unreadable: enough to ingest its end. */
+function minimalManifest(dir: string): RunManifest {
+  const id = path.basename(dir);
+  return {
+    format: 1,
+    id,
+    name: id,
+    project: null,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    endedAt: null,
+    exitCode: null,
+    pid: process.pid,
+    operator: os.userInfo().username,
+    command: [],
+    cwd: '',
+    script: null,
+    host: { ...(host ??= hostInfo()), hostname: containerHostname(dir) },
+    runtime: { container: 'docker' },
+    packages: null,
+    git: null,
+    params: {},
+    tags: {},
+  };
+}
+
+/** A dataset version of the job's project: what a job may be given to read. */
+export interface DatasetBlob {
+  readonly name: string;
+  readonly version: number;
+  readonly sha256: string;
+}
+
+/**
+ * A job's environment variable naming the datasets it reads, e.g. "iris, churn:v2" (a name alone is
+ * its latest version): only those are mounted. Without it, every dataset version of the job's
+ * project is.
+ */
+export const JOB_DATASETS_ENV = 'MLLAB_DATASETS';
+
+/** Where the blobs a job may read are gathered, per run (removed when the run ends). */
+export function jobBlobsDir(home: string, runId: string): string {
+  return path.join(home, 'jobs', runId, 'blobs');
+}
+
+/**
+ * Gathers the blobs a job may read into a folder of its own, mounted read-only at
+ * `/mllab/home/blobs` (the layout of the lab's store, `sha256/ab/cdef...`): the job sees the
+ * dataset versions of its project (or those its MLLAB_DATASETS names), not the whole store with
+ * other projects' datasets and every model. The files are hard links (no copy; the store's blobs are
+ * read-only); a blob that cannot be linked is returned to be mounted on its own.
+ */
+export function gatherJobBlobs(
+  home: string,
+  runId: string,
+  versions: readonly DatasetBlob[],
+  wanted: string | undefined,
+): { dir: string; unlinked: { hostPath: string; containerPath: string }[]; missing: string[] } {
+  const dir = jobBlobsDir(home, runId);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'sha256'), { recursive: true, mode: 0o700 });
+  let chosen = versions;
+  const missing: string[] = [];
+  if (wanted !== undefined && wanted.trim() !== '') {
+    const picked = new Map<string, DatasetBlob>();
+    for (const ref of wanted.split(/[,\s]+/).filter((r) => r !== '')) {
+      const { name, version } = parseDatasetRef(ref);
+      const of = versions.filter((v) => v.name.toLowerCase() === name.toLowerCase());
+      const v =
+        version === 'latest'
+          ? of.reduce<DatasetBlob | undefined>((a, b) => (a && a.version > b.version ? a : b), undefined)
+          : of.find((x) => x.version === version);
+      if (v) {
+        picked.set(v.sha256, v);
+      } else {
+        missing.push(ref);
+      }
+    }
+    chosen = [...picked.values()];
+  }
+  const unlinked: { hostPath: string; containerPath: string }[] = [];
+  for (const sha256 of new Set(chosen.map((v) => v.sha256))) {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      continue;
+    }
+    const relative = path.join('sha256', sha256.slice(0, 2), sha256.slice(2));
+    const source = path.join(home, 'blobs', relative);
+    const target = path.join(dir, relative);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    try {
+      fs.linkSync(source, target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        continue; // not stored (any more): the job cannot read it either way
+      }
+      unlinked.push({
+        hostPath: source,
+        containerPath: `${CONTAINER_HOME}/blobs/${relative.split(path.sep).join('/')}`,
+      });
+    }
+  }
+  return { dir, unlinked, missing };
 }

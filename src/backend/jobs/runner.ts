@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import type { JobRun, JobRunState } from '../../protocol/containers';
 import type { EventBus } from '../events';

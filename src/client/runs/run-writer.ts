@@ -11,10 +11,38 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Run directories and their files are private to their owner, whatever the umask. */
+export const RUN_DIR_MODE = 0o700;
+export const RUN_FILE_MODE = 0o600;
+
+/**
+ * Writes `file` through a fresh temp file (created exclusively and private: a name prepared in
+ * advance, e.g. a symbolic link planted by a job in its run directory, is never written through),
+ * then renames it over `file` (which replaces a link instead of following it).
+ */
 export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
-  fs.renameSync(tmp, file);
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(value, null, 2), { flag: 'wx', mode: RUN_FILE_MODE });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Creates a run directory (and `runs/`) private to the owner. */
+export function makeRunDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: RUN_DIR_MODE });
+}
+
+/** Opens a file of the run directory to append to: private, never through a symbolic link. */
+export function openRunFile(file: string): number {
+  return fs.openSync(
+    file,
+    fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0),
+    RUN_FILE_MODE,
+  );
 }
 
 export interface NewRun {
@@ -42,7 +70,7 @@ export class RunWriter {
     manifest: RunManifest | undefined,
   ) {
     this.manifest = manifest;
-    this.events = fs.openSync(path.join(dir, 'events.jsonl'), 'a');
+    this.events = openRunFile(path.join(dir, 'events.jsonl'));
   }
 
   /** Appends to a run that another process owns (`mllab run` sets MLLAB_RUN_DIR for its command). */
@@ -58,16 +86,17 @@ export class RunWriter {
   static create(run: NewRun): RunWriter {
     const id = newRunId();
     const dir = path.join(run.home, 'runs', id);
-    fs.mkdirSync(dir, { recursive: true });
+    makeRunDir(dir);
     const git = gitState(run.cwd);
     if (git.diff) {
-      fs.writeFileSync(path.join(dir, 'git.diff'), git.diff);
+      fs.writeFileSync(path.join(dir, 'git.diff'), git.diff, { flag: 'wx', mode: RUN_FILE_MODE });
     }
     let script: RunManifest['script'] = null;
     if (run.script) {
       const copy = path.join('source', path.basename(run.script));
-      fs.mkdirSync(path.join(dir, 'source'), { recursive: true });
-      fs.copyFileSync(run.script, path.join(dir, copy));
+      fs.mkdirSync(path.join(dir, 'source'), { mode: RUN_DIR_MODE });
+      fs.copyFileSync(run.script, path.join(dir, copy), fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(path.join(dir, copy), RUN_FILE_MODE);
       script = { path: path.resolve(run.script), copy };
     }
     const manifest: RunManifest = {
