@@ -14,8 +14,10 @@ length, a STORED entry with two sizes, a part of a multi-part archive).
 
 Refused, with an MLLabError naming the entry: absolute paths, drive letters, ``..``
 components, duplicate names, names colliding with each other (a file where a folder
-is needed), names Windows cannot hold (on Windows), encrypted entries, symlinks whose
-target is absolute or resolves outside the folder, more than 1,000,000 entries, an entry
+is needed; ignoring case and Unicode form on Windows and macOS), names Windows cannot hold
+(on Windows), names longer than 255 bytes, paths longer than 3072 bytes or deeper than 256
+levels, encrypted entries, symlinks whose target is absolute, uses ``\\``, is not UTF-8,
+resolves outside the folder or goes through another symlink, more than 1,000,000 entries, an entry
 holding more (or less) data than its header declares, more than ``max_bytes`` in total, and
 more than the free space of the destination's disk. Zip bombs are stopped by those limits on
 the bytes actually written, never by compression ratio: honest data that compresses very
@@ -35,6 +37,7 @@ import stat
 import struct
 import sys
 import time
+import unicodedata
 import zlib
 from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
@@ -52,6 +55,12 @@ MAX_UNPACK_BYTES_ENV = "MLLAB_MAX_UNPACK_BYTES"
 MAX_ENTRIES = 1_000_000
 #: largest symlink target read from a package
 MAX_LINK_TARGET = 4096
+#: longest file or folder name, in UTF-8 bytes (what Linux file systems hold)
+MAX_NAME_PART_BYTES = 255
+#: longest entry path, in UTF-8 bytes: leaves 1 KiB of Linux's PATH_MAX for the destination folder
+MAX_ENTRY_PATH_BYTES = 3072
+#: most components of an entry path
+MAX_ENTRY_DEPTH = 256
 #: temporary folders of dead processes older than this are removed
 STALE_TEMP_S = 3600
 
@@ -346,12 +355,12 @@ def _read_end(zip_path: str, f: BinaryIO, size: int) -> Tuple[int, int, int]:
     return total, cd_offset, cd_size
 
 
-def _read_directory(zip_path: str, f: BinaryIO) -> List[_Entry]:
+def _read_directory(zip_path: str, f: BinaryIO, max_entries: int) -> List[_Entry]:
     """The entries of the central directory, checked; nothing of the entries' data is read."""
     size = f.seek(0, os.SEEK_END)
     count, cd_offset, cd_size = _read_end(zip_path, f, size)
-    if count > MAX_ENTRIES:
-        raise _refuse(zip_path, None, f"it has {count} entries, more than the limit of {MAX_ENTRIES}")
+    if count > max_entries:
+        raise _refuse(zip_path, None, f"it has {count} entries, more than the limit of {max_entries}")
     if cd_offset + cd_size > size:
         raise _bad_zip(zip_path, None, "its central directory lies beyond the end of the file (it was cut short)")
     f.seek(cd_offset)
@@ -456,6 +465,45 @@ def _entry_data(zip_path: str, f: BinaryIO, entry: _Entry) -> Iterator[bytes]:
 _Plan = List[Tuple[_Entry, Tuple[str, ...], str]]
 
 
+def _path_limit_problem(parts: Tuple[str, ...]) -> Optional[str]:
+    """Why these components cannot be unpacked on any system (entry-paths.ts), or None."""
+    if len(parts) > MAX_ENTRY_DEPTH:
+        return f"is nested too deeply ({len(parts)} levels, more than the limit of {MAX_ENTRY_DEPTH})"
+    for p in parts:
+        size = len(p.encode("utf-8")) if len(p) * 4 > MAX_NAME_PART_BYTES else 0
+        if size > MAX_NAME_PART_BYTES:
+            return (f"has a name of {size} bytes ({p[:24]!r}...), longer than the {MAX_NAME_PART_BYTES} bytes a file "
+                    f"system holds")
+    units = sum(len(p) for p in parts) + len(parts) - 1
+    total = len("/".join(parts).encode("utf-8")) if units * 4 > MAX_ENTRY_PATH_BYTES else 0
+    if total > MAX_ENTRY_PATH_BYTES:
+        return f"has a path of {total} bytes, longer than the limit of {MAX_ENTRY_PATH_BYTES}"
+    return None
+
+
+def _collision_key(key: str) -> str:
+    """The key two names collide on: case and Unicode form are ignored where the file system ignores them."""
+    if sys.platform in ("win32", "darwin"):
+        return unicodedata.normalize("NFC", key).lower()
+    return key
+
+
+def _check_links(zip_path: str, links: Dict[str, Tuple[str, Tuple[str, ...], str]]) -> None:
+    """A link whose target goes through another link is refused, as the Node client does
+    (entry-tree.ts): where it leads would depend on that link, not on its text."""
+    for name, parts, target in links.values():
+        resolved = list(parts[:-1])
+        steps = [s for s in target.split("/") if s not in ("", ".")]
+        for i, step in enumerate(steps):
+            if step == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            resolved.append(step)
+            if i < len(steps) - 1 and _collision_key("/".join(resolved)) in links:
+                raise _refuse(zip_path, name, f"is a symlink through another link ({target!r})")
+
+
 def _plan(zip_path: str, entries: List[_Entry], max_bytes: int) -> Tuple[_Plan, int]:
     """Checks every entry's name, type and declared size before anything is written."""
     plan: _Plan = []
@@ -474,6 +522,9 @@ def _plan(zip_path: str, entries: List[_Entry], max_bytes: int) -> Tuple[_Plan, 
         parts = tuple(p for p in name.split("/") if p not in ("", "."))
         if ".." in parts:
             raise _refuse(zip_path, raw, "points outside the destination folder (\"..\")")
+        too_long = _path_limit_problem(parts)
+        if too_long is not None:
+            raise _refuse(zip_path, raw, too_long)
         if sys.platform == "win32":
             for p in parts:
                 if _WINDOWS_BAD_CHARS.search(p) or p.endswith((".", " ")) or _WINDOWS_RESERVED.match(p):
@@ -484,17 +535,19 @@ def _plan(zip_path: str, entries: List[_Entry], max_bytes: int) -> Tuple[_Plan, 
             kind = "dir"
         else:
             kind = "file"
-        if not parts:
-            if kind == "dir":
-                continue  # the root folder itself
+        if not parts and kind != "dir":
             raise _refuse(zip_path, raw, "has an empty name")
-        key = "/".join(parts)
         if entry.flags & _FLAG_ENCRYPTED:
             raise _refuse(zip_path, raw, "is encrypted")
+        if not parts:
+            continue  # the root folder itself
+        key = _collision_key("/".join(parts))
+        if kind == "dir" and seen.get(key) == "dir":
+            continue  # a folder listed twice: harmless, as in the Node client
         if key in seen:
             raise _refuse(zip_path, raw, "appears twice in the package (duplicate name)")
         for i in range(1, len(parts)):
-            prefix = "/".join(parts[:i])
+            prefix = _collision_key("/".join(parts[:i]))
             if seen.get(prefix) in ("file", "link"):
                 raise _refuse(zip_path, raw, f"is inside {prefix!r}, which is a file or link in the package")
             implied_dirs.add(prefix)
@@ -565,7 +618,8 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def extract(zip_path: str, dest: str, *, max_bytes: int = DEFAULT_MAX_UNPACK_BYTES) -> Tuple[int, int]:
+def extract(zip_path: str, dest: str, *, max_bytes: int = DEFAULT_MAX_UNPACK_BYTES,
+            max_entries: Optional[int] = None) -> Tuple[int, int]:
     """Extracts ``zip_path`` into the existing folder ``dest`` with all the safety checks.
 
     Returns ``(files, bytes)``. Files are made read-only. On an error the caller
@@ -577,10 +631,11 @@ def extract(zip_path: str, dest: str, *, max_bytes: int = DEFAULT_MAX_UNPACK_BYT
         raise MLLabError(f"Cannot open the dataset package {zip_path}: {e.strerror or e}.",
                          code="bad_package") from e
     with f:
-        plan, declared = _plan(zip_path, _read_directory(zip_path, f), max_bytes)
+        entries = _read_directory(zip_path, f, MAX_ENTRIES if max_entries is None else max_entries)
+        plan, declared = _plan(zip_path, entries, max_bytes)
         budget = _Budget(zip_path, dest, declared, max_bytes)
         files = 0
-        links: List[Tuple[_Entry, str, str]] = []
+        links: List[Tuple[_Entry, Tuple[str, ...], str, str]] = []
         for entry, parts, kind in plan:
             target_path = os.path.join(dest, *parts)
             try:
@@ -589,7 +644,7 @@ def extract(zip_path: str, dest: str, *, max_bytes: int = DEFAULT_MAX_UNPACK_BYT
                 elif kind == "link":
                     link_target = _link_target(zip_path, f, entry, parts, budget)
                     os.makedirs(os.path.dirname(target_path), exist_ok=True)
-                    links.append((entry, target_path, link_target))
+                    links.append((entry, parts, target_path, link_target))
                 else:
                     os.makedirs(os.path.dirname(target_path), exist_ok=True)
                     _write_file(zip_path, f, entry, target_path, budget)
@@ -609,8 +664,10 @@ def extract(zip_path: str, dest: str, *, max_bytes: int = DEFAULT_MAX_UNPACK_BYT
                                      f"space and try again.", code="no_space") from e
                 raise MLLabError(f"Cannot unpack {entry.name!r} from {zip_path}: {e.strerror or e}.",
                                  code="unpack_failed") from e
+        _check_links(zip_path, {_collision_key("/".join(parts)): (entry.name, parts, link_target)
+                                for entry, parts, _, link_target in links})
         # links last, so no file is ever written through one
-        for entry, path, link_target in links:
+        for entry, _, path, link_target in links:
             try:
                 os.symlink(link_target.replace("/", os.sep), path)
             except FileExistsError as e:
@@ -623,7 +680,7 @@ def extract(zip_path: str, dest: str, *, max_bytes: int = DEFAULT_MAX_UNPACK_BYT
                 ) from e
         # every link, followed through all the others, must stay inside
         real_dest = os.path.realpath(dest)
-        for entry, path, _ in links:
+        for entry, _, path, _ in links:
             if not _inside(os.path.realpath(path), real_dest):
                 raise _refuse(zip_path, entry.name, "is a symlink that resolves outside the destination folder")
         return files, budget.written
@@ -653,13 +710,12 @@ def _link_target(zip_path: str, f: BinaryIO, entry: _Entry, parts: Tuple[str, ..
         raise _refuse(zip_path, entry.name, "is a symlink whose target is not UTF-8")
     if not target or "\x00" in target:
         raise _refuse(zip_path, entry.name, "is a symlink with an empty or invalid target")
-    normal = target.replace("\\", "/")
-    if normal.startswith("/") or _DRIVE.match(normal):
-        raise _refuse(zip_path, entry.name, f"is a symlink to the absolute path {target!r}")
-    resolved = posixpath.normpath(posixpath.join(*parts[:-1], normal) if len(parts) > 1 else normal)
+    if "\\" in target or target.startswith("/") or _DRIVE.match(target):
+        raise _refuse(zip_path, entry.name, f"is a symlink to an absolute path or one with a backslash ({target!r})")
+    resolved = posixpath.normpath(posixpath.join(*parts[:-1], target) if len(parts) > 1 else target)
     if resolved == ".." or resolved.startswith("../"):
         raise _refuse(zip_path, entry.name, f"is a symlink to {target!r}, outside the destination folder")
-    return normal
+    return target
 
 
 def _write_file(zip_path: str, f: BinaryIO, entry: _Entry, path: str, budget: _Budget) -> None:

@@ -117,7 +117,10 @@ export interface CraftedEntry {
 }
 
 /** A zip made of exactly these entries, whatever they say: for testing what the unpacker refuses. */
-export function craftZip(entries: readonly CraftedEntry[], options: { forceZip64?: boolean } = {}): Buffer {
+export function craftZip(
+  entries: readonly CraftedEntry[],
+  options: { forceZip64?: boolean; /** an entry count for the end records, a lie */ claimEntries?: number } = {},
+): Buffer {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
@@ -139,7 +142,8 @@ export function craftZip(entries: readonly CraftedEntry[], options: { forceZip64
     offset += local.length + data.length;
   }
   const directory = Buffer.concat(central);
-  const end = endOfCentralDirectory({ entries: entries.length, offset, size: directory.length }, options);
+  const count = options.claimEntries ?? entries.length;
+  const end = endOfCentralDirectory({ entries: count, offset, size: directory.length }, options);
   return Buffer.concat([...parts, directory, end]);
 }
 
@@ -164,6 +168,10 @@ export interface RawEntry {
   readonly compressedSize?: number;
   /** the central directory entry points at the local header of this earlier entry */
   readonly sharesLocalHeaderOf?: number;
+  /** compression method in both headers; default 8 when `deflate`, else 0 */
+  readonly method?: number;
+  /** a CRC-32 for both headers; default the data's */
+  readonly crc?: number;
 }
 
 /** Overrides of the end of central directory record (APPNOTE.TXT 4.3.16). */
@@ -171,6 +179,8 @@ export interface RawEnd {
   readonly disk?: number;
   readonly directoryDisk?: number;
   readonly entriesOnDisk?: number;
+  /** default the number of entries written */
+  readonly totalEntries?: number;
   readonly comment?: Buffer;
   /** default the comment's length */
   readonly commentLength?: number;
@@ -191,8 +201,8 @@ export function rawZip(entries: readonly RawEntry[], end: RawEnd = {}): Buffer {
     const data = e.deflate ? zlib.deflateRawSync(raw) : raw;
     const name = bytesOf(e.name);
     const localName = bytesOf(e.localName ?? e.name);
-    const method = e.deflate ? 8 : 0;
-    const crc = zlib.crc32(raw);
+    const method = e.method ?? (e.deflate ? 8 : 0);
+    const crc = e.crc ?? zlib.crc32(raw);
     const size = e.size ?? raw.length;
     const compressedSize = e.compressedSize ?? data.length;
     const flags = e.flags ?? 0;
@@ -244,8 +254,8 @@ export function rawZip(entries: readonly RawEntry[], end: RawEnd = {}): Buffer {
   record.writeUInt32LE(0x06054b50, 0);
   record.writeUInt16LE(end.disk ?? 0, 4);
   record.writeUInt16LE(end.directoryDisk ?? 0, 6);
-  record.writeUInt16LE(end.entriesOnDisk ?? entries.length, 8);
-  record.writeUInt16LE(entries.length, 10);
+  record.writeUInt16LE(end.entriesOnDisk ?? end.totalEntries ?? entries.length, 8);
+  record.writeUInt16LE(end.totalEntries ?? entries.length, 10);
   record.writeUInt32LE(directory.length, 12);
   record.writeUInt32LE(offset, 16);
   record.writeUInt16LE(end.commentLength ?? comment.length, 20);
@@ -289,4 +299,44 @@ export function pythonUnpack(zipFile: string, dest: string, env: NodeJS.ProcessE
     throw new Error(`python3 failed: ${run.stderr}`);
   }
   return JSON.parse(run.stdout) as { error?: string };
+}
+
+export interface PythonUnpackJob {
+  readonly zip: string;
+  /** created by the script, as unpack_cached creates its temporary folder */
+  readonly dest: string;
+  /** default the client's limits */
+  readonly maxBytes?: number;
+  readonly maxEntries?: number;
+}
+
+/** pythonUnpack for many zips in one Python process: an error message and code, or {} each. */
+export function pythonUnpackMany(jobs: readonly PythonUnpackJob[]): Array<{ error?: string; code?: string }> {
+  const script = [
+    'import json, os, sys',
+    'sys.path.insert(0, sys.argv[1])',
+    'from mllab import _unzip, MLLabError',
+    'results = []',
+    'for job in json.load(sys.stdin):',
+    '    os.makedirs(job["dest"])',
+    '    try:',
+    '        _unzip.extract(job["zip"], job["dest"], max_bytes=job.get("maxBytes") or _unzip.DEFAULT_MAX_UNPACK_BYTES,',
+    '                       max_entries=job.get("maxEntries") or _unzip.MAX_ENTRIES)',
+    '        results.append({})',
+    '    except MLLabError as e:',
+    '        results.append({"error": str(e), "code": e.code})',
+    '    except Exception as e:',
+    '        results.append({"error": f"{type(e).__name__}: {e}", "code": "crash"})',
+    'print(json.dumps(results))',
+  ].join('\n');
+  const pythonDir = path.join(__dirname, '..', '..', '..', 'python');
+  const run = spawnSync('python3', ['-c', script, pythonDir], {
+    input: JSON.stringify(jobs),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (run.status !== 0) {
+    throw new Error(`python3 failed: ${run.stderr}`);
+  }
+  return JSON.parse(run.stdout) as Array<{ error?: string; code?: string }>;
 }

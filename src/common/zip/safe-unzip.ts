@@ -15,6 +15,7 @@ export { maxUnpackBytes, MAX_UNPACK_BYTES_ENV, type UnzipLimits } from './byte-b
 
 /** a link's target is a path: anything longer is not one */
 const MAX_LINK_TARGET_BYTES = 4096;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** files written at once: small files are mostly waiting on the file system, so overlap them */
 const PARALLEL_FILES = 8;
 
@@ -47,7 +48,13 @@ async function readLinkTarget(stream: Readable, name: string, budget: ByteBudget
     chunks.push(chunk);
   }
   count.end();
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return strictUtf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new UnsafeZipError(
+      `The zip entry "${name}" is a symbolic link whose target is not UTF-8: refusing to unpack this zip.`,
+    );
+  }
 }
 
 /** Runs up to `limit` jobs at once; the first failure is kept and thrown by `check` and `drain`. */
@@ -102,6 +109,12 @@ async function extractAll(zip: ZipFile, root: string, budget: ByteBudget, signal
       jobs.check();
       const name = entryName(entry);
       const where = entryPath(name);
+      if (entry.isEncrypted()) {
+        // refused whatever it is (a folder too), before anything of it is read, as the Python client does
+        throw new UnsafeZipError(
+          `The zip entry "${name}" is encrypted, which ML Lab cannot unpack: refusing to unpack this zip.`,
+        );
+      }
       budget.declare(name, entry.uncompressedSize);
       const target = path.join(root, ...where.parts);
       if (isSymbolicLink(entry)) {
