@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { finished } from 'stream/promises';
 import type { ApiClient } from '../client/api-client';
+import { warningLines } from '../protocol/container-warnings';
 import type { Job, JobRun } from '../protocol/containers';
 import { expectArgs, Output, table } from './output';
 import { JOB_USAGE } from './usage';
@@ -82,7 +83,7 @@ export async function jobCommand(client: ApiClient, out: Output, args: string[],
         },
         p,
       );
-      out.result(job, () => `Created job ${job.name} (${job.image} ${job.command.join(' ')}).`);
+      out.result(job, () => `Created job ${job.name} (${job.image} ${job.command.join(' ')}).${warningLines([job])}`);
       return 0;
     }
     case 'run': {
@@ -116,7 +117,7 @@ export async function jobCommand(client: ApiClient, out: Output, args: string[],
                 j.lastRun?.createdAt ?? '',
                 j.lastRun ? describeRun(j.lastRun) : 'never run',
               ]),
-            ),
+            ) + warningLines(jobs),
       );
       return 0;
     }

@@ -1,4 +1,5 @@
 import type { ApiClient } from '../client/api-client';
+import { serviceStatusText, warningLines } from '../protocol/container-warnings';
 import type { RestartPolicy, Service } from '../protocol/containers';
 import { expectArgs, Output, table } from './output';
 import { SERVICE_USAGE } from './usage';
@@ -16,7 +17,7 @@ export interface ServiceFlags {
 
 function describe(s: Service): string {
   const ports = s.ports.map((p) => `http://${p.hostIp}:${p.hostPort}`).join(' ');
-  return `${s.name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}${ports ? ` on ${ports}` : ''}`;
+  return `${s.name}: ${serviceStatusText(s)}${s.reason ? ` (${s.reason})` : ''}${ports ? ` on ${ports}` : ''}`;
 }
 
 export async function serviceCommand(
@@ -47,7 +48,10 @@ export async function serviceCommand(
         },
         p,
       );
-      out.result(service, () => `Deployed ${describe(service)}.\nThe same with Docker: ${service.dockerRun}`);
+      out.result(
+        service,
+        () => `Deployed ${describe(service)}.\nThe same with Docker: ${service.dockerRun}${warningLines([service])}`,
+      );
       return 0;
     }
     case 'list': {
@@ -61,10 +65,10 @@ export async function serviceCommand(
               list.map((s) => [
                 s.name,
                 s.image,
-                s.status + (s.exitCode === null ? '' : ` (${s.exitCode})`),
+                serviceStatusText(s),
                 s.ports.map((x) => `${x.hostIp}:${x.hostPort}->${x.containerPort}`).join(' '),
               ]),
-            ),
+            ) + warningLines(list),
       );
       return 0;
     }

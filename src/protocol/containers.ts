@@ -70,6 +70,8 @@ export interface Job extends JobSpec {
   readonly updatedAt: string;
   /** the newest run, if any */
   readonly lastRun: JobRun | null;
+  /** risky settings (no CPU or memory limit, ...), for people to see; see container-warnings.ts */
+  readonly warnings: readonly string[];
 }
 
 /** `skipped`: never started because an upstream job of its pipeline did not succeed (see `reason`). */
@@ -150,7 +152,9 @@ export interface ImportJobsResult {
   readonly updated: readonly string[];
 }
 
-export type ServiceStatus = 'starting' | 'running' | 'healthy' | 'unhealthy' | 'exited' | 'stopped' | 'unknown';
+/** `restarting`: the container exited and Docker restarts it (its restart policy); see `restartCount`. */
+export type ServiceStatus =
+  'starting' | 'running' | 'healthy' | 'unhealthy' | 'restarting' | 'exited' | 'stopped' | 'unknown';
 
 export type RestartPolicy = 'no' | 'on-failure' | 'always' | 'unless-stopped';
 
@@ -195,6 +199,10 @@ export interface Service extends ServiceSpec {
 export interface DeployServiceRequest {
   readonly name: string;
   readonly image: string;
+  /** how many times Docker restarted the container (restart policy), as the engine counts */
+  readonly restartCount: number;
+  /** risky settings (ports on all interfaces, the Docker socket mounted, ...); see container-warnings.ts */
+  readonly warnings: readonly string[];
   readonly command?: readonly string[];
   readonly env?: readonly string[] | Readonly<Record<string, string>>;
   /** "HOST:CONTAINER", "IP:HOST:CONTAINER" or objects */

@@ -115,6 +115,8 @@ function service(name: string, modelVersion: number, port: number, status = 'hea
     reason: null,
     containerId: 'c1',
     dockerRun: 'docker run ...',
+    restartCount: 0,
+    warnings: [],
   };
 }
 

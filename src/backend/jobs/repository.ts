@@ -2,6 +2,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Job, JobRun, JobRunState, JobRunTrigger, JobSpec } from '../../protocol/containers';
+import { jobWarnings } from '../../protocol/container-warnings';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
 import type { ProjectOwned } from '../projects/repository';
@@ -84,13 +85,15 @@ export class JobRepository implements ProjectOwned {
       'SELECT * FROM job_runs WHERE job_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
       [String(row.id)],
     );
+    const spec = JSON.parse(String(row.spec)) as JobSpec;
     return {
-      ...(JSON.parse(String(row.spec)) as JobSpec),
+      ...spec,
       id: String(row.id),
       projectId: String(row.project_id),
       createdAt: String(row.created_at),
       updatedAt: String(row.updated_at),
       lastRun: last ? this.toRun(last) : null,
+      warnings: jobWarnings(spec, row.workspace === null ? null : String(row.workspace)),
     };
   }
 

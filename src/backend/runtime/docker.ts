@@ -58,6 +58,7 @@ function toInfo(c: Docker.ContainerInspectInfo): ContainerInfo {
     oomKilled: s.OOMKilled,
     startedAt: time(s.StartedAt),
     finishedAt: time(s.FinishedAt),
+    restartCount: c.RestartCount ?? 0,
     labels: c.Config.Labels ?? {},
   };
 }

@@ -46,6 +46,8 @@ export interface ContainerInfo {
   readonly oomKilled: boolean;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** restarts made by the engine for the restart policy */
+  readonly restartCount: number;
   readonly labels: Readonly<Record<string, string>>;
 }
 

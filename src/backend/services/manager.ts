@@ -77,9 +77,17 @@ export class ServiceManager {
     deps.connection.listen({
       onAvailable: () => this.reconcile(),
       onUnavailable: (reason) => void this.markUnknown(reason),
-      onEvent: (e) => void this.onEvent(e).catch((err: Error) => deps.log.warn(`services: ${err.message}`)),
+      // one at a time, in order: a die event reads the container's state, and the start event
+      // that follows it must not be overtaken
+      onEvent: (e) => {
+        this.events = this.events
+          .then(() => this.onEvent(e))
+          .catch((err: Error) => deps.log.warn(`services: ${err.message}`));
+      },
     });
   }
+
+  private events: Promise<void> = Promise.resolve();
 
   private async set(id: string, changes: ServiceChanges): Promise<Service | undefined> {
     const current = this.deps.repo.byId(id);
@@ -231,6 +239,9 @@ export class ServiceManager {
       this.unwatch(id);
       // stopped by a person: the exit code of the stop signal is no failure
       const stopped = service.status === 'stopped';
+      if (!stopped && service.restart !== 'no' && (await this.restartedByEngine(service, e))) {
+        return;
+      }
       await this.set(id, {
         status: stopped ? 'stopped' : 'exited',
         exitCode: e.exitCode,
@@ -240,6 +251,24 @@ export class ServiceManager {
       this.unwatch(id);
       await this.set(id, { status: 'exited', containerId: null, reason: 'the container was removed outside ML Lab' });
     }
+  }
+
+  /**
+   * After a die event: when the engine restarts the container (its restart policy), the service is
+   * `restarting` with the engine's count, not exited. A crash loop reads "restarting (N times)".
+   */
+  private async restartedByEngine(service: Service, e: ContainerEvent): Promise<boolean> {
+    const info = await this.runtime.inspect(e.containerId);
+    if (!info || (info.state !== 'restarting' && info.state !== 'running')) {
+      return false;
+    }
+    await this.set(service.id, {
+      status: 'restarting',
+      exitCode: e.exitCode,
+      restartCount: info.restartCount,
+      reason: `the container exited with code ${e.exitCode ?? 'unknown'}; Docker restarts it (restart: ${service.restart})`,
+    });
+    return true;
   }
 
   /** Services the backend restarts right now (their die event is not an exit). */
@@ -333,9 +362,17 @@ export class ServiceManager {
           });
         }
       } else if (c.state === 'running') {
-        if (!this.watches.has(s.id) || s.status === 'unknown') {
+        await this.set(s.id, { restartCount: c.restartCount });
+        if (!this.watches.has(s.id) || s.status === 'unknown' || s.status === 'restarting') {
           await this.running(s.id);
         }
+      } else if (c.state === 'restarting') {
+        this.unwatch(s.id);
+        await this.set(s.id, {
+          status: 'restarting',
+          restartCount: c.restartCount,
+          reason: `the container exited; Docker restarts it (restart: ${s.restart})`,
+        });
       } else if (s.status !== 'stopped') {
         this.unwatch(s.id);
         await this.set(s.id, {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import { serviceWarnings } from '../../protocol/container-warnings';
 import type { Service, ServiceSpec, ServiceStatus } from '../../protocol/containers';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
@@ -6,16 +7,16 @@ import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
 import { dockerRunCommand } from './docker-run';
 
-export type ServiceChanges = Partial<Pick<Service, 'status' | 'exitCode' | 'reason' | 'containerId'>>;
+export type ServiceChanges = Partial<Pick<Service, 'status' | 'exitCode' | 'reason' | 'containerId' | 'restartCount'>>;
 
-const COLUMNS: Record<keyof ServiceChanges, string> = {
+const COLUMNS: Record<Exclude<keyof ServiceChanges, 'restartCount'>, string> = {
   status: 'status',
   exitCode: 'exit_code',
   reason: 'reason',
   containerId: 'container_id',
 };
 
-function toService(row: Row): Service {
+function toService(row: Row, restartCount: number): Service {
   const spec = JSON.parse(String(row.spec)) as ServiceSpec;
   return {
     ...spec,
@@ -27,11 +28,19 @@ function toService(row: Row): Service {
     reason: row.reason === null ? null : String(row.reason),
     containerId: row.container_id === null ? null : String(row.container_id),
     dockerRun: dockerRunCommand(spec),
+    restartCount,
+    warnings: serviceWarnings(spec),
   };
 }
 
 /** Deployed services in the metadata store. */
 export class ServiceRepository implements ProjectOwned {
+  /**
+   * Restarts of each service's container by the engine. Not stored: the engine keeps the count with
+   * the container, and the backend reads it again when it reconciles after a restart.
+   */
+  private readonly restartCounts = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),
@@ -40,11 +49,11 @@ export class ServiceRepository implements ProjectOwned {
   list(projectId: string): Service[] {
     return this.store
       .all('SELECT * FROM services WHERE project_id = ? ORDER BY name COLLATE NOCASE', [projectId])
-      .map(toService);
+      .map((r) => this.toService(r));
   }
 
   all(): Service[] {
-    return this.store.all('SELECT * FROM services').map(toService);
+    return this.store.all('SELECT * FROM services').map((r) => this.toService(r));
   }
 
   /** A service by name (case-insensitive) or id. */
@@ -61,12 +70,12 @@ export class ServiceRepository implements ProjectOwned {
         `No service called "${nameOrId}" in this project: list them with "mllab service list".`,
       );
     }
-    return toService(row);
+    return this.toService(row);
   }
 
   byId(id: string): Service | undefined {
     const row = this.store.get('SELECT * FROM services WHERE id = ?', [id]);
-    return row ? toService(row) : undefined;
+    return row ? this.toService(row) : undefined;
   }
 
   async insert(projectId: string, spec: ServiceSpec): Promise<Service> {
@@ -91,8 +100,16 @@ export class ServiceRepository implements ProjectOwned {
     return this.byId(id)!;
   }
 
+  private toService(row: Row): Service {
+    return toService(row, this.restartCounts.get(String(row.id)) ?? 0);
+  }
+
   async update(id: string, changes: ServiceChanges): Promise<Service | undefined> {
-    const entries = Object.entries(changes) as [keyof ServiceChanges, string | number | null][];
+    const { restartCount, ...stored } = changes;
+    if (restartCount !== undefined) {
+      this.restartCounts.set(id, restartCount);
+    }
+    const entries = Object.entries(stored) as [keyof typeof COLUMNS, string | number | null][];
     if (entries.length > 0) {
       await this.store.write((tx) =>
         tx.run(`UPDATE services SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`, [
@@ -105,6 +122,7 @@ export class ServiceRepository implements ProjectOwned {
   }
 
   async delete(id: string): Promise<void> {
+    this.restartCounts.delete(id);
     await this.store.write((tx) => tx.run('DELETE FROM services WHERE id = ?', [id]));
   }
 

@@ -20,6 +20,7 @@ export const SERVICE_ICONS: Record<ServiceStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('play-circle'),
   healthy: new vscode.ThemeIcon('pass', passed),
   unhealthy: new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')),
+  restarting: new vscode.ThemeIcon('sync~spin', failed),
   exited: new vscode.ThemeIcon('error', failed),
   stopped: new vscode.ThemeIcon('debug-stop', skipped),
   unknown: new vscode.ThemeIcon('question', skipped),

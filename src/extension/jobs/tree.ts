@@ -6,6 +6,7 @@ import { DockerStatusModel, dockerWarningItem } from '../containers/docker-statu
 import { elapsed, JOB_RUN_ICONS } from '../containers/format';
 import type { JobsModel, JobView } from './jobs-model';
 import { scheduleTime } from './schedule-time';
+import { appendWarnings, warningsBadge } from '../services/warnings';
 
 /** A job, one of its runs, or the "Docker is not available" line. */
 export type JobNode =
@@ -86,6 +87,7 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
       ? JOB_RUN_ICONS[unknown ? 'unknown' : last.state]
       : new vscode.ThemeIcon('circle-large-outline');
     item.description = [
+      warningsBadge(job.warnings),
       job.image,
       last ? runDescription(last) : 'never run',
       job.schedule ? `${job.schedule.enabled ? '⏱' : '⏸'} ${job.schedule.description}` : '',
@@ -127,6 +129,7 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
         tooltip.appendText(`last fire failed: ${schedule.lastError}\n`);
       }
     }
+    appendWarnings(tooltip, job.warnings);
     item.tooltip = tooltip;
     // e.g. "idleJob scheduled": menus match the state first, then what the job has
     item.contextValue = [

@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
+import { serviceStatusText } from '../../protocol/container-warnings';
 import type { Service } from '../../protocol/containers';
 import { Disposable } from '../common/lifecycle';
 import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
 import { SERVICE_ICONS } from '../containers/format';
 import type { ServicesModel } from './services-model';
+import { appendWarnings, warningsBadge } from './warnings';
 
 export type ServiceNode = { readonly kind: 'service'; readonly service: Service } | { readonly kind: 'docker' };
 
@@ -14,6 +16,7 @@ function contextOf(s: Service): string {
     case 'running':
     case 'healthy':
     case 'unhealthy':
+    case 'restarting':
       return 'runningService';
     default:
       return 'stoppedService';
@@ -56,13 +59,19 @@ export class ServicesTree extends Disposable implements vscode.TreeDataProvider<
     const item = new vscode.TreeItem(s.name);
     item.id = `service:${s.id}`;
     item.iconPath = SERVICE_ICONS[s.status];
-    item.description = [s.status, portsOf(s), s.reason ?? ''].filter((x) => x.length > 0).join(' · ');
+    const status = serviceStatusText(s);
+    item.description = [warningsBadge(s.warnings), status, portsOf(s), s.reason ?? '']
+      .filter((x) => x.length > 0)
+      .join(' · ');
     const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown(`**${s.name}** — ${s.status}\n\n`);
+    tooltip.appendMarkdown(`**${s.name}** — `);
+    tooltip.appendText(status);
+    tooltip.appendMarkdown('\n\n');
     tooltip.appendText(`image: ${s.image}\nports: ${portsOf(s) || 'none'}\nhealth: ${s.healthPath ?? 'no check'}\n`);
     if (s.reason) {
       tooltip.appendText(`\n${s.reason}`);
     }
+    appendWarnings(tooltip, s.warnings);
     item.tooltip = tooltip;
     item.contextValue = contextOf(s) + (s.ports.length > 0 ? ' withPorts' : '');
     return item;
