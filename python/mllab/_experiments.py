@@ -51,7 +51,27 @@ _END_STATUSES = ("completed", "failed", "interrupted")
 _GIT_TIMEOUT = 1.5
 _GPU_TIMEOUT = 2.0
 _MAX_GIT_DIFF = 50 * 1024 * 1024
-_MAX_ERROR_TAG = 10_000
+_MAX_ERROR_TAG = 8000
+
+#: what a run may record, as RUN_LIMITS in src/protocol/limits.ts (a test keeps the two equal):
+#: longer keys and names are refused, longer values cut to the limit with a warning in the run
+RUN_LIMITS = {
+    "keyChars": 250,
+    "paramValueChars": 6000,
+    "tagValueChars": 8000,
+    "nameChars": 250,
+    "pathChars": 4096,
+    "textChars": 65_536,
+    "listItems": 1000,
+    "lineBytes": 1024 * 1024,
+}
+_KEY_CHARS = RUN_LIMITS["keyChars"]
+
+#: run directories and their files are private to their owner, whatever the umask
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 _time_ns = time.time_ns
 
@@ -131,7 +151,7 @@ def _write_json_atomic(path: str, value: Any) -> None:
     tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     data = json.dumps(value, allow_nan=False, indent=2, ensure_ascii=False).encode("utf-8")
     try:
-        with open(tmp, "wb") as f:
+        with _open_private(tmp, exclusive=True) as f:
             f.write(data)
             f.write(b"\n")
         os.replace(tmp, path)
@@ -143,11 +163,47 @@ def _write_json_atomic(path: str, value: Any) -> None:
         raise
 
 
+def _open_private(path: str, exclusive: bool = False, append: bool = False) -> Any:
+    """A binary file of the run directory, created 0600 (whatever the umask), never through a link."""
+    flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC | getattr(os, "O_BINARY", 0)
+    flags |= os.O_EXCL if exclusive else (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, FILE_MODE), "ab" if append else "wb")
+
+
 def _check_key(kind: str, key: Any) -> str:
     if not isinstance(key, str) or not key:
         raise MLLabError(f"The {kind} key {key!r} is not a name: pass a non-empty string such as \"loss\".",
                          code="invalid_key")
+    if len(key) > _KEY_CHARS:
+        raise MLLabError(f"The {kind} key {key[:40]!r}... has {len(key)} characters: at most {_KEY_CHARS} are "
+                         f"allowed.", code="invalid_key")
     return key
+
+
+def _check_length(what: str, text: str, limit: str) -> None:
+    """Refuses a name or path longer than RUN_LIMITS[limit]."""
+    most = RUN_LIMITS[limit]
+    if len(text) > most:
+        raise MLLabError(f"The {what} {text[:40]!r}... has {len(text)} characters: at most {most} are allowed.",
+                         code="too_long")
+
+
+def _bound(what: str, value: Any, limit: str, warnings: List[str]) -> Any:
+    """``value`` (already JSON-like) within RUN_LIMITS[limit] characters: a longer one is cut (a
+    non-string one as its JSON text), and ``warnings`` gets a sentence saying so."""
+    most = RUN_LIMITS[limit]
+    if isinstance(value, str):
+        if len(value) <= most:
+            return value
+        text = value
+    elif value is None or isinstance(value, (bool, int, float)):
+        return value
+    else:
+        text = _dumps(value)
+        if len(text) <= most:
+            return value
+    warnings.append(f"{what} has {len(text)} characters: kept its first {most} (the limit)")
+    return text[:most]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,6 +408,8 @@ class Experiment:
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise MLLabError(f"The experiment name {name!r} is empty: pass a name such as \"baseline\".",
                              code="invalid_name")
+        if name is not None:
+            _check_length("experiment name", name, "nameChars")
         if project is not None and (not isinstance(project, str) or not project):
             raise MLLabError(f"project={project!r} is not a project id or name: pass a string, or None for "
                              f"the active project.", code="invalid_project")
@@ -359,6 +417,10 @@ class Experiment:
             raise MLLabError(f"params must be a dict, not {type(params).__name__}.", code="invalid_params")
         if tags is not None and not isinstance(tags, Mapping):
             raise MLLabError(f"tags must be a dict, not {type(tags).__name__}.", code="invalid_tags")
+        for k in (params or {}):
+            _check_key("param", str(k))
+        for k in (tags or {}):
+            _check_key("tag", str(k))
         start_ms = _now_ms()
         self._buf: List[str] = []
         self._keys: Dict[str, List[Any]] = {}  # metric key -> [line prefix, next step]
@@ -374,6 +436,7 @@ class Experiment:
         self._params: Dict[str, Any] = {}
         self._tags: Dict[str, str] = {}
         self._manifest: Dict[str, Any] = {}
+        self._warnings: List[str] = []
 
         run_dir = os.environ.get(RUN_DIR_ENV)
         self._attached = bool(run_dir)
@@ -433,41 +496,41 @@ class Experiment:
         gpu_proc = _popen([smi, "-L"], cwd) if smi else None
 
         runs = runs_dir(home_path)
-        os.makedirs(runs, exist_ok=True)
+        os.makedirs(runs, DIR_MODE, exist_ok=True)
         stamp = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
         while True:
             run_id = f"{stamp}-{secrets.token_hex(3)}"
             run_dir = os.path.join(runs, run_id)
             try:
-                os.mkdir(run_dir)
+                os.mkdir(run_dir, DIR_MODE)
                 break
             except FileExistsError:
                 continue
         self._id, self._dir = run_id, run_dir
         self._name = name or os.environ.get(EXPERIMENT_NAME_ENV) or (
             os.path.splitext(os.path.basename(script))[0] if script else "experiment")
-        self._params = {str(k): _jsonable(v) for k, v in (params or {}).items()}
-        self._tags = {str(k): str(v) for k, v in (tags or {}).items()}
-        for k in self._params:
-            _check_key("param", k)
-        for k in self._tags:
-            _check_key("tag", k)
-        os.mkdir(os.path.join(run_dir, "artifacts"))
+        self._params = {str(k): _bound(f"the value of the param {str(k)!r}", _jsonable(v), "paramValueChars",
+                                       self._warnings) for k, v in (params or {}).items()}
+        self._tags = {str(k): _bound(f"the value of the tag {str(k)!r}", str(v), "tagValueChars", self._warnings)
+                      for k, v in (tags or {}).items()}
+        os.mkdir(os.path.join(run_dir, "artifacts"), DIR_MODE)
 
         script_info = None
         if script:
             try:
-                os.mkdir(os.path.join(run_dir, "source"))
+                os.mkdir(os.path.join(run_dir, "source"), DIR_MODE)
                 copy = "source/" + os.path.basename(script)
-                shutil.copyfile(script, os.path.join(run_dir, *copy.split("/")))
+                with open(script, "rb") as src, _open_private(os.path.join(run_dir, *copy.split("/")),
+                                                               exclusive=True) as dst:
+                    shutil.copyfileobj(src, dst)
                 script_info = {"path": os.path.abspath(script), "copy": copy}
             except OSError:
                 script_info = None
 
         packages: Optional[str] = "packages.txt"
         try:
-            with open(os.path.join(run_dir, "packages.txt"), "w", encoding="utf-8") as f:
-                f.write(_packages_text())
+            with _open_private(os.path.join(run_dir, "packages.txt"), exclusive=True) as f:
+                f.write(_packages_text().encode("utf-8", "backslashreplace"))
         except OSError:
             packages = None
 
@@ -482,7 +545,7 @@ class Experiment:
                    "diff": None}
             if diff:
                 try:
-                    with open(os.path.join(run_dir, "git.diff"), "wb") as f:
+                    with _open_private(os.path.join(run_dir, "git.diff"), exclusive=True) as f:
                         f.write(diff[:_MAX_GIT_DIFF])
                     git["diff"] = "git.diff"
                 except OSError:
@@ -522,11 +585,12 @@ class Experiment:
         self._open_events()
         self._start_tee()
         _write_json_atomic(os.path.join(run_dir, "run.json"), self._manifest)
+        self._say_warnings()
 
     def _open_events(self) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0) | _CLOEXEC | _NOFOLLOW
         try:
-            self._fd = os.open(os.path.join(self._dir, "events.jsonl"), flags, 0o644)
+            self._fd = os.open(os.path.join(self._dir, "events.jsonl"), flags, FILE_MODE)
         except OSError as e:
             raise MLLabError(f"Cannot write the run's events to {self._dir}: {e.strerror or e}.",
                              code="io_error") from e
@@ -534,8 +598,9 @@ class Experiment:
     def _start_tee(self) -> None:
         for stream_name, file_name in (("stdout", "stdout.log"), ("stderr", "stderr.log")):
             try:
-                f = open(os.path.join(self._dir, file_name), "a", encoding="utf-8", errors="backslashreplace",
-                         newline="")
+                f = open(os.open(os.path.join(self._dir, file_name),
+                                 os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, FILE_MODE),
+                         "a", encoding="utf-8", errors="backslashreplace", newline="")
             except OSError:
                 continue
             self._log_files.append(f)
@@ -639,10 +704,30 @@ class Experiment:
         if len(self._buf) > FLUSH_LINES:
             self.flush()
 
+    def _say_warnings(self) -> None:
+        """Records the pending warnings in the run (shown with it) and says them on stderr."""
+        while self._warnings:
+            message = self._warnings.pop(0)
+            try:
+                sys.__stderr__.write(f"mllab: run {self._id}: {message}\n")
+            except Exception:  # noqa: BLE001
+                pass
+            self._event({"k": "warning", "message": message})
+
+    def _bounded(self, what: str, value: Any, limit: str) -> Any:
+        if isinstance(value, str) and len(value) <= RUN_LIMITS[limit]:
+            return value
+        value = _bound(what, value, limit, self._warnings)
+        self._say_warnings()
+        return value
+
     def log_param(self, key: str, value: Any) -> None:
-        """Records a parameter (any JSON-like value; see the README for how others are converted)."""
+        """Records a parameter (any JSON-like value; see the README for how others are converted).
+
+        A value longer than 6000 characters (as JSON) is cut to them, with a warning in the run.
+        """
         _check_key("param", key)
-        value = _jsonable(value)
+        value = self._bounded(f"the value of the param {key!r}", _jsonable(value), "paramValueChars")
         self._params[key] = value
         self._event({"k": "param", "key": key, "v": value})
 
@@ -653,9 +738,10 @@ class Experiment:
             self.log_param(key, value)
 
     def set_tag(self, key: str, value: Any) -> None:
-        """Sets a tag; the value is converted to a string."""
+        """Sets a tag; the value is converted to a string (cut to 8000 characters, with a warning)."""
         _check_key("tag", key)
-        value = value if isinstance(value, str) else str(value)
+        value = self._bounded(f"the value of the tag {key!r}", value if isinstance(value, str) else str(value),
+                              "tagValueChars")
         self._tags[key] = value
         self._event({"k": "tag", "key": key, "v": value})
 
@@ -672,14 +758,17 @@ class Experiment:
         if not parts or ".." in parts or os.path.isabs(str(rel)):
             raise MLLabError(f"log_artifact: the name {rel!r} is not a relative path inside artifacts/: pass a "
                              f"name such as \"model.pt\" or \"checkpoints/epoch-3.pt\".", code="invalid_name")
+        _check_length("artifact name", "/".join(parts), "pathChars")
+        _check_length("artifact source path", source, "pathChars")
         dest = os.path.join(self._dir, "artifacts", *parts)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.makedirs(os.path.dirname(dest), DIR_MODE, exist_ok=True)
         tmp = f"{dest}.tmp-{secrets.token_hex(4)}"
         try:
             if os.path.isdir(source):
                 shutil.copytree(source, tmp, symlinks=True)
             else:
                 shutil.copy2(source, tmp)
+            _make_private(tmp)
             if os.path.isdir(dest) and not os.path.islink(dest):
                 shutil.rmtree(dest)
             os.replace(tmp, dest)
@@ -707,10 +796,11 @@ class Experiment:
         if not os.path.isfile(source):
             raise MLLabError(f"log_model: there is no model file at {source}: a model version is one file "
                              f"(save the model with joblib.dump or pickle first).", code="invalid_path")
-        tag_list = [str(t) for t in (tags or [])]
+        tag_list = [str(t)[:RUN_LIMITS["nameChars"]] for t in (tags or [])][:RUN_LIMITS["listItems"]]
+        description = self._bounded("the model description", str(description), "textChars")
         dest = self.log_artifact(source)
         self._event({"k": "model", "name": name, "path": "artifacts/" + os.path.basename(dest),
-                     "entryPoint": entry_point, "description": str(description), "tags": tag_list})
+                     "entryPoint": entry_point, "description": description, "tags": tag_list})
         return dest
 
     def log_input(self, dataset: str, version: Optional[int] = None) -> None:
@@ -718,15 +808,19 @@ class Experiment:
         from ._datasets import parse_name
 
         ds_name, number = parse_name(dataset, version)
+        _check_length("dataset name", ds_name, "nameChars")
         self._event({"k": "input", "dataset": ds_name, "version": number if isinstance(number, int) else None})
 
     def log_output(self, path: Any) -> None:
         """Records a file or folder the run produced (its absolute path; nothing is copied)."""
-        self._event({"k": "output", "path": os.path.abspath(os.fspath(path))})
+        output = os.path.abspath(os.fspath(path))
+        _check_length("output path", output, "pathChars")
+        self._event({"k": "output", "path": output})
 
     def set_result(self, value: Any) -> None:
-        """Records the run's result (any JSON-like value); the last one counts."""
-        self._event({"k": "result", "v": _jsonable(value)})
+        """Records the run's result (any JSON-like value); the last one counts. A result longer than
+        65,536 characters (as JSON) is kept as its JSON text cut to them, with a warning."""
+        self._event({"k": "result", "v": self._bounded("the result", _jsonable(value), "textChars")})
 
     # -- flushing and ending -------------------------------------------------------------------
 
@@ -849,6 +943,19 @@ def _check_model_name(name: Any) -> None:
     if len(name) > 64 or ".." in name or not _MODEL_NAME.match(name):
         raise MLLabError(f"log_model: the model name {name!r} is not valid: use at most 64 letters, digits, "
                          f"spaces, \".\", \"-\" and \"_\", starting with a letter or digit.", code="invalid_name")
+
+
+def _make_private(path: str) -> None:
+    """Files 0600 and folders 0700 (a copied artifact keeps its source's mode otherwise); links untouched."""
+    if os.path.islink(path):
+        return
+    os.chmod(path, DIR_MODE if os.path.isdir(path) else FILE_MODE)
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                p = os.path.join(root, name)
+                if not os.path.islink(p):
+                    os.chmod(p, DIR_MODE if name in dirs else FILE_MODE)
 
 
 def _remove_quiet(path: str) -> None:

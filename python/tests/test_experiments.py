@@ -22,6 +22,8 @@ import mllab
 from mllab import MLLabError
 from mllab import _experiments
 
+RUN_LINE_BYTES = _experiments.RUN_LIMITS["lineBytes"]
+
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -420,7 +422,7 @@ class EventsTest(ExperimentTestCase):
                 return "opaque!"
 
         exp = self.start()
-        big = "x" * (1024 * 1024) + "é"
+        big = "x" * 5999 + "é"  # as long as a param value may be (see LimitsTest for longer ones)
         exp.log_param("big", big)
         exp.log_params({"ünï": {"nested": (1, 2), "nan": math.nan, 3: {4}}, "obj": Opaque(), "none": None})
         exp.set_tag("stage", 2)
@@ -735,6 +737,148 @@ class AttachedRunTest(ExperimentTestCase):
         self.assertEqual([e["k"] for e in events], ["tag", "param", "m"])
         with open(os.path.join(self.run_dir, "run.json"), encoding="utf-8") as f:
             self.assertEqual(f.read(), self.manifest)
+
+
+class LimitsTest(ExperimentTestCase):
+    """Every value a run records is bounded (RUN_LIMITS, as src/protocol/limits.ts): long keys and
+    names are refused, long values cut with a warning in the run."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.err = io.StringIO()
+        patcher = mock.patch.object(sys, "__stderr__", self.err)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def warnings(self, exp: mllab.Experiment) -> List[str]:
+        return [e["message"] for e in read_events(exp.dir) if e["k"] == "warning"]
+
+    def test_long_param_and_tag_values_are_cut_with_a_warning(self) -> None:
+        exp = self.start()
+        exp.log_param("big", "p" * 50_000_000)
+        exp.log_params({"nested": {"list": list(range(10_000))}, "fine": "ok"})
+        exp.set_tag("note", "t" * 20_000)
+        exp.set_result({"values": ["r" * 100] * 1000})
+        exp.flush()
+        events = read_events(exp.dir)
+        params = {e["key"]: e["v"] for e in events if e["k"] == "param"}
+        self.assertEqual(params["big"], "p" * 6000)
+        self.assertIsInstance(params["nested"], str)
+        self.assertEqual(len(params["nested"]), 6000)
+        self.assertTrue(params["nested"].startswith('{"list":[0,1,2'))
+        self.assertEqual(params["fine"], "ok")
+        self.assertEqual([e["v"] for e in events if e["k"] == "tag"], ["t" * 8000])
+        result = [e["v"] for e in events if e["k"] == "result"][0]
+        self.assertEqual(len(result), 65_536)
+        warnings = self.warnings(exp)
+        self.assertEqual(len(warnings), 4, warnings)
+        self.assertIn("the value of the param 'big' has 50000000 characters: kept its first 6000", warnings[0])
+        self.assertIn("'nested'", warnings[1])
+        self.assertIn("the value of the tag 'note' has 20000 characters: kept its first 8000", warnings[2])
+        self.assertIn("the result has", warnings[3])
+        self.assertIn("kept its first 6000", self.err.getvalue())
+        with open(os.path.join(exp.dir, "events.jsonl"), "rb") as f:
+            self.assertTrue(all(len(line) < RUN_LINE_BYTES for line in f))
+
+    def test_long_keys_and_names_are_refused(self) -> None:
+        exp = self.start()
+        long = "k" * 251
+        calls = [
+            lambda: exp.log_param(long, 1),
+            lambda: exp.log_params({long: 1}),
+            lambda: exp.set_tag(long, "v"),
+            lambda: exp.log_metric(long, 1.0),
+            lambda: exp.log_metrics({long: 1.0}),
+            lambda: exp.log_input("d" * 251),
+            lambda: exp.log_input("d" * 251 + ":v2"),
+            lambda: exp.log_output("/" + "o" * 4096),
+            lambda: exp.log_artifact(self.artifact(), name="a/" * 2100 + "x"),
+            lambda: mllab.start_experiment("n" * 251, home=self.home),
+            lambda: mllab.start_experiment("ok", home=self.home, params={long: 1}),
+            lambda: mllab.start_experiment("ok", home=self.home, tags={long: "v"}),
+        ]
+        for i, call in enumerate(calls):
+            with self.assertRaises(MLLabError, msg=f"call {i}") as ctx:
+                call()
+            self.assertRegex(str(ctx.exception), r"characters: at most (250|4096) are allowed")
+        # keys at the limit are fine
+        exp.log_param("k" * 250, 1)
+        exp.log_metric("m" * 250, 1.0)
+        exp.flush()
+        kinds = [(e["k"], e.get("key")) for e in read_events(exp.dir)]
+        self.assertEqual(kinds, [("param", "k" * 250), ("m", "m" * 250)])
+        self.assertEqual(len(os.listdir(os.path.join(self.home, "runs"))), 1)  # refused runs leave nothing
+
+    def test_start_params_and_tags_and_model_description_are_bounded(self) -> None:
+        exp = self.start(params={"big": "p" * 7000}, tags={"t": "t" * 9000})
+        manifest = read_manifest(exp.dir)
+        self.assertEqual(manifest["params"]["big"], "p" * 6000)
+        self.assertEqual(manifest["tags"]["t"], "t" * 8000)
+        exp.log_model(self.artifact(), "m", description="d" * 70_000, tags=["x" * 300] * 1200)
+        exp.flush()
+        model = [e for e in read_events(exp.dir) if e["k"] == "model"][0]
+        self.assertEqual(len(model["description"]), 65_536)
+        self.assertEqual(len(model["tags"]), 1000)
+        self.assertEqual(model["tags"][0], "x" * 250)
+        self.assertEqual(len(self.warnings(exp)), 3)
+
+    def test_limits_are_the_protocol_limits(self) -> None:
+        with open(os.path.join(os.path.dirname(SRC), "src", "protocol", "limits.ts"), encoding="utf-8") as f:
+            text = f.read()
+        for key, value in _experiments.RUN_LIMITS.items():
+            m = re.search(rf"\b{key}: ([0-9_ *]+),", text)
+            self.assertIsNotNone(m, key)
+            self.assertEqual(eval(m.group(1).replace("_", "")), value, key)  # noqa: S307 (digits and *)
+
+    def artifact(self) -> str:
+        path = os.path.join(self.workspace, "model.pkl")
+        with open(path, "wb") as f:
+            f.write(b"model")
+        return path
+
+
+class PrivacyTest(ExperimentTestCase):
+    """Run directories are 0700 and their files 0600 whatever the umask."""
+
+    def test_modes_with_an_open_umask(self) -> None:
+        old = os.umask(0)
+        self.addCleanup(os.umask, old)
+        exp = self.start(params={"a": 1})
+        exp.log_metric("loss", 1.0)
+        exp.log_artifact(self.make("model.pkl"))
+        tree = os.path.join(self.workspace, "tree")
+        os.makedirs(os.path.join(tree, "sub"))
+        self.make("tree/sub/f.txt")
+        exp.log_artifact(tree)
+        print("to stdout")
+        exp.end()
+        self.assertEqual(os.stat(os.path.join(self.home, "runs")).st_mode & 0o777, 0o700)
+        for root, dirs, files in os.walk(exp.dir):
+            self.assertEqual(os.stat(root).st_mode & 0o777, 0o700, root)
+            for name in files:
+                self.assertEqual(os.stat(os.path.join(root, name)).st_mode & 0o777, 0o600, name)
+        self.assertIn("events.jsonl", os.listdir(exp.dir))
+        self.assertIn("stdout.log", os.listdir(exp.dir))
+
+    def test_events_file_that_is_a_link_is_not_written_through(self) -> None:
+        target = os.path.join(self.workspace, "host-file")
+        with open(target, "w", encoding="utf-8") as f:
+            f.write("untouched\n")
+        run_dir = os.path.join(self.home, "runs", "20260101-000000-abcdef")
+        os.makedirs(run_dir)
+        _experiments._write_json_atomic(os.path.join(run_dir, "run.json"), {"id": "x", "status": "running"})
+        os.symlink(target, os.path.join(run_dir, "events.jsonl"))
+        os.environ[_experiments.RUN_DIR_ENV] = run_dir
+        with self.assertRaises(MLLabError):
+            mllab.start_experiment("attached")
+        with open(target, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "untouched\n")
+
+    def make(self, rel: str) -> str:
+        path = os.path.join(self.workspace, rel)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("x")
+        return path
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { RunStatus } from '../../protocol/experiments';
+import { cutText, RUN_LIMITS } from '../../protocol/limits';
 import { checkName } from '../../protocol/names';
-import { RunWriter } from './run-writer';
+import { boundValue, checkLength, RUN_FILE_MODE, RunWriter } from './run-writer';
 
 const FLUSH_MS = 100;
 
@@ -48,7 +49,11 @@ export class Experiment {
     if (typeof value !== 'number') {
       throw new TypeError(`metric "${key}" must be a number, not ${typeof value}`);
     }
-    const s = step ?? this.steps.get(key) ?? 0;
+    const next = this.steps.get(key);
+    if (next === undefined) {
+      checkLength('metric key', key, RUN_LIMITS.keyChars); // once per key: nothing on the hot path
+    }
+    const s = step ?? next ?? 0;
     this.steps.set(key, s + 1);
     this.buffer.push(`{"k":"m","key":${JSON.stringify(key)},"v":${metricValue(value)},"s":${s},"t":${Date.now()}}\n`);
   }
@@ -59,24 +64,49 @@ export class Experiment {
     }
   }
 
+  /** Records a param; a value longer than RUN_LIMITS.paramValueChars (as JSON) is cut, with a warning. */
   logParam(key: string, value: unknown): void {
-    this.event({ k: 'param', key, v: value, t: Date.now() });
+    checkLength('param key', key, RUN_LIMITS.keyChars);
+    const v = this.bounded(`the value of the param "${key}"`, value, RUN_LIMITS.paramValueChars);
+    this.event({ k: 'param', key, v, t: Date.now() });
   }
 
   logParams(params: Record<string, unknown>): void {
     Object.entries(params).forEach(([k, v]) => this.logParam(k, v));
   }
 
+  /** Sets a tag; a value longer than RUN_LIMITS.tagValueChars is cut, with a warning. */
   setTag(key: string, value: string): void {
-    this.event({ k: 'tag', key, v: String(value), t: Date.now() });
+    checkLength('tag key', key, RUN_LIMITS.keyChars);
+    const v = String(this.bounded(`the value of the tag "${key}"`, String(value), RUN_LIMITS.tagValueChars));
+    this.event({ k: 'tag', key, v, t: Date.now() });
+  }
+
+  /** `value` within `max` characters; a cut is recorded as a warning in the run and said on stderr. */
+  private bounded(what: string, value: unknown, max: number): unknown {
+    const warnings: string[] = [];
+    const v = boundValue(what, value, max, warnings);
+    warnings.forEach((w) => this.warn(w));
+    return v;
+  }
+
+  private warn(message: string): void {
+    process.stderr.write(`mllab: run ${this.id}: ${message}\n`);
+    this.event({ k: 'warning', message, t: Date.now() });
   }
 
   /** Copies a file into the run directory's artifacts/; returns its path relative to the run directory. */
   logArtifact(file: string): string {
     const target = path.join('artifacts', path.basename(file));
-    fs.mkdirSync(path.join(this.dir, 'artifacts'), { recursive: true });
+    checkLength('artifact name', path.basename(file), RUN_LIMITS.nameChars);
+    const source = path.resolve(file);
+    checkLength('artifact path', source, RUN_LIMITS.pathChars);
+    fs.mkdirSync(path.join(this.dir, 'artifacts'), { recursive: true, mode: 0o700 });
     fs.cpSync(file, path.join(this.dir, target), { recursive: true });
-    this.event({ k: 'artifact', path: target, source: path.resolve(file), t: Date.now() });
+    if (fs.lstatSync(path.join(this.dir, target)).isFile()) {
+      fs.chmodSync(path.join(this.dir, target), RUN_FILE_MODE);
+    }
+    this.event({ k: 'artifact', path: target, source, t: Date.now() });
     return target;
   }
 
@@ -103,23 +133,27 @@ export class Experiment {
       name,
       path: target.split(path.sep).join('/'),
       entryPoint: options.entryPoint ?? null,
-      description: options.description ?? '',
-      tags: options.tags ?? [],
+      description: String(this.bounded('the model description', options.description ?? '', RUN_LIMITS.textChars)),
+      tags: (options.tags ?? []).slice(0, RUN_LIMITS.listItems).map((t) => cutText(String(t), RUN_LIMITS.nameChars)),
       t: Date.now(),
     });
     return path.join(this.dir, target);
   }
 
   logInput(dataset: string, version: number | null = null): void {
+    checkLength('dataset name', dataset, RUN_LIMITS.nameChars);
     this.event({ k: 'input', dataset, version, t: Date.now() });
   }
 
   logOutput(file: string): void {
-    this.event({ k: 'output', path: path.resolve(file), t: Date.now() });
+    const p = path.resolve(file);
+    checkLength('output path', p, RUN_LIMITS.pathChars);
+    this.event({ k: 'output', path: p, t: Date.now() });
   }
 
+  /** Records the run's result; one longer than RUN_LIMITS.textChars (as JSON) is cut, with a warning. */
   setResult(value: unknown): void {
-    this.event({ k: 'result', v: value, t: Date.now() });
+    this.event({ k: 'result', v: this.bounded('the result', value, RUN_LIMITS.textChars), t: Date.now() });
   }
 
   flush(): void {

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { RunEvent, RunManifest, RunStatus } from '../../protocol/experiments';
+import { cutText, RUN_LIMITS } from '../../protocol/limits';
 import { gitState, hostInfo } from './environment';
 
 /** A sortable unique run id: `<yyyyMMdd-HHmmss>-<6 hex>` (UTC). */
@@ -45,6 +46,41 @@ export function openRunFile(file: string): number {
   );
 }
 
+/** Throws when a key or name is longer than its limit (RUN_LIMITS): it would be refused. */
+export function checkLength(what: string, text: string, max: number): void {
+  if (typeof text !== 'string' || text.length === 0) {
+    throw new TypeError(`The ${what} must be a non-empty string, not ${JSON.stringify(text)}.`);
+  }
+  if (text.length > max) {
+    throw new RangeError(
+      `The ${what} "${text.slice(0, 40)}..." has ${text.length} characters: at most ${max} are allowed.`,
+    );
+  }
+}
+
+/**
+ * A param or tag value within `max` characters: a longer one is cut (a non-string one as its JSON
+ * text), and `warnings` gets a sentence saying so.
+ */
+export function boundValue(what: string, value: unknown, max: number, warnings: string[]): unknown {
+  if (typeof value === 'string' ? value.length <= max : (JSON.stringify(value)?.length ?? 0) <= max) {
+    return value;
+  }
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  warnings.push(`${what} has ${text.length} characters: kept its first ${max} (the limit)`);
+  return cutText(text, max);
+}
+
+/** Params bounded by RUN_LIMITS (keys checked, values cut with a warning). */
+export function boundParams(params: Readonly<Record<string, unknown>>, warnings: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    checkLength('param key', k, RUN_LIMITS.keyChars);
+    out[k] = boundValue(`the value of the param "${k}"`, v, RUN_LIMITS.paramValueChars, warnings);
+  }
+  return out;
+}
+
 export interface NewRun {
   readonly home: string;
   readonly name: string;
@@ -84,6 +120,9 @@ export class RunWriter {
   }
 
   static create(run: NewRun): RunWriter {
+    checkLength('experiment name', run.name, RUN_LIMITS.nameChars);
+    const warnings: string[] = [];
+    const params = boundParams(run.params, warnings);
     const id = newRunId();
     const dir = path.join(run.home, 'runs', id);
     makeRunDir(dir);
@@ -117,11 +156,13 @@ export class RunWriter {
       runtime: { node: process.versions.node },
       packages: null,
       git: git.state,
-      params: run.params,
+      params,
       tags: {},
     };
     writeJsonAtomic(path.join(dir, 'run.json'), manifest);
-    return new RunWriter(dir, manifest);
+    const writer = new RunWriter(dir, manifest);
+    warnings.forEach((w) => writer.warn(w));
+    return writer;
   }
 
   get id(): string {
@@ -130,6 +171,12 @@ export class RunWriter {
 
   append(event: RunEvent): void {
     this.appendLines(JSON.stringify(event) + '\n');
+  }
+
+  /** Records a warning in the run (shown with it) and says it on stderr. */
+  warn(message: string): void {
+    process.stderr.write(`mllab: run ${this.id}: ${message}\n`);
+    this.append({ k: 'warning', message, t: Date.now() });
   }
 
   /** Appends whole lines (each ending with a newline) in one write. */
