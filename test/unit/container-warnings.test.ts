@@ -1,7 +1,9 @@
 import * as assert from 'assert';
 import { jobWarnings, serviceStatusText, serviceWarnings, warningLines } from '../../src/protocol/container-warnings';
 import type { JobSpec, Service, ServiceSpec } from '../../src/protocol/containers';
-import { BUSYBOX, dockerLabPerTest, until } from './docker-helpers';
+import { tempHome } from './helpers';
+import { activeLabProject, cli, stopBackendOf } from './process-helpers';
+import { BUSYBOX, dockerLabPerTest, removeContainersOf, requireDocker, until } from './docker-helpers';
 
 const service = (over: Partial<ServiceSpec>): ServiceSpec => ({
   name: 's',
@@ -196,5 +198,53 @@ describe('container warnings and restarts in a real Docker Engine', function () 
     );
     assert.strictEqual(exited.exitCode, 3);
     assert.strictEqual(exited.restartCount, 0);
+  });
+});
+
+describe('container warnings in the built CLI (real Docker)', function () {
+  this.timeout(90000);
+  let home: string;
+  let cleanup: () => void;
+  before(async function () {
+    await requireDocker(this);
+    ({ home, cleanup } = tempHome());
+    activeLabProject(home);
+  });
+  after(async () => {
+    await stopBackendOf(home);
+    await removeContainersOf(home);
+    cleanup?.();
+  });
+  const mllab = (...args: string[]) => cli(['--home', home, ...args]);
+
+  it('mllab job create/list and service deploy/list print the warnings; safe settings print none', () => {
+    const noLimit = "Warning: free: no CPU or memory limit: a run can take all of this machine's CPU and memory";
+    let r = mllab('job', 'create', 'free', '--image', BUSYBOX, '--', 'true');
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes(noLimit), r.stdout);
+    r = mllab('job', 'create', 'bounded', '--image', BUSYBOX, '--cpus', '0.5', '--memory', '64m', '--', 'true');
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes('Warning'), r.stdout);
+    r = mllab('job', 'list');
+    assert.deepStrictEqual(
+      r.stdout.split('\n').filter((l) => l.startsWith('Warning')),
+      [noLimit],
+    );
+
+    r = mllab(
+      'service',
+      'deploy',
+      'sock',
+      '--image',
+      BUSYBOX,
+      '--volume',
+      '/var/run/docker.sock:/s:ro',
+      'sleep',
+      '600',
+    );
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Warning: sock: mounts the Docker socket \(\/var\/run\/docker\.sock\)/m);
+    r = mllab('service', 'list');
+    assert.match(r.stdout, /^Warning: sock: mounts the Docker socket/m);
   });
 });
