@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { MemoryLogger } from '../../src/backend/log';
@@ -86,7 +87,10 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
       await insert(store, `p${String(i).padStart(2, '0')}`);
     }
     assert.ok(store.currentGeneration >= 3, `generation ${store.currentGeneration}`);
-    const files = fs.readdirSync(dir).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => /^(snapshot|journal)-/.test(f))
+      .sort();
     const gens = new Set(files.map((f) => Number(/(\d+)/.exec(f)?.[1])));
     assert.deepStrictEqual(
       [...gens].sort((a, b) => a - b),
@@ -137,7 +141,7 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     assert.ok(fs.readdirSync(dir).every((f) => fs.readFileSync(path.join(dir, f), 'utf8') === 'garbage'));
   });
 
-  it('stops replay at a damaged record in the middle of a journal and says so', async () => {
+  it('refuses to start on a damaged record in the middle of a journal, names it, and changes nothing', async () => {
     const store = await Store.open(dir, new MemoryLogger());
     for (const n of ['a', 'b', 'c']) {
       await insert(store, n);
@@ -148,12 +152,118 @@ describe('metadata store (sql.js + journal + snapshots)', () => {
     const b = lines.findIndex((l) => l.includes('"b","b"'));
     lines[b] = lines[b].replace('"b","b"', '"x","b"');
     fs.writeFileSync(journal, lines.join('\n'));
+    const before = fs.readFileSync(journal);
+    await assert.rejects(Store.open(dir, new MemoryLogger()), (e: Error) => {
+      assert.ok(e instanceof StoreCorruptError);
+      assert.match(
+        e.message,
+        new RegExp(
+          `journal-000000.log is damaged at record ${b}: it holds ${b - 1} whole records, but ${b + 1} had been acknowledged`,
+        ),
+      );
+      assert.match(e.message, /create an empty file named accept-loss/);
+      return true;
+    });
+    assert.deepStrictEqual(fs.readFileSync(journal), before);
+    // accepting the loss starts from the records before the damaged one
+    fs.writeFileSync(path.join(dir, 'accept-loss'), '');
     const log = new MemoryLogger();
     const reopened = await Store.open(dir, log);
     assert.deepStrictEqual(names(reopened), ['a']);
     assert.ok(
-      log.lines.some((l) => l.includes(`damaged at record ${b}`)),
+      log.lines.some((l) =>
+        /error store: accept-loss accepts losing acknowledged writes: journal-000000.log is damaged/.test(l),
+      ),
       log.lines.join('\n'),
+    );
+    reopened.close();
+  });
+
+  it('records how far the journal was acknowledged after every write, before the write is acknowledged', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    await Promise.all(['a', 'b', 'c'].map((n) => insert(store, n)));
+    const ack = JSON.parse(fs.readFileSync(path.join(dir, 'acknowledged'), 'utf8').trimEnd().slice(17)) as {
+      generation: number;
+      records: number;
+      bytes: number;
+    };
+    const journal = path.join(dir, 'journal-000000.log');
+    assert.strictEqual(ack.generation, 0);
+    assert.strictEqual(ack.bytes, fs.statSync(journal).size);
+    assert.strictEqual(ack.records, fs.readFileSync(journal, 'utf8').split('\n').length - 2);
+    store.close();
+  });
+
+  it('recognizes a checkpoint interrupted between its journal and its snapshot: nothing lost, no alarm', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    await insert(store, 'a');
+    await insert(store, 'b');
+    const ack = fs.readFileSync(path.join(dir, 'acknowledged'));
+    assert.ok(store.checkpoint());
+    // as if killed after the new journal's header and before its snapshot (and the marker)
+    fs.rmSync(path.join(dir, 'snapshot-000001.sqlite'));
+    fs.writeFileSync(path.join(dir, 'acknowledged'), ack);
+    const log = new MemoryLogger();
+    const reopened = await Store.open(dir, log);
+    assert.deepStrictEqual(names(reopened), ['a', 'b']);
+    assert.ok(
+      log.lines.some((l) =>
+        /info store: a checkpoint was interrupted before it wrote snapshot-000001.sqlite; nothing was lost/.test(l),
+      ),
+      log.lines.join('\n'),
+    );
+    assert.deepStrictEqual(
+      log.lines.filter((l) => /^(warn|error)/.test(l)),
+      [],
+    );
+    assert.strictEqual(fs.existsSync(path.join(dir, 'journal-000001.log')), false);
+    await insert(reopened, 'c');
+    assert.deepStrictEqual(names(await Store.open(dir, new MemoryLogger())), ['a', 'b', 'c']);
+  });
+
+  it('opens a store written in the journal format of earlier versions and converts it', async () => {
+    const store = await Store.open(dir, new MemoryLogger());
+    await insert(store, 'a');
+    store.close(); // generations 0 and 1
+    const again = await Store.open(dir, new MemoryLogger());
+    await insert(again, 'b'); // in journal 1; no close, as after a kill
+    // format 1: no format or previous in the header, each record checksummed alone, no marker
+    for (const f of ['journal-000000.log', 'journal-000001.log']) {
+      const file = path.join(dir, f);
+      const out = fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .slice(0, -1)
+        .map((line, i) => {
+          let json = line.slice(17);
+          if (i === 0) {
+            const h = JSON.parse(json) as Record<string, unknown>;
+            json = JSON.stringify({ generation: h.generation, snapshotSha256: h.snapshotSha256 });
+          }
+          return `${createHash('sha256').update(json).digest('hex').slice(0, 16)} ${json}\n`;
+        });
+      fs.writeFileSync(file, out.join('') + '0123456789abcdef [["INSERT'); // and a torn tail
+    }
+    fs.rmSync(path.join(dir, 'acknowledged'));
+    const log = new MemoryLogger();
+    const converted = await Store.open(dir, log);
+    assert.deepStrictEqual(names(converted), ['a', 'b']);
+    const text = log.lines.join('\n');
+    assert.match(text, /unfinished write at the end of journal-000001.log/);
+    assert.match(text, /the journal is in the format of an earlier version; writing a checkpoint in the current one/);
+    assert.doesNotMatch(text, /^error/m);
+    const header = JSON.parse(
+      fs.readFileSync(path.join(dir, 'journal-000002.log'), 'utf8').split('\n')[0].slice(17),
+    ) as {
+      format: number;
+    };
+    assert.strictEqual(header.format, 2);
+    await insert(converted, 'c');
+    const log2 = new MemoryLogger();
+    assert.deepStrictEqual(names(await Store.open(dir, log2)), ['a', 'b', 'c']);
+    assert.deepStrictEqual(
+      log2.lines.filter((l) => /^(warn|error)/.test(l)),
+      [],
     );
   });
 });

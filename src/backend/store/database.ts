@@ -1,12 +1,23 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Database, SqlValue } from 'sql.js';
 import type { Logger } from '../log';
 import { writeFileAtomic } from '../../common/fsync';
-import { JournalContents, JournalWriter, readJournal, Statement } from './journal';
+import { ACK_FILE, AckMarker } from './ack';
+import { JOURNAL_FORMAT, JournalHeader, JournalWriter, positionOf, Statement } from './journal';
 import { MIGRATIONS } from './migrations';
+import {
+  generationOf,
+  isGenerationFile,
+  journalName,
+  recoverStore,
+  sha256,
+  snapshotName,
+  StoreCorruptError,
+} from './recovery';
 import { loadSqlJs } from './sqljs';
+
+export { StoreCorruptError };
 
 export type Param = string | number | null;
 export type Row = Record<string, SqlValue>;
@@ -21,31 +32,21 @@ export interface WriteTx extends ReadTx {
   run(sql: string, params?: readonly Param[]): number;
 }
 
-export class StoreCorruptError extends Error {}
-
 export interface StoreOptions {
   /** checkpoint when the journal grows past this many bytes */
   readonly checkpointBytes?: number;
 }
 
-const SNAPSHOT = /^snapshot-(\d+)\.sqlite$/;
-const JOURNAL = /^journal-(\d+)\.log$/;
-
-const snapshotName = (g: number) => `snapshot-${String(g).padStart(6, '0')}.sqlite`;
-const journalName = (g: number) => `journal-${String(g).padStart(6, '0')}.log`;
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /**
  * The metadata store: sql.js in memory, made durable by a journal of committed transactions and
- * periodic atomic snapshots (see docs/ARCHITECTURE.md, "Durability").
+ * periodic atomic snapshots (see docs/ARCHITECTURE.md, "Durability of the metadata store").
  *
- * Files in `dir`: snapshot-N.sqlite (a plain SQLite file) and journal-N.log (header naming the
- * snapshot's sha256, then one line per transaction since that snapshot). Generation N is committed
- * once its journal header is on disk. The previous generation is kept, so a damaged newest snapshot
- * is recovered from the older one plus both journals, losing nothing.
+ * Files in `dir`: snapshot-N.sqlite (a plain SQLite file), journal-N.log (a header naming the
+ * snapshot's sha256 and where the previous journal ended, then one line per transaction since that
+ * snapshot) and `acknowledged` (how far the newest journal had been acknowledged). Generation N is
+ * committed once its journal header is on disk. The previous generation is kept, so a damaged newest
+ * snapshot is recovered from the older one plus both journals, losing nothing. How a damaged or
+ * missing file is told apart from a crash is in recovery.ts.
  */
 export class Store {
   private journal: JournalWriter;
@@ -57,148 +58,91 @@ export class Store {
     private readonly dir: string,
     private readonly log: Logger,
     private readonly options: StoreOptions,
+    private readonly ack: AckMarker,
     journal: JournalWriter,
-    generation: number,
   ) {
     this.journal = journal;
-    this.generation = generation;
+    this.generation = journal.header.generation;
   }
 
   static async open(dir: string, log: Logger, options: StoreOptions = {}): Promise<Store> {
     const SQL = await loadSqlJs();
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const files = fs.readdirSync(dir);
-    const gens = (re: RegExp) =>
-      files
-        .map((f) => re.exec(f))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => Number(m[1]))
-        .sort((a, b) => a - b);
-    const journals = gens(JOURNAL);
-    const snapshots = gens(SNAPSHOT);
-
-    if (journals.length === 0) {
-      if (snapshots.length > 0) {
-        throw new StoreCorruptError(
-          `The metadata store in ${dir} has snapshots but no journal, so its last state cannot be verified. ` +
-            `Move the folder aside to start with an empty store, or restore it from a backup.`,
-        );
-      }
+    const ackFile = path.join(dir, ACK_FILE);
+    const recovered = recoverStore(SQL, dir, log);
+    if (!recovered) {
       log.info(`store: creating a new metadata store in ${dir}`);
-      const journal = JournalWriter.create(path.join(dir, journalName(0)), {
-        generation: 0,
-        snapshotSha256: null,
+      const header: JournalHeader = { generation: 0, snapshotSha256: null, format: JOURNAL_FORMAT, previous: null };
+      const journal = JournalWriter.create(path.join(dir, journalName(0)), header);
+      const ack = AckMarker.create(ackFile, { generation: 0, snapshotSha256: null, ...journal.position });
+      const store = new Store(new SQL.Database(), dir, log, options, ack, journal.withAck(ack));
+      await store.migrate();
+      return store;
+    }
+    const { db, head } = recovered;
+    let store: Store;
+    if (head) {
+      const { header } = head.contents;
+      const ack = AckMarker.create(ackFile, {
+        generation: header.generation,
+        snapshotSha256: header.snapshotSha256,
+        ...positionOf(head.contents),
       });
-      const store = new Store(new SQL.Database(), dir, log, options, journal, 0);
-      await store.migrate();
-      return store;
-    }
-
-    const newest = journals[journals.length - 1];
-    const problems: string[] = [];
-    for (let i = journals.length - 1; i >= 0; i--) {
-      const base = journals[i];
-      const loaded = Store.tryLoad(SQL, dir, base, journals.slice(i), problems);
-      if (!loaded) {
-        continue;
-      }
-      const { db, contents } = loaded;
-      const last = contents[contents.length - 1];
-      const damaged = base !== newest || contents.some((c) => c.corruptAt !== null);
-      for (const p of problems) {
-        log.warn(`store: ${p}`);
-      }
-      if (last.tornTailBytes > 0) {
-        log.warn(
-          `store: ignored ${last.tornTailBytes} bytes of an unfinished write at the end of ${journalName(newest)} (a crash during a write that was never acknowledged)`,
-        );
-      }
-      const lastFile = path.join(dir, journalName(newest));
-      const validLength = fs.statSync(lastFile).size - last.tornTailBytes;
-      const store = new Store(db, dir, log, options, JournalWriter.open(lastFile, validLength), newest);
-      if (damaged) {
-        log.error(
-          `store: recovered the metadata store from generation ${base} after damage (see the warnings above); writing a fresh snapshot`,
-        );
-        store.checkpoint();
-      } else {
-        log.info(
-          `store: opened generation ${newest}, replayed ${contents.reduce((n, c) => n + c.transactions.length, 0)} journaled transactions`,
-        );
-      }
-      await store.migrate();
-      return store;
-    }
-    throw new StoreCorruptError(
-      `The metadata store in ${dir} is damaged and no good state could be recovered (${problems.join('; ')}). ` +
-        `ML Lab did not start, so nothing was overwritten: move the folder aside to start with an empty store, or restore it from a backup.`,
-    );
-  }
-
-  /** Loads snapshot `base` and replays journals `gens` (base first); undefined if base is unusable. */
-  private static tryLoad(
-    SQL: Awaited<ReturnType<typeof loadSqlJs>>,
-    dir: string,
-    base: number,
-    gens: number[],
-    problems: string[],
-  ): { db: Database; contents: JournalContents[] } | undefined {
-    const contents: JournalContents[] = [];
-    for (const g of gens) {
-      try {
-        contents.push(readJournal(path.join(dir, journalName(g))));
-      } catch (e) {
-        problems.push(`${journalName(g)} is unreadable: ${(e as Error).message}`);
-        return undefined;
-      }
-    }
-    const expected = contents[0].header.snapshotSha256;
-    let db: Database;
-    if (expected === null) {
-      db = new SQL.Database();
+      store = new Store(db, dir, log, options, ack, JournalWriter.open(head.file, head.contents, ack));
+      log.info(
+        `store: opened generation ${recovered.generation}, replayed ${recovered.replayed} journaled transactions`,
+      );
     } else {
-      const file = path.join(dir, snapshotName(base));
-      if (!fs.existsSync(file)) {
-        problems.push(`${snapshotName(base)} is missing`);
-        return undefined;
-      }
-      const data = fs.readFileSync(file);
-      if (sha256(data) !== expected) {
-        problems.push(
-          `${snapshotName(base)} is damaged (its checksum does not match the one recorded when it was written)`,
-        );
-        return undefined;
-      }
-      db = new SQL.Database(data);
+      // nothing to append to (the journal was lost with nothing acknowledged in it, or the loss was
+      // accepted): start a generation of its own, which must succeed before anything is written
+      const data = db.export();
+      const next = recovered.generation + 1;
+      const { journal, ack } = Store.writeGeneration(dir, next, data, null, undefined);
+      store = new Store(db, dir, log, options, ack, journal);
+      log.info(`store: started generation ${next} from the recovered state (${data.length} bytes)`);
     }
-    for (const [i, c] of contents.entries()) {
-      for (const tx of c.transactions) {
-        Store.apply(db, tx);
-      }
-      if (c.corruptAt !== null) {
-        problems.push(
-          `${journalName(gens[i])} is damaged at record ${c.corruptAt}: transactions after it could not be replayed`,
-        );
-        if (i < contents.length - 1) {
-          // later journals build on the lost records: stop here rather than apply them out of order
-          return { db, contents: contents.slice(0, i + 1) };
-        }
-      }
+    for (let i = 0; i < recovered.checkpoints; i++) {
+      store.checkpoint();
     }
-    return { db, contents };
+    await store.migrate();
+    return store;
   }
 
-  private static apply(db: Database, tx: readonly Statement[]): void {
-    db.exec('BEGIN');
+  /**
+   * Writes generation `g`: its journal first (the commit point, naming the snapshot's sha256 and
+   * where the previous journal ended), then the snapshot, then the ack marker. A crash between the
+   * first two leaves a journal without writes or snapshot, which the next start recognizes and
+   * removes; a snapshot without its journal is therefore always a sign of a deleted journal.
+   */
+  private static writeGeneration(
+    dir: string,
+    g: number,
+    data: Uint8Array,
+    previous: JournalHeader['previous'],
+    ack: AckMarker | undefined,
+  ): { journal: JournalWriter; ack: AckMarker } {
+    const sha = sha256(data);
+    const header: JournalHeader = { generation: g, snapshotSha256: sha, format: JOURNAL_FORMAT, previous };
+    const journalFile = path.join(dir, journalName(g));
+    const journal = JournalWriter.create(journalFile, header, ack);
     try {
-      for (const [sql, params] of tx) {
-        db.run(sql, params as Param[]);
-      }
-      db.exec('COMMIT');
+      writeFileAtomic(path.join(dir, snapshotName(g)), data);
     } catch (e) {
-      db.exec('ROLLBACK');
+      journal.closeSync();
+      fs.rmSync(journalFile, { force: true });
       throw e;
     }
+    const state = { generation: g, snapshotSha256: sha, ...journal.position };
+    if (ack) {
+      try {
+        ack.writeDurably(state);
+      } catch {
+        // the generation is committed; the marker catches up at the next fdatasync (see AckMarker)
+      }
+      return { journal, ack };
+    }
+    const created = AckMarker.create(path.join(dir, ACK_FILE), state);
+    return { journal: journal.withAck(created), ack: created };
   }
 
   private async migrate(): Promise<void> {
@@ -281,30 +225,24 @@ export class Store {
    */
   checkpoint(): boolean {
     const next = this.generation + 1;
-    const snapshot = path.join(this.dir, snapshotName(next));
-    let journal: JournalWriter;
+    let written: { journal: JournalWriter };
     let size: number;
     try {
       this.journal.syncSync();
       const data = this.db.export();
       size = data.length;
-      writeFileAtomic(snapshot, data);
-      journal = JournalWriter.create(path.join(this.dir, journalName(next)), {
-        generation: next,
-        snapshotSha256: sha256(data),
-      });
+      const previous = { generation: this.generation, ...this.journal.position };
+      written = Store.writeGeneration(this.dir, next, data, previous, this.ack);
     } catch (e) {
-      fs.rmSync(snapshot, { force: true });
       this.log.warn(`store: could not write a snapshot (${(e as Error).message}); the journal keeps every write`);
       return false;
     }
-    this.journal.closeSync();
-    this.journal = journal;
+    this.journal.withAck(undefined).closeSync();
+    this.journal = written.journal;
     this.generation = next;
     // keep the previous generation as the fallback for a damaged newest snapshot; drop older ones
     for (const f of fs.readdirSync(this.dir)) {
-      const m = SNAPSHOT.exec(f) ?? JOURNAL.exec(f);
-      if ((m && Number(m[1]) < next - 1) || f.includes('.tmp-')) {
+      if ((isGenerationFile(f) && generationOf(f) < next - 1) || f.includes('.tmp-')) {
         fs.rmSync(path.join(this.dir, f), { force: true });
       }
     }
@@ -322,6 +260,7 @@ export class Store {
     }
     this.checkpoint(); // best effort: the journal alone restores everything
     this.journal.closeSync();
+    this.ack.close();
     this.db.close();
     this.closed = true;
   }

@@ -1,123 +1,206 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { writeAll, writeFileAtomic } from '../../common/fsync';
+import type { AckMarker } from './ack';
 
 /** One SQL statement with its bound parameters, as executed inside a write transaction. */
 export type Statement = readonly [sql: string, params: readonly (string | number | null)[]];
+
+/**
+ * Journal format 2 chains the checksums: each record's checksum covers the previous one's, so a
+ * record removed, repeated or moved is found like a damaged one. Format 1 journals (no `format` in
+ * the header, written by earlier versions) checksum each record alone; they are still read.
+ */
+export const JOURNAL_FORMAT = 2;
+
+/** How far a journal reached: its record count, its length in bytes and its last record's checksum. */
+export interface JournalPosition {
+  readonly records: number;
+  readonly bytes: number;
+  readonly last: string;
+}
 
 export interface JournalHeader {
   readonly generation: number;
   /** sha256 of snapshot-<generation>.sqlite, or null when the generation starts from an empty DB */
   readonly snapshotSha256: string | null;
+  /** absent in format 1 */
+  readonly format?: number;
+  /**
+   * Where the previous generation's journal ended when this generation was written: that journal
+   * replays onto the previous snapshot to give this generation's snapshot, so it must still reach
+   * this far. Null when this generation does not follow from the previous one.
+   */
+  readonly previous?: (JournalPosition & { readonly generation: number }) | null;
 }
 
 export interface JournalContents {
   readonly header: JournalHeader;
   readonly transactions: Statement[][];
-  /** bytes at the end that did not form a complete record (a write torn by a crash) */
-  readonly tornTailBytes: number;
-  /** a complete record whose checksum did not match: replay stopped before it */
-  readonly corruptAt: number | null;
+  /** checksums[0] is the header's, checksums[k] record k's */
+  readonly checksums: string[];
+  /** ends[k]: the byte offset just after record k (ends[0] after the header) */
+  readonly ends: number[];
+  readonly totalBytes: number;
+  /** the first record (1-based) that is not whole and valid, or null when every line is */
+  readonly damagedAt: number | null;
+  /** everything after the last valid record is one line without its newline (a torn write) */
+  readonly tornTail: boolean;
 }
 
-function checksum(json: string): string {
-  return createHash('sha256').update(json).digest('hex').slice(0, 16);
+export class JournalUnreadableError extends Error {}
+
+export function positionOf(contents: JournalContents, records = contents.transactions.length): JournalPosition {
+  return { records, bytes: contents.ends[records], last: contents.checksums[records] };
 }
 
-function encode(value: unknown): string {
+function checksum(prev: string, json: string): string {
+  return createHash('sha256').update(prev).update(json).digest('hex').slice(0, 16);
+}
+
+function encode(prev: string, value: unknown): { line: string; sum: string } {
   const json = JSON.stringify(value);
-  return `${checksum(json)} ${json}\n`;
+  const sum = checksum(prev, json);
+  return { line: `${sum} ${json}\n`, sum };
 }
+
+const NEWLINE = 0x0a;
 
 /**
- * Parses a journal file. Records are lines `<checksum> <json>`; the first record is the header. A last
- * line without its newline is a torn write and is ignored; a checksum mismatch stops the replay there.
+ * Parses a journal file. Records are lines `<checksum> <json>`; the first record is the header.
+ * Parsing stops at the first line that is not whole and valid; the caller decides, from what is
+ * known to have been acknowledged, whether what follows is a torn unacknowledged write or damage.
  */
 export function readJournal(file: string): JournalContents {
-  const text = fs.readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  const tail = lines.pop() ?? '';
-  let header: JournalHeader | undefined;
+  const data = fs.readFileSync(file);
   const transactions: Statement[][] = [];
-  let corruptAt: number | null = null;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const space = line.indexOf(' ');
-    const json = line.slice(space + 1);
-    if (space !== 16 || checksum(json) !== line.slice(0, 16)) {
-      corruptAt = i;
+  const checksums: string[] = [];
+  const ends: number[] = [];
+  let header: JournalHeader | undefined;
+  let chained = false;
+  let damagedAt: number | null = null;
+  let pos = 0;
+  for (let i = 0; pos < data.length; i++) {
+    const nl = data.indexOf(NEWLINE, pos);
+    if (nl < 0) {
+      damagedAt = i;
       break;
     }
-    const value: unknown = JSON.parse(json);
-    if (i === 0) {
-      header = value as JournalHeader;
-    } else {
-      transactions.push(value as Statement[]);
+    const line = data.toString('utf8', pos, nl);
+    const json = line.slice(17);
+    const sum = checksum(chained ? checksums[i - 1] : '', json);
+    let value: unknown;
+    try {
+      value = line[16] === ' ' && line.slice(0, 16) === sum ? JSON.parse(json) : undefined;
+    } catch {
+      value = undefined;
     }
+    if (i === 0) {
+      const h = value as JournalHeader | undefined;
+      if (!h || typeof h !== 'object' || typeof h.generation !== 'number') {
+        break;
+      }
+      header = h;
+      chained = (h.format ?? 1) >= 2;
+    } else if (Array.isArray(value)) {
+      transactions.push(value as Statement[]);
+    } else {
+      damagedAt = i;
+      break;
+    }
+    checksums.push(sum);
+    pos = nl + 1;
+    ends.push(pos);
   }
-  if (header === undefined || typeof header.generation !== 'number') {
-    throw new Error(`journal ${file} has no valid header`);
+  if (header === undefined) {
+    throw new JournalUnreadableError(data.length === 0 ? 'it is empty' : 'its header is damaged');
   }
-  return { header, transactions, tornTailBytes: Buffer.byteLength(tail), corruptAt };
+  return {
+    header,
+    transactions,
+    checksums,
+    ends,
+    totalBytes: data.length,
+    damagedAt,
+    tornTail: damagedAt !== null && data.indexOf(NEWLINE, pos) < 0,
+  };
 }
 
 /**
  * An append-only journal of committed transactions with group commit: each append is written at once
  * (so it survives a kill of the process) and its promise resolves after the data reached the disk
- * (so it survives a crash of the machine); concurrent appends share one fdatasync.
+ * (so it survives a crash of the machine); concurrent appends share one fdatasync. After each
+ * fdatasync the acknowledged position goes to the ack marker, before any write is acknowledged.
  */
 export class JournalWriter {
   private fd: number;
-  private bytesWritten = 0;
-  private recordsWritten = 0;
+  private bytes: number;
+  private records: number;
+  private last: string;
+  private readonly chained: boolean;
   private syncing = false;
   private waiting: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private failure: Error | undefined;
 
   private constructor(
     readonly file: string,
-    fd: number,
+    readonly header: JournalHeader,
+    at: JournalPosition,
+    private ack: AckMarker | undefined,
   ) {
-    this.fd = fd;
-    this.bytesWritten = fs.fstatSync(fd).size;
+    this.chained = (header.format ?? 1) >= 2;
+    this.bytes = at.bytes;
+    this.records = at.records;
+    this.last = at.last;
+    this.fd = fs.openSync(file, 'a', 0o600);
   }
 
   /** Creates a new journal with its header, durably: the header is the commit point of a checkpoint. */
-  static create(file: string, header: JournalHeader): JournalWriter {
-    writeFileAtomic(file, encode(header));
-    return JournalWriter.open(file);
+  static create(file: string, header: JournalHeader, ack?: AckMarker): JournalWriter {
+    const { line, sum } = encode('', header);
+    writeFileAtomic(file, line);
+    return new JournalWriter(file, header, { records: 0, bytes: Buffer.byteLength(line), last: sum }, ack);
   }
 
-  /** Opens an existing journal for appending, cutting off a torn tail first. */
-  static open(file: string, validLength?: number): JournalWriter {
-    if (validLength !== undefined) {
-      fs.truncateSync(file, validLength);
+  /** Opens a journal that was read whole up to `at` for appending, cutting off whatever follows. */
+  static open(file: string, contents: JournalContents, ack?: AckMarker): JournalWriter {
+    const at = positionOf(contents);
+    if (contents.totalBytes !== at.bytes) {
+      fs.truncateSync(file, at.bytes);
     }
-    return new JournalWriter(file, fs.openSync(file, 'a', 0o600));
+    return new JournalWriter(file, contents.header, at, ack);
+  }
+
+  /** Reports acknowledged positions to `ack` from now on (none: this journal is no longer the newest). */
+  withAck(ack: AckMarker | undefined): this {
+    this.ack = ack;
+    return this;
   }
 
   get size(): number {
-    return this.bytesWritten;
+    return this.bytes;
   }
 
-  get records(): number {
-    return this.recordsWritten;
+  get position(): JournalPosition {
+    return { records: this.records, bytes: this.bytes, last: this.last };
   }
 
   append(transaction: readonly Statement[]): Promise<void> {
     if (this.failure) {
       return Promise.reject(this.failure);
     }
-    const line = Buffer.from(encode(transaction));
+    const { line, sum } = encode(this.chained ? this.last : '', transaction);
+    const data = Buffer.from(line);
     try {
-      writeAll(this.fd, line);
+      writeAll(this.fd, data);
     } catch (e) {
       // a partial line (disk full) would corrupt the next record: cut the journal back to the last whole one
-      fs.ftruncateSync(this.fd, this.bytesWritten);
+      fs.ftruncateSync(this.fd, this.bytes);
       throw e;
     }
-    this.bytesWritten += line.length;
-    this.recordsWritten++;
+    this.bytes += data.length;
+    this.records++;
+    this.last = sum;
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.flush();
@@ -127,6 +210,7 @@ export class JournalWriter {
   /** Flushes synchronously; pending appends resolve. */
   syncSync(): void {
     fs.fdatasyncSync(this.fd);
+    this.acknowledge(this.position);
     const waiting = this.waiting;
     this.waiting = [];
     waiting.forEach((w) => w.resolve());
@@ -139,6 +223,10 @@ export class JournalWriter {
     this.fd = -1;
   }
 
+  private acknowledge(at: JournalPosition): void {
+    this.ack?.write({ generation: this.header.generation, snapshotSha256: this.header.snapshotSha256, ...at });
+  }
+
   private flush(): void {
     if (this.syncing || this.waiting.length === 0 || this.fd < 0) {
       return;
@@ -146,12 +234,16 @@ export class JournalWriter {
     this.syncing = true;
     const batch = this.waiting;
     this.waiting = [];
+    const at = this.position; // every append of the batch is in the file up to here
     fs.fdatasync(this.fd, (err) => {
       this.syncing = false;
       if (err && this.fd >= 0) {
         this.failure = new Error(`the journal ${this.file} could not be written to disk: ${err.message}`);
         batch.forEach((w) => w.reject(this.failure!));
       } else {
+        if (this.fd >= 0) {
+          this.acknowledge(at); // a closed journal is no longer the newest: its position is out of date
+        }
         batch.forEach((w) => w.resolve());
       }
       this.flush();
