@@ -58,6 +58,15 @@ describe('HTTP error guard', () => {
     assert.strictEqual((await raw(port, 'GET', '/t/checked/ab')).text, 'ab');
   });
 
+  it('answers a URL that cannot be decoded with 400 in the API error format', async () => {
+    for (const url of ['/t/checked/%zz', '/t/checked/%']) {
+      const res = await raw(port, 'GET', url);
+      assert.strictEqual(res.status, 400, res.text);
+      assert.strictEqual(errorOf(res).code, 'invalid_url');
+      assert.match(errorOf(res).message, /percent-encode each part/);
+    }
+  });
+
   it('keeps 5xx for real failures, logged with the route pattern and the stack', async () => {
     const res = await raw(port, 'GET', '/t/bug/42');
     assert.strictEqual(res.status, 500);

@@ -173,6 +173,19 @@ describe('validation of job definitions and jobs files', function () {
     }
   });
 
+  it('checks image names before asking Docker, so a typo is not reported as Docker being down', async () => {
+    const res = await raw(backend.port, 'GET', '/api/images?image=Not%20An%20Image');
+    assert.strictEqual(res.status, 400, res.text);
+    assert.strictEqual(errorOf(res).code, 'invalid_image');
+    const pull = await post('/api/images/pull', { image: 'no spaces allowed' });
+    assert.strictEqual(pull.status, 400, pull.text);
+    const build = await post('/api/images/build', { context: '/nonexistent/folder', tag: 'ok:1' });
+    assert.deepStrictEqual([build.status, errorOf(build).code], [400, 'no_dockerfile']);
+    // a valid request needs Docker, which this backend cannot reach
+    const valid = await raw(backend.port, 'GET', '/api/images?image=busybox');
+    assert.deepStrictEqual([valid.status, errorOf(valid).code], [503, 'docker_unavailable']);
+  });
+
   it('refuses service ports, names and paths out of range before Docker is asked', async () => {
     const deploy = (fields: Record<string, unknown>) =>
       post('/api/services', { name: 's', image: 'busybox', ...fields });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'crypto';
-import Fastify, { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { ApiErrorBody } from '../../protocol/api';
 import { ApiError } from '../errors';
 import type { Logger } from '../log';
@@ -76,6 +76,20 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
+/** A route as registered: its method, URL pattern and JSON schemas (for tests that cover every route). */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  readonly schema: FastifySchema | undefined;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, RouteInfo[]>();
+
+/** Every route registered on a server made by `createHttpServer`, in the order of registration. */
+export function registeredRoutes(app: FastifyInstance): readonly RouteInfo[] {
+  return ROUTES.get(app) ?? [];
+}
+
 /** The fastify instance with authentication and error mapping; routes are added by the features. */
 export function createHttpServer(token: string, log: Logger): FastifyInstance {
   const app = Fastify({
@@ -84,6 +98,24 @@ export function createHttpServer(token: string, log: Logger): FastifyInstance {
     // event streams never go idle: close them on shutdown instead of waiting forever
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // a URL that cannot be decoded ("%zz", a lone "%") never reaches a route: answered in our format
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply)
+        .code(400)
+        .send(
+          body(
+            'invalid_url',
+            `The URL is not valid (${error.code}): percent-encode each part of the path and query, e.g. with encodeURIComponent.`,
+          ),
+        );
+    },
+  });
+  const routes: RouteInfo[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, schema: route.schema });
+    }
   });
   // the API speaks JSON only: anything else is refused with 415 and a hint
   app.removeContentTypeParser('text/plain');
@@ -99,7 +131,10 @@ export function createHttpServer(token: string, log: Logger): FastifyInstance {
     const { status, body: payload } = describe(error, request);
     // the route pattern says which handler failed; the URL (cut) says with what
     const where = `${request.method} ${request.routeOptions.url ?? '(no route)'} (${request.url.slice(0, 300)})`;
-    if (status >= 500) {
+    if (status >= 500 && error instanceof ApiError) {
+      // a known condition (Docker not running, a full disk) already said to the client in words
+      log.warn(`${where}: ${error.message}`);
+    } else if (status >= 500) {
       log.error(`${where}: ${error.stack ?? error.message}`);
     } else if (ARGUMENT_ERRORS.has(error.code)) {
       // answered 400, but a check is missing before this Node call: worth a line to fix it

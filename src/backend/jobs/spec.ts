@@ -127,7 +127,8 @@ export function parseJobsFile(textOfFile: string, validate: EntryValidator): Job
   let parsed: unknown;
   try {
     // YAML is a superset of JSON: one parser reads both kinds of file
-    parsed = YAML.parse(textOfFile);
+    // warnings (an unknown directive...) are not the backend's to print; errors still throw
+    parsed = YAML.parse(textOfFile, { logLevel: 'error' });
   } catch (e) {
     throw invalidFile(`The jobs file is not valid YAML or JSON: ${(e as Error).message}`);
   }

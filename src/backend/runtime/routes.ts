@@ -28,8 +28,10 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     '/api/images',
     { schema: { querystring: imageBody } },
     async (request): Promise<ImageInfo> => {
+      // the input is checked first: a wrong name is the same mistake with or without Docker
+      const image = checkImage(request.query.image);
       connection.requireAvailable();
-      const info = await runtime.image(checkImage(request.query.image));
+      const info = await runtime.image(image);
       if (!info) {
         throw new ApiError(404, 'image_missing', `The image "${request.query.image}" is not present locally.`);
       }
@@ -41,8 +43,8 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     '/api/images/pull',
     { schema: { body: imageBody } },
     async (request): Promise<ImageInfo> => {
-      connection.requireAvailable();
       const image = checkImage(request.body.image);
+      connection.requireAvailable();
       let last = 0;
       await runtime.pull(image, (p) => {
         // progress is throttled: a pull reports every few kilobytes of every layer
@@ -76,7 +78,6 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
       },
     },
     async (request): Promise<ImageInfo> => {
-      connection.requireAvailable();
       const { context, tag } = request.body;
       const dockerfile = request.body.dockerfile ?? 'Dockerfile';
       checkImage(tag);
@@ -87,6 +88,7 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
           `There is no ${dockerfile} in "${context}": give the absolute folder that holds the Dockerfile.`,
         );
       }
+      connection.requireAvailable();
       await runtime.build(context, tag, dockerfile, (line) => events.publish({ type: 'imageBuildOutput', tag, line }));
       const info = await runtime.image(tag);
       if (!info) {
