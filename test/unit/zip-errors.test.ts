@@ -72,13 +72,13 @@ describe('zip packaging: errors and cancelling', function () {
     assert.ok(!fs.existsSync(out));
   });
 
-  it('refuses a symbolic link to nothing, naming it', async () => {
+  it('refuses a symbolic link to nothing, saying it is a dangling link and naming its target', async () => {
     const source = folder('dangling');
     fs.writeFileSync(path.join(source, 'ok.txt'), 'ok');
     fs.symlinkSync(path.join(dir, 'gone'), path.join(source, 'broken-link'));
     await assert.rejects(
       packFolder(source, out),
-      /dangling\/broken-link is a symbolic link to something that does not exist\. Remove the link/,
+      /dangling\/broken-link is a dangling link: it points to .*\/gone, which does not exist\. Remove the link/,
     );
     assert.ok(!fs.existsSync(out));
   });

@@ -6,7 +6,7 @@ import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
 import { copyHashed } from '../files/copy';
-import { packFolder } from '../files/zip';
+import { packFolder, PackagingRefusal } from '../files/zip';
 import type { Logger } from '../log';
 import { mediaTypeOf } from './media-types';
 import type { DatasetRepository, NewVersion } from './repository';
@@ -139,6 +139,11 @@ export async function addDataset(
       throw new ApiError(499, 'cancelled', 'The add was cancelled; nothing was stored.');
     }
     const err = e as NodeJS.ErrnoException;
+    if (e instanceof PackagingRefusal) {
+      // what the folder holds (a name, a dangling link...): its message names the file, where a
+      // file-system code of its own would be read as being about the folder itself
+      throw new ApiError(400, e.reason, e.message);
+    }
     throw describeFsError(err, source) ?? (e instanceof ApiError ? e : new ApiError(400, 'add_failed', err.message));
   }
 }

@@ -13,7 +13,7 @@
 import * as os from 'os';
 import { PackProgress, ProgressThrottle } from './progress';
 import { tasksOf, planOf, type PoolResult } from './entry-plan';
-import { abortError, throwIfAborted } from './errors';
+import { abortError, PackagingRefusal, throwIfAborted } from './errors';
 import { OrderedPool } from './ordered-pool';
 import { openSink } from './sink';
 import { SyncGate } from './sync-gate';
@@ -48,6 +48,8 @@ export interface PackOptions {
   readonly onProgress?: (p: PackProgress) => void;
   /** tasks run at once; default twice the cores, so reading overlaps compressing */
   readonly concurrency?: number;
+  /** files and folders, at most; default the unpackers' limit (1,000,000), which a package must respect */
+  readonly maxEntries?: number;
 }
 
 /** Compressed results held ahead of the writer, at most: bounds memory whatever the folder holds. */
@@ -56,7 +58,9 @@ const MEMORY_BUDGET_BYTES = 96 << 20;
 /**
  * Packages `folder` (recursively, following symbolic links) into a zip written to `out`, hashing
  * the zip while writing. A path is created or truncated, synced to disk before this resolves, and
- * deleted on failure; a stream is ended on success and left as it is on failure.
+ * deleted on failure; a stream is ended on success and left as it is on failure. What the folder
+ * holds that cannot be packaged, or could not be unpacked as it is (source-names.ts), rejects with
+ * a PackagingRefusal that names the file, before anything is written.
  */
 export async function packFolder(
   folder: string,
@@ -74,11 +78,16 @@ export async function packFolder(
   let pool: OrderedPool<PoolResult> | undefined;
   try {
     const gate = new SyncGate();
-    const listing = await listFolder(folder, { signal, exclude: sink.fileId, gate });
+    // the whole folder is listed, and every name checked (source-names.ts), before a byte is written
+    const listing = await listFolder(folder, { signal, exclude: sink.fileId, gate, maxEntries: options.maxEntries });
     if (listing.files === 0) {
       const folders = listing.entries.length;
       const only = folders > 0 ? ` (only ${folders} empty folder${folders === 1 ? '' : 's'})` : '';
-      throw new Error(`${folder} is empty${only}: nothing to package. Add files to it, then try again.`);
+      throw new PackagingRefusal(
+        `${folder} is empty${only}: nothing to package. Add files to it, then try again.`,
+        'empty_folder',
+        folder,
+      );
     }
     const progress = new ProgressThrottle(listing.files, listing.bytes, options.onProgress);
     progress.tick(true);

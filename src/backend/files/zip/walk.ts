@@ -1,7 +1,9 @@
 import { readdirSync, statSync, type BigIntStats, type Dirent } from 'fs';
 import * as fs from 'fs/promises';
 import * as path from 'path';
-import { throwIfAborted, unreadable } from './errors';
+import { DEFAULT_LIMITS } from '../../../common/zip/byte-budget';
+import { PackagingRefusal, throwIfAborted, unreadable } from './errors';
+import { FolderNames } from './source-names';
 import { SyncGate } from './sync-gate';
 
 /** One file or folder to put in the zip, found by walking the source folder. */
@@ -58,14 +60,18 @@ function kindOf(stats: BigIntStats): string {
 
 const key = (s: BigIntStats) => `${s.dev}:${s.ino}`;
 
+/** A folder's names as bytes: only to tell which name is not UTF-8, so never on the common path. */
+const readRaw = (dir: string) => readdirSync(dir, { encoding: 'buffer' });
+
 /**
  * Lists `root` recursively, following symbolic links to files and folders as `zip -r` does, and
  * refusing links that loop back to a folder above them (which would make the walk endless).
  */
 export async function listFolder(
   root: string,
-  options: { signal?: AbortSignal; exclude?: FileId; gate?: SyncGate } = {},
+  options: { signal?: AbortSignal; exclude?: FileId; gate?: SyncGate; maxEntries?: number } = {},
 ) {
+  const maxEntries = options.maxEntries ?? DEFAULT_LIMITS.maxEntries;
   const gate = options.gate ?? new SyncGate();
   const top = path.resolve(root);
   let rootStats: BigIntStats;
@@ -94,6 +100,10 @@ export async function listFolder(
     } catch (error) {
       throw unreadable(dir, error);
     }
+    const names = new FolderNames(dir, prefix, readRaw);
+    for (const child of children) {
+      names.check(child.name);
+    }
     const stats = await mapLimited(children, gate.open ? 1 : STAT_PARALLELISM, async (child) => {
       const childPath = path.join(dir, child.name);
       try {
@@ -114,8 +124,10 @@ export async function listFolder(
       if (s.isDirectory()) {
         const seenAt = ancestors.get(key(s));
         if (seenAt !== undefined) {
-          throw new Error(
+          throw new PackagingRefusal(
             `${childPath} is a symbolic link to ${seenAt}, a folder that contains it: packaging it would never end. Remove the link or move it out of the folder, then try again.`,
+            'link_loop',
+            childPath,
           );
         }
         subfolders.push([childPath, `${name}/`, s]);
@@ -135,11 +147,20 @@ export async function listFolder(
         files++;
         bytes += size;
       } else {
-        throw new Error(
+        throw new PackagingRefusal(
           `${childPath} is ${kindOf(s)}, which cannot be packaged. Move it out of the folder, then try again.`,
+          'not_a_regular_file',
+          childPath,
         );
       }
     });
+    if (entries.length + subfolders.length > maxEntries) {
+      throw new PackagingRefusal(
+        `${top} holds more than ${maxEntries} files and folders, the most a package may hold (unpackers refuse more). Split it into several datasets, or pack parts of it into archives of their own, then try again.`,
+        'too_many_files',
+        top,
+      );
+    }
     for (const [childPath, name, s] of subfolders) {
       entries.push({
         name: Buffer.from(name),
