@@ -74,6 +74,7 @@ export function createRunDirectory(
 export function finishRunDirectory(dir: string, status: RunStatus, exitCode: number | null): string | undefined {
   const file = path.join(dir, 'run.json');
   let manifest: RunManifest;
+  let warning: string | undefined;
   try {
     const { fd } = openInside(dir, 'run.json', RUN_LIMITS.manifestBytes);
     try {
@@ -87,11 +88,8 @@ export function finishRunDirectory(dir: string, status: RunStatus, exitCode: num
     }
     // replaced by the job with something that is not its manifest: the backend writes a new one
     manifest = minimalManifest(dir);
-    if (!(e instanceof SyntaxError)) {
-      return `run.json of ${path.basename(dir)} was not read (${(e as Error).message}): it was written again`;
-    }
+    warning = `run.json of ${path.basename(dir)} was not read (${(e as Error).message}): it was written again`;
   }
-  let warning: string | undefined;
   const line = JSON.stringify({ k: 'status', status, exitCode, t: Date.now() }) + '\n';
   let fd: number | undefined;
   try {
@@ -101,12 +99,12 @@ export function finishRunDirectory(dir: string, status: RunStatus, exitCode: num
       RUN_FILE_MODE,
     );
     if (!fs.fstatSync(fd).isFile()) {
-      warning = `events.jsonl of ${path.basename(dir)} is not a regular file: the end was recorded in run.json only`;
+      warning = `${warning ? `${warning}; ` : ''}events.jsonl of ${path.basename(dir)} is not a regular file: the end was recorded in run.json only`;
     } else {
       fs.writeSync(fd, line);
     }
   } catch (e) {
-    warning = `events.jsonl of ${path.basename(dir)} was not written (${(e as Error).message}): the end was recorded in run.json only`;
+    warning = `${warning ? `${warning}; ` : ''}events.jsonl of ${path.basename(dir)} was not written (${(e as Error).message}): the end was recorded in run.json only`;
   } finally {
     if (fd !== undefined) {
       fs.closeSync(fd);
