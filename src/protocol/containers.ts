@@ -181,6 +181,11 @@ export interface ServiceSpec {
   readonly restart: RestartPolicy;
   /** path polled over HTTP on the first port (e.g. "/health"); null = no health check */
   readonly healthPath: string | null;
+  /**
+   * "uid:gid" the container runs as; absent = the image's user. Set by ML Lab itself (the model
+   * server runs as the lab's owner, so that it can read the owner's private model file).
+   */
+  readonly user?: string;
 }
 
 export interface Service extends ServiceSpec {
@@ -194,28 +199,23 @@ export interface Service extends ServiceSpec {
   readonly containerId: string | null;
   /** the `docker run` command line that starts the same container */
   readonly dockerRun: string;
+  /** how many times Docker restarted the container (restart policy), as the engine counts */
+  readonly restartCount: number;
+  /** risky settings (ports on all interfaces, the Docker socket mounted, ...); see container-warnings.ts */
+  readonly warnings: readonly string[];
 }
 
 export interface DeployServiceRequest {
   readonly name: string;
   readonly image: string;
-  /** how many times Docker restarted the container (restart policy), as the engine counts */
-  readonly restartCount: number;
-  /** risky settings (ports on all interfaces, the Docker socket mounted, ...); see container-warnings.ts */
-  readonly warnings: readonly string[];
   readonly command?: readonly string[];
   readonly env?: readonly string[] | Readonly<Record<string, string>>;
   /** "HOST:CONTAINER", "IP:HOST:CONTAINER" or objects */
-  /**
-   * "uid:gid" the container runs as; absent = the image's user. Set by ML Lab itself (the model
-   * server runs as the lab's owner, so that it can read the owner's private model file).
-   */
-  readonly user?: string;
   readonly ports?: readonly (string | PortMapping)[];
   /** "HOST:CONTAINER[:ro]" or objects */
   readonly volumes?: readonly (string | VolumeMapping)[];
   readonly restart?: RestartPolicy;
   readonly healthPath?: string | null;
-}
   /** "uid:gid"; not accepted over HTTP (only ML Lab's own deploys set it) */
   readonly user?: string;
+}
