@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { finished } from 'stream/promises';
 import type { ApiClient } from '../client/api-client';
 import { warningLines } from '../protocol/container-warnings';
-import type { Job, JobRun } from '../protocol/containers';
+import { JOB_LIMITS, type Job, type JobRun } from '../protocol/containers';
 import { expectArgs, Output, table } from './output';
 import { JOB_USAGE } from './usage';
 
@@ -22,17 +22,38 @@ export interface JobFlags {
   readonly to?: string;
 }
 
-/** A number flag, or undefined when absent. */
-export function numberFlag(value: string | undefined, flag: string): number | undefined {
+/** A number flag within `min`..`max` (the limits the backend checks too), or undefined when absent. */
+export function numberFlag(
+  value: string | undefined,
+  flag: string,
+  limits: { min: number; max: number; whole?: boolean; example: string },
+): number | undefined {
   if (value === undefined) {
     return undefined;
   }
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new Error(`${flag} takes a number above 0, not "${value}".`);
+  if (
+    value.trim() === '' ||
+    !Number.isFinite(n) ||
+    n < limits.min ||
+    n > limits.max ||
+    (limits.whole && !Number.isInteger(n))
+  ) {
+    const kind = limits.whole ? 'a whole number' : 'a number';
+    throw new Error(
+      `${flag} takes ${kind} from ${limits.min} to ${limits.max} (e.g. ${limits.example}), not "${value}".`,
+    );
   }
   return n;
 }
+
+const CPUS = { min: JOB_LIMITS.minCpus, max: JOB_LIMITS.maxCpus, example: '--cpus 2' };
+const GPUS = { min: 0, max: JOB_LIMITS.maxGpus, whole: true, example: '--gpus 1, or --gpus all' };
+const TIMEOUT = {
+  min: JOB_LIMITS.minTimeoutSeconds,
+  max: JOB_LIMITS.maxTimeoutSeconds,
+  example: '--timeout 3600 for an hour; the most is 30 days',
+};
 
 function describeRun(r: JobRun): string {
   const code = r.exitCode === null ? '' : `, exit code ${r.exitCode}`;
@@ -74,10 +95,10 @@ export async function jobCommand(client: ApiClient, out: Output, args: string[],
           image: flags.image,
           command,
           env: flags.env ?? [],
-          cpus: numberFlag(flags.cpus, '--cpus') ?? null,
-          gpus: flags.gpus === 'all' ? -1 : (numberFlag(flags.gpus, '--gpus') ?? 0),
+          cpus: numberFlag(flags.cpus, '--cpus', CPUS) ?? null,
+          gpus: flags.gpus === 'all' ? -1 : (numberFlag(flags.gpus, '--gpus', GPUS) ?? 0),
           memory: flags.memory ?? null,
-          timeoutSeconds: numberFlag(flags.timeout, '--timeout') ?? null,
+          timeoutSeconds: numberFlag(flags.timeout, '--timeout', TIMEOUT) ?? null,
           workingDir: flags.workdir ?? null,
           workspace: process.cwd(),
         },

@@ -65,6 +65,9 @@ describe('HTTP error guard', () => {
       assert.strictEqual(errorOf(res).code, 'invalid_url');
       assert.match(errorOf(res).message, /percent-encode each part/);
     }
+    const long = await raw(port, 'GET', `/t/checked/${'x'.repeat(150)}`);
+    assert.deepStrictEqual([long.status, errorOf(long).code], [400, 'invalid_url']);
+    assert.match(errorOf(long).message, /longer than 100 characters/);
   });
 
   it('keeps 5xx for real failures, logged with the route pattern and the stack', async () => {

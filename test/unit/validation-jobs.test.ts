@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import type { Backend } from '../../src/backend/app';
+import { numberFlag } from '../../src/cli/jobs';
 import { ApiClient } from '../../src/client/api-client';
 import { JOB_LIMITS, type Job } from '../../src/protocol/containers';
 import { BUSYBOX, dockerLabPerTest, waitForRun } from './docker-helpers';
@@ -226,5 +227,24 @@ describe('time limits longer than a timer can wait, in a real Docker Engine', fu
     ]);
     assert.strictEqual(run.state, 'succeeded', run.reason ?? '');
     assert.strictEqual(run.exitCode, 0);
+  });
+});
+
+describe('mllab job create flags', () => {
+  it('checks --cpus, --gpus and --timeout against the same limits as the backend, saying the range', () => {
+    const limits = { min: 1, max: 2592000, example: '--timeout 3600' };
+    assert.strictEqual(numberFlag(undefined, '--timeout', limits), undefined);
+    assert.strictEqual(numberFlag('2592000', '--timeout', limits), 2592000);
+    for (const bad of ['2592001', '1e308', '0', '-1', 'NaN', '', 'soon']) {
+      assert.throws(
+        () => numberFlag(bad, '--timeout', limits),
+        /--timeout takes a number from 1 to 2592000 \(e\.g\. --timeout 3600\), not "/,
+        bad,
+      );
+    }
+    assert.throws(
+      () => numberFlag('1.5', '--gpus', { min: 0, max: 64, whole: true, example: '--gpus 1' }),
+      /a whole number/,
+    );
   });
 });

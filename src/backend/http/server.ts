@@ -100,14 +100,11 @@ export function createHttpServer(token: string, log: Logger): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // a URL that cannot be decoded ("%zz", a lone "%") never reaches a route: answered in our format
     frameworkErrors: (error, _request, reply) => {
-      void (reply as FastifyReply)
-        .code(400)
-        .send(
-          body(
-            'invalid_url',
-            `The URL is not valid (${error.code}): percent-encode each part of the path and query, e.g. with encodeURIComponent.`,
-          ),
-        );
+      const message =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'A part of the URL path is longer than 100 characters: names have at most 64, ids fewer.'
+          : `The URL is not valid (${error.code}): percent-encode each part of the path and query, e.g. with encodeURIComponent.`;
+      void (reply as FastifyReply).code(400).send(body('invalid_url', message));
     },
   });
   const routes: RouteInfo[] = [];
