@@ -56,6 +56,49 @@ describe('durability of the backend process (kill -9, damaged files)', function 
       'the dead process registration was taken over',
     );
     assert.ok((log.match(/store: checkpoint/g) ?? []).length >= 3, 'the burst crossed checkpoints');
+    // a kill, even in the middle of a checkpoint, is never taken for damage
+    assert.doesNotMatch(log, /store: .*(is damaged|is missing|cut short|recovered the metadata store|accept-loss)/);
+  });
+
+  it('takes kills that land in checkpoints for crashes that lost nothing, never for damage', async () => {
+    // a checkpoint every few writes, so that kills land before, inside and after them
+    const env = { MLLAB_STORE_CHECKPOINT_BYTES: '1500' };
+    const acknowledged: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const { child, client } = await spawnBackend(home, env);
+      let stop = false;
+      const target = acknowledged.length + 20 + round * 7;
+      const writers = Array.from({ length: 4 }, async (_, w) => {
+        for (let i = 0; !stop; i++) {
+          try {
+            await client.createProject(`k${round}-w${w}-${i}`);
+            acknowledged.push(`k${round}-w${w}-${i}`);
+          } catch {
+            return;
+          }
+        }
+      });
+      while (acknowledged.length < target) {
+        await new Promise((r) => setImmediate(r));
+      }
+      child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(writers);
+      await waitForExit(child);
+      client.dispose();
+    }
+    const again = await spawnBackend(home);
+    const stored = new Set((await again.client.listProjects()).map((p) => p.name));
+    assert.deepStrictEqual(
+      acknowledged.filter((n) => !stored.has(n)),
+      [],
+    );
+    await again.client.shutdown();
+    await waitForExit(again.child);
+    again.client.dispose();
+    const log = fs.readFileSync(homePaths(home).log, 'utf8');
+    assert.ok((log.match(/store: checkpoint/g) ?? []).length >= 12, 'the kills fell among checkpoints');
+    assert.doesNotMatch(log, /store: .*(is damaged|is missing|cut short|recovered the metadata store|accept-loss)/);
   });
 
   it('detects a damaged snapshot at start, recovers the last good state and logs it', async () => {

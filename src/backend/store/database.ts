@@ -11,6 +11,7 @@ import {
   isGenerationFile,
   journalName,
   recoverStore,
+  setAside,
   sha256,
   snapshotName,
   StoreCorruptError,
@@ -100,6 +101,13 @@ export class Store {
       const { journal, ack } = Store.writeGeneration(dir, next, data, null, undefined);
       store = new Store(db, dir, log, options, ack, journal);
       log.info(`store: started generation ${next} from the recovered state (${data.length} bytes)`);
+      const aside = recovered.setAsideAfterStart;
+      if (aside) {
+        const folder = setAside(dir, aside.files, log);
+        if (aside.message) {
+          log.error(`store: ${aside.message(folder ?? '')}`);
+        }
+      }
     }
     for (let i = 0; i < recovered.checkpoints; i++) {
       store.checkpoint();

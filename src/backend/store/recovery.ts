@@ -33,6 +33,11 @@ export interface Recovered {
   /** checkpoints to write at once (a damaged snapshot or fallback, an old journal format) */
   readonly checkpoints: number;
   readonly replayed: number;
+  /**
+   * Files to move into a damaged-<date> folder once the fresh generation is on disk (not before: a
+   * crash in between must still find a store, never an empty folder), and what to log then.
+   */
+  readonly setAsideAfterStart?: { readonly files: string[]; readonly message?: (folder: string) => string };
 }
 
 /** What is known to have been acknowledged in a journal, and who says so. */
@@ -452,7 +457,7 @@ class Recovery {
       this.log.info(`store: nothing was lost, so ${ACCEPT_LOSS_FILE} is ignored and removed`);
       this.remove.push(ACCEPT_LOSS_FILE);
     }
-    this.setAside(this.aside);
+    setAside(this.dir, this.aside, this.log);
     for (const f of this.remove) {
       fs.rmSync(path.join(this.dir, f), { force: true });
     }
@@ -460,8 +465,13 @@ class Recovery {
       fsyncDir(this.dir);
     }
     if (chosen.headLostEmpty) {
-      this.setAside(this.journalFiles.has(head) ? [journalName(head)] : []);
-      return { db: chosen.db!, generation: head, checkpoints: 1, replayed: chosen.replayed };
+      return {
+        db: chosen.db!,
+        generation: head,
+        checkpoints: 1,
+        replayed: chosen.replayed,
+        setAsideAfterStart: { files: [journalName(head)] },
+      };
     }
     return {
       db: chosen.db!,
@@ -504,30 +514,38 @@ class Recovery {
   private acceptTheLoss(partial: Attempt, head: number, attempts: Attempt[]): Recovered {
     attempts.filter((a) => a !== partial).forEach((a) => a.db?.close());
     this.flushNotes();
-    const files = fs
-      .readdirSync(this.dir)
-      .filter((f) => isGenerationFile(f) || f === ACK_FILE || f === ACCEPT_LOSS_FILE);
-    const folder = this.setAside(files);
-    this.log.error(
-      `store: ${ACCEPT_LOSS_FILE} accepts losing acknowledged writes: ${this.problems.join('; ')}. ` +
-        `Started from ${partial.reached}; the store's files were moved to ${folder}`,
-    );
-    return { db: partial.db!, generation: head, checkpoints: 1, replayed: partial.replayed };
+    // files of later generations first: the fresh generation must not overwrite them
+    setAside(this.dir, this.aside, this.log);
+    // (the ack marker is not among them: the fresh generation replaces it)
+    const files = fs.readdirSync(this.dir).filter((f) => isGenerationFile(f) || f === ACCEPT_LOSS_FILE);
+    const problems = this.problems.join('; ');
+    return {
+      db: partial.db!,
+      generation: head,
+      checkpoints: 1,
+      replayed: partial.replayed,
+      setAsideAfterStart: {
+        files,
+        message: (folder) =>
+          `${ACCEPT_LOSS_FILE} accepts losing acknowledged writes: ${problems}. ` +
+          `Started from ${partial.reached}; the store's files were moved to ${folder}`,
+      },
+    };
   }
+}
 
-  /** Moves files into a new damaged-<date> folder, keeping them for a closer look. */
-  private setAside(files: string[]): string | undefined {
-    const present = files.filter((f) => fs.existsSync(path.join(this.dir, f)));
-    if (present.length === 0) {
-      return undefined;
-    }
-    const folder = `damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    fs.mkdirSync(path.join(this.dir, folder), { recursive: true, mode: 0o700 });
-    for (const f of present) {
-      fs.renameSync(path.join(this.dir, f), path.join(this.dir, folder, f));
-    }
-    fsyncDir(this.dir);
-    this.log.warn(`store: moved ${present.join(', ')} to ${folder}`);
-    return folder;
+/** Moves files of the store's folder into a new damaged-<date> folder, keeping them for a closer look. */
+export function setAside(dir: string, files: string[], log: Logger): string | undefined {
+  const present = files.filter((f) => fs.existsSync(path.join(dir, f)));
+  if (present.length === 0) {
+    return undefined;
   }
+  const folder = `damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  fs.mkdirSync(path.join(dir, folder), { recursive: true, mode: 0o700 });
+  for (const f of present) {
+    fs.renameSync(path.join(dir, f), path.join(dir, folder, f));
+  }
+  fsyncDir(dir);
+  log.warn(`store: moved ${present.join(', ')} to ${folder}`);
+  return folder;
 }
