@@ -389,7 +389,9 @@ export class RunIngest {
         changed = true;
       }
       const chunk = Math.max(this.deps.chunkBytes ?? 16 * 1024 * 1024, 1);
-      let buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - record.offset, 1)));
+      // skipping a long line, only what is new since the last pass is read
+      const from = state.longLine ? Math.max(state.longLine.scanned, record.offset) : record.offset;
+      let buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from, 1)));
       while (fd !== undefined && record.offset < size) {
         if (state.longLine) {
           const from = Math.max(state.longLine.scanned, record.offset);
