@@ -120,6 +120,41 @@ class MaliciousZipTest(UnzipTestCase):
         self.assert_refused([("a", b"file"), ("a/b.txt", b"x")], "inside 'a'")
         self.assert_refused([("a/b.txt", b"x"), ("a", b"file")], "other entries are inside it")
 
+    def test_symlink_with_backslash(self) -> None:
+        self.assert_refused([("sub/f.txt", b"x"), link_entry("link", "sub\\f.txt")], "backslash")
+
+    def test_symlink_target_not_utf8(self) -> None:
+        info, _ = link_entry("link", "")
+        self.assert_refused([(info, b"a\xff")], "not UTF-8")
+
+    def test_name_limits(self) -> None:
+        self.assert_refused([("d/" * _unzip.MAX_ENTRY_DEPTH + "f.txt", b"x")], "nested too deeply (257 levels")
+        self.assert_refused([("\u00e9" * 128, b"x")], "a name of 256 bytes")
+        self.assert_refused([("/".join(["p" * 200] * 16), b"x")], "a path of 3215 bytes")
+        at_limit = "d/" * (_unzip.MAX_ENTRY_DEPTH - 1) + "\u00e9" * 127 + "x"
+        folder = self.unpack(self.make_zip([(at_limit, b"ok")]))
+        with open(os.path.join(folder, *at_limit.split("/")), "rb") as f:
+            self.assertEqual(f.read(), b"ok")
+
+    def test_collisions_ignore_case_where_the_file_system_does(self) -> None:
+        entries = [("Data.csv", b"1"), ("data.csv", b"2")]
+        with mock.patch.object(_unzip.sys, "platform", "darwin"):
+            self.assert_refused(entries, "duplicate")
+        with mock.patch.object(_unzip.sys, "platform", "linux"):
+            folder = self.unpack(self.make_zip(entries))
+        self.assertEqual(sorted(os.listdir(folder)), ["Data.csv", "data.csv"])
+
+    def test_too_many_entries_as_a_parameter(self) -> None:
+        zip_path = self.make_zip([(f"f{i}", b"") for i in range(5)])
+        dest = os.path.join(self.tmp, "dest")
+        os.makedirs(dest)
+        with self.assertRaises(MLLabError) as e:
+            _unzip.extract(zip_path, dest, max_entries=4)
+        self.assertIn("5 entries, more than the limit of 4", str(e.exception))
+        at_limit = os.path.join(self.tmp, "at-limit")
+        os.makedirs(at_limit)
+        self.assertEqual(_unzip.extract(zip_path, at_limit, max_entries=5), (5, 0))
+
     def test_too_many_entries(self) -> None:
         with mock.patch.object(_unzip, "MAX_ENTRIES", 3):
             self.assert_refused([(f"f{i}", b"") for i in range(5)], "5 entries, more than the limit of 3")
@@ -213,6 +248,12 @@ class GoodZipTest(UnzipTestCase):
     def test_windows_separators(self) -> None:
         folder = self.unpack(self.make_zip([("dir\\sub\\x.txt", b"x")]))
         self.assertEqual(support.read_tree(folder), {"dir/sub/x.txt": b"x"})
+
+    def test_folder_listed_twice(self) -> None:
+        with self.assertWarns(UserWarning):  # zipfile warns when writing a duplicate
+            zip_path = self.make_zip([("a/", b""), ("a/x.txt", b"x"), ("a/", b"")])
+        folder = self.unpack(zip_path)
+        self.assertEqual(os.listdir(os.path.join(folder, "a")), ["x.txt"])
 
     def test_root_entries_are_ignored(self) -> None:
         folder = self.unpack(self.make_zip([("./", b""), ("./a.txt", b"a")]))
