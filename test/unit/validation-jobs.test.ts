@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import type { Backend } from '../../src/backend/app';
+import { JobRepository } from '../../src/backend/jobs/repository';
 import { numberFlag } from '../../src/cli/jobs';
 import { ApiClient } from '../../src/client/api-client';
 import { JOB_LIMITS, type Job } from '../../src/protocol/containers';
@@ -227,6 +228,34 @@ describe('time limits longer than a timer can wait, in a real Docker Engine', fu
     ]);
     assert.strictEqual(run.state, 'succeeded', run.reason ?? '');
     assert.strictEqual(run.exitCode, 0);
+  });
+});
+
+describe('a job stored before limits were checked, in a real Docker Engine', function () {
+  this.timeout(60000);
+  const lab = dockerLabPerTest();
+
+  it('runs with a time limit of 1e308 s capped instead of failing with an invalid date', async () => {
+    // written straight to the store, as an older version accepted it
+    const projectId = (await lab.client.listProjects())[0].id;
+    await new JobRepository(lab.backend.store, lab.home).save(
+      projectId,
+      {
+        name: 'old',
+        image: BUSYBOX,
+        command: ['sh', '-c', 'echo ran'],
+        env: {},
+        workingDir: null,
+        cpus: null,
+        memoryBytes: null,
+        gpus: 0,
+        timeoutSeconds: 1e308,
+      },
+      null,
+      false,
+    );
+    const run = await waitForRun(lab.client, (await lab.client.runJob('old')).id, ['succeeded', 'failed', 'stopped']);
+    assert.strictEqual(run.state, 'succeeded', run.reason ?? '');
   });
 });
 

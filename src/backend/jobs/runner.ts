@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { pipeline } from 'stream/promises';
-import type { JobRun, JobRunState } from '../../protocol/containers';
+import { JOB_LIMITS, type JobRun, type JobRunState } from '../../protocol/containers';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import type { RuntimeConnection } from '../runtime/connection';
@@ -119,7 +119,10 @@ export class JobRunner {
     this.publish(run);
     const entry = this.track(run.id, containerId);
     const deadline =
-      spec.timeoutSeconds === null ? null : new Date(Date.now() + spec.timeoutSeconds * 1000).toISOString();
+      spec.timeoutSeconds === null
+        ? null
+        : // a definition stored before limits were checked may hold 1e308: capped, never an invalid date
+          new Date(Date.now() + Math.min(spec.timeoutSeconds, JOB_LIMITS.maxTimeoutSeconds) * 1000).toISOString();
     try {
       // attached before the start, so that the first line is not missed
       const output = await this.runtime.attach(containerId);
