@@ -57,7 +57,10 @@ describe('durability of the backend process (kill -9, damaged files)', function 
     );
     assert.ok((log.match(/store: checkpoint/g) ?? []).length >= 3, 'the burst crossed checkpoints');
     // a kill, even in the middle of a checkpoint, is never taken for damage
-    assert.doesNotMatch(log, /store: .*(is damaged|is missing|cut short|recovered the metadata store|accept-loss)/);
+    assert.doesNotMatch(
+      log,
+      /store: .*(is damaged|is missing|cut short|newer than|recovered the metadata store|accept-loss)/,
+    );
   });
 
   it('takes kills that land in checkpoints for crashes that lost nothing, never for damage', async () => {
@@ -98,7 +101,10 @@ describe('durability of the backend process (kill -9, damaged files)', function 
     again.client.dispose();
     const log = fs.readFileSync(homePaths(home).log, 'utf8');
     assert.ok((log.match(/store: checkpoint/g) ?? []).length >= 12, 'the kills fell among checkpoints');
-    assert.doesNotMatch(log, /store: .*(is damaged|is missing|cut short|recovered the metadata store|accept-loss)/);
+    assert.doesNotMatch(
+      log,
+      /store: .*(is damaged|is missing|cut short|newer than|recovered the metadata store|accept-loss)/,
+    );
   });
 
   it('detects a damaged snapshot at start, recovers the last good state and logs it', async () => {

@@ -64,6 +64,24 @@ export class AckMarker {
   }
 
   /** Writes the marker durably (replacing any older one) and keeps it open for updates. */
+  /**
+   * Records `state` durably in the existing marker, rewritten in place (so a start on a full disk
+   * needs no new block), or in a new one when there is none of the right size.
+   */
+  static openOrCreate(file: string, state: AckState): AckMarker {
+    let marker: AckMarker | undefined;
+    try {
+      if (fs.statSync(file).size === SIZE) {
+        marker = new AckMarker(file);
+        marker.writeDurably(state);
+        return marker;
+      }
+    } catch {
+      marker?.close();
+    }
+    return AckMarker.create(file, state);
+  }
+
   static create(file: string, state: AckState): AckMarker {
     writeFileAtomic(file, encode(state));
     return new AckMarker(file);

@@ -84,7 +84,7 @@ export class Store {
     let store: Store;
     if (head) {
       const { header } = head.contents;
-      const ack = AckMarker.create(ackFile, {
+      const ack = AckMarker.openOrCreate(ackFile, {
         generation: header.generation,
         snapshotSha256: header.snapshotSha256,
         ...positionOf(head.contents),
