@@ -79,8 +79,10 @@ export async function runCommand(
     (message) => message && process.stderr.write(`mllab: ${message}\n`),
     () => undefined, // no backend could be asked: the run is recorded all the same
   );
-  const stdoutLog = fs.createWriteStream(path.join(writer.dir, 'stdout.log'));
-  const stderrLog = fs.createWriteStream(path.join(writer.dir, 'stderr.log'));
+  // private like the rest of the run directory, and never written through a link put in its place
+  const logFlags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
+  const stdoutLog = fs.createWriteStream(path.join(writer.dir, 'stdout.log'), { flags: logFlags, mode: 0o600 });
+  const stderrLog = fs.createWriteStream(path.join(writer.dir, 'stderr.log'), { flags: logFlags, mode: 0o600 });
   let status: RunStatus = 'failed';
   let exitCode: number | null = null;
   let interrupted = false;
