@@ -4,10 +4,18 @@
  * (a damaged zip, an unsafe one, one that does not fit) or both unpack it to the same files.
  */
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadZipError, DiskSpaceError, unzipSafe, UnsafeZipError } from '../../src/common/zip/safe-unzip';
-import { MAX_ENTRY_DEPTH, MAX_ENTRY_PATH_BYTES, MAX_NAME_PART_BYTES } from '../../src/common/zip/entry-paths';
+import {
+  entryPath,
+  MAX_ENTRY_DEPTH,
+  MAX_ENTRY_PATH_BYTES,
+  MAX_NAME_PART_BYTES,
+} from '../../src/common/zip/entry-paths';
+import { EntryTree } from '../../src/common/zip/entry-tree';
+import { REPO } from './helpers';
 import { craftZip, pythonUnpackMany, rawZip, readTree, tempDir, treeDifferences, type RawEntry } from './zip-helpers';
 
 const MiB = 1 << 20;
@@ -355,4 +363,114 @@ describe('zip parity: both unpackers refuse (or accept) every case alike', funct
       }
     });
   });
+});
+
+/** What the Python client's planner makes of entry names on another platform: refused or not, each. */
+function pythonRefusesOn(platform: string, zips: readonly (readonly string[])[]): boolean[] {
+  const script = [
+    'import json, sys',
+    'sys.path.insert(0, sys.argv[1])',
+    'from mllab import _unzip, MLLabError',
+    'sys.platform = sys.argv[2]',
+    'out = []',
+    'for names in json.load(sys.stdin):',
+    '    entries = [_unzip._Entry(n, n.encode(), 0, 0, 0, 0, 0, 0, None, (0, 0)) for n in names]',
+    '    try:',
+    '        _unzip._plan("test.zip", entries, 1 << 40)',
+    '        out.append(False)',
+    '    except MLLabError:',
+    '        out.append(True)',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script, path.join(REPO, 'python'), platform], {
+    input: JSON.stringify(zips),
+    encoding: 'utf8',
+  });
+  assert.strictEqual(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout) as boolean[];
+}
+
+function nodeRefusesOn(platform: NodeJS.Platform, names: readonly string[]): boolean {
+  const tree = new EntryTree(platform);
+  try {
+    for (const name of names) {
+      const where = entryPath(name, platform);
+      if (where.isDirectory) {
+        tree.addFolder(name, where);
+      } else {
+        tree.addFile(name, where);
+      }
+    }
+    return false;
+  } catch (error) {
+    assert.ok(error instanceof UnsafeZipError, String(error));
+    return true;
+  }
+}
+
+describe('zip parity: the rules of other platforms, alike in both unpackers', () => {
+  const cases: Array<{ platform: NodeJS.Platform; zips: string[][]; refused: boolean[] }> = [
+    {
+      platform: 'win32',
+      zips: [
+        ['a:b'],
+        ['x/a:b'],
+        ['x/CON.txt'],
+        ['con'],
+        ['nul.tar.gz'],
+        ['COM1'],
+        ['lpt9.txt'],
+        ['trailing.'],
+        ['x/trailing '],
+        ['q?.txt'],
+        ['a*b'],
+        ['a<b>c'],
+        ['a|b'],
+        ['a"b'],
+        ['tab\tname'],
+        ['ctrl\x01'],
+        ['ok.txt'],
+        ['dir/ok'],
+        ['cons.txt'],
+        ['com10'],
+        ['.hidden'],
+        ['x/..y'],
+        ['a. b'],
+        ['Data.csv', 'data.csv'],
+      ],
+      refused: [
+        ...Array<boolean>(16).fill(true),
+        ...Array<boolean>(7).fill(false),
+        true, // case is ignored on Windows
+      ],
+    },
+    {
+      platform: 'darwin',
+      zips: [
+        ['Data.csv', 'data.csv'],
+        ['caf\u00e9', 'cafe\u0301'],
+        ['dir/', 'DIR/x.txt'], // one folder, merged: not a collision
+        ['dir', 'DIR/x.txt'],
+        ['\u03a3\u0391\u03a3', '\u03c3\u03b1\u03c2'],
+        ['\u00df', 'SS'],
+        ['a:b'],
+        ['a', 'b'],
+      ],
+      refused: [true, true, false, true, true, false, true, false],
+    },
+    {
+      platform: 'linux',
+      zips: [['Data.csv', 'data.csv'], ['caf\u00e9', 'cafe\u0301'], ['x/a:b', 'x/CON', 'x/q?'], ['a:b']],
+      refused: [false, false, false, true],
+    },
+  ];
+  for (const c of cases) {
+    it(`on ${c.platform}: ${c.zips.length} sets of names refused or accepted alike`, () => {
+      const python = pythonRefusesOn(c.platform, c.zips);
+      const node = c.zips.map((names) => nodeRefusesOn(c.platform, names));
+      const show = (refused: boolean[]) => c.zips.map((names, i) => `${JSON.stringify(names)}: ${refused[i]}`);
+      assert.deepStrictEqual(show(node), show(c.refused), 'the Node client');
+      assert.deepStrictEqual(show(python), show(c.refused), 'the Python client');
+    });
+  }
 });
