@@ -80,7 +80,7 @@ function rewriteLines(file: string, edit: (line: number, json: string) => string
   for (const [i, line] of lines(file).entries()) {
     const json = edit(i, line.slice(17));
     const sum = createHash('sha256')
-      .update(sums[i - 1] ?? '')
+      .update(sums[i - 1] ?? 'mllab journal format 2') // the header's seed
       .update(json)
       .digest('hex')
       .slice(0, 16);

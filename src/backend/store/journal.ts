@@ -54,6 +54,13 @@ export function positionOf(contents: JournalContents, records = contents.transac
   return { records, bytes: contents.ends[records], last: contents.checksums[records] };
 }
 
+/**
+ * The header of a format 2 journal is checksummed with this seed, so that an earlier version of ML
+ * Lab finds no valid header and refuses to start (changing nothing) rather than read the chained
+ * records as damage and start from the snapshot alone.
+ */
+const FORMAT_2_SEED = 'mllab journal format 2';
+
 function checksum(prev: string, json: string): string {
   return createHash('sha256').update(prev).update(json).digest('hex').slice(0, 16);
 }
@@ -88,7 +95,10 @@ export function readJournal(file: string): JournalContents {
     }
     const line = data.toString('utf8', pos, nl);
     const json = line.slice(17);
-    const sum = checksum(chained ? checksums[i - 1] : '', json);
+    let sum = checksum(i === 0 ? FORMAT_2_SEED : chained ? checksums[i - 1] : '', json);
+    if (i === 0 && line.slice(0, 16) !== sum) {
+      sum = checksum('', json); // format 1
+    }
     let value: unknown;
     try {
       value = line[16] === ' ' && line.slice(0, 16) === sum ? JSON.parse(json) : undefined;
@@ -157,7 +167,7 @@ export class JournalWriter {
 
   /** Creates a new journal with its header, durably: the header is the commit point of a checkpoint. */
   static create(file: string, header: JournalHeader, ack?: AckMarker): JournalWriter {
-    const { line, sum } = encode('', header);
+    const { line, sum } = encode((header.format ?? 1) >= 2 ? FORMAT_2_SEED : '', header);
     writeFileAtomic(file, line);
     return new JournalWriter(file, header, { records: 0, bytes: Buffer.byteLength(line), last: sum }, ack);
   }
