@@ -23,6 +23,7 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -467,10 +468,14 @@ class Experiment:
             pass
         self._manifest = manifest
         self._id = str(manifest.get("id") or os.path.basename(run_dir.rstrip(os.sep)))
-        self._name = str(manifest.get("name") or os.environ.get(EXPERIMENT_NAME_ENV) or name or self._id)
+        # who names the run: `mllab run --name` (explicit, in $MLLAB_EXPERIMENT_NAME), else the name given
+        # here in code, else the wrapper's default (the script's file name, or the job's name)
+        explicit = os.environ.get(EXPERIMENT_NAME_ENV)
+        self._name = str(explicit or name or manifest.get("name") or self._id)
         self._open_events()
         if name is not None and name != self._name:
             self.set_tag("mllab.experiment", name)
+        self._record_in_manifest(manifest)
         # params given to `mllab run` (--param, or the editor's params file) win over the defaults in code
         run_params = manifest.get("params") if isinstance(manifest.get("params"), dict) else {}
         if params:
@@ -478,6 +483,46 @@ class Experiment:
         self._params.update({str(k): v for k, v in run_params.items()})
         for k, v in (tags or {}).items():
             self.set_tag(k, v)
+
+    def _record_in_manifest(self, manifest: Dict[str, Any]) -> None:
+        """Writes this process's name and environment into the wrapper's run.json.
+
+        `mllab run` (a Node process) and the job runner write run.json before Python starts, so it
+        holds neither the name given in code nor the interpreter, its version and its packages. The
+        wrapper keeps these fields when it records the end. Left alone when run.json is not a regular
+        file of this user (written through no link, never made unreadable to its owner).
+        """
+        path = os.path.join(self._dir, "run.json")
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            return
+        if not manifest.get("status"):
+            return  # not a manifest this client understands: the wrapper's file stays as it is
+        runtime = manifest.get("runtime") if isinstance(manifest.get("runtime"), dict) else {}
+        # the wrapper's own Node version says nothing about the code that ran
+        runtime = {k: v for k, v in runtime.items() if k != "node"}
+        runtime.update({"python": platform.python_version(), "python executable": sys.executable})
+        packages = manifest.get("packages")
+        if not isinstance(packages, str) or not packages:
+            packages = "packages.txt"
+            try:
+                with _open_private(os.path.join(self._dir, "packages.txt"), exclusive=True) as f:
+                    f.write(_packages_text().encode("utf-8", "backslashreplace"))
+            except FileExistsError:
+                pass
+            except OSError:
+                packages = None
+        changed = dict(manifest, name=self._name, runtime=runtime, packages=packages)
+        if changed == manifest:
+            return
+        try:
+            _write_json_atomic(path, changed)
+        except (OSError, ValueError):
+            return
+        self._manifest = changed
 
     def _create(self, start_ms: int, name: Optional[str], params: Optional[Mapping[str, Any]],
                 tags: Optional[Mapping[str, Any]], project: Optional[str], home: Optional[str]) -> None:
@@ -492,6 +537,10 @@ class Experiment:
         git_head = _popen([git_exe, "rev-parse", "HEAD", "--abbrev-ref", "HEAD"], git_cwd) if git_exe else None
         git_diff = _popen([git_exe, "-c", "core.quotepath=off", "diff", "HEAD", "--no-color", "--no-ext-diff"],
                           git_cwd) if git_exe else None
+        # whether the commit holds the script at all: a script outside git (or ignored) is not in the diff
+        git_tracked = _popen([git_exe, "ls-files", "--error-unmatch", "--", script], git_cwd) \
+            if git_exe and script else None
+        git_ignored = _popen([git_exe, "check-ignore", "-q", "--", script], git_cwd) if git_exe and script else None
         smi = shutil.which("nvidia-smi")
         gpu_proc = _popen([smi, "-L"], cwd) if smi else None
 
@@ -537,12 +586,15 @@ class Experiment:
         git: Optional[Dict[str, Any]] = None
         head = _collect(git_head, deadline)
         diff = _collect(git_diff, deadline)
+        tracked, ignored = _collect(git_tracked, deadline), _collect(git_ignored, deadline)
         if head is not None:
             lines = head.decode("utf-8", "replace").split()
             commit = lines[0] if len(lines) > 0 else None
             branch = lines[1] if len(lines) > 1 else None
             git = {"commit": commit, "branch": None if branch == "HEAD" else branch, "dirty": bool(diff),
                    "diff": None}
+            if script:
+                git["script"] = _script_in_git(tracked, ignored)
             if diff:
                 try:
                     with _open_private(os.path.join(run_dir, "git.diff"), exclusive=True) as f:
@@ -985,6 +1037,14 @@ def _metric_step(key: str, step: Any) -> int:
     except TypeError:
         raise MLLabError(f"log_metric({key!r}): step={step!r} is not a step: pass an integer, or None for the "
                          f"next step.", code="invalid_step") from None
+
+
+def _script_in_git(tracked: Optional[bytes], ignored: Optional[bytes]) -> str:
+    """``tracked``, ``ignored`` or ``untracked``, from `git ls-files --error-unmatch` and `git check-ignore`
+    (each None when it failed: not tracked, not ignored)."""
+    if tracked is not None:
+        return "tracked"
+    return "ignored" if ignored is not None else "untracked"
 
 
 def _script_path() -> Optional[str]:

@@ -124,7 +124,7 @@ class ManifestTest(ExperimentTestCase):
             for line in f:
                 self.assertRegex(line, r"^\S+==\S+\n$")
         if m["git"] is not None:
-            self.assertEqual(set(m["git"]), {"commit", "branch", "dirty", "diff"})
+            self.assertEqual(set(m["git"]) - {"script"}, {"commit", "branch", "dirty", "diff"})
         for name in ("events.jsonl", "stdout.log", "stderr.log", "artifacts"):
             self.assertTrue(os.path.exists(os.path.join(exp.dir, name)), name)
         self.assertEqual([n for n in os.listdir(exp.dir) if ".tmp-" in n], [])
@@ -210,6 +210,29 @@ class ManifestTest(ExperimentTestCase):
         self.assertEqual(m["git"], {"commit": commit, "branch": "work", "dirty": True, "diff": "git.diff"})
         with open(os.path.join(exp.dir, "git.diff"), encoding="utf-8") as f:
             self.assertIn("+two", f.read())
+
+    def test_whether_git_holds_the_script(self) -> None:
+        if _experiments.shutil.which("git") is None:
+            self.skipTest("git is not installed")
+        repo = os.path.join(self.tmp, "repo")
+        os.makedirs(os.path.join(repo, "scratch"))
+        git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false"]
+        subprocess.run(["git", "init", "-q", "-b", "work", repo], check=True)
+        for name, text in ((".gitignore", "scratch/\n"), ("tracked.py", "x = 1\n"), ("new.py", "x = 2\n"),
+                           (os.path.join("scratch", "ignored.py"), "x = 3\n")):
+            with open(os.path.join(repo, name), "w") as f:
+                f.write(text)
+        subprocess.run(git + ["add", ".gitignore", "tracked.py"], cwd=repo, check=True)
+        subprocess.run(git + ["commit", "-q", "-m", "c"], cwd=repo, check=True)
+        seen = {}
+        for name in ("tracked.py", "new.py", os.path.join("scratch", "ignored.py")):
+            script = os.path.join(repo, name)
+            with mock.patch.object(_experiments, "_script_path", lambda: script):
+                exp = self.start()
+            exp.end()
+            seen[name] = read_manifest(exp.dir)["git"]["script"]
+        self.assertEqual(seen, {"tracked.py": "tracked", "new.py": "untracked",
+                                os.path.join("scratch", "ignored.py"): "ignored"})
 
     def test_not_a_git_repository(self) -> None:
         old = os.getcwd()
@@ -683,6 +706,10 @@ class AttachedRunTest(ExperimentTestCase):
         os.environ[_experiments.RUN_DIR_ENV] = self.run_dir
         os.environ[_experiments.EXPERIMENT_NAME_ENV] = "from-cli"
 
+    def environment_of_this_python(self) -> Dict[str, Any]:
+        return {"runtime": {"python": __import__("platform").python_version(), "python executable": sys.executable},
+                "packages": "packages.txt"}
+
     def test_appends_events_and_leaves_the_rest_to_the_wrapper(self) -> None:
         out = sys.stdout
         with mllab.experiment("in-script", params={"lr": 0.1}, tags={"t": "v"}) as exp:
@@ -694,11 +721,45 @@ class AttachedRunTest(ExperimentTestCase):
         self.assertEqual([(e["k"], e.get("key")) for e in events],
                          [("tag", "wrapper"), ("tag", "mllab.experiment"), ("param", "lr"), ("tag", "t"),
                           ("m", "loss")])
-        with open(os.path.join(self.run_dir, "run.json"), encoding="utf-8") as f:
-            self.assertEqual(f.read(), self.manifest)
-        self.assertEqual(sorted(os.listdir(self.run_dir)), ["events.jsonl", "run.json"])
+        # the name given to the wrapper stays; the Python that ran is recorded
+        self.assertEqual(read_manifest(self.run_dir), dict(json.loads(self.manifest),
+                                                           **self.environment_of_this_python()))
+        self.assertEqual(sorted(os.listdir(self.run_dir)), ["events.jsonl", "packages.txt", "run.json"])
         exp.end("failed")  # only flushes
         self.assertNotIn("status", [e["k"] for e in read_events(self.run_dir)])
+        self.assertEqual(read_manifest(self.run_dir)["status"], "running")
+
+    def test_the_name_in_code_wins_over_the_wrappers_default(self) -> None:
+        # Run as Experiment and `mllab run` without --name name the run after the file
+        del os.environ[_experiments.EXPERIMENT_NAME_ENV]
+        with open(os.path.join(self.run_dir, "run.json"), "w", encoding="utf-8") as f:
+            json.dump({"format": 1, "id": "20240101-000000-abcdef", "name": "train", "status": "running",
+                       "runtime": {"node": "20.0.0"}, "packages": None}, f)
+        with mllab.experiment("sensor-faults") as exp:
+            self.assertEqual(exp.name, "sensor-faults")
+        m = read_manifest(self.run_dir)
+        self.assertEqual(m["name"], "sensor-faults")
+        self.assertEqual({"runtime": m["runtime"], "packages": m["packages"]}, self.environment_of_this_python())
+        self.assertNotIn("mllab.experiment", [e.get("key") for e in read_events(self.run_dir)])
+        with open(os.path.join(self.run_dir, "packages.txt"), encoding="utf-8") as f:
+            self.assertTrue(all(re.match(r"^\S+==\S+$", line) for line in f.read().splitlines()))
+
+    def test_no_name_in_code_keeps_the_wrappers_default(self) -> None:
+        del os.environ[_experiments.EXPERIMENT_NAME_ENV]
+        with mllab.experiment() as exp:
+            self.assertEqual(exp.name, "from-cli")
+        self.assertEqual(read_manifest(self.run_dir)["name"], "from-cli")
+
+    def test_a_manifest_that_is_a_link_is_not_written(self) -> None:
+        target = os.path.join(self.tmp, "elsewhere.json")
+        os.replace(os.path.join(self.run_dir, "run.json"), target)
+        os.symlink(target, os.path.join(self.run_dir, "run.json"))
+        del os.environ[_experiments.EXPERIMENT_NAME_ENV]
+        with mllab.experiment("renamed"):
+            pass
+        self.assertTrue(os.path.islink(os.path.join(self.run_dir, "run.json")))
+        with open(target, encoding="utf-8") as f:
+            self.assertEqual(f.read(), self.manifest)
 
     def test_an_exception_is_tagged_but_the_status_is_the_wrappers(self) -> None:
         with self.assertRaises(ValueError):
@@ -707,8 +768,7 @@ class AttachedRunTest(ExperimentTestCase):
         events = read_events(self.run_dir)
         self.assertEqual([(e["k"], e.get("v")) for e in events][-1], ("tag", "ValueError: x"))
         self.assertNotIn("status", [e["k"] for e in events])
-        with open(os.path.join(self.run_dir, "run.json"), encoding="utf-8") as f:
-            self.assertEqual(f.read(), self.manifest)
+        self.assertEqual(read_manifest(self.run_dir)["status"], "running")
 
     def test_params_of_the_run_override_the_defaults_in_code(self) -> None:
         with open(os.path.join(self.run_dir, "run.json"), "w", encoding="utf-8") as f:
@@ -735,8 +795,7 @@ class AttachedRunTest(ExperimentTestCase):
         self.assertEqual(proc.returncode, 4)
         events = read_events(self.run_dir)
         self.assertEqual([e["k"] for e in events], ["tag", "param", "m"])
-        with open(os.path.join(self.run_dir, "run.json"), encoding="utf-8") as f:
-            self.assertEqual(f.read(), self.manifest)
+        self.assertEqual(read_manifest(self.run_dir)["status"], "running")
 
 
 class LimitsTest(ExperimentTestCase):

@@ -62,11 +62,16 @@ export async function runCommand(
     script: scriptOf(command, cwd),
   });
   const python = path.join(__dirname, '..', 'python');
+  // a name inherited from an enclosing run is not a name given to this one
+  const inherited = { ...process.env };
+  delete inherited.MLLAB_EXPERIMENT_NAME;
   const env = {
-    ...process.env,
+    ...inherited,
     MLLAB_HOME: home,
     MLLAB_RUN_DIR: writer.dir,
-    MLLAB_EXPERIMENT_NAME: name,
+    // only a name given here wins over the one the code gives (mllab.experiment("name")); the script's
+    // file name is the default that the code's name replaces
+    ...(flags.name !== undefined ? { MLLAB_EXPERIMENT_NAME: flags.name } : {}),
     ...(fs.existsSync(python)
       ? { PYTHONPATH: [python, process.env.PYTHONPATH].filter((p) => p && p.length > 0).join(path.delimiter) }
       : {}),
@@ -127,9 +132,10 @@ export async function runCommand(
     writer.finish(status, exitCode);
   }
   await Promise.race([notice, new Promise((r) => setTimeout(r, NOTICE_WAIT_MS).unref())]);
+  const finalName = writer.name;
   out.result(
-    { id: writer.id, name, status, exitCode, dir: writer.dir },
-    () => `mllab: experiment ${name} ${status} (exit code ${exitCode})`,
+    { id: writer.id, name: finalName, status, exitCode, dir: writer.dir },
+    () => `mllab: experiment ${finalName} ${status} (exit code ${exitCode})`,
   );
   return exitCode ?? 1;
 }

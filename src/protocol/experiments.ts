@@ -43,6 +43,11 @@ export interface RunManifest {
     readonly dirty: boolean;
     /** relative path of the uncommitted diff, if any */
     readonly diff: string | null;
+    /**
+     * whether the commit holds the script: `untracked` or `ignored` (.gitignore) means the commit
+     * and the diff say nothing about it; absent when there is no script or it was not checked
+     */
+    readonly script?: 'tracked' | 'untracked' | 'ignored';
   } | null;
   readonly params: Readonly<Record<string, unknown>>;
   readonly tags: Readonly<Record<string, string>>;

@@ -31,8 +31,12 @@ export function hostInfo(): RunManifest['host'] {
   };
 }
 
-/** The git state of `cwd`: commit, branch, whether it has uncommitted changes, and the diff itself. */
-export function gitState(cwd: string): { state: RunManifest['git']; diff: string | undefined } {
+/**
+ * The git state of `cwd`: commit, branch, whether it has uncommitted changes, and the diff itself;
+ * with a `script`, whether the commit holds it at all (a script that is not tracked, or ignored by
+ * .gitignore, is in neither the commit nor the diff).
+ */
+export function gitState(cwd: string, script?: string): { state: RunManifest['git']; diff: string | undefined } {
   const commit = tryRun('git', ['rev-parse', 'HEAD'], cwd)?.trim();
   if (!commit) {
     return { state: null, diff: undefined };
@@ -41,7 +45,21 @@ export function gitState(cwd: string): { state: RunManifest['git']; diff: string
   const diff = tryRun('git', ['diff', 'HEAD'], cwd, 5000) ?? '';
   const dirty = diff.length > 0 || (tryRun('git', ['status', '--porcelain'], cwd)?.trim().length ?? 0) > 0;
   return {
-    state: { commit, branch: branch === 'HEAD' ? null : branch, dirty, diff: diff.length > 0 ? 'git.diff' : null },
+    state: {
+      commit,
+      branch: branch === 'HEAD' ? null : branch,
+      dirty,
+      diff: diff.length > 0 ? 'git.diff' : null,
+      ...(script ? { script: scriptInGit(cwd, script) } : {}),
+    },
     diff: diff.length > 0 ? diff : undefined,
   };
+}
+
+/** `tracked`, `ignored` or `untracked`: from `git ls-files --error-unmatch` and `git check-ignore`. */
+export function scriptInGit(cwd: string, script: string): 'tracked' | 'untracked' | 'ignored' {
+  if (tryRun('git', ['ls-files', '--error-unmatch', '--', script], cwd) !== undefined) {
+    return 'tracked';
+  }
+  return tryRun('git', ['check-ignore', '-q', '--', script], cwd) !== undefined ? 'ignored' : 'untracked';
 }

@@ -126,7 +126,8 @@ export class RunWriter {
     const id = newRunId();
     const dir = path.join(run.home, 'runs', id);
     makeRunDir(dir);
-    const git = gitState(run.cwd);
+    // the script's repository (as the Python client does), which may not be the working directory's
+    const git = gitState(run.script ? path.dirname(path.resolve(run.cwd, run.script)) : run.cwd, run.script);
     if (git.diff) {
       fs.writeFileSync(path.join(dir, 'git.diff'), git.diff, { flag: 'wx', mode: RUN_FILE_MODE });
     }
@@ -165,6 +166,11 @@ export class RunWriter {
     return writer;
   }
 
+  /** the run's name (after `finish`, the one the code inside gave, if it gave one) */
+  get name(): string {
+    return this.manifest?.name ?? path.basename(this.dir);
+  }
+
   get id(): string {
     return this.manifest?.id ?? path.basename(this.dir);
   }
@@ -184,13 +190,45 @@ export class RunWriter {
     fs.writeSync(this.events, text);
   }
 
-  /** Records the end: a status event, then the final run.json (only by the process that owns the run). */
+  /**
+   * Records the end: a status event, then the final run.json (only by the process that owns the run).
+   * What the code inside recorded in run.json meanwhile (the name it gave, its interpreter and
+   * packages: the Python client does) is kept.
+   */
   finish(status: RunStatus, exitCode: number | null): void {
     if (this.manifest) {
       this.append({ k: 'status', status, exitCode, t: Date.now() });
-      this.manifest = { ...this.manifest, status, exitCode, endedAt: new Date().toISOString() };
+      const inside = readFromInside(path.join(this.dir, 'run.json'));
+      this.manifest = { ...this.manifest, ...inside, status, exitCode, endedAt: new Date().toISOString() };
       writeJsonAtomic(path.join(this.dir, 'run.json'), this.manifest);
     }
     fs.closeSync(this.events);
+  }
+}
+
+/** The fields of run.json that the code inside a run may set (see `finish`), read through no link. */
+function readFromInside(file: string): Partial<Pick<RunManifest, 'name' | 'runtime' | 'packages'>> {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+    try {
+      text = fs.fstatSync(fd).size <= RUN_LIMITS.manifestBytes ? fs.readFileSync(fd, 'utf8') : '';
+    } finally {
+      fs.closeSync(fd);
+    }
+    const m = JSON.parse(text) as Partial<RunManifest> | null;
+    const out: { name?: string; runtime?: RunManifest['runtime']; packages?: string } = {};
+    if (typeof m?.name === 'string' && m.name.length > 0 && m.name.length <= RUN_LIMITS.nameChars) {
+      out.name = m.name;
+    }
+    if (m?.runtime && typeof m.runtime === 'object' && Object.values(m.runtime).every((v) => typeof v === 'string')) {
+      out.runtime = m.runtime;
+    }
+    if (typeof m?.packages === 'string' && m.packages === 'packages.txt') {
+      out.packages = m.packages;
+    }
+    return out;
+  } catch {
+    return {};
   }
 }

@@ -415,6 +415,17 @@ function gitSection(e: ExperimentDetails, diffKey: string | undefined): DetailsS
       { label: 'Commit', value: git.commit ?? '—', monospace: true },
       { label: 'Branch', value: git.branch ?? '(detached)' },
       { label: 'Uncommitted changes', value: git.dirty ? 'yes' : 'no' },
+      ...(git.script && git.script !== 'tracked'
+        ? [
+            {
+              label: 'Script',
+              value:
+                git.script === 'ignored'
+                  ? 'ignored by git (.gitignore): neither the commit nor the changes hold it; the run kept a copy'
+                  : 'not tracked by git: neither the commit nor the changes hold it; the run kept a copy',
+            },
+          ]
+        : []),
     ],
     buttons: diffKey
       ? [open(diffKey, 'Open Diff', 'The uncommitted changes at the start of the run (git.diff)')]
