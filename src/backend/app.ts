@@ -253,10 +253,12 @@ export class Backend {
       clearTimeout(this.idleTimer);
       this.options.log.info(`backend: stopping (${reason})`);
       this.events.publish({ type: 'shuttingDown', reason });
+      // the ingest stops after its current slice, whatever its backlog (the rest goes on at the next start)
+      const tracking = this.experiments.stop();
       this.operations.cancelAll();
       await this.http.close();
       this.containers.stop();
-      await this.experiments.stop();
+      await tracking;
       this.store.close();
       this.options.onShutdown?.(reason);
       this.markStopped(reason);

@@ -95,6 +95,14 @@ export type BackendEvent =
   | { readonly type: 'activeProjectChanged'; readonly projectId: string | null }
   /** the number of runs waiting for a project changed (see BackendStatus.waitingRuns) */
   | { readonly type: 'runsWaiting'; readonly count: number }
+  /**
+   * A backlog of run directories is being ingested (at start, after many runs were copied into the
+   * lab home, or when waiting runs get a project): at most every 500 ms while it lasts, and once at
+   * the end with `done === total`. `total` may grow while it runs (more runs arrive). During a
+   * backlog, finished runs are not announced one by one (no experimentUpdated for them): a client
+   * reloads its experiment listing at the end, and may show the progress and reload in between.
+   */
+  | { readonly type: 'ingestProgress'; readonly done: number; readonly total: number }
   | { readonly type: 'jobChanged'; readonly job: Job }
   | { readonly type: 'jobDeleted'; readonly projectId: string; readonly jobId: string }
   | { readonly type: 'jobRunUpdated'; readonly run: JobRun }

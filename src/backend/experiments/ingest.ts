@@ -52,6 +52,29 @@ export interface LoggedModel {
  */
 export type IngestOutcome = 'missing' | 'pending' | 'unchanged' | 'updated';
 
+/**
+ * The writes of several passes, committed in one store transaction (`RunIngest.flush`): a slice of a
+ * big backlog costs one journal line and one fdatasync instead of one per run. A pass that fails
+ * takes its run out of the batch (its in-memory state is reloaded from the store next time).
+ */
+export class IngestBatch {
+  /** by run id */
+  readonly saves = new Map<string, BatchedSave>();
+
+  get size(): number {
+    return this.saves.size;
+  }
+}
+
+interface BatchedSave {
+  readonly state: RunState;
+  readonly changed: Set<string>;
+  readonly isNew: boolean;
+  manifestChanged: boolean;
+  /** points to publish once committed (runs followed live) */
+  readonly points: Pending[];
+}
+
 const STATUSES: ReadonlySet<string> = new Set(['running', 'completed', 'failed', 'interrupted']);
 const MAX_WARNINGS_PER_PASS = 5;
 
@@ -125,8 +148,10 @@ export class RunIngest {
     time: 0,
   };
   private readonly hostname = os.hostname();
-  /** runs waiting for a project (logged once) */
-  private readonly waiting = new Set<string>();
+  /** the status of the run of the last `ingest` that did not answer missing or pending */
+  lastStatus: RunStatus | undefined;
+  /** the `project` its manifest names (null: the active one), when the last `ingest` answered pending */
+  pendingProject: string | null = null;
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -135,8 +160,53 @@ export class RunIngest {
     this.live.delete(id);
   }
 
-  async ingest(dir: string): Promise<IngestOutcome> {
+  /**
+   * One pass over a run directory. With `batch`, the pass's store writes are added to it and
+   * committed by `flush(batch)` (the caller flushes before the run's next pass); without, they are
+   * committed before this resolves. Errors of the file system (EMFILE included) are thrown, with
+   * nothing of the pass kept: the caller retries the run later.
+   */
+  async ingest(dir: string, batch?: IngestBatch): Promise<IngestOutcome> {
     const id = path.basename(dir);
+    this.lastStatus = undefined;
+    try {
+      return await this.pass(id, dir, batch);
+    } catch (e) {
+      // the in-memory state may be ahead of the store: reload it (and cut the point tails) next time
+      this.live.delete(id);
+      batch?.saves.delete(id);
+      throw e;
+    }
+  }
+
+  /** Commits the writes of a batch in one transaction, then publishes the live points it holds. */
+  async flush(batch: IngestBatch): Promise<void> {
+    if (batch.saves.size === 0) {
+      return;
+    }
+    const saves = [...batch.saves.values()];
+    batch.saves.clear();
+    try {
+      await this.deps.store.write((tx) => {
+        for (const s of saves) {
+          this.deps.repo.save(tx, s.state.record, s.state.keys, s.changed, {
+            isNew: s.isNew,
+            manifestChanged: s.manifestChanged,
+          });
+        }
+      });
+    } catch (e) {
+      for (const s of saves) {
+        this.live.delete(s.state.record.id);
+      }
+      throw e;
+    }
+    for (const s of saves) {
+      this.publishPoints(s.state.record.id, s.points);
+    }
+  }
+
+  private async pass(id: string, dir: string, batch: IngestBatch | undefined): Promise<IngestOutcome> {
     let manifestText = this.readManifest(id, dir);
     if (manifestText === undefined) {
       return 'missing';
@@ -169,17 +239,11 @@ export class RunIngest {
       record.manifest = manifest;
       state.manifestDirty = true;
     }
-    let changed: boolean;
-    try {
-      changed = await this.readEvents(state, dir, dead);
-    } catch (e) {
-      // the in-memory state may be ahead of the store: reload it (and cut the point tails) next time
-      this.live.delete(id);
-      throw e;
-    }
+    const changed = await this.readEvents(state, dir, dead, batch);
     if (record.status !== 'running') {
       this.live.delete(id);
     }
+    this.lastStatus = record.status;
     return changed ? 'updated' : 'unchanged';
   }
 
@@ -202,6 +266,9 @@ export class RunIngest {
           this.deps.log.warn(`experiments: run ${id}: run.json ${reason}: it is not read`);
         }
         return this.live.get(id)?.record.manifestText || this.deps.repo.load(id)?.record.manifestText || undefined;
+      }
+      if (!(e instanceof UnsafePathError)) {
+        throw e; // EMFILE, EIO...: not a missing run.json, the caller retries the run
       }
       return undefined; // not written yet (the client writes it atomically)
     }
@@ -282,19 +349,12 @@ export class RunIngest {
       this.live.set(id, state);
       return state;
     }
-    const projectId = this.deps.resolveProject(typeof manifest.project === 'string' ? manifest.project : null);
+    const named = typeof manifest.project === 'string' && manifest.project ? manifest.project : null;
+    const projectId = this.deps.resolveProject(named);
     if (projectId === undefined) {
-      if (!this.waiting.has(id)) {
-        this.waiting.add(id);
-        this.deps.log.info(
-          manifest.project
-            ? `experiments: run ${id} names project "${manifest.project}", which does not exist: it is ingested once that project is created`
-            : `experiments: run ${id} waits for an active project: it is ingested once one is active`,
-        );
-      }
+      this.pendingProject = named; // the caller says it (once for many runs)
       return undefined;
     }
-    this.waiting.delete(id);
     this.deps.files.remove(id); // points of a first pass that never committed
     const now = new Date().toISOString();
     const state: RunState = {
@@ -363,7 +423,12 @@ export class RunIngest {
    * Memory stays bounded whatever the file holds: a line longer than RUN_LIMITS.lineBytes is skipped
    * to its newline (one warning), never buffered whole, and an unfinished one is not read again.
    */
-  private async readEvents(state: RunState, dir: string, dead: boolean): Promise<boolean> {
+  private async readEvents(
+    state: RunState,
+    dir: string,
+    dead: boolean,
+    into: IngestBatch | undefined,
+  ): Promise<boolean> {
     const { record } = state;
     let fd: number | undefined;
     let size = 0;
@@ -407,7 +472,7 @@ export class RunIngest {
           );
           state.longLine = undefined;
           record.offset = newline + 1;
-          await this.commit(state, new Map(), dead);
+          await this.commit(state, new Map(), dead, into);
           changed = true;
           continue;
         }
@@ -427,7 +492,7 @@ export class RunIngest {
         }
         const batch = this.parseLines(state, buffer.toString('utf8', 0, cut), record.offset);
         record.offset += cut;
-        await this.commit(state, batch, dead);
+        await this.commit(state, batch, dead, into);
         changed = true;
       }
     } finally {
@@ -438,7 +503,7 @@ export class RunIngest {
     const before = record.status;
     this.settleStatus(record, dead);
     if (!changed && (state.manifestDirty || state.isNew || state.warned || record.status !== before)) {
-      await this.commit(state, new Map(), dead);
+      await this.commit(state, new Map(), dead, into);
       changed = true;
     }
     return changed || record.status !== before;
@@ -830,8 +895,16 @@ export class RunIngest {
     }
   }
 
-  /** Appends the batch's points (one write per key), then commits summaries + offset at once. */
-  private async commit(state: RunState, batch: Map<string, Pending>, dead: boolean): Promise<void> {
+  /**
+   * Appends the batch's points (one write per key), then commits summaries + offset at once: now, or
+   * with the other writes of `into` (see flush).
+   */
+  private async commit(
+    state: RunState,
+    batch: Map<string, Pending>,
+    dead: boolean,
+    into: IngestBatch | undefined,
+  ): Promise<void> {
     const { record } = state;
     // a run followed live keeps publishing through the pass that ends it (its last buffered points)
     const wasLive = !state.isNew && record.status === 'running';
@@ -840,25 +913,44 @@ export class RunIngest {
       this.deps.files.append(record.id, p.state.index, p.points.floats, p.points.length);
     }
     await this.registerModels(state);
-    const how = { isNew: state.isNew, manifestChanged: state.manifestDirty };
-    await this.deps.store.write((tx) => this.deps.repo.save(tx, record, state.keys, batch.keys(), how));
+    const target = into ?? new IngestBatch();
+    let save = target.saves.get(record.id);
+    if (!save) {
+      save = { state, changed: new Set(), isNew: state.isNew, manifestChanged: false, points: [] };
+      target.saves.set(record.id, save);
+    }
+    save.manifestChanged ||= state.manifestDirty;
+    for (const key of batch.keys()) {
+      save.changed.add(key);
+    }
+    if (this.deps.publish && (wasLive || record.status === 'running')) {
+      save.points.push(...batch.values());
+    }
+    // whatever fails before the flush makes the caller reload the state from the store
     state.isNew = false;
     state.manifestDirty = false;
     state.warned = false;
+    if (!into) {
+      await this.flush(target);
+    }
+  }
+
+  private publishPoints(runId: string, points: readonly Pending[]): void {
     const publish = this.deps.publish;
-    if (publish && (wasLive || record.status === 'running')) {
-      for (const p of batch.values()) {
-        const steps: number[] = [];
-        const times: number[] = [];
-        const values: (number | null)[] = [];
-        const f = p.points.floats;
-        for (let i = 0; i < p.points.length; i += 3) {
-          steps.push(f[i]);
-          times.push(f[i + 1]);
-          values.push(Number.isFinite(f[i + 2]) ? f[i + 2] : null);
-        }
-        publish({ type: 'metricPoints', runId: record.id, key: p.key, steps, times, values });
+    if (!publish) {
+      return;
+    }
+    for (const p of points) {
+      const steps: number[] = [];
+      const times: number[] = [];
+      const values: (number | null)[] = [];
+      const f = p.points.floats;
+      for (let i = 0; i < p.points.length; i += 3) {
+        steps.push(f[i]);
+        times.push(f[i + 1]);
+        values.push(Number.isFinite(f[i + 2]) ? f[i + 2] : null);
       }
+      publish({ type: 'metricPoints', runId, key: p.key, steps, times, values });
     }
   }
 }

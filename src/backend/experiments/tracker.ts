@@ -4,7 +4,7 @@ import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import type { ProjectRepository } from '../projects/repository';
 import type { Store } from '../store/database';
-import { type IngestDeps, RunIngest } from './ingest';
+import { IngestBatch, type IngestDeps, RunIngest } from './ingest';
 import { MetricFiles } from './metric-files';
 import type { ExperimentRepository } from './repository';
 
@@ -15,26 +15,39 @@ export interface TrackerOptions {
   readonly projects: ProjectRepository;
   readonly events: EventBus;
   readonly log: Logger;
-  /** safety-net re-check of running runs (fs.watch misses appends on some file systems) */
+  /** safety-net re-check of followed runs (fs.watch misses appends on some file systems) */
   readonly pollMs?: number;
   readonly isAlive?: (pid: number) => boolean;
   /** registers a model a run logged (see IngestDeps.onModel) */
   readonly onModel?: IngestDeps['onModel'];
+  /** fs.watch handles on run directories at most (default WATCH_BUDGET) */
+  readonly watchBudget?: number;
 }
 
-/** experimentUpdated at most this often per run */
+/** experimentUpdated at most this often per followed run */
 const PUBLISH_INTERVAL_MS = 100;
 /** ingest passes of a live run at most this often */
 const PASS_INTERVAL_MS = 50;
 /** how often runs waiting for a project check whether there is one now */
 const PROJECT_CHECK_MS = 100;
 const TRASH = '.deleted-';
-
-interface Active {
-  watcher: fs.FSWatcher | undefined;
-  /** when the run was first seen finished: it is followed a little longer (see LINGER_MS) */
-  finishedAt?: number;
-}
+/**
+ * Run directories watched at most. fs.watch costs a descriptor per directory on some platforms
+ * and an inotify watch (a per-user budget) on Linux: whatever the number of runs, following them
+ * costs this many at most. Running runs beyond it are re-checked every `pollMs`.
+ */
+const WATCH_BUDGET = 32;
+/** a slice of the ingest: at most this many runs ... */
+const SLICE_RUNS = 256;
+/** ... and about this long; then requests waiting for the thread are answered */
+const SLICE_MS = 8;
+/** a wave of at least this many runs is a backlog: progress events instead of one event per run */
+const BACKLOG_RUNS = 100;
+/** ingestProgress at most this often */
+const PROGRESS_MS = 500;
+/** runs that failed for want of a descriptor (EMFILE) or another file system error are retried after */
+const RETRY_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * A finished run stays followed this long: a writer may still append (a wrapper that records the
@@ -42,33 +55,92 @@ interface Active {
  */
 const LINGER_MS = 10_000;
 
+/** A run followed because it is not settled: running, without a readable run.json, or lingering. */
+interface Followed {
+  watcher?: fs.FSWatcher;
+  running: boolean;
+  /** finished: followed until then (see LINGER_MS) */
+  until?: number;
+  /** sizes and times of run.json and events.jsonl at the last pass (not running: a pass only if changed) */
+  signature?: string;
+  lastPass: number;
+  delay?: NodeJS.Timeout;
+  lastPublished: number;
+  publishTimer?: NodeJS.Timeout;
+}
+
+/** What a queued run needs: `check` = a pass only if something changed since the last one. */
+type Need = 'pass' | 'check';
+
+interface Queued {
+  need: Need;
+  /** counted in the wave's progress (not the re-checks of followed runs) */
+  counted: boolean;
+}
+
+/** The descriptors of the process are used up: nothing is wrong with the run. */
+function descriptorsExhausted(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+function signatureOf(dir: string): string {
+  const a = fs.statSync(path.join(dir, 'run.json'), { throwIfNoEntry: false });
+  const b = fs.statSync(path.join(dir, 'events.jsonl'), { throwIfNoEntry: false });
+  return `${a?.size}:${a?.mtimeMs}:${a?.ino}|${b?.size}:${b?.mtimeMs}:${b?.ino}`;
+}
+
 /**
- * Follows `<home>/runs/`: ingests every run directory at start, then watches the folder and each
- * running run's directory, re-checking running runs every `pollMs` as well (appends that fs.watch
- * misses, and processes that died: interrupted). Passes are serialized per run.
+ * Follows `<home>/runs/`: queues every run directory at start, then watches the folder, and follows
+ * the runs that are not settled (running, or without a readable run.json, or just finished):
+ * a bounded set of them with fs.watch, all of them with a re-check every `pollMs`. Finished runs
+ * cost nothing: no watcher, no timer, no entry in a map.
+ *
+ * One loop does every pass, in slices of at most SLICE_RUNS runs or about SLICE_MS: the writes of a
+ * slice are committed in one transaction, then the loop yields, so requests are answered while a
+ * backlog of 100,000 runs is ingested, and `stop` waits for one slice at most. Only one run
+ * directory is open at a time. A run whose pass fails (EMFILE included) is retried later, never
+ * dropped.
  */
 export class ExperimentTracker {
   readonly runsDir: string;
   readonly files: MetricFiles;
   private readonly ingest: RunIngest;
-  /** runs not finished yet (running, pending a project, or without a readable run.json) */
-  private readonly active = new Map<string, Active>();
-  private readonly queue = new Map<string, { started: boolean; done: Promise<void> }>();
-  private readonly lastPublished = new Map<string, number>();
-  private readonly publishTimers = new Map<string, NodeJS.Timeout>();
-  private readonly lastPass = new Map<string, number>();
-  private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private readonly followed = new Map<string, Followed>();
+  /** followed runs that would like a watcher when one is free */
+  private readonly unwatched = new Set<string>();
+  private watchers = 0;
+  private readonly watchBudget: number;
+  /** runs to pass, in order */
+  private readonly queue = new Map<string, Queued>();
+  /** entries of `queue` that count in the wave */
+  private queuedCounted = 0;
+  /** runs to retry after a failure, with the delay of their next failure */
+  private readonly retries = new Map<string, number>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** runs waiting for a project */
+  private readonly pending = new Set<string>();
+  private draining: Promise<void> | undefined;
+  /** serializes slices and deletions */
+  private lock: Promise<void> = Promise.resolve();
   private rootWatcher: fs.FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private projectTimer: NodeJS.Timeout | undefined;
-  /** runs waiting for a project */
-  private readonly pending = new Set<string>();
+  private scanTimer: NodeJS.Timeout | undefined;
   private projectSignature = '';
   private stopped = false;
+  /** the runs queued since the queue was last empty (re-checks of followed runs not counted) */
+  private wave = { active: false, total: 0, started: 0, lastProgress: 0, published: false };
+  private waitingPublished = 0;
+  /** runs that started to wait in this wave, by the project they name (null: the active one) */
+  private newlyWaiting = new Map<string | null, { count: number; first: string }>();
+  private exhausted = { count: 0, logged: false };
+  private readonly failures = new Map<string, string>();
 
   constructor(private readonly o: TrackerOptions) {
     this.runsDir = path.join(o.home, 'runs');
     this.files = new MetricFiles(path.join(o.home, 'metrics'));
+    this.watchBudget = o.watchBudget ?? WATCH_BUDGET;
     this.ingest = new RunIngest({
       store: o.store,
       repo: o.repo,
@@ -87,7 +159,7 @@ export class ExperimentTracker {
     o.repo.onDeleted = (ids) => ids.forEach((id) => this.removeFiles(id));
   }
 
-  /** Starts following the runs folder; the first scan continues in the background (see `idle`). */
+  /** Starts following the runs folder; the first scan goes on in the background (see `idle`). */
   start(): void {
     fs.mkdirSync(this.runsDir, { recursive: true });
     for (const name of fs.readdirSync(this.runsDir)) {
@@ -95,19 +167,8 @@ export class ExperimentTracker {
         this.finishDelete(name.slice(TRASH.length));
       }
     }
-    try {
-      this.rootWatcher = fs.watch(this.runsDir, (_event, name) => {
-        if (name && !name.startsWith('.')) {
-          this.schedule(name);
-        } else if (!name) {
-          this.scan(false);
-        }
-      });
-      this.rootWatcher.on('error', () => this.rootWatcher?.close());
-    } catch (e) {
-      this.o.log.warn(`experiments: cannot watch ${this.runsDir} (${(e as Error).message}); polling instead`);
-    }
-    this.scan(true);
+    this.watchRoot();
+    this.scan();
     this.timer = setInterval(() => this.tick(), this.o.pollMs ?? 2000);
     this.timer.unref();
     // runs waiting for a project go in as soon as one is created or made active (a cheap check; a
@@ -117,7 +178,7 @@ export class ExperimentTracker {
         const signature = `${this.o.projects.activeId()}|${this.o.projects.list().length}`;
         if (signature !== this.projectSignature) {
           this.projectSignature = signature;
-          [...this.pending].forEach((id) => this.schedule(id));
+          [...this.pending].forEach((id) => this.schedule(id, 'pass'));
         }
       }
     }, PROJECT_CHECK_MS);
@@ -129,33 +190,41 @@ export class ExperimentTracker {
     return this.pending.size;
   }
 
-  /** Resolves once no pass is queued or running (tests, the benchmark). */
+  /** Runs queued for a pass or a retry (0 once the backlog is ingested). */
+  get backlog(): number {
+    return this.queue.size + this.retries.size;
+  }
+
+  /** Resolves once nothing is queued or being ingested (tests, the benchmark); retries included. */
   async idle(): Promise<void> {
-    while (this.queue.size > 0) {
-      await Promise.all([...this.queue.values()].map((q) => q.done.catch(() => undefined)));
+    while (!this.stopped && (this.draining || this.queue.size > 0 || this.retries.size > 0)) {
+      await (this.draining ?? new Promise((r) => setTimeout(r, 20)));
     }
   }
 
+  /** Stops following; waits for the slice being ingested, never for the backlog. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.projectTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.scanTimer);
     this.rootWatcher?.close();
-    for (const a of this.active.values()) {
-      a.watcher?.close();
+    for (const id of [...this.followed.keys()]) {
+      this.unfollow(id, false);
     }
-    this.active.clear();
-    for (const t of [...this.publishTimers.values(), ...this.delayed.values()]) {
-      clearTimeout(t);
-    }
-    await this.idle();
+    this.queue.clear();
+    this.queuedCounted = 0;
+    await this.lock;
   }
 
   /** Deletes an experiment: its row and summaries, its points and its run directory. */
   async delete(id: string): Promise<void> {
     this.o.repo.get(id); // 404 for an unknown id
-    await this.serialized(id, async () => {
-      this.unwatch(id);
+    await this.exclusive(async () => {
+      this.unfollow(id, false);
+      this.dequeue(id);
+      this.retries.delete(id);
       this.ingest.forget(id);
       // moved aside first so that no watcher or restart ingests it again; removed once committed
       const dir = path.join(this.runsDir, id);
@@ -170,9 +239,6 @@ export class ExperimentTracker {
       await this.o.store.write((tx) => this.o.repo.remove(tx, id));
       this.finishDelete(id);
     });
-    clearTimeout(this.publishTimers.get(id));
-    this.publishTimers.delete(id);
-    this.lastPublished.delete(id);
     this.o.events.publish({ type: 'experimentDeleted', id });
   }
 
@@ -188,181 +254,497 @@ export class ExperimentTracker {
 
   /** After a project deletion was committed. */
   private removeFiles(id: string): void {
-    this.unwatch(id);
+    this.unfollow(id, false);
+    this.dequeue(id);
+    this.retries.delete(id);
     this.ingest.forget(id);
     this.files.remove(id);
     fs.rmSync(path.join(this.runsDir, id), { recursive: true, force: true });
     this.o.events.publish({ type: 'experimentDeleted', id });
   }
 
-  /** Queues every run directory that may hold something new (at start: all unfinished or grown ones). */
-  private scan(initial: boolean): void {
-    let names: string[];
+  private watchRoot(): void {
     try {
-      names = fs.readdirSync(this.runsDir);
-    } catch {
-      return;
-    }
-    const known = new Map(this.o.repo.all().map((r) => [r.id, r]));
-    for (const name of names) {
-      if (name.startsWith('.')) {
-        continue;
-      }
-      const row = known.get(name);
-      if (row && row.status !== 'running' && initial) {
-        let size = 0;
-        try {
-          size = fs.statSync(path.join(this.runsDir, name, 'events.jsonl')).size;
-        } catch {
-          // no events
+      this.rootWatcher = fs.watch(this.runsDir, (_event, name) => {
+        if (name && !name.startsWith('.')) {
+          this.schedule(name, 'pass');
+        } else if (!name) {
+          this.scan();
         }
-        if (size === row.offset) {
-          continue; // finished and fully ingested
-        }
+      });
+      this.rootWatcher.on('error', () => {
+        this.rootWatcher?.close();
+        this.rootWatcher = undefined;
+        this.retryScan(); // polls the folder until it can be watched again
+      });
+    } catch (e) {
+      this.rootWatcher = undefined;
+      if (!descriptorsExhausted(e)) {
+        this.o.log.warn(`experiments: cannot watch ${this.runsDir} (${(e as Error).message}); polling instead`);
       }
-      this.schedule(name);
+      this.retryScan();
     }
   }
 
-  private tick(): void {
-    for (const id of this.active.keys()) {
-      this.schedule(id);
-    }
-  }
-
-  private schedule(id: string): void {
-    if (this.stopped || this.delayed.has(id)) {
+  /** Until the root folder is watched: scans it every few seconds (what was missed is queued). */
+  private retryScan(): void {
+    if (this.stopped || this.scanTimer) {
       return;
     }
-    // at most one pass per PASS_INTERVAL_MS and run: a client appending a line at a time would
-    // otherwise cost a journaled transaction per line
-    const wait = (this.lastPass.get(id) ?? 0) + PASS_INTERVAL_MS - Date.now();
-    if (wait > 0) {
-      const t = setTimeout(() => {
-        this.delayed.delete(id);
-        this.schedule(id);
-      }, wait);
-      t.unref();
-      this.delayed.set(id, t);
-      return;
-    }
-    this.lastPass.set(id, Date.now());
-    void this.serialized(id, () => this.pass(id), true).catch((e: Error) =>
-      this.o.log.error(`experiments: run ${id}: ingest failed: ${e.message}`),
-    );
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      if (!this.rootWatcher) {
+        this.watchRoot();
+      }
+      this.scan();
+    }, RETRY_MS * 2);
+    this.scanTimer.unref();
   }
 
   /**
-   * Runs `fn` after the run's current pass. With `coalesce`, a request while a pass waits to start is
-   * folded into that pass (a burst of watch events makes one pass, not hundreds).
+   * Queues every run directory for a check: a pass only when it holds something not ingested (a run
+   * finished and fully ingested is skipped for the price of a stat).
    */
-  private serialized(id: string, fn: () => Promise<void>, coalesce = false): Promise<void> {
-    const current = this.queue.get(id);
-    if (coalesce && current && !current.started) {
-      return current.done;
-    }
-    const entry = { started: false, done: Promise.resolve() };
-    entry.done = (current ? current.done.catch(() => undefined) : Promise.resolve())
-      .then(() => {
-        entry.started = true;
-        return fn();
-      })
-      .finally(() => {
-        if (this.queue.get(id) === entry) {
-          this.queue.delete(id);
-        }
-      });
-    this.queue.set(id, entry);
-    return entry.done;
-  }
-
-  private async pass(id: string): Promise<void> {
-    const dir = path.join(this.runsDir, id);
-    if (this.stopped || !fs.existsSync(dir)) {
-      this.unwatch(id);
-      if (this.pending.delete(id)) {
-        this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
+  private scan(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.runsDir);
+    } catch (e) {
+      if (descriptorsExhausted(e)) {
+        this.noteExhausted();
+        this.retryScan();
       }
       return;
     }
-    const outcome = await this.ingest.ingest(dir);
-    const waitingBefore = this.pending.size;
-    if (outcome === 'pending') {
-      this.pending.add(id);
-    } else {
-      this.pending.delete(id);
-    }
-    if (this.pending.size !== waitingBefore) {
-      this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
-    }
-    let running = outcome === 'missing' || outcome === 'pending';
-    if (outcome === 'updated' || outcome === 'unchanged') {
-      const row = this.o.store.get('SELECT status FROM experiments WHERE id = ?', [id]);
-      running = row?.status === 'running';
-    }
-    if (running) {
-      this.watch(id, dir);
-    } else {
-      this.linger(id, dir);
-    }
-    if (outcome === 'updated') {
-      this.publishUpdated(id);
+    for (const name of names) {
+      if (!name.startsWith('.')) {
+        this.schedule(name, 'check');
+      }
     }
   }
 
-  private watch(id: string, dir: string): void {
-    if (this.active.has(id)) {
+  /** Re-checks the followed runs: running ones get a pass (their pid is checked), others a check. */
+  private tick(): void {
+    const now = Date.now();
+    for (const [id, f] of this.followed) {
+      if (f.until !== undefined && now >= f.until) {
+        this.unfollow(id, true);
+      } else if (!this.queue.has(id)) {
+        this.schedule(id, f.running ? 'pass' : 'check', false);
+      }
+    }
+  }
+
+  private schedule(id: string, need: Need, counted = true): void {
+    if (this.stopped) {
       return;
     }
-    const entry: Active = { watcher: undefined };
-    this.active.set(id, entry);
-    try {
-      entry.watcher = fs.watch(dir, () => this.schedule(id));
-      entry.watcher.on('error', () => entry.watcher?.close());
-    } catch {
-      // the poll timer covers it
-    }
-  }
-
-  /** Follows a finished run until LINGER_MS after it was first seen finished. */
-  private linger(id: string, dir: string): void {
-    this.watch(id, dir);
-    const entry = this.active.get(id)!;
-    entry.finishedAt ??= Date.now();
-    if (Date.now() - entry.finishedAt >= LINGER_MS) {
-      this.unwatch(id);
-    }
-  }
-
-  private unwatch(id: string): void {
-    this.active.get(id)?.watcher?.close();
-    this.active.delete(id);
-    this.lastPass.delete(id);
-  }
-
-  /** experimentUpdated, at most every PUBLISH_INTERVAL_MS per run (the latest state wins). */
-  private publishUpdated(id: string): void {
-    if (this.publishTimers.has(id) || this.stopped) {
-      return; // a publish is already due and will carry the latest state
-    }
-    const wait = (this.lastPublished.get(id) ?? 0) + PUBLISH_INTERVAL_MS - Date.now();
-    const send = () => {
-      this.publishTimers.delete(id);
-      if (this.stopped) {
+    const f = this.followed.get(id);
+    if (f && need === 'pass') {
+      if (f.delay) {
+        return; // a pass is due
+      }
+      // at most one pass per PASS_INTERVAL_MS and run: a client appending a line at a time would
+      // otherwise cost a journaled transaction per line
+      const wait = f.lastPass + PASS_INTERVAL_MS - Date.now();
+      if (wait > 0) {
+        f.delay = setTimeout(() => {
+          f.delay = undefined;
+          this.schedule(id, 'pass');
+        }, wait);
+        f.delay.unref();
         return;
       }
-      this.lastPublished.set(id, Date.now());
-      const row = this.o.store.get('SELECT 1 AS x FROM experiments WHERE id = ?', [id]);
-      if (row) {
-        this.o.events.publish({ type: 'experimentUpdated', experiment: this.o.repo.get(id) });
-      }
-    };
-    if (wait <= 0) {
-      send();
-    } else {
-      const t = setTimeout(send, wait);
-      t.unref();
-      this.publishTimers.set(id, t);
     }
+    let queued = this.queue.get(id);
+    if (!queued) {
+      queued = { need, counted: false };
+      this.queue.set(id, queued);
+    } else if (need === 'pass') {
+      queued.need = 'pass';
+    }
+    if (counted && !queued.counted) {
+      queued.counted = true;
+      this.queuedCounted++;
+      if (!this.wave.active) {
+        this.wave = { active: true, total: 0, started: Date.now(), lastProgress: 0, published: false };
+      }
+      this.wave.total++;
+    }
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+  }
+
+  private dequeue(id: string): void {
+    const queued = this.queue.get(id);
+    if (queued) {
+      this.queue.delete(id);
+      if (queued.counted) {
+        this.queuedCounted--;
+      }
+    }
+  }
+
+  /** Runs of the wave passed (a run to retry is not done). */
+  private get done(): number {
+    return Math.max(0, this.wave.total - this.queuedCounted - this.retries.size);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(fn);
+    this.lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // a burst of schedule() calls lands in one slice
+    while (!this.stopped && this.queue.size > 0) {
+      await this.exclusive(() => this.slice());
+      await new Promise((r) => setImmediate(r)); // requests waiting for the thread go first
+    }
+    this.endWave();
+  }
+
+  /** Passes up to SLICE_RUNS queued runs (about SLICE_MS of work), committed in one transaction. */
+  private async slice(): Promise<void> {
+    const started = Date.now();
+    const ids: [string, Need][] = [];
+    for (const [id, queued] of this.queue) {
+      ids.push([id, queued.need]);
+      if (ids.length >= SLICE_RUNS) {
+        break;
+      }
+    }
+    const known = this.known(ids.filter(([id, need]) => need === 'check' && !this.followed.has(id)).map(([id]) => id));
+    const batch = new IngestBatch();
+    const outcomes: { id: string; updated: boolean; running: boolean }[] = [];
+    for (const [id, need] of ids) {
+      if (this.stopped || Date.now() - started > SLICE_MS) {
+        break;
+      }
+      this.dequeue(id);
+      try {
+        const outcome = await this.pass(id, need, known.get(id), batch);
+        if (outcome) {
+          outcomes.push({ id, ...outcome });
+        }
+      } catch (e) {
+        this.failed(id, e);
+      }
+    }
+    try {
+      await this.ingest.flush(batch);
+    } catch (e) {
+      for (const o of outcomes) {
+        this.failed(o.id, e);
+      }
+      return;
+    }
+    for (const o of outcomes) {
+      this.retries.delete(o.id);
+      if (this.failures.delete(o.id)) {
+        this.o.log.info(`experiments: run ${o.id}: ingested after all`);
+      }
+      if (o.updated) {
+        this.published(o.id, o.running);
+      }
+    }
+    this.progress();
+  }
+
+  /** status and offset of the finished runs among `ids` that are in the store (one query) */
+  private known(ids: readonly string[]): Map<string, { running: boolean; offset: number }> {
+    const out = new Map<string, { running: boolean; offset: number }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = this.o.store.all(
+        `SELECT id, status, events_offset FROM experiments WHERE id IN (${part.map(() => '?').join(',')})`,
+        part,
+      );
+      for (const r of rows) {
+        out.set(String(r.id), { running: r.status === 'running', offset: Number(r.events_offset) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * One run: a pass, or for a `check` first a look at what changed. Returns what the pass did, or
+   * undefined when nothing was read.
+   */
+  private async pass(
+    id: string,
+    need: Need,
+    row: { running: boolean; offset: number } | undefined,
+    batch: IngestBatch,
+  ): Promise<{ updated: boolean; running: boolean } | undefined> {
+    const dir = path.join(this.runsDir, id);
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      this.unfollow(id, false);
+      this.dropWaiting(id);
+      return undefined;
+    }
+    const f = this.followed.get(id);
+    if (need === 'check' && !this.retries.has(id)) {
+      if (f) {
+        if (f.signature !== undefined && signatureOf(dir) === f.signature) {
+          return undefined;
+        }
+      } else if (row && !row.running && !this.pending.has(id)) {
+        const size = fs.statSync(path.join(dir, 'events.jsonl'), { throwIfNoEntry: false })?.size ?? 0;
+        if (size === row.offset) {
+          return undefined; // finished and fully ingested
+        }
+      }
+    }
+    const signature = signatureOf(dir);
+    if (f) {
+      f.lastPass = Date.now();
+    }
+    const outcome = await this.ingest.ingest(dir, batch);
+    if (outcome === 'pending') {
+      this.unfollow(id, false);
+      if (!this.pending.has(id)) {
+        this.pending.add(id);
+        const key = this.ingest.pendingProject;
+        const noted = this.newlyWaiting.get(key);
+        if (noted) {
+          noted.count++;
+        } else {
+          this.newlyWaiting.set(key, { count: 1, first: id });
+        }
+      }
+      return undefined;
+    }
+    this.dropWaiting(id);
+    if (outcome === 'missing') {
+      this.follow(id, false, signature);
+      return undefined;
+    }
+    const running = this.ingest.lastStatus === 'running';
+    if (running) {
+      this.follow(id, true, undefined);
+    } else if (f || need === 'pass') {
+      // seen running, or it appeared while we follow the folder: a writer may still append
+      this.linger(id, signatureOf(dir));
+    } else {
+      this.unfollow(id, false); // found finished at start: settled
+    }
+    return { updated: outcome === 'updated', running };
+  }
+
+  private dropWaiting(id: string): void {
+    this.pending.delete(id);
+  }
+
+  /** A run whose pass failed: retried after RETRY_MS, doubling up to RETRY_MAX_MS; logged once. */
+  private failed(id: string, e: unknown): void {
+    if (this.stopped) {
+      return;
+    }
+    const delay = this.retries.get(id) ?? RETRY_MS;
+    this.retries.set(id, Math.min(delay * 2, RETRY_MAX_MS));
+    if (descriptorsExhausted(e)) {
+      this.noteExhausted();
+    } else {
+      const message = (e as Error).message;
+      if (this.failures.get(id) !== message) {
+        this.failures.set(id, message);
+        this.o.log.error(`experiments: run ${id}: ingest failed (${message}); it is retried`);
+      }
+    }
+    if (!this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        for (const rid of this.retries.keys()) {
+          this.schedule(rid, 'pass', false);
+        }
+      }, delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  private noteExhausted(): void {
+    this.exhausted.count++;
+    if (!this.exhausted.logged) {
+      this.exhausted.logged = true;
+      this.o.log.warn(
+        'experiments: the process has no file descriptor left (EMFILE): the runs concerned are retried in a moment',
+      );
+    }
+  }
+
+  /** Follows a run (running, or without a readable run.json yet); a watcher when the budget allows. */
+  private follow(id: string, running: boolean, signature: string | undefined): void {
+    let f = this.followed.get(id);
+    if (!f) {
+      f = { running, lastPass: Date.now(), lastPublished: 0 };
+      this.followed.set(id, f);
+    }
+    f.running = running;
+    f.signature = signature;
+    f.until = undefined;
+    if (!f.watcher) {
+      this.unwatched.add(id);
+      this.grantWatchers();
+    }
+  }
+
+  /** A finished run stays followed until LINGER_MS after it was first seen finished. */
+  private linger(id: string, signature: string): void {
+    let f = this.followed.get(id);
+    if (!f) {
+      f = { running: false, lastPass: Date.now(), lastPublished: 0 };
+      this.followed.set(id, f);
+    }
+    f.running = false;
+    f.signature = signature;
+    f.until ??= Date.now() + LINGER_MS;
+    this.unwatched.delete(id); // keeps a watcher it has, gets none
+  }
+
+  private grantWatchers(): void {
+    for (const id of this.unwatched) {
+      if (this.watchers >= this.watchBudget) {
+        return;
+      }
+      this.unwatched.delete(id);
+      const f = this.followed.get(id);
+      if (!f || f.watcher) {
+        continue;
+      }
+      try {
+        const watcher = fs.watch(path.join(this.runsDir, id), () => this.schedule(id, 'pass'));
+        watcher.on('error', () => this.dropWatcher(f));
+        f.watcher = watcher;
+        this.watchers++;
+      } catch {
+        // EMFILE, a watch limit, or gone: the poll covers it
+        return;
+      }
+    }
+  }
+
+  private dropWatcher(f: Followed): void {
+    if (f.watcher) {
+      f.watcher.close();
+      f.watcher = undefined;
+      this.watchers--;
+    }
+  }
+
+  private unfollow(id: string, publishDue: boolean): void {
+    const f = this.followed.get(id);
+    this.unwatched.delete(id);
+    if (!f) {
+      return;
+    }
+    this.followed.delete(id);
+    this.dropWatcher(f);
+    clearTimeout(f.delay);
+    if (f.publishTimer) {
+      clearTimeout(f.publishTimer);
+      if (publishDue) {
+        this.publishNow(id);
+      }
+    }
+    if (!this.stopped) {
+      this.grantWatchers();
+    }
+  }
+
+  /**
+   * After a committed pass that changed a run: experimentUpdated, at most every PUBLISH_INTERVAL_MS
+   * per followed run (the latest state wins). During a backlog, finished runs are not announced one
+   * by one: ingestProgress says when to reload the listing.
+   */
+  private published(id: string, running: boolean): void {
+    if (this.stopped || (this.wave.active && this.wave.total >= BACKLOG_RUNS && !running)) {
+      return;
+    }
+    const f = this.followed.get(id);
+    if (!f) {
+      this.publishNow(id);
+      return;
+    }
+    if (f.publishTimer) {
+      return; // a publish is already due and will carry the latest state
+    }
+    const wait = f.lastPublished + PUBLISH_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      f.lastPublished = Date.now();
+      this.publishNow(id);
+      return;
+    }
+    f.publishTimer = setTimeout(() => {
+      f.publishTimer = undefined;
+      f.lastPublished = Date.now();
+      this.publishNow(id);
+    }, wait);
+    f.publishTimer.unref();
+  }
+
+  private publishNow(id: string): void {
+    if (this.stopped) {
+      return;
+    }
+    const row = this.o.store.get('SELECT 1 AS x FROM experiments WHERE id = ?', [id]);
+    if (row) {
+      this.o.events.publish({ type: 'experimentUpdated', experiment: this.o.repo.get(id) });
+    }
+  }
+
+  /** ingestProgress during a backlog, at most every PROGRESS_MS; waiting runs said once per slice. */
+  private progress(): void {
+    this.sayWaiting();
+    const w = this.wave;
+    if (w.active && w.total >= BACKLOG_RUNS && Date.now() - w.lastProgress >= PROGRESS_MS && this.done < w.total) {
+      w.lastProgress = Date.now();
+      w.published = true;
+      this.o.events.publish({ type: 'ingestProgress', done: this.done, total: w.total });
+    }
+  }
+
+  /** The queue is empty: the last progress event, one log line for a backlog. */
+  private endWave(): void {
+    this.sayWaiting();
+    const w = this.wave;
+    if (this.stopped || !w.active || this.queue.size > 0 || this.retries.size > 0) {
+      return; // a wave with runs to retry ends after them
+    }
+    if (w.total >= BACKLOG_RUNS) {
+      this.o.log.info(
+        `experiments: ${w.total.toLocaleString('en-US')} run directories checked and ingested in ${((Date.now() - w.started) / 1000).toFixed(1)} s` +
+          (this.retries.size > 0 ? ` (${this.retries.size} are retried)` : ''),
+      );
+    }
+    if (w.published || w.total >= BACKLOG_RUNS) {
+      this.o.events.publish({ type: 'ingestProgress', done: w.total, total: w.total });
+    }
+    w.active = false;
+    this.exhausted = { count: 0, logged: false };
+  }
+
+  /** One log line for the runs that started to wait, however many; runsWaiting once per slice. */
+  private sayWaiting(): void {
+    if (this.pending.size !== this.waitingPublished) {
+      this.waitingPublished = this.pending.size;
+      this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
+    }
+    if (this.newlyWaiting.size === 0) {
+      return;
+    }
+    for (const [project, { count, first }] of this.newlyWaiting) {
+      const runs = count === 1 ? `run ${first}` : `${count.toLocaleString('en-US')} runs`;
+      const it = count === 1 ? 'it is' : 'they are';
+      this.o.log.info(
+        project !== null
+          ? `experiments: ${runs} ${count === 1 ? 'names' : 'name'} project "${project}", which does not exist: ${it} ingested once that project is created`
+          : `experiments: ${runs} ${count === 1 ? 'waits' : 'wait'} for an active project: ${it} ingested once one is active`,
+      );
+    }
+    this.newlyWaiting = new Map();
   }
 }
