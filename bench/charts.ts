@@ -91,6 +91,7 @@ function makeMessage([runCount, n, rep]: readonly [number, number, number]): voi
     runs: Array.from({ length: runCount }, (_, r) => ({
       id: `run-${r}`,
       name: `run ${r}`,
+      label: `run ${r}`,
       colour: r,
       status: 'completed' as const,
       startedAt: started,

@@ -8,19 +8,25 @@
 import * as assert from 'assert';
 import type { Browser, Page } from 'playwright-core';
 import { COMPARE_CSS } from '../../src/extension/experiments/compare/style';
+import { runLabels } from '../../src/protocol/run-label';
 import type { CompareTableState, WebviewToHostMessage } from '../../src/protocol/webviews/compare-table';
 import { generateExperiments, tableMessage } from './compare-table-data';
 import { launchChromium, openWebview, saveScreenshot, type WebviewPage } from './webview-harness';
 
 const RUNS = 10_000;
 
-/** The texts of the name cells of the rows in the DOM, top to bottom. */
-function shownNames(page: Page): Promise<string[]> {
+/** The texts of the pinned run cells (the run labels) of the rows in the DOM, top to bottom. */
+function shownLabels(page: Page): Promise<string[]> {
   return page.evaluate(() =>
     Array.from(document.querySelectorAll<HTMLElement>('.grow:not([hidden]):not(.group)'))
       .sort((a, b) => Number(a.dataset.line) - Number(b.dataset.line))
       .map((r) => r.querySelector('[role=rowheader]')!.textContent!),
   );
+}
+
+/** The run names of the rows in the DOM, top to bottom: a label starts with the name (no spaces here). */
+async function shownNames(page: Page): Promise<string[]> {
+  return (await shownLabels(page)).map((label) => label.split(' ')[0]);
 }
 
 /** The text of one column's cells in the rows in the DOM, top to bottom. */
@@ -81,6 +87,11 @@ describe('compare table webview in Chromium', function () {
     assert.ok(counts.cells < 100 * 40, `${counts.cells} cells in the DOM`);
     assert.match(await statusText(page), /10,000 runs/);
     assert.deepStrictEqual((await shownNames(page)).slice(0, 2), ['train-0', 'train-1']);
+    // the pinned cell labels each run with the params that differ most among the runs shown
+    const labels = runLabels(experiments);
+    const [first] = await shownLabels(page);
+    assert.strictEqual(first, labels.get(experiments[0].id));
+    assert.match(first, /^train-0 p\d\d=[\w.]+ /, 'the name, then params');
 
     await page.locator('.grid').evaluate((g) => (g.scrollTop = 24 * 5000));
     await page.waitForFunction(() =>
@@ -109,6 +120,13 @@ describe('compare table webview in Chromium', function () {
     await page.locator('.ghead button[data-column="duration"]').click({ modifiers: ['Shift'] });
     assert.strictEqual(await page.locator('.ghead button[data-column="status"] .sort').innerText(), '▲1');
     assert.strictEqual(await page.locator('.ghead button[data-column="duration"] .sort').innerText(), '▲2');
+    // duration is at the right end (after params and metrics): clicking it scrolled there
+    await page.locator('.grid').evaluate((g) => (g.scrollLeft = 0));
+    await page.waitForFunction(() => {
+      const rows = Array.from(document.querySelectorAll<HTMLElement>('.grow:not([hidden]):not(.group)'));
+      const top = rows.sort((a, b) => Number(a.dataset.line) - Number(b.dataset.line))[0];
+      return top?.querySelector('[aria-colindex="3"]:not([hidden])')?.textContent;
+    });
     const statuses = await shownCells(page, 'status');
     assert.strictEqual(statuses[0], 'completed');
     const state = (await page.evaluate(() => (window as unknown as { __state: CompareTableState }).__state)).sort;
@@ -163,10 +181,11 @@ describe('compare table webview in Chromium', function () {
     const open = (await lastMessages()).find((m) => m.type === 'openExperiment');
     assert.ok(open && open.type === 'openExperiment');
     assert.strictEqual(experiments.find((e) => e.id === open.id)?.name, names[1]);
-    assert.strictEqual(await page.locator('#active-row [role=rowheader]').innerText(), names[1]);
+    assert.strictEqual((await page.locator('#active-row [role=rowheader]').innerText()).split(' ')[0], names[1]);
     await page.keyboard.press('Space'); // unselect again
     await page.locator('.ghead button[data-column="status"]').click();
     await page.locator('.ghead button[data-column="duration"]').click({ modifiers: ['Shift'] });
+    await page.locator('.grid').evaluate((g) => (g.scrollLeft = 0));
   });
 
   it('selects rows, charts them, opens one by double-click, exports the shown table', async () => {
@@ -192,7 +211,9 @@ describe('compare table webview in Chromium', function () {
     const exported = (await lastMessages()).find((m) => m.type === 'exportCsv');
     assert.ok(exported && exported.type === 'exportCsv');
     assert.strictEqual(exported.ids.length, RUNS);
-    assert.deepStrictEqual(exported.columns.slice(0, 3), ['name', 'status', 'started']);
+    // the status, then what the runs were given and what they got, then the rest of their record
+    assert.deepStrictEqual(exported.columns.slice(0, 3), ['name', 'status', 'params.p00']);
+    assert.deepStrictEqual(exported.columns.slice(-4), ['started', 'duration', 'operator', 'runId']);
     assert.ok(!exported.columns.includes('metrics.m00.min'), 'hidden columns are not exported');
   });
 
@@ -240,8 +261,65 @@ describe('compare table webview in Chromium', function () {
     assert.deepStrictEqual(await view.violations(), [], 'no CSP violation');
   });
 
-  it('chooses columns: search, show a hidden one, close with Escape', async () => {
+  it('names the param axes it draws in the param list, and marks "no value" only where a run has none', async () => {
+    // still in the parallel view of the previous test, with the axes chosen automatically
+    const badge = await page
+      .locator('vscode-multi-select[aria-label="Param axes"]')
+      .evaluate((s) => s.shadowRoot?.querySelector('.select-face-badge')?.textContent?.trim() ?? '');
+    assert.match(badge, /^8 Selected$/i, 'the 8 automatic axes, not "0 selected"');
+    const state = await page.evaluate(() => (window as unknown as { __state: CompareTableState }).__state);
+    assert.deepStrictEqual(state.parallelParams, [], 'still chosen automatically: nothing saved');
+  });
+
+  it('keeps the run column pinned while scrolling right, and says how many columns are off to the right', async () => {
     await page.locator('vscode-button', { hasText: 'Table' }).click();
+    await page.waitForSelector('.grid .grow');
+    await page.locator('.grid').evaluate((g) => (g.scrollLeft = 0));
+    const cue = page.locator('.scroll-cue');
+    await cue.waitFor({ state: 'visible' });
+    const before = Number((await cue.innerText()).match(/^(\d+) more columns? →$/)![1]);
+    assert.ok(before > 0, await cue.innerText());
+    await cue.click();
+    await page.waitForFunction(() => document.querySelector('.grid')!.scrollLeft > 0);
+    await page.waitForFunction(
+      (n) => Number(/^(\d+)/.exec(document.querySelector('.scroll-cue')!.textContent ?? '')?.[1] ?? 0) < n,
+      before,
+    );
+    const at = await page.evaluate(() => {
+      const grid = document.querySelector('.grid')!.getBoundingClientRect();
+      const pinned = document
+        .querySelector('.grow:not([hidden]):not(.group) [role=rowheader]')!
+        .getBoundingClientRect();
+      return { grid: grid.left, pinned: pinned.left, scrolled: document.querySelector('.grid.scrolled-x') !== null };
+    });
+    assert.ok(Math.abs(at.pinned - (at.grid + 28)) <= 1, `the run cell stays at the left edge (${JSON.stringify(at)})`);
+    assert.ok(at.scrolled, 'a shadow marks the pinned column once scrolled');
+    await page.locator('.grid').evaluate((g) => (g.scrollLeft = g.scrollWidth));
+    await page.waitForFunction(() => (document.querySelector('.scroll-cue') as HTMLElement).hidden);
+    await page.locator('.grid').evaluate((g) => (g.scrollLeft = 0));
+  });
+
+  it('hides run, param and metric columns whose values are all the same with "Only columns that differ"', async () => {
+    const same = generateExperiments(6, 4, 2).map((e) => ({ ...e, operator: 'ada', status: 'completed' as const }));
+    const other = await openWebview(browser, {
+      script: 'compare-table',
+      css: COMPARE_CSS,
+      state: { differOnly: true },
+    });
+    const small = tableMessage(same.map((e) => ({ ...e, params: { ...e.params, seed: 7, note: undefined } })));
+    await other.send(small);
+    await other.page.waitForSelector('.grow');
+    const headers = await other.page.$$eval('.ghead button[data-column]', (bs) =>
+      bs.map((b) => (b as HTMLElement).dataset.column!),
+    );
+    assert.ok(!headers.includes('operator'), `operator is the same for every run: ${headers.join(', ')}`);
+    assert.ok(!headers.includes('status'), 'so is the status');
+    assert.ok(!headers.includes('params.seed'), 'and the seed param');
+    assert.ok(headers.includes('runId') && headers.includes('params.p00'), headers.join(', '));
+    await other.page.context().close();
+  });
+
+  it('chooses columns: search, show a hidden one, close with Escape', async () => {
     await page.locator('vscode-button', { hasText: 'Columns…' }).click();
     await page.waitForSelector('.chooser');
     await page.locator('.chooser vscode-textfield input').fill('m00.m');

@@ -15,9 +15,9 @@ const artifacts = path.join(repoRoot, 'test-artifacts');
 const started = Date.UTC(2026, 0, 2, 3, 4, 5);
 
 const runs: ChartRun[] = [
-  { id: 'run-a', name: 'baseline', colour: 0, status: 'completed', startedAt: started },
-  { id: 'run-b', name: 'lr=0.1', colour: 1, status: 'completed', startedAt: started },
-  { id: 'run-c', name: 'diverged', colour: 2, status: 'running', startedAt: started },
+  { id: 'run-a', name: 'baseline', label: 'baseline', colour: 0, status: 'completed', startedAt: started },
+  { id: 'run-b', name: 'train', label: 'train lr=0.1', colour: 1, status: 'completed', startedAt: started },
+  { id: 'run-c', name: 'diverged', label: 'diverged', colour: 2, status: 'running', startedAt: started },
 ];
 
 /** every key's series of every run, as a host would answer `load` */
@@ -120,6 +120,19 @@ describe('metric charts webview in Chromium', function () {
     await tooltip.waitFor({ state: 'visible' });
     assert.strictEqual(await tooltip.locator('.tooltip-row').count(), 3);
     await charts.page.screenshot({ path: path.join(artifacts, 'metric-charts-tooltip.png') });
+    // past the end of a shorter run: it says where it ended instead of showing its last value as current
+    const shorter = seriesOf('loss')[2];
+    const lastStep = shorter.steps[shorter.steps.length - 1];
+    await charts.page.mouse.move(box.x + box.width * 0.97, box.y + box.height / 2);
+    await charts.page.waitForFunction(
+      () => document.querySelector('section[data-key="loss"] .tooltip .tooltip-row.absent') !== null,
+    );
+    const rows = await tooltip.locator('.tooltip-row').allInnerTexts();
+    assert.strictEqual(rows.length, 3);
+    assert.match(rows[2].replace(/\s+/g, ' '), new RegExp(`^diverged ended at step ${lastStep}$`), rows.join(' | '));
+    for (const row of rows.slice(0, 2)) {
+      assert.match(row.replace(/\s+/g, ' '), /^(baseline|train lr=0\.1) ≈? ?[\d.e-]+$/, rows.join(' | '));
+    }
 
     // drag-zoom asks the host for the visible range at full detail
     const before = (await charts.posted()).length;

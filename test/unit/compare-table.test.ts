@@ -82,6 +82,7 @@ describe('compare table logic', () => {
           'started:date',
           'duration:number',
           'operator:text',
+          'runId:text',
           'params.lr:number',
           'params.model:text',
           'metrics.acc.last:number',
@@ -233,12 +234,19 @@ describe('compare table logic', () => {
         experiment('y', { params: { lr: 0.2, seed: 1, opt: 'adam' }, metrics: [metric('acc', 'NaN', 0.5, 0.7)] }),
         experiment('z', { params: { lr: 0.2, seed: 1 }, metrics: [metric('acc', 'NaN', 0.5, 0.7)] }),
       ]);
+      // the run's name and id are always kept; status, start, duration and operator are the same here
       assert.deepStrictEqual([...differingColumns(rows, [0, 1, 2], columns)].sort(), [
         'metrics.acc.max',
+        'name',
         'params.lr',
         'params.opt',
+        'runId',
       ]);
-      assert.deepStrictEqual([...differingColumns(rows, [1, 2], columns)], ['params.opt'], 'a missing value differs');
+      assert.deepStrictEqual(
+        [...differingColumns(rows, [1, 2], columns)].sort(),
+        ['name', 'params.opt', 'runId'],
+        'a missing value differs',
+      );
       assert.deepStrictEqual([...differingColumns(rows, [], columns)], []);
     });
 

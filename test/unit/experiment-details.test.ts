@@ -140,8 +140,11 @@ describe('experiment details content', () => {
       ['loss', '0.02', '0.02', '1', '50', '49'],
       ['odd', 'NaN', '—', '—', '1', '0'],
       ['big', '-Infinity', '3', '3', '2', '1'],
-      ['third', '0.33333333', '0', '1', '1,234,567', '1234566'],
+      ['third', '0.3333', '0', '1', '1,234,567', '1234566'],
     ]);
+    // a shortened number shows in full on hover; a number shown whole has no hover
+    assert.deepStrictEqual(table.titles?.[3], ['', String(1 / 3), '', '', '', '']);
+    assert.deepStrictEqual(table.titles?.[0], ['', '', '', '', '', '']);
     assert.strictEqual(formatNumber(Number.NaN), 'NaN');
     assert.strictEqual(formatNumber(Number.POSITIVE_INFINITY), 'Infinity');
   });

@@ -121,7 +121,14 @@ describe('metric charts: data helpers', () => {
 });
 
 describe('metric charts: the notice under a chart', () => {
-  const run = (id: string, name: string): ChartRun => ({ id, name, colour: 0, status: 'completed', startedAt: 0 });
+  const run = (id: string, name: string): ChartRun => ({
+    id,
+    name,
+    label: name,
+    colour: 0,
+    status: 'completed',
+    startedAt: 0,
+  });
   const p = (values: number[], total = values.length): RunPoints => ({
     steps: Float64Array.from(values, (_, i) => i * 10),
     times: Float64Array.from(values, (_, i) => i),

@@ -8,6 +8,7 @@ import type { AppendMessage, ChartRun } from '../../src/protocol/webviews/metric
 const run = (id: string, name: string): ChartRun => ({
   id,
   name,
+  label: name,
   colour: 0,
   status: 'completed',
   startedAt: 1_000_000,

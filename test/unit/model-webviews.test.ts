@@ -145,7 +145,7 @@ describe('model card content', () => {
       ['layers', '[4,8]'],
     ]);
     assert.deepStrictEqual(l.metrics!.rows, [
-      ['accuracy', '0.96666667', '0.5', '0.97', '10'],
+      ['accuracy', '0.9667', '0.5', '0.97', '10'],
       ['loss', 'NaN', '—', '—', '3'],
     ]);
     assert.deepStrictEqual(l.inputs, ['iris:v3', 'extra (latest at the time)']);

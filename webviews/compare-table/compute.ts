@@ -2,6 +2,9 @@
 import { controlFilters, filterRows, parseFilterText } from '../../src/common/compare/filter';
 import { sortRows } from '../../src/common/compare/sort';
 import { differingColumns, groupLines, type Line } from '../../src/common/compare/view';
+import { runLabels, type LabelSource } from '../../src/protocol/run-label';
+import type { Row } from '../../src/common/compare/cells';
+import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
 import type { TableData } from './data';
 import { isShown, type State } from './state';
 
@@ -13,6 +16,34 @@ export interface View {
   readonly columns: readonly number[];
   /** messages of filter clauses that could not be read */
   readonly errors: readonly string[];
+  /** each shown run's label: its name plus the params that differ among the shown runs */
+  readonly labels: ReadonlyMap<string, string>;
+}
+
+/**
+ * Where a shown column goes: the status first, then what the runs were given and what they got
+ * (params, metrics), then the rest of the run's record, so the columns that tell runs apart are in
+ * view at a common editor width.
+ */
+function place(c: ColumnDef): number {
+  return c.id === 'status' ? 0 : c.group === 'param' ? 1 : c.group === 'metric' ? 2 : 3;
+}
+
+/** The labels of the given rows (see runLabels), from their name and param cells. */
+export function rowLabels(data: TableData, positions: readonly number[]): Map<string, string> {
+  const name = data.columnIndex.get('name');
+  const params = data.columns.flatMap((c, i) => (c.group === 'param' ? [{ key: c.key!, i }] : []));
+  const sources = positions.map((p): LabelSource => {
+    const row: Row = data.rows[p];
+    const values: Record<string, unknown> = {};
+    for (const { key, i } of params) {
+      if (row.cells[i] !== null) {
+        values[key] = row.cells[i];
+      }
+    }
+    return { id: row.id, name: name === undefined ? row.id : String(row.cells[name] ?? ''), params: values };
+  });
+  return runLabels(sources);
 }
 
 export function computeView(data: TableData, state: State): View {
@@ -23,14 +54,15 @@ export function computeView(data: TableData, state: State): View {
   const differ = state.differOnly ? differingColumns(data.rows, filtered, data.columns) : undefined;
   const columns: number[] = [];
   data.columns.forEach((c, i) => {
-    if (c.id !== 'name' && isShown(c, state) && (!differ || c.group === 'run' || differ.has(c.id))) {
+    if (c.id !== 'name' && isShown(c, state) && (!differ || differ.has(c.id))) {
       columns.push(i);
     }
   });
+  columns.sort((a, b) => place(data.columns[a]) - place(data.columns[b]) || a - b);
   const group = state.groupBy ? data.columnIndex.get(state.groupBy) : undefined;
   const lines: Line[] =
     group === undefined
       ? sorted.map((position) => ({ kind: 'row', position }))
       : groupLines(data.rows, sorted, group, data.columns[group], new Set(state.collapsed));
-  return { lines, sorted, columns, errors: [...text.errors, ...controls.errors] };
+  return { lines, sorted, columns, errors: [...text.errors, ...controls.errors], labels: rowLabels(data, filtered) };
 }

@@ -1,5 +1,6 @@
 /** How cells read in the table (the CSV export keeps full precision). */
 import type { Cell } from '../../src/common/compare/cells';
+import { formatFull, formatNumber } from '../../src/protocol/number-format';
 import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
 
 const dateFormat = new Intl.DateTimeFormat(undefined, {
@@ -19,12 +20,7 @@ export function formatDuration(ms: number): string {
       : `${(s / 3600).toFixed(1)} h`;
 }
 
-export function formatNumber(n: number): string {
-  if (!Number.isFinite(n)) {
-    return Number.isNaN(n) ? 'NaN' : n > 0 ? '∞' : '-∞';
-  }
-  return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(6)));
-}
+export { formatNumber };
 
 export function formatCell(c: Cell, column: ColumnDef): string {
   if (c === null) {
@@ -39,6 +35,16 @@ export function formatCell(c: Cell, column: ColumnDef): string {
   return c;
 }
 
+/** A cell's hover: the full value of a shortened number, the text otherwise. */
+export function cellTitle(c: Cell, column: ColumnDef): string {
+  if (c === null) {
+    return `${column.label}: no value`;
+  }
+  const shown = formatCell(c, column);
+  const full = typeof c === 'number' && column.kind === 'number' && column.id !== 'duration' ? formatFull(c) : shown;
+  return `${column.label}: ${full}`;
+}
+
 /** Pixel width of a column: run columns fixed, others by the header's length. */
 export function columnWidth(c: ColumnDef): number {
   switch (c.id) {
@@ -50,6 +56,8 @@ export function columnWidth(c: ColumnDef): number {
       return 108;
     case 'operator':
       return 110;
+    case 'runId':
+      return 190;
     default:
       return Math.max(90, Math.min(220, c.label.length * 7 + 40));
   }

@@ -10,7 +10,7 @@ import type { ColumnDef, SortKey } from '../../src/protocol/webviews/compare-tab
 import { el } from '../common/dom';
 import type { View } from './compute';
 import type { TableData } from './data';
-import { columnWidth, formatCell } from './format';
+import { cellTitle, columnWidth, formatCell } from './format';
 
 export const ROW_HEIGHT = 24;
 const HEADER_HEIGHT = 28;
@@ -40,6 +40,8 @@ interface RowElement {
 
 export class Grid {
   readonly element = el('div', 'grid');
+  /** "N more columns →": shown while columns lie beyond the right edge; a click scrolls to them */
+  readonly cue = el('button', 'scroll-cue');
   private readonly inner = el('div', 'grid-inner');
   private readonly head = el('div', 'ghead');
   private readonly pool: RowElement[] = [];
@@ -70,6 +72,11 @@ export class Grid {
     this.selectAll.addEventListener('click', () => this.events.toggleAll());
     this.inner.append(this.head);
     this.element.append(this.inner);
+    this.cue.hidden = true;
+    this.cue.tabIndex = -1; // the grid scrolls with the keyboard already; this is for the mouse
+    this.cue.addEventListener('click', () => {
+      this.element.scrollBy({ left: Math.max(100, this.element.clientWidth - PIN_WIDTH - 40), behavior: 'smooth' });
+    });
     this.element.addEventListener('scroll', () => {
       this.schedule();
       this.events.scrolled(this.element.scrollTop);
@@ -156,6 +163,30 @@ export class Grid {
     }
   }
 
+  /** Shows how many columns are beyond the right edge, and a shadow under the pinned run column once scrolled. */
+  private updateCue(): void {
+    const right = this.element.scrollLeft + this.element.clientWidth;
+    let beyond = 0;
+    for (let k = this.offsets.length - 1; k >= 0 && this.offsets[k] + this.widths[k] > right + 1; k--) {
+      beyond++;
+    }
+    const width = this.element.clientWidth;
+    this.cue.hidden = beyond === 0 || width === 0;
+    if (!this.cue.hidden) {
+      const text = `${beyond} more column${beyond === 1 ? '' : 's'} →`;
+      if (this.cue.textContent !== text) {
+        this.cue.textContent = text;
+        this.cue.title = `${text}: scroll right (Shift+wheel, or the scroll bar) or click here`;
+      }
+    }
+    this.element.classList.toggle('scrolled-x', this.element.scrollLeft > 0);
+  }
+
+  /** How many shown columns lie beyond the right edge (0 = all in view), for tests. */
+  get columnsBeyond(): number {
+    return this.cue.hidden ? 0 : Number.parseInt(this.cue.textContent ?? '0', 10);
+  }
+
   /** The shown columns (positions in view.columns) that intersect the horizontal view. */
   private columnWindow(): [number, number] {
     const left = this.element.scrollLeft + PIN_WIDTH;
@@ -179,6 +210,7 @@ export class Grid {
     }
     const [c0, c1] = this.columnWindow();
     this.renderHead(data, view);
+    this.updateCue();
     const height = Math.max(this.element.clientHeight, 600);
     const top = Math.max(0, this.element.scrollTop - HEADER_HEIGHT);
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
@@ -329,8 +361,9 @@ export class Grid {
     r.name.style.width = `${NAME_WIDTH}px`;
     r.name.className = 'cell';
     const name = nameIndex === undefined ? row.id : formatCell(row.cells[nameIndex], data.columns[nameIndex]);
-    r.name.textContent = name;
-    r.name.title = `${name} (${row.id})`;
+    const label = view.labels.get(row.id) ?? name;
+    r.name.textContent = label;
+    r.name.title = label === name ? `${name} (${row.id})` : `${label}\n${name} (${row.id})`;
     const n = Math.max(0, c1 - c0);
     while (r.cells.length < n) {
       const cell = el('div', 'cell');
@@ -355,7 +388,7 @@ export class Grid {
       cell.setAttribute('aria-colindex', String(ci + 3));
       const text = value === null ? '—' : formatCell(value, column);
       cell.textContent = text;
-      cell.title = value === null ? `${column.label}: no value` : `${column.label}: ${text}`;
+      cell.title = cellTitle(value, column);
     }
   }
 

@@ -204,6 +204,11 @@ function drawChart(): void {
     return;
   }
   const { params, metric } = parallelAxes();
+  // the param list names the axes drawn, also when they were chosen automatically
+  const drawnIds = params.map((i) => data.columns[i].id);
+  if (drawnIds.join('\n') !== (parallelParams.value ?? []).join('\n')) {
+    parallelParams.value = drawnIds; // sets the choice without a change event
+  }
   const axes = metric === undefined ? params : [...params, metric];
   const range = drawParallel(canvas, {
     columns: data.columns,
@@ -314,7 +319,7 @@ function layout(): void {
     next = state.view === 'table' ? grid.element : parallel;
   }
   if (next !== shownMain) {
-    main.replaceChildren(...(chooser ? [chooser] : []), next);
+    main.replaceChildren(...(chooser ? [chooser] : []), next, ...(next === grid.element ? [grid.cue] : []));
     shownMain = next;
   }
 }
@@ -385,6 +390,12 @@ window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) =
     case 'table': {
       const first = !data.loaded;
       data.setTable(message);
+      if (first) {
+        // after the frame that shows it: the host measures from the command to here
+        requestAnimationFrame(() =>
+          setTimeout(() => vscode.postMessage({ type: 'painted', rows: message.rows.length }), 0),
+        );
+      }
       if (message.select) {
         selected = new Set(message.select);
         save({ selected: [...selected] });

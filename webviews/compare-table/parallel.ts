@@ -2,7 +2,7 @@
  * Parallel coordinates: one vertical axis per chosen param plus the chosen metric at the right, one
  * line per shown run, coloured by the metric along a scale between two theme chart colours. Drawn on
  * a canvas: 10,000 SVG paths would be slow to build and to restyle. Text params get one evenly
- * spaced position per value; runs without a value cross the axis at a "missing" mark below it.
+ * spaced position per value; runs without a value cross the axis at a "no value" mark below it (drawn only when some run has none).
  */
 import type { Cell, Row } from '../../src/common/compare/cells';
 import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
@@ -25,10 +25,13 @@ interface Axis {
   readonly low: string;
   readonly high: string;
   readonly ticks: readonly { at: number; text: string }[];
+  /** some run has no value on this axis: they cross it at a "no value" mark below it */
+  readonly missing: boolean;
 }
 
 function axisFor(column: ColumnDef, index: number, rows: readonly Row[], positions: readonly number[]): Axis {
   const values = positions.map((p) => rows[p].cells[index]);
+  const missing = values.some((v) => v === null || (typeof v === 'number' && Number.isNaN(v)));
   const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (
     numbers.length > 0 &&
@@ -47,6 +50,7 @@ function axisFor(column: ColumnDef, index: number, rows: readonly Row[], positio
       low: formatNumber(lo),
       high: formatNumber(hi),
       ticks: [],
+      missing,
     };
   }
   const distinct = [...new Set(values.filter((v) => v !== null).map(String))].sort();
@@ -58,6 +62,7 @@ function axisFor(column: ColumnDef, index: number, rows: readonly Row[], positio
     low: '',
     high: '',
     ticks: shown.map((v) => ({ at: at.get(v)!, text: v.length > 14 ? `${v.slice(0, 13)}…` : v })),
+    missing,
   };
 }
 
@@ -188,7 +193,9 @@ export function drawParallel(
       }
       g.textAlign = 'center';
     }
-    g.fillText('missing', ax, bottom + 44);
+    if (axis.missing) {
+      g.fillText('no value', ax, bottom + 44);
+    }
   });
   return { low: metric.low, high: metric.high };
 }

@@ -78,11 +78,18 @@ function table(t: DetailsTable): HTMLElement {
   const thead = el('thead');
   thead.append(head);
   const body = el('tbody');
-  for (const row of t.rows) {
+  t.rows.forEach((row, r) => {
     const tr = el('tr');
-    row.forEach((cell, i) => tr.append(el('td', cls(i), cell)));
+    row.forEach((cell, i) => {
+      const td = el('td', cls(i), cell);
+      const title = t.titles?.[r]?.[i];
+      if (title) {
+        td.title = title;
+      }
+      tr.append(td);
+    });
     body.append(tr);
-  }
+  });
   const node = el('table');
   node.append(thead, body);
   const scroll = el('div', 'scroll');
@@ -266,11 +273,17 @@ function render(show: ShowMessage): void {
   });
 }
 
+let painted = false;
 window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) => {
   const message = event.data;
   if (message.type === 'show') {
     render(message);
     saveState();
+    if (!painted) {
+      painted = true;
+      // after the frame that shows it: the host measures from the command to here
+      requestAnimationFrame(() => setTimeout(() => vscode.postMessage({ type: 'painted', id: message.id }), 0));
+    }
   }
 });
 

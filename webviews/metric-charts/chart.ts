@@ -6,7 +6,8 @@
 import uPlot from 'uplot';
 import type { ChartRun, XAxisMode } from '../../src/protocol/webviews/metric-charts';
 import { el } from '../common/dom';
-import { alignRuns, ema, formatDuration, type RunPoints, valueNear, xValues } from './data';
+import { formatNumber } from '../../src/protocol/number-format';
+import { alignRuns, ema, formatDuration, type RunPoints, type ValueAt, valueAt, xValues } from './data';
 import { runStyle, type Theme } from './theme';
 
 export interface ChartSettings {
@@ -38,6 +39,10 @@ interface Drawn {
   readonly raw: number;
   readonly specialX: readonly number[];
   readonly stroke: string;
+  /** the run's own x values and the y values of its shown and raw lines, for the tooltip */
+  readonly x: ArrayLike<number>;
+  readonly ys: readonly (number | null)[];
+  readonly rawYs: readonly (number | null)[];
 }
 
 export const CHART_HEIGHT = 240;
@@ -83,7 +88,7 @@ export function buildData(input: ChartInput, width: number): BuiltData {
     }
     const style = runStyle(run.colour, input.theme, run.status === 'deleted');
     const single = finite <= 1;
-    const label = run.status === 'deleted' ? `${run.name} (deleted)` : run.name;
+    const label = run.status === 'deleted' ? `${run.label} (deleted)` : run.label;
     const rawIndex = series.length;
     series.push({
       label,
@@ -113,6 +118,9 @@ export function buildData(input: ChartInput, width: number): BuiltData {
       line: series.length - 1,
       specialX,
       stroke: style.stroke,
+      x,
+      ys: ys[ys.length - 1],
+      rawYs: raw,
     });
   }
   // more than ~4 x values per pixel only happens across runs logged at different times
@@ -120,15 +128,8 @@ export function buildData(input: ChartInput, width: number): BuiltData {
   return { data, series, drawn, hiddenForLog };
 }
 
-function formatValue(v: number | null | undefined): string {
-  if (v === undefined) {
-    return '–';
-  }
-  if (v === null) {
-    return 'NaN';
-  }
-  const a = Math.abs(v);
-  return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(3) : String(Number(v.toPrecision(5)));
+function formatValue(v: number | null): string {
+  return v === null ? 'NaN' : formatNumber(v);
 }
 
 function formatX(x: number, mode: XAxisMode): string {
@@ -336,22 +337,28 @@ export class ChartView {
       return;
     }
     const x = u.data[0][idx];
+    const mode = this.input.xMode;
+    // each run's own value at x (or between its points around x); a run that ended before x, or
+    // starts after it, says so instead of showing a value from elsewhere
     const rows = this.built.drawn.map((d) => ({
       d,
-      value: valueNear(u.data[d.line] as (number | null | undefined)[], idx),
-      raw: valueNear(u.data[d.raw] as (number | null | undefined)[], idx),
+      at: valueAt(d.x, d.ys, x),
+      raw: valueAt(d.x, d.rawYs, x),
     }));
-    // highest first, so the tooltip reads like the lines from top to bottom
-    rows.sort((a, b) => (b.value ?? -Infinity) - (a.value ?? -Infinity));
-    const head = el('div', 'tooltip-x', formatX(x, this.input.xMode));
+    const rank = (a: ValueAt) => (a.kind === 'value' ? (a.value ?? -Infinity) : -Infinity);
+    const present = (a: ValueAt) => (a.kind === 'value' ? 0 : 1);
+    // values highest first, so the tooltip reads like the lines from top to bottom; absent runs last
+    rows.sort((a, b) => present(a.at) - present(b.at) || rank(b.at) - rank(a.at));
+    const head = el('div', 'tooltip-x', formatX(x, mode));
     const list = el('div', rows.length > 12 ? 'tooltip-rows many' : 'tooltip-rows');
-    for (const { d, value, raw } of rows) {
-      const row = el('div', 'tooltip-row');
+    for (const { d, at, raw } of rows) {
+      const row = el('div', at.kind === 'value' ? 'tooltip-row' : 'tooltip-row absent');
       const swatch = el('span', 'swatch');
       swatch.style.background = d.stroke;
-      const name = el('span', 'tooltip-name', d.run.status === 'deleted' ? `${d.run.name} (deleted)` : d.run.name);
-      const text = d.line !== d.raw ? `${formatValue(value)} (raw ${formatValue(raw)})` : formatValue(value);
-      row.append(swatch, name, el('span', 'tooltip-value', text));
+      const label = d.run.status === 'deleted' ? `${d.run.label} (deleted)` : d.run.label;
+      const name = el('span', 'tooltip-name', label);
+      name.title = `${d.run.name} · ${d.run.id}`;
+      row.append(swatch, name, el('span', 'tooltip-value', tooltipValue(at, raw, d.line !== d.raw, mode)));
       list.append(row);
     }
     this.tooltip.replaceChildren(head, list);
@@ -363,6 +370,23 @@ export class ChartView {
     const onRight = left < plotWidth / 2;
     this.tooltip.style.left = `${overLeft + (onRight ? left + 16 : Math.max(0, left - tipWidth - 16))}px`;
     this.tooltip.style.top = `${u.over.offsetTop + 8}px`;
+  }
+}
+
+/** One run's entry in the tooltip: its value at x (with the raw one when smoothed), or where it starts or ended. */
+export function tooltipValue(at: ValueAt, raw: ValueAt, smoothed: boolean, mode: XAxisMode): string {
+  switch (at.kind) {
+    case 'none':
+      return 'no points';
+    case 'before':
+      return `starts at ${formatX(at.firstX, mode)}`;
+    case 'after':
+      return `ended at ${formatX(at.lastX, mode)}`;
+    case 'value': {
+      const approx = at.interpolated && at.value !== null ? '≈ ' : '';
+      const text = `${approx}${formatValue(at.value)}`;
+      return smoothed && raw.kind === 'value' ? `${text} (raw ${formatValue(raw.value)})` : text;
+    }
   }
 }
 

@@ -285,3 +285,54 @@ export function nonFinitePeriods(points: RunPoints): { from: number; to: number;
   }
   return out;
 }
+
+/** What the crosshair tooltip says of one run at the hovered x. */
+export type ValueAt =
+  /** a value at x, or interpolated between the run's points around x (null: a NaN period) */
+  | { readonly kind: 'value'; readonly value: number | null; readonly interpolated: boolean }
+  /** x is before the run's first point */
+  | { readonly kind: 'before'; readonly firstX: number }
+  /** x is after the run's last point */
+  | { readonly kind: 'after'; readonly lastX: number }
+  /** the run has no point */
+  | { readonly kind: 'none' };
+
+/**
+ * A run's value at `x`, from its own points (`xs` ascending, `ys` null for a non-finite value): the
+ * value logged at x, or the straight line between the points on both sides of x (a gap when either
+ * is a gap), never the value of a point far away. Before its first or after its last point the run
+ * has no value there, and says where it starts or ended.
+ */
+export function valueAt(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, x: number): ValueAt {
+  const n = xs.length;
+  if (n === 0) {
+    return { kind: 'none' };
+  }
+  if (x < xs[0]) {
+    return { kind: 'before', firstX: xs[0] };
+  }
+  if (x > xs[n - 1]) {
+    return { kind: 'after', lastX: xs[n - 1] };
+  }
+  // the last index whose x is <= x
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (xs[mid] <= x) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  const y0 = ys[lo] ?? null;
+  if (xs[lo] === x || lo === n - 1) {
+    return { kind: 'value', value: y0, interpolated: false };
+  }
+  const y1 = ys[lo + 1] ?? null;
+  if (y0 === null || y1 === null) {
+    return { kind: 'value', value: null, interpolated: true };
+  }
+  const t = (x - xs[lo]) / (xs[lo + 1] - xs[lo]);
+  return { kind: 'value', value: y0 + (y1 - y0) * t, interpolated: true };
+}

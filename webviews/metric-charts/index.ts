@@ -176,10 +176,16 @@ function chartInput(key: string): ChartInput {
 }
 
 let drawnTimer: ReturnType<typeof setTimeout> | undefined;
+let painted = false;
 
 /** Counts a drawn chart, and tells the host which charts show how many points once drawing settles. */
 function markDrawn(): void {
   drawn++;
+  if (!painted) {
+    painted = true;
+    // after the frame that shows it: the host measures from the command to here
+    requestAnimationFrame(() => setTimeout(() => vscode.postMessage({ type: 'painted' }), 0));
+  }
   root.dataset.chartsDrawn = String(drawn); // read by the browser test and the benchmark
   clearTimeout(drawnTimer);
   drawnTimer = setTimeout(() => {

@@ -11,8 +11,8 @@ export function renderLegend(legend: HTMLElement, notes: HTMLElement, runs: read
       const swatch = el('span', style.dash.length > 0 ? 'swatch dashed' : 'swatch');
       swatch.style.background = style.stroke;
       const status = run.status === 'completed' ? '' : ` (${run.status})`;
-      item.append(swatch, el('span', undefined, `${run.name}${status}`));
-      item.title = `${run.name} · ${run.id} · ${run.status}`;
+      item.append(swatch, el('span', undefined, `${run.label}${status}`));
+      item.title = `${run.name} · ${run.id} · ${run.status}`; // the label is short: the hover names the run
       return item;
     }),
   );
@@ -20,7 +20,7 @@ export function renderLegend(legend: HTMLElement, notes: HTMLElement, runs: read
   const one = deleted.length === 1;
   notes.textContent =
     deleted.length > 0
-      ? `${deleted.map((r) => r.name).join(', ')} ${one ? 'was' : 'were'} deleted while this panel was open: ` +
+      ? `${deleted.map((r) => r.label).join(', ')} ${one ? 'was' : 'were'} deleted while this panel was open: ` +
         `${one ? 'its' : 'their'} points stay here, greyed, until you show other runs.`
       : '';
   notes.hidden = notes.textContent === '';

@@ -35,10 +35,10 @@ export function chartNotice(
       const first = periods[0];
       const where = first.from === first.to ? `step ${first.from}` : `steps ${first.from}–${first.to}`;
       const more = periods.length > 1 ? ` and ${periods.length - 1} more period(s)` : '';
-      parts.push(`${run.name}: ${first.kinds.join('/')} at ${where}${more} (gap, marked ▲).`);
+      parts.push(`${run.label}: ${first.kinds.join('/')} at ${where}${more} (gap, marked ▲).`);
     }
     if (p.steps.length === 1) {
-      parts.push(`${run.name}: a single point.`);
+      parts.push(`${run.label}: a single point.`);
     }
   }
   if (hiddenForLog > 0) {

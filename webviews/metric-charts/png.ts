@@ -19,7 +19,8 @@ export function chartPng(plot: uPlot, title: string, runs: readonly ChartRun[], 
   let x = pad;
   let y = 0;
   for (const run of runs) {
-    const w = 20 * dpr + ctx.measureText(run.name).width + 16 * dpr;
+    const w =
+      20 * dpr + ctx.measureText(run.status === 'deleted' ? `${run.label} (deleted)` : run.label).width + 16 * dpr;
     if (x + w > source.width && x > pad) {
       x = pad;
       y += line;
@@ -49,7 +50,7 @@ export function chartPng(plot: uPlot, title: string, runs: readonly ChartRun[], 
     ctx.lineTo(rx + 14 * dpr, top + ry + line / 2);
     ctx.stroke();
     ctx.fillStyle = theme.foreground;
-    ctx.fillText(run.status === 'deleted' ? `${run.name} (deleted)` : run.name, rx + 20 * dpr, top + ry + line / 2);
+    ctx.fillText(run.status === 'deleted' ? `${run.label} (deleted)` : run.label, rx + 20 * dpr, top + ry + line / 2);
   }
   return canvas.toDataURL('image/png');
 }

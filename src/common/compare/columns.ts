@@ -12,6 +12,7 @@ export const RUN_COLUMNS: readonly ColumnDef[] = [
   { id: 'started', label: 'started', group: 'run', kind: 'date' },
   { id: 'duration', label: 'duration', group: 'run', kind: 'number' },
   { id: 'operator', label: 'operator', group: 'run', kind: 'text' },
+  { id: 'runId', label: 'run id', group: 'run', kind: 'text' },
 ];
 
 export const METRIC_STATS: readonly MetricStat[] = ['last', 'min', 'max'];
@@ -95,6 +96,8 @@ export function encodeRow(e: Experiment, columns: readonly ColumnDef[]): WireRow
             return e.durationMs;
           case 'operator':
             return e.operator;
+          case 'runId':
+            return e.id;
           default:
             return null;
         }

@@ -5,10 +5,13 @@
 import type { ColumnDef } from '../../protocol/webviews/compare-table';
 import { compareCells, sameCell, type Cell, type Row } from './cells';
 
+/** Columns "Only columns that differ" never hides: the run's name (pinned) and its id. */
+const ALWAYS_SHOWN = new Set(['name', 'runId']);
+
 /**
- * The ids of the param and metric columns whose value is not the same in every given row (a run
- * that lacks the value differs from one that has it). Run columns (name, status, ...) are not
- * judged: they are always shown.
+ * The ids of the columns whose value is not the same in every given row (a run that lacks the value
+ * differs from one that has it; a column missing in every row is the same everywhere). Run columns
+ * are judged too (an operator or status shared by every run says nothing), except the name and id.
  */
 export function differingColumns(
   rows: readonly Row[],
@@ -20,7 +23,8 @@ export function differingColumns(
     return out;
   }
   columns.forEach((c, i) => {
-    if (c.group === 'run') {
+    if (ALWAYS_SHOWN.has(c.id)) {
+      out.add(c.id);
       return;
     }
     const first = rows[positions[0]].cells[i];

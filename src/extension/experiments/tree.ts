@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
-import type { Experiment, MetricSummary, RunStatus } from '../../protocol/experiments';
+import type { Experiment, RunStatus } from '../../protocol/experiments';
 import { Disposable } from '../common/lifecycle';
 import type { ExperimentsModel } from './experiments-model';
+import { formatDuration, metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
 
-export type Grouping = 'name' | 'status';
+export type { Grouping };
 
 /** A group of runs with the same name (or status), or one run. */
 export type ExperimentNode =
@@ -17,23 +18,6 @@ const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   interrupted: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('testing.iconSkipped')),
 };
 
-export function formatDuration(ms: number | null): string {
-  if (ms === null) {
-    return '';
-  }
-  const s = ms / 1000;
-  return s < 60
-    ? `${s.toFixed(1)} s`
-    : s < 3600
-      ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
-      : `${(s / 3600).toFixed(1)} h`;
-}
-
-export function formatMetric(m: MetricSummary): string {
-  const v = typeof m.lastRaw === 'number' ? Number(m.lastRaw.toPrecision(4)) : m.lastRaw;
-  return `${m.key} ${v}`;
-}
-
 function isGroup(node: ExperimentNode): node is Extract<ExperimentNode, { kind: 'group' }> {
   return 'kind' in node && node.kind === 'group';
 }
@@ -44,6 +28,8 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
 
   private grouping: Grouping = 'name';
+  /** each run's row text, judged against the runs it is listed with (refreshed by getChildren) */
+  private rows = new Map<string, RunRowText>();
 
   constructor(private readonly model: ExperimentsModel) {
     super();
@@ -59,15 +45,48 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
 
   getChildren(node?: ExperimentNode): ExperimentNode[] {
     if (node) {
-      return isGroup(node) ? [...node.runs] : [];
+      if (!isGroup(node)) {
+        return [];
+      }
+      // runs of one name are told apart among themselves; grouped by status, among all runs
+      const rows = runRows(node.by === 'name' ? node.runs : this.model.items, node.by);
+      for (const run of node.runs) {
+        this.rows.set(run.id, rows.get(run.id)!);
+      }
+      return [...node.runs];
     }
     const by = this.grouping;
     const groups = new Map<string, Experiment[]>();
     for (const e of this.model.items) {
       const key = by === 'name' ? e.name : e.status;
-      groups.set(key, [...(groups.get(key) ?? []), e]);
+      let group = groups.get(key);
+      if (!group) {
+        group = [];
+        groups.set(key, group);
+      }
+      group.push(e);
     }
+    this.rows = new Map();
     return [...groups].map(([name, runs]) => ({ kind: 'group', name, by, runs }));
+  }
+
+  /** The group a run is listed in (lets the view reveal and select a run). */
+  getParent(node: ExperimentNode): ExperimentNode | undefined {
+    if (isGroup(node)) {
+      return undefined;
+    }
+    return this.getChildren().find((g) => isGroup(g) && g.runs.some((r) => r.id === node.id));
+  }
+
+  /** A run's row text: the label that tells it apart, its status, key metrics, duration and start. */
+  rowText(run: Experiment): RunRowText {
+    let row = this.rows.get(run.id);
+    if (!row) {
+      const by = this.grouping;
+      const among = this.model.items.filter((e) => by === 'status' || e.name === run.name);
+      row = runRows(among.some((e) => e.id === run.id) ? among : [run], by).get(run.id)!;
+    }
+    return row;
   }
 
   getTreeItem(node: ExperimentNode): vscode.TreeItem {
@@ -80,16 +99,11 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       item.contextValue = 'experimentGroup';
       return item;
     }
-    const started = new Date(node.startedAt).toLocaleString();
-    const item = new vscode.TreeItem(
-      this.grouping === 'name' ? started : `${node.name} · ${started}`,
-      vscode.TreeItemCollapsibleState.None,
-    );
+    const row = this.rowText(node);
+    const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     item.iconPath = STATUS_ICONS[node.status];
-    item.description = [formatDuration(node.durationMs), ...node.metrics.slice(0, 3).map(formatMetric)]
-      .filter((s) => s.length > 0)
-      .join(' · ');
+    item.description = row.description;
     item.contextValue = node.status === 'running' ? 'runningExperiment' : 'experiment';
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown(`**${node.name}** \`${node.id}\` — ${node.status}`);
@@ -97,6 +111,9 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       tooltip.appendMarkdown(`, exit code ${node.exitCode}`);
     }
     tooltip.appendMarkdown(`\n\nStarted ${new Date(node.startedAt).toLocaleString()} by ${node.operator}`);
+    if (node.durationMs !== null) {
+      tooltip.appendMarkdown(`, ran ${formatDuration(node.durationMs)}`);
+    }
     if (Object.keys(node.params).length > 0) {
       tooltip.appendMarkdown('\n\n**Params**\n');
       for (const [k, v] of Object.entries(node.params)) {
@@ -106,7 +123,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     if (node.metrics.length > 0) {
       tooltip.appendMarkdown('\n\n**Metrics** (last · min · max · count)\n');
       for (const m of node.metrics) {
-        tooltip.appendText(`\n${m.key}: ${m.lastRaw} · ${m.min ?? '-'} · ${m.max ?? '-'} · ${m.count}`);
+        tooltip.appendText(`\n${metricTooltipLine(m)}`);
       }
     }
     item.tooltip = tooltip;

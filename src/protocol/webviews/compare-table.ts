@@ -20,7 +20,7 @@ export type ColumnGroup = 'run' | 'param' | 'metric';
 export type MetricStat = 'last' | 'min' | 'max';
 
 export interface ColumnDef {
-  /** stable id: `name`, `status`, `started`, `duration`, `operator`, `params.<key>`, `metrics.<key>.<stat>` */
+  /** stable id: `name`, `status`, `started`, `duration`, `operator`, `runId`, `params.<key>`, `metrics.<key>.<stat>` */
   readonly id: string;
   /** header text: the param or metric key (with the stat for min/max) */
   readonly label: string;
@@ -86,7 +86,9 @@ export type WebviewToHostMessage =
   /** "Chart selected" */
   | { readonly type: 'chart'; readonly ids: readonly string[] }
   /** "Export CSV": the shown columns and rows, in their order; the host asks where to save */
-  | { readonly type: 'exportCsv'; readonly columns: readonly string[]; readonly ids: readonly string[] };
+  | { readonly type: 'exportCsv'; readonly columns: readonly string[]; readonly ids: readonly string[] }
+  /** the page painted its first table since it loaded (measured by the benchmark) */
+  | { readonly type: 'painted'; readonly rows: number };
 
 /** One sort key: a column id and its direction. The first key is the primary one. */
 export interface SortKey {

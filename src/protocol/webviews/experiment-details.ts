@@ -50,6 +50,8 @@ export interface DetailsTable {
   readonly numeric: readonly boolean[];
   /** per column: monospace (keys, JSON values) */
   readonly monospace?: readonly boolean[];
+  /** per row and column: the full value shown on hover (a number shortened for reading); '' = none */
+  readonly titles?: readonly (readonly string[])[];
 }
 
 /** One entry of a list with its own buttons (an artifact, an output, an input). */
@@ -111,7 +113,10 @@ export interface ShowMessage {
 export type HostToWebviewMessage = ShowMessage;
 
 export type WebviewToHostMessage =
-  { readonly type: 'ready' } | { readonly type: 'request'; readonly id: string; readonly request: DetailsRequest };
+  | { readonly type: 'ready' }
+  | { readonly type: 'request'; readonly id: string; readonly request: DetailsRequest }
+  /** the page drew a `show` for the first time since it loaded (measured by the benchmark) */
+  | { readonly type: 'painted'; readonly id: string };
 
 /** What the webview keeps with getState/setState, to render at once when a hidden panel returns. */
 export interface ExperimentDetailsState {

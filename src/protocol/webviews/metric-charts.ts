@@ -15,6 +15,8 @@ import type { RunStatus } from '../experiments';
 export interface ChartRun {
   readonly id: string;
   readonly name: string;
+  /** what the legend and tooltip call it: the name plus what tells it apart from the other runs shown */
+  readonly label: string;
   /** index into the webview's colour-blind-safe palette, stable while the panel is open */
   readonly colour: number;
   /** 'deleted' = the experiment was deleted while the chart was open: its data stays, greyed */
@@ -102,6 +104,8 @@ export type WebviewToHostMessage =
   | { readonly type: 'exportCsv'; readonly keys: readonly string[] }
   /** save a chart, rendered by the webview as a PNG data URL */
   | { readonly type: 'exportPng'; readonly key: string; readonly dataUrl: string }
+  /** the page painted its first chart with points since it loaded (measured by the benchmark) */
+  | { readonly type: 'painted' }
   /** charts the page has drawn (a chart each key, with this many points), sent after drawing settles */
   | { readonly type: 'drawn'; readonly charts: readonly { readonly key: string; readonly points: number }[] };
 

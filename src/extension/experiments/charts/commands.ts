@@ -5,6 +5,7 @@ import { registerCommand } from '../../common/register-command';
 import type { Ui } from '../../common/ui';
 import type { ExperimentsModel } from '../experiments-model';
 import type { MetricChartsPanel } from './panel';
+import { pickRuns } from './picker';
 
 /** The runs of tree nodes: a run itself, or every run of a group; each once, in the order given. */
 export function runsOf(nodes: readonly unknown[]): Experiment[] {
@@ -25,8 +26,9 @@ export function runsOf(nodes: readonly unknown[]): Experiment[] {
 
 /**
  * "ML Lab: Show Metric Charts": from the Experiments view's context menu (the clicked node and the
- * whole multi-selection), its toolbar (the selection), the command palette (a multi-select quick
- * pick), or programmatically with experiments or ids.
+ * whole multi-selection) or programmatically with experiments or ids it charts those runs at once;
+ * from its toolbar or the command palette (no arguments) it asks which runs, starting from those
+ * selected in the Experiments view.
  */
 export function registerChartCommands(
   model: ExperimentsModel,
@@ -34,32 +36,23 @@ export function registerChartCommands(
   ui: Ui,
   selection: () => readonly unknown[],
 ): vscode.Disposable[] {
+  const byId = (g: unknown) => (typeof g === 'string' ? model.items.find((e) => e.id === g) : g);
   return [
     registerCommand(Commands.showMetricCharts, ui, async (clicked?: unknown, selected?: unknown) => {
-      const given = Array.isArray(selected) && selected.length > 0 ? selected : clicked ? [clicked] : [...selection()];
-      let runs = runsOf(given.map((g) => (typeof g === 'string' ? model.items.find((e) => e.id === g) : g)));
+      const given = Array.isArray(selected) && selected.length > 0 ? selected : clicked ? [clicked] : [];
+      let runs = runsOf(given.map(byId));
       if (runs.length === 0) {
-        const items = model.items.map((e) => ({
-          label: e.name,
-          description: `${e.status} · ${new Date(e.startedAt).toLocaleString()}`,
-          detail: e.metrics.length > 0 ? e.metrics.map((m) => m.key).join(', ') : 'no metrics',
-          experiment: e,
-        }));
-        if (items.length === 0) {
+        if (model.items.length === 0) {
           throw new Error(
             'This project has no experiments yet: run one first (ML Lab: Run Active File as Experiment).',
           );
         }
-        const picked = await vscode.window.showQuickPick(items, {
-          canPickMany: true,
-          title: 'Show Metric Charts',
-          placeHolder: 'Select the runs to chart',
-          matchOnDescription: true,
-        });
+        const checked = new Set(runsOf(selection().map(byId)).map((r) => r.id));
+        const picked = await pickRuns(model.items, checked);
         if (!picked || picked.length === 0) {
           return undefined;
         }
-        runs = picked.map((p) => p.experiment);
+        runs = picked;
       }
       // the model's copy is the freshest (metric keys logged since the tree drew the node)
       runs = runs.map((r) => model.items.find((e) => e.id === r.id) ?? r);

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { BackendEvent } from '../../../protocol/api';
 import type { Experiment } from '../../../protocol/experiments';
+import { describeRuns, runLabels, type LabelSource } from '../../../protocol/run-label';
 import type {
   AppendMessage,
   ChartRun,
@@ -34,6 +35,8 @@ export type SaveDialog = (options: vscode.SaveDialogOptions) => Thenable<vscode.
  */
 export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, WebviewToHostMessage> {
   private runs: ChartRun[] = [];
+  /** what the runs' labels are made of (name and params), by id */
+  private sources = new Map<string, LabelSource>();
   private keys: string[] = [];
   private readonly loader: SeriesLoader;
   private readonly live: LiveBatcher;
@@ -41,6 +44,9 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
   private _livePointsPosted = 0;
   private _drawnCharts: readonly { readonly key: string; readonly points: number }[] = [];
   saveDialog: SaveDialog = (options) => vscode.window.showSaveDialog(options);
+  private readonly _onDidPaint = this._register(new vscode.EventEmitter<void>());
+  /** the page painted its first chart with points (after a show, or a reload of a hidden panel) */
+  readonly onDidPaint = this._onDidPaint.event;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -91,9 +97,12 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
 
   /** Opens the panel (or reveals it) with these runs; their keys' series load as the charts appear. */
   show(experiments: readonly Experiment[]): void {
+    this.sources = new Map(experiments.map((e) => [e.id, { id: e.id, name: e.name, params: e.params }]));
+    const labels = runLabels([...this.sources.values()]);
     this.runs = experiments.map((e, i) => ({
       id: e.id,
       name: e.name,
+      label: labels.get(e.id) ?? e.name,
       colour: i,
       status: e.status,
       startedAt: Date.parse(e.startedAt),
@@ -102,8 +111,7 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
     this.loader.clear();
     this.live.reset();
     this._drawnCharts = [];
-    const title = experiments.length === 1 ? `Metrics: ${experiments[0].name}` : `Metrics: ${experiments.length} runs`;
-    this.showPanel(title);
+    this.showPanel(`Metrics: ${describeRuns(experiments)}`);
     this.post(this.init());
   }
 
@@ -126,6 +134,9 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
         break;
       case 'drawn':
         this._drawnCharts = message.charts;
+        break;
+      case 'painted':
+        this._onDidPaint.fire();
         break;
       case 'exportPng':
         void this.exportPng(message.key, message.dataUrl).catch((e: Error) =>
@@ -190,7 +201,13 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
       const x = e.experiment;
       const i = this.runs.findIndex((r) => r.id === x.id);
       if (i >= 0 && (this.runs[i].status !== x.status || this.runs[i].name !== x.name)) {
-        this.runs = this.runs.map((r, j) => (j === i ? { ...r, status: x.status, name: x.name } : r));
+        this.sources.set(x.id, { id: x.id, name: x.name, params: x.params });
+        const labels = runLabels([...this.sources.values()]);
+        this.runs = this.runs.map((r, j) => ({
+          ...r,
+          ...(j === i ? { status: x.status, name: x.name } : {}),
+          label: labels.get(r.id) ?? r.label,
+        }));
         this.post({ type: 'runs', runs: this.runs });
       }
     } else if (e.type === 'experimentDeleted') {

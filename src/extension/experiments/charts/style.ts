@@ -37,5 +37,6 @@ button.small { padding: 1px 8px; font-size: 0.9em; }
 .tooltip-row { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
 .tooltip-name { overflow: hidden; text-overflow: ellipsis; flex: 1; }
 .tooltip-value { font-family: var(--vscode-editor-font-family); }
+.tooltip-row.absent .tooltip-value, .tooltip-row.absent .tooltip-name { color: var(--vscode-descriptionForeground); font-style: italic; }
 .u-select { background: var(--vscode-editor-selectionBackground, rgba(128,128,128,0.2)); }
 `;

@@ -9,6 +9,7 @@ import type {
   WebviewToHostMessage,
   WireRow,
 } from '../../../protocol/webviews/compare-table';
+import { describeRuns } from '../../../protocol/run-label';
 import type { BackendService } from '../../backend/backend-service';
 import { Commands } from '../../common/commands';
 import { WebviewPanelHost } from '../../common/webview/panel-host';
@@ -36,6 +37,10 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
 
   /** The last CSV file written, for tests. */
   lastExport: string | undefined;
+
+  private readonly _onDidPaint = this._register(new vscode.EventEmitter<number>());
+  /** the page painted its first table (with this many rows) since it loaded */
+  readonly onDidPaint = this._onDidPaint.event;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -91,6 +96,9 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
           this.post({ type: 'notice', level: 'error', text: `Could not open the charts: ${(e as Error).message}` }),
         );
         break;
+      case 'painted':
+        this._onDidPaint.fire(message.rows);
+        break;
       case 'exportCsv':
         this.exportCsv(message.columns, message.ids).catch((e: unknown) =>
           this.post({ type: 'notice', level: 'error', text: `Export failed: ${(e as Error).message}` }),
@@ -105,9 +113,10 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
     this.pendingSelect = undefined;
   }
 
+  /** What the tab compares: `Compare: 12 runs of train` (the project's runs; the project is in the view). */
   private title(): string {
-    const project = this.projects.activeProject;
-    return project ? `Compare: ${project.name}` : 'Compare Experiments';
+    const runs = this.model.items;
+    return runs.length > 0 ? `Compare: ${describeRuns(runs)}` : 'Compare Experiments';
   }
 
   /** Derives the columns and rows from scratch. */

@@ -50,6 +50,11 @@ body { padding: 0; overflow: hidden; }
 .st-failed { color: var(--vscode-testing-iconFailed, var(--vscode-errorForeground)); }
 .st-running { color: var(--vscode-charts-blue, inherit); }
 .st-interrupted { color: var(--vscode-testing-iconSkipped, var(--vscode-descriptionForeground)); }
+.scroll-cue { position: absolute; z-index: 5; top: 3px; right: 16px; padding: 1px 8px; font-size: 0.9em; border-radius: 10px;
+  color: var(--vscode-badge-foreground); background: var(--vscode-badge-background); border: none; cursor: pointer;
+  box-shadow: -12px 0 12px 4px var(--vscode-editor-background); }
+.scroll-cue:hover { background: var(--vscode-button-hoverBackground); color: var(--vscode-button-foreground); }
+.grid.scrolled-x .pin { box-shadow: 4px 0 6px -3px var(--vscode-widget-shadow, rgba(0,0,0,0.4)); }
 .missing { color: var(--vscode-disabledForeground, var(--vscode-descriptionForeground)); }
 .chooser { position: absolute; z-index: 10; top: 4px; left: 12px; width: 340px; max-height: 70%; display: flex; flex-direction: column; gap: 6px;
   padding: 8px; background: var(--vscode-editorWidget-background); color: var(--vscode-editorWidget-foreground);

@@ -9,6 +9,7 @@ import type {
   DetailsText,
   ShowMessage,
 } from '../../../protocol/webviews/experiment-details';
+import { formatFull, formatValue } from '../../../protocol/number-format';
 import { formatBytes, formatCount } from '../../datasets/format';
 
 /** Longest param key and value shown in a table cell; the rest is cut with a note of the full length. */
@@ -98,18 +99,17 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-/** A metric value: up to 8 significant digits; NaN and infinities as such; null (no finite value) as a dash. */
+/**
+ * A metric value in the one number format (4 significant digits, integers whole); NaN and infinities
+ * as logged; null (no finite value) as a dash.
+ */
 export function formatNumber(v: number | string | null): string {
-  if (v === null) {
-    return '—';
-  }
-  if (typeof v === 'string') {
-    return v; // "NaN", "Infinity", "-Infinity" as logged
-  }
-  if (!Number.isFinite(v)) {
-    return String(v);
-  }
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
+  return formatValue(v);
+}
+
+/** The full value of a shortened number, for its hover; '' when nothing was shortened. */
+function fullTitle(v: number | string | null): string {
+  return typeof v === 'number' && formatValue(v) !== formatFull(v) ? formatFull(v) : '';
 }
 
 function formatDate(iso: string | null): string {
@@ -308,6 +308,7 @@ function metricsSection(metrics: readonly MetricSummary[]): DetailsSection {
             ]),
             numeric: [false, true, true, true, true, true],
             monospace: [true, false, false, false, false, false],
+            titles: metrics.map((x) => ['', fullTitle(x.lastRaw), fullTitle(x.min), fullTitle(x.max), '', '']),
           }
         : undefined,
     empty: 'No metrics logged.',

@@ -46,6 +46,9 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
   private readonly _onDidClose = this._register(new vscode.EventEmitter<void>());
   /** fires when the person closes the panel */
   readonly onDidClose = this._onDidClose.event;
+  private readonly _onDidPaint = this._register(new vscode.EventEmitter<void>());
+  /** the page drew the run for the first time since it loaded */
+  readonly onDidPaint = this._onDidPaint.event;
 
   private details: ExperimentDetails | undefined;
   private logs: readonly LogTail[] = [];
@@ -188,6 +191,12 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
   }
 
   protected onMessage(message: WebviewToHostMessage): void {
+    if (message.type === 'painted') {
+      if (message.id === this.id) {
+        this._onDidPaint.fire();
+      }
+      return;
+    }
     this.perform(message).catch((e: unknown) =>
       this.deps.reportError(`ML Lab: ${e instanceof Error ? e.message : String(e)}`),
     );
