@@ -86,8 +86,10 @@ export async function runCommand(
   );
   // private like the rest of the run directory, and never written through a link put in its place
   const logFlags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
-  const stdoutLog = fs.createWriteStream(path.join(writer.dir, 'stdout.log'), { flags: logFlags, mode: 0o600 });
-  const stderrLog = fs.createWriteStream(path.join(writer.dir, 'stderr.log'), { flags: logFlags, mode: 0o600 });
+  const openLog = (name: string) =>
+    fs.createWriteStream('', { fd: fs.openSync(path.join(writer.dir, name), logFlags, 0o600) });
+  const stdoutLog = openLog('stdout.log');
+  const stderrLog = openLog('stderr.log');
   let status: RunStatus = 'failed';
   let exitCode: number | null = null;
   let interrupted = false;
