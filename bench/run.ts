@@ -15,6 +15,7 @@ import { ingestBench, listingBench } from './ingest';
 import { modelsBench } from './models';
 import { packagingBench } from './packaging';
 import { schedulerBench } from './scheduler';
+import { storeReplayBench } from './store-replay';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
 import { median, report } from './stats';
 
@@ -193,6 +194,7 @@ async function main(): Promise<void> {
     docker: dockerBench,
     scheduler: schedulerBench,
     models: modelsBench,
+    replay: storeReplayBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

@@ -36,7 +36,14 @@ export interface JournalHeader {
 
 export interface JournalContents {
   readonly header: JournalHeader;
-  readonly transactions: Statement[][];
+  /** the number of whole, valid records after the header */
+  readonly records: number;
+  /**
+   * Record k (1-based) parsed. Records are parsed when replayed, not when the journal is read: a
+   * journal that checkpoints failed to end holds 100,000s of them, and keeping them all parsed at
+   * once took more memory and time (in the garbage collector) than replaying them.
+   */
+  transaction(k: number): Statement[];
   /** checksums[0] is the header's, checksums[k] record k's */
   readonly checksums: string[];
   /** ends[k]: the byte offset just after record k (ends[0] after the header) */
@@ -50,7 +57,7 @@ export interface JournalContents {
 
 export class JournalUnreadableError extends Error {}
 
-export function positionOf(contents: JournalContents, records = contents.transactions.length): JournalPosition {
+export function positionOf(contents: JournalContents, records = contents.records): JournalPosition {
   return { records, bytes: contents.ends[records], last: contents.checksums[records] };
 }
 
@@ -61,7 +68,7 @@ export function positionOf(contents: JournalContents, records = contents.transac
  */
 const FORMAT_2_SEED = 'mllab journal format 2';
 
-function checksum(prev: string, json: string): string {
+function checksum(prev: string, json: string | Uint8Array): string {
   return createHash('sha256').update(prev).update(json).digest('hex').slice(0, 16);
 }
 
@@ -72,15 +79,24 @@ function encode(prev: string, value: unknown): { line: string; sum: string } {
 }
 
 const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** The JSON of the line that ends at `nl` and starts at `pos`, as text. */
+const jsonOf = (data: Buffer, pos: number, nl: number) => data.toString('utf8', Math.min(pos + 17, nl), nl);
 
 /**
  * Parses a journal file. Records are lines `<checksum> <json>`; the first record is the header.
  * Parsing stops at the first line that is not whole and valid; the caller decides, from what is
  * known to have been acknowledged, whether what follows is a torn unacknowledged write or damage.
+ *
+ * A record is valid when its checksum matches its bytes and its JSON is an array; the JSON is only
+ * parsed when the record is replayed (a record that passes its checksum and then fails to parse
+ * could only have been forged, and its replay fails with a message naming it).
  */
 export function readJournal(file: string): JournalContents {
   const data = fs.readFileSync(file);
-  const transactions: Statement[][] = [];
   const checksums: string[] = [];
   const ends: number[] = [];
   let header: JournalHeader | undefined;
@@ -93,41 +109,59 @@ export function readJournal(file: string): JournalContents {
       damagedAt = i;
       break;
     }
-    const line = data.toString('utf8', pos, nl);
-    const json = line.slice(17);
-    let sum = checksum(i === 0 ? FORMAT_2_SEED : chained ? checksums[i - 1] : '', json);
-    if (i === 0 && line.slice(0, 16) !== sum) {
-      sum = checksum('', json); // format 1
-    }
-    let value: unknown;
-    try {
-      value = line[16] === ' ' && line.slice(0, 16) === sum ? JSON.parse(json) : undefined;
-    } catch {
-      value = undefined;
-    }
+    const stored = data.toString('latin1', pos, Math.min(pos + 16, nl));
     if (i === 0) {
-      const h = value as JournalHeader | undefined;
+      const json = jsonOf(data, pos, nl);
+      let sum = checksum(FORMAT_2_SEED, json);
+      if (stored !== sum) {
+        sum = checksum('', json); // format 1
+      }
+      let h: JournalHeader | undefined;
+      try {
+        h = data[pos + 16] === SPACE && stored === sum ? (JSON.parse(json) as JournalHeader) : undefined;
+      } catch {
+        h = undefined;
+      }
       if (!h || typeof h !== 'object' || typeof h.generation !== 'number') {
         break;
       }
       header = h;
       chained = (h.format ?? 1) >= 2;
-    } else if (Array.isArray(value)) {
-      transactions.push(value as Statement[]);
+      checksums.push(sum);
     } else {
-      damagedAt = i;
-      break;
+      const sum = checksum(chained ? checksums[i - 1] : '', data.subarray(Math.min(pos + 17, nl), nl));
+      if (
+        nl - pos < 19 ||
+        stored !== sum ||
+        data[pos + 16] !== SPACE ||
+        data[pos + 17] !== OPEN_BRACKET ||
+        data[nl - 1] !== CLOSE_BRACKET
+      ) {
+        damagedAt = i;
+        break;
+      }
+      checksums.push(sum);
     }
-    checksums.push(sum);
     pos = nl + 1;
     ends.push(pos);
   }
   if (header === undefined) {
     throw new JournalUnreadableError(data.length === 0 ? 'it is empty' : 'its header is damaged');
   }
+  const records = ends.length - 1;
   return {
     header,
-    transactions,
+    records,
+    transaction(k: number): Statement[] {
+      if (!(k >= 1 && k <= records)) {
+        throw new RangeError(`the journal has no record ${k}`);
+      }
+      const value: unknown = JSON.parse(jsonOf(data, ends[k - 1], ends[k] - 1));
+      if (!Array.isArray(value)) {
+        throw new Error('it is not a list of statements');
+      }
+      return value as Statement[];
+    },
     checksums,
     ends,
     totalBytes: data.length,

@@ -5,7 +5,8 @@ import type { Database, SqlJsStatic } from 'sql.js';
 import type { Logger } from '../log';
 import { fsyncDir } from '../../common/fsync';
 import { ACK_FILE, AckMarker, AckState } from './ack';
-import { JournalContents, JournalPosition, JournalUnreadableError, readJournal, Statement } from './journal';
+import { JournalContents, JournalPosition, JournalUnreadableError, readJournal } from './journal';
+import { Replayer } from './replay';
 
 export class StoreCorruptError extends Error {}
 
@@ -196,7 +197,7 @@ class Recovery {
         if (typeof c === 'string') {
           this.aside.push(journalName(next));
           this.notes.push(['warn', `${journalName(next)} ${c}; nothing had been acknowledged in it`]);
-        } else if (!this.snapshots.has(next) && c.transactions.length === 0) {
+        } else if (!this.snapshots.has(next) && c.records === 0) {
           // created by a checkpoint that did not get to write its snapshot (journal first, then snapshot)
           this.remove.push(journalName(next));
           this.notes.push([
@@ -263,8 +264,9 @@ class Recovery {
       this.problem(this.lostJournal(base, own, head));
       return a;
     }
+    const growth = this.replayBytes(base, head);
     if (expected === null) {
-      a.db = new this.SQL.Database();
+      a.db = growth > 0 ? this.roomyDatabase(this.emptyImage(), growth) : new this.SQL.Database();
       a.reached = 'an empty store';
     } else {
       const file = path.join(this.dir, snapshotName(base));
@@ -279,7 +281,7 @@ class Recovery {
         );
         return a;
       }
-      a.db = new this.SQL.Database(data);
+      a.db = this.roomyDatabase(data, growth);
       a.reached = snapshotName(base);
     }
     a.snapshotUnusable = false;
@@ -298,7 +300,7 @@ class Recovery {
         this.problem(this.lostJournal(g, c, head));
         return a;
       }
-      const n = c.transactions.length;
+      const n = c.records;
       let replayable = n;
       let stop = false;
       for (const r of required) {
@@ -338,7 +340,7 @@ class Recovery {
           stop = true;
         }
       }
-      const failed = this.replay(a, c.transactions, replayable, g);
+      const failed = this.replay(a, c, replayable, g);
       if (failed !== undefined) {
         this.problem(
           `record ${failed.record} of ${journalName(g)} could not be replayed (${failed.message}), so neither it nor the records after it can be`,
@@ -353,6 +355,44 @@ class Recovery {
     return a;
   }
 
+  /** The bytes of journal records to replay from `base` to `head`: about what the DB will grow by. */
+  private replayBytes(base: number, head: number): number {
+    let bytes = 0;
+    for (let g = base; g <= head; g++) {
+      const c = this.journal(g);
+      if (typeof c !== 'string') {
+        bytes += c.ends[c.records] - c.ends[0];
+      }
+    }
+    return bytes;
+  }
+
+  /** The image of an empty database (one page: a header with nothing in it). */
+  private emptyImage(): Uint8Array {
+    const db = new this.SQL.Database();
+    try {
+      db.run('PRAGMA user_version = 0');
+      return db.export();
+    } finally {
+      db.close();
+    }
+  }
+
+  /**
+   * A DB loaded from `image` in a file with room to grow by `growth` bytes. sql.js keeps the DB in a
+   * file in memory that grows by an eighth each time it is full, copying all of it: replaying a
+   * journal of 600 MB spent a third of its time there. sqlite ignores the zeros after its last page
+   * (the header says how many pages there are), and an export holds only its pages.
+   */
+  private roomyDatabase(image: Uint8Array, growth: number): Database {
+    if (growth < 1024 * 1024) {
+      return new this.SQL.Database(image);
+    }
+    const data = new Uint8Array(image.length + growth);
+    data.set(image);
+    return new this.SQL.Database(data);
+  }
+
   private lostJournal(g: number, why: string, head: number): string {
     const required = this.requirements(g, head);
     const count =
@@ -363,36 +403,53 @@ class Recovery {
     return `${journalName(g)} ${why}: it held the writes made after ${snapshotName(g)}${count}`;
   }
 
+  /**
+   * Replays records 1..count of journal g onto the attempt's DB, all in one transaction (committing
+   * each record on its own cost more than running it). When record k fails, the transaction is
+   * rolled back and records 1..k-1 are replayed again, so the state is the one before record k.
+   */
   private replay(
     a: Attempt,
-    transactions: Statement[][],
+    journal: JournalContents,
     count: number,
     g: number,
   ): { record: number; message: string } | undefined {
     const db = a.db!;
-    let k = 0;
-    try {
-      for (; k < count; k++) {
-        db.exec('BEGIN');
+    let failed: { record: number; message: string } | undefined;
+    const replayer = new Replayer(this.SQL, db);
+    // the rollback journal of the replay's transaction in memory, not in sql.js's in-memory file
+    db.exec('PRAGMA journal_mode = MEMORY');
+    const run = (records: number) => {
+      db.exec('BEGIN');
+      for (let k = 1; k <= records; k++) {
         try {
-          for (const [sql, params] of transactions[k]) {
-            db.run(sql, params as (string | number | null)[]);
-          }
-          db.exec('COMMIT');
+          replayer.run(journal.transaction(k));
         } catch (e) {
           db.exec('ROLLBACK');
-          throw e;
+          failed = { record: k, message: e instanceof Error ? e.message : String(e) };
+          return;
         }
       }
-    } catch (e) {
-      return { record: k + 1, message: (e as Error).message };
-    } finally {
-      a.replayed += k;
-      if (k > 0) {
-        a.reached += ` and ${plural(k, 'record')} of ${journalName(g)}`;
+      db.exec('COMMIT');
+    };
+    try {
+      run(count);
+      if (failed) {
+        const f: { record: number; message: string } = failed;
+        failed = undefined;
+        run(f.record - 1); // what the records before it give (as deterministic as the first time)
+        failed ??= f;
       }
+    } finally {
+      replayer.free();
+      db.exec('PRAGMA journal_mode = DELETE');
     }
-    return undefined;
+    const done = failed ? failed.record - 1 : count;
+    a.replayed += done;
+    if (done > 0) {
+      a.reached += ` and ${plural(done, 'record')} of ${journalName(g)}`;
+    }
+    return failed;
   }
 
   private problem(p: string): void {
@@ -494,7 +551,7 @@ class Recovery {
     if (typeof c === 'string') {
       damage.push(`${journalName(g)} ${c}`);
     } else {
-      if (c.transactions.length < previous.records || c.checksums[previous.records] !== previous.last) {
+      if (c.records < previous.records || c.checksums[previous.records] !== previous.last) {
         damage.push(`${journalName(g)} is damaged or cut short`);
       }
       if (c.header.snapshotSha256 !== null && !this.snapshots.has(g)) {
