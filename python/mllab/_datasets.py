@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import stat
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 from . import _backend
 from ._errors import MLLabError
-from ._home import datasets_cache_dir, find_home
+from ._home import datasets_cache_dir, find_home, registration_path
 from ._unzip import unpack_cached
 
 __all__ = ["dataset", "add_dataset", "datasets", "parse_name"]
@@ -96,8 +97,13 @@ def dataset(name: str, version: Optional[int] = None, unpack: bool = True, proje
     plain, which = parse_name(name, version)
     _check_project(project)
     lab_home = find_home(home)
-    backend = _backend.connect(lab_home)
-    info = _get_version(backend, plain, which, project)
+    info = _offline_version(lab_home, plain, which)
+    if info is None:
+        backend = _backend.connect(lab_home)
+        info = _get_version(backend, plain, which, project)
+    from ._experiments import note_dataset_input
+    number = info.get("version")
+    note_dataset_input(str(info.get("name", plain)), number if isinstance(number, int) else None)
     stored = info.get("path")
     label = f"{info.get('name', plain)} v{info.get('version', which)}"
     if not isinstance(stored, str) or not os.path.isfile(stored):
@@ -118,6 +124,41 @@ def dataset(name: str, version: Optional[int] = None, unpack: bool = True, proje
     if not already:
         _make_private(folder)
     return folder
+
+
+#: in a job's container: the dataset versions the job may read, next to their blobs (written by the
+#: backend's job runner), for a lab home with no backend inside the container
+JOB_DATASETS_INDEX = os.path.join("blobs", "datasets.json")
+
+
+def _offline_version(home: str, name: str, which: Union[int, str]) -> Optional[Dict[str, Any]]:
+    """A version from the job's index (``<home>/blobs/datasets.json``) when no backend runs for ``home``.
+
+    Returns None when there is a backend to ask, or no index; raises when the index has no such version.
+    """
+    index_path = os.path.join(home, JOB_DATASETS_INDEX)
+    if os.path.exists(registration_path(home)) or not os.path.isfile(index_path):
+        return None
+    try:
+        with open(index_path, encoding="utf-8") as f:
+            index = json.load(f)
+        entries = [e for e in index.get("versions", []) if isinstance(e, dict)]
+    except (OSError, ValueError, AttributeError) as e:
+        raise MLLabError(f"The job's dataset index {index_path} cannot be read ({e}).", code="bad_index") from e
+    same = [e for e in entries if str(e.get("name", "")).lower() == name.lower() and isinstance(e.get("version"), int)]
+    chosen = max(same, key=lambda e: e["version"]) if which == "latest" and same else \
+        next((e for e in same if e["version"] == which), None)
+    if chosen is None:
+        have = ", ".join(sorted({f"{e.get('name')} v{e.get('version')}" for e in entries})) or "none"
+        raise MLLabError(
+            f"This job has no dataset version {name}{'' if which == 'latest' else f' v{which}'} (it can read: "
+            f"{have}). A job reads the dataset versions of its project, or those its MLLAB_DATASETS names.",
+            code="not_found",
+        )
+    sha = str(chosen.get("sha256", "")).lower()
+    if not _SHA256.match(sha):
+        raise MLLabError(f"The job's dataset index gives {name} the invalid hash {sha!r}.", code="bad_index")
+    return dict(chosen, sha256=sha, path=os.path.join(home, "blobs", "sha256", sha[:2], sha[2:]))
 
 
 def _private_folders(home: str, folder: str) -> None:

@@ -395,6 +395,24 @@ _flusher: Optional[threading.Thread] = None
 _hooks_installed = False
 _uncaught: Optional[BaseException] = None
 
+#: dataset versions this process loaded with mllab.dataset(): inputs of every run it records
+_inputs: List[Any] = []
+
+
+def note_dataset_input(name: str, version: Optional[int]) -> None:
+    """Records a dataset version loaded by ``mllab.dataset`` as an input of the runs of this process:
+    those running now and those started later (loading the data often comes first)."""
+    if (name, version) in _inputs:
+        return
+    _inputs.append((name, version))
+    with _active_lock:
+        runs = list(_active)
+    for exp in runs:
+        try:
+            exp.log_input(name, version)
+        except MLLabError:
+            pass
+
 
 class Experiment:
     """One run: a folder ``<home>/runs/<id>/`` the client writes and the backend ingests.
@@ -448,6 +466,11 @@ class Experiment:
         with _active_lock:
             _active.append(self)
         _ensure_background()
+        for ds_name, ds_version in list(_inputs):
+            try:
+                self.log_input(ds_name, ds_version)
+            except MLLabError:
+                pass
 
     # -- start ---------------------------------------------------------------------------------
 

@@ -277,6 +277,10 @@ class LabTestCase(unittest.TestCase):
             old = os.environ.pop(var, None)
             if old is not None:
                 self.addCleanup(os.environ.__setitem__, var, old)
+        # datasets loaded by one test are not inputs of the runs of the next
+        from mllab import _experiments
+        self.addCleanup(_experiments._inputs.clear)
+        _experiments._inputs.clear()
         self.store = FakeStore(os.path.join(self.tmp, "store"))
         if self.start_backend:
             self.backend = FakeBackend(self.store)

@@ -95,6 +95,8 @@ export class ApiClient {
   orphanContainers = () => this.request<OrphanContainer[]>('GET', '/api/containers/orphans');
   removeOrphanContainers = () => this.request<{ removed: number }>('DELETE', '/api/containers/orphans');
   getImage = (image: string) => this.request<ImageInfo>('GET', `/api/images${query({ image })}`);
+  /** the images present locally that have a tag, largest first */
+  listImages = () => this.request<ImageInfo[]>('GET', '/api/images/local');
   pullImage = (image: string) => this.request<ImageInfo>('POST', '/api/images/pull', { image });
   buildImage = (build: BuildImageRequest) => this.request<ImageInfo>('POST', '/api/images/build', build);
   listJobs = (project?: string) => this.request<Job[]>('GET', `/api/jobs${query({ project })}`);

@@ -2,7 +2,7 @@
 import { loadStart } from './load-clock';
 import { performance } from 'perf_hooks';
 import * as vscode from 'vscode';
-import { MlLab } from './lab';
+import { MlLab, startsAtOnce } from './lab';
 
 const evaluated = performance.now();
 
@@ -13,16 +13,22 @@ export interface MlLabApi {
   readonly activationMs: number;
   /** time the bundle took to evaluate (its imports included), in ms */
   readonly bundleEvaluationMs: number;
+  /** whether the lab home existed at activation (then the backend started at once) */
+  readonly homeExistedAtActivation: boolean;
 }
 
 export function activate(context: vscode.ExtensionContext): MlLabApi {
   const start = performance.now();
   const lab = new MlLab(context);
   context.subscriptions.push(lab);
-  // never block activation on the backend: it starts (or is attached to) in the background
-  setImmediate(() => void lab.backend.start());
+  // never block activation on the backend: it starts (or is attached to) in the background, at once
+  // only when the lab home exists (the extension activates on every start, for its status bar item)
+  const homeExistedAtActivation = startsAtOnce(lab.backend.home);
+  if (homeExistedAtActivation) {
+    setImmediate(() => void lab.backend.start());
+  }
   const end = performance.now();
-  return { lab, activationMs: end - start, bundleEvaluationMs: evaluated - loadStart };
+  return { lab, activationMs: end - start, bundleEvaluationMs: evaluated - loadStart, homeExistedAtActivation };
 }
 
 export function deactivate(): void {

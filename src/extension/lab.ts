@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { BackendLogView } from './backend/log-view';
@@ -23,6 +25,7 @@ import { WaitingRuns } from './experiments/waiting-runs';
 import { ExperimentDetailsPanels } from './experiments/details/panels';
 import { RunNotifications } from './experiments/notifications';
 import { ExperimentsTree, type ExperimentNode } from './experiments/tree';
+import { RunTerminals } from './experiments/run-terminal';
 import { VersionTarget } from './datasets/version-target';
 import { configureTerminalEnvironment } from './backend/terminal-env';
 import { registerProjectCommands } from './projects/commands';
@@ -41,6 +44,23 @@ export function labHome(): string | undefined {
     return setting;
   }
   return base ? path.join(base, setting || '.mllab') : undefined;
+}
+
+/**
+ * Whether this window starts its backend at once: when its lab home exists. A folder without one
+ * (the extension activates on every start, for the status bar) gets its backend, and its lab home,
+ * only once the ML Lab views are opened or a command needs it.
+ */
+export function startsAtOnce(home: string | undefined): boolean {
+  return home !== undefined && fs.existsSync(home);
+}
+
+/** Where the `mllab` launcher of the integrated terminals goes: the extension's storage on this machine. */
+function launcherFolder(context: vscode.ExtensionContext): string {
+  const storage = context.globalStorageUri;
+  return storage.scheme === 'file'
+    ? path.join(storage.fsPath, 'bin')
+    : path.join(os.tmpdir(), `mllab-${os.userInfo().uid}`, 'bin');
 }
 
 /** The root object of the extension: builds every part and owns it (disposed on deactivate). */
@@ -69,8 +89,10 @@ export class MlLab extends Disposable {
   readonly models: Models;
   /** Jobs and Services views (Docker) */
   readonly containers: Containers;
-  /** what integrated terminals get (MLLAB_HOME, PYTHONPATH) */
+  /** what integrated terminals get (MLLAB_HOME, PYTHONPATH, `mllab` on PATH) */
   readonly terminalEnvironment: vscode.EnvironmentVariableCollection;
+  /** the terminals Run as Experiment types into, one per script */
+  readonly runTerminals: RunTerminals;
 
   constructor(context: vscode.ExtensionContext) {
     super();
@@ -87,7 +109,7 @@ export class MlLab extends Disposable {
     );
     this.projects = this._register(new ProjectsModel(this.backend));
     this.projectsTree = this._register(new ProjectsTree(this.projects, this.backend));
-    this.statusBar = this._register(new ProjectStatusBar(this.backend, this.projects));
+    this.statusBar = this._register(new ProjectStatusBar(this.backend, this.projects, startsAtOnce(this.backend.home)));
     const logView = this._register(new BackendLogView(() => this.backend.home));
 
     const projectsView = this._register(
@@ -138,19 +160,27 @@ export class MlLab extends Disposable {
       new CompareTable(context.extensionUri, this.experiments, this.projects, this.backend),
     );
     this._register(registerCompareCommand(this.compareTable, this.ui, () => this.experimentsView.selection));
+    this.terminalEnvironment = context.environmentVariableCollection;
+    configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
+    this.runTerminals = this._register(
+      new RunTerminals(
+        () => this.backend.home,
+        launcherFolder(context),
+        path.join(context.extensionPath, 'dist', 'cli.js'),
+        context.environmentVariableCollection,
+      ),
+    );
     registerExperimentCommands(
       this.backend,
       this.experiments,
       this.experimentsTree,
       this.ui,
-      context.extensionPath,
+      this.runTerminals,
       context.workspaceState,
     ).forEach((d) => this._register(d));
     this.experimentDetails = this._register(new ExperimentDetailsPanels(context.extensionUri, this.backend, this.ui));
     this._register(new RunNotifications(this.backend, this.ui));
     this._register(new WaitingRuns(this.backend));
-    this.terminalEnvironment = context.environmentVariableCollection;
-    configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
     registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
@@ -182,6 +212,23 @@ export class MlLab extends Disposable {
         }
       }),
     );
+    // a folder without a lab home: the backend starts once an ML Lab view shows (or a command needs it)
+    const views: vscode.TreeView<unknown>[] = [
+      projectsView,
+      this.datasetsView,
+      this.experimentsView,
+      this.models.view,
+      this.containers.jobsView,
+      this.containers.servicesView,
+    ];
+    const startWhenShown = () => {
+      if (views.some((v) => v.visible)) {
+        this.statusBar.markStarted();
+        void this.backend.start();
+      }
+    };
+    views.forEach((v) => this._register(v.onDidChangeVisibility(startWhenShown)));
+    startWhenShown();
     void vscode.commands.executeCommand('setContext', ContextKeys.hasHome, this.backend.home !== undefined);
     void vscode.commands.executeCommand('setContext', ContextKeys.backendState, this.backend.state.kind);
   }

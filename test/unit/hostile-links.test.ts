@@ -140,7 +140,8 @@ describe('hostile jobs: links in a run directory are never followed on the host'
     const logs = await readStream(await lab.client.jobRunLogs(run.id));
     assert.strictEqual(
       logs,
-      `./sha256/${v.sha256.slice(0, 2)}/${v.sha256.slice(2)}\na,b\n1,2\nread-only\n`,
+      // the blob of the project's one dataset, and the index naming it (for mllab.dataset() inside)
+      `./datasets.json\n./sha256/${v.sha256.slice(0, 2)}/${v.sha256.slice(2)}\na,b\n1,2\nread-only\n`,
       'only the project dataset, read-only',
     );
     // the per-run folder is gone once the run ended

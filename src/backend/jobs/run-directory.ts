@@ -149,6 +149,57 @@ export interface DatasetBlob {
   readonly name: string;
   readonly version: number;
   readonly sha256: string;
+  /** a single file, or a package (a folder stored as a zip) */
+  readonly kind?: 'file' | 'package';
+}
+
+/**
+ * The index of the dataset versions a job may read, next to their blobs
+ * (`/mllab/home/blobs/datasets.json`): the Python client's `mllab.dataset("name")` looks versions
+ * up in it when no backend runs for its lab home, as inside a container.
+ */
+export const JOB_DATASETS_INDEX = 'datasets.json';
+
+/** Where ML Lab's Python client appears inside job and service containers (on PYTHONPATH). */
+export const CONTAINER_PYTHON = '/mllab/python';
+
+let pythonClient: string | null | undefined;
+
+/**
+ * The folder that holds ML Lab's Python client (`mllab/`): `python/` next to the bundle (dist/ ->
+ * the extension or package root) or the repository's (tests). Null when it is not there.
+ */
+export function pythonClientFolder(): string | null {
+  if (pythonClient !== undefined) {
+    return pythonClient;
+  }
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'python', 'mllab', '__init__.py'))) {
+      return (pythonClient = path.join(dir, 'python'));
+    }
+    if (path.dirname(dir) === dir) {
+      return (pythonClient = null);
+    }
+  }
+}
+
+/**
+ * What every job and service container gets so that `import mllab` works in any image with Python:
+ * the client mounted read-only and put first on PYTHONPATH (after the definition's own entries).
+ */
+export function pythonClientMount(env: Readonly<Record<string, string>>): {
+  mounts: { hostPath: string; containerPath: string; readOnly: true }[];
+  env: Record<string, string>;
+} {
+  const folder = pythonClientFolder();
+  if (!folder) {
+    return { mounts: [], env: {} };
+  }
+  const own = env.PYTHONPATH;
+  return {
+    mounts: [{ hostPath: folder, containerPath: CONTAINER_PYTHON, readOnly: true }],
+    env: { PYTHONPATH: own ? `${own}:${CONTAINER_PYTHON}` : CONTAINER_PYTHON },
+  };
 }
 
 /**
@@ -199,6 +250,12 @@ export function gatherJobBlobs(
     chosen = [...picked.values()];
   }
   const unlinked: { hostPath: string; containerPath: string }[] = [];
+  const index = chosen
+    .filter((v) => /^[0-9a-f]{64}$/.test(v.sha256))
+    .map((v) => ({ name: v.name, version: v.version, sha256: v.sha256, kind: v.kind ?? 'file' }));
+  fs.writeFileSync(path.join(dir, JOB_DATASETS_INDEX), JSON.stringify({ versions: index }, null, 2) + '\n', {
+    mode: 0o644,
+  });
   for (const sha256 of new Set(chosen.map((v) => v.sha256))) {
     if (!/^[0-9a-f]{64}$/.test(sha256)) {
       continue;

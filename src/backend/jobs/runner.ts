@@ -19,6 +19,7 @@ import {
   gatherJobBlobs,
   JOB_DATASETS_ENV,
   jobBlobsDir,
+  pythonClientMount,
 } from './run-directory';
 
 const isMissingImage = (e: unknown) => e instanceof RuntimeError && e.code === 'image_missing';
@@ -155,12 +156,14 @@ export class JobRunner {
         `jobs: run ${runId}: ${JOB_DATASETS_ENV} names ${blobs.missing.map((m) => `"${m}"`).join(', ')}, which the project has no version of`,
       );
     }
+    const python = pythonClientMount(spec.env);
     return this.runtime.create({
       hostname: containerHostname(runDir),
       image: spec.image,
       command: spec.command,
       env: {
         ...spec.env,
+        ...python.env,
         MLLAB_HOME: CONTAINER_HOME,
         MLLAB_RUN_DIR: CONTAINER_RUN_DIR,
         MLLAB_JOB: spec.name,
@@ -172,6 +175,7 @@ export class JobRunner {
         ...(workspace ? [{ hostPath: workspace, containerPath: CONTAINER_WORKSPACE, readOnly: true }] : []),
         { hostPath: blobs.dir, containerPath: `${CONTAINER_HOME}/blobs`, readOnly: true },
         ...blobs.unlinked.map((b) => ({ ...b, readOnly: true })),
+        ...python.mounts,
         { hostPath: runDir, containerPath: CONTAINER_RUN_DIR, readOnly: false },
       ],
       ports: [],

@@ -280,6 +280,20 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
+  async images(): Promise<ImageInfo[]> {
+    return this.call('list the images', async () => {
+      const all = await this.docker.listImages();
+      return all
+        .map((i) => ({
+          id: i.Id,
+          tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+          sizeBytes: i.Size,
+        }))
+        .filter((i) => i.tags.length > 0)
+        .sort((a, b) => b.sizeBytes - a.sizeBytes);
+    });
+  }
+
   async pull(name: string, onProgress?: (p: PullProgress) => void): Promise<void> {
     try {
       await this.call(

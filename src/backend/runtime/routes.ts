@@ -39,6 +39,12 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     },
   );
 
+  // the local images, to choose one for a job or a service (nothing is pulled)
+  app.get('/api/images/local', async (): Promise<ImageInfo[]> => {
+    connection.requireAvailable();
+    return runtime.images();
+  });
+
   app.post<{ Body: { image: string } }>(
     '/api/images/pull',
     { schema: { body: imageBody } },

@@ -99,6 +99,8 @@ export interface ContainerRuntime {
   events(labels: Readonly<Record<string, string>>, onEvent: (e: ContainerEvent) => void): Promise<EventSubscription>;
   /** undefined when the image is not present locally */
   image(name: string): Promise<ImageInfo | undefined>;
+  /** the images present locally that have a tag, largest first */
+  images(): Promise<ImageInfo[]>;
   pull(name: string, onProgress?: (p: PullProgress) => void): Promise<void>;
   removeImage(name: string): Promise<void>;
   /** builds `contextDir` (its .dockerignore honoured) into `tag`, streaming the output lines */

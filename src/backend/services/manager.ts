@@ -9,6 +9,7 @@ import { checkImage, parseEnv, parsePort, parseVolume } from '../runtime/parse';
 import { LABELS, type ContainerEvent, type ContainerInfo, type ContainerRuntime } from '../runtime/runtime';
 import { checkPortFree, probe, reachableHost } from './health';
 import type { ServiceChanges, ServiceRepository } from './repository';
+import { pythonClientMount } from '../jobs/run-directory';
 
 export interface ServiceManagerDeps {
   readonly home: string;
@@ -134,10 +135,12 @@ export class ServiceManager {
   }
 
   private async createAndStart(service: Service): Promise<void> {
+    // as in jobs: `import mllab` works in any image with Python
+    const python = pythonClientMount(service.env);
     const containerId = await this.runtime.create({
       image: service.image,
       command: service.command,
-      env: service.env,
+      env: { ...service.env, ...python.env },
       workingDir: null,
       labels: {
         [LABELS.home]: this.deps.home,
@@ -145,7 +148,7 @@ export class ServiceManager {
         [LABELS.kind]: 'service',
         [LABELS.id]: service.id,
       },
-      mounts: service.volumes,
+      mounts: [...service.volumes, ...python.mounts],
       ports: service.ports,
       cpus: null,
       memoryBytes: null,

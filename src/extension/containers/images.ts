@@ -128,3 +128,63 @@ export async function offerOrphanCleanup(backend: BackendService, ui: Ui): Promi
     void ui.info(`ML Lab: removed ${removed} container(s).`);
   }
 }
+
+/** A local image in a pick list: its tag, with size and id. */
+export interface ImageItem extends vscode.QuickPickItem {
+  readonly image?: string;
+  readonly action?: 'other' | 'setting';
+}
+
+/**
+ * Asks for a local image: the images present in the Docker Engine (tags, sizes), largest first,
+ * with `preferred` on top; "Other image..." types a name (it is pulled at the first run if it can
+ * be). With `setting`, an item opens that setting instead. Resolves undefined when cancelled.
+ */
+export async function pickLocalImage(
+  backend: BackendService,
+  ui: Ui,
+  options: { title: string; placeHolder: string; preferred?: string; setting?: string },
+): Promise<string | undefined> {
+  const client = await backend.ready();
+  const images = await client.listImages();
+  const items: ImageItem[] = images.flatMap((i) =>
+    i.tags.map((tag) => ({
+      label: tag,
+      description: size(i.sizeBytes),
+      detail: i.id.replace(/^sha256:/, '').slice(0, 12),
+      image: tag,
+    })),
+  );
+  const preferred = options.preferred?.trim();
+  items.sort((a, b) => Number(b.image === preferred) - Number(a.image === preferred));
+  items.push({
+    label: '$(edit) Other image...',
+    description: 'type a name (pulled at the first run)',
+    action: 'other',
+  });
+  if (options.setting) {
+    items.push({ label: '$(gear) Open the setting', description: options.setting, action: 'setting' });
+  }
+  const picked = await ui.pick(items, {
+    title: options.title,
+    placeHolder: images.length > 0 ? options.placeHolder : 'No local images: build one from a Dockerfile, or name one',
+    matchOnDescription: true,
+  });
+  if (!picked) {
+    return undefined;
+  }
+  if (picked.action === 'setting') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', options.setting);
+    return undefined;
+  }
+  if (picked.action === 'other') {
+    const typed = await ui.input({
+      title: options.title,
+      prompt: 'An image name, e.g. python:3.12-slim',
+      value: preferred,
+      validateInput: (v) => (TAG.test(v.trim()) ? undefined : 'A lowercase name[:tag], e.g. my-training:1'),
+    });
+    return typed?.trim() || undefined;
+  }
+  return picked.image;
+}

@@ -55,6 +55,10 @@ function datasetItem(dataset: Dataset): vscode.TreeItem {
       `Created ${new Date(dataset.createdAt).toLocaleString()}`,
   );
   item.accessibilityInformation = { label: `Dataset ${dataset.name}, ${count} versions` };
+  // a click shows the data (the latest version); the twistie still lists the versions
+  if (latest) {
+    item.command = { command: Commands.previewDataset, title: 'Preview Latest Version', arguments: [latest] };
+  }
   return item;
 }
 

@@ -8,6 +8,7 @@ import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { ExperimentsModel } from './experiments-model';
 import { askParams, LastParams, readParamsFile } from './params';
+import { type RunTerminals, shellQuote as quote } from './run-terminal';
 import type { ExperimentsTree } from './tree';
 
 /** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
@@ -51,21 +52,6 @@ async function saveIfDirty(file: vscode.Uri): Promise<void> {
   }
 }
 
-/** Runs `mllab run <args>` in a new terminal, with the editor's own runtime as Node. */
-function runInTerminal(extensionPath: string, home: string, name: string, cwd: string, args: string): vscode.Terminal {
-  const cli = path.join(extensionPath, 'dist', 'cli.js');
-  const terminal = vscode.window.createTerminal({
-    name: `ML Lab: ${name}`,
-    cwd,
-    iconPath: new vscode.ThemeIcon('beaker'),
-    // inside desktop VS Code the runtime is Electron: this makes it act as plain Node
-    env: { ELECTRON_RUN_AS_NODE: '1', MLLAB_HOME: home },
-  });
-  terminal.show();
-  terminal.sendText(`${quote(process.execPath)} ${quote(cli)} run --home ${quote(home)} ${args}`);
-  return terminal;
-}
-
 /** `--param k=<json>` arguments for `mllab run`. */
 function paramArgs(params: Readonly<Record<string, unknown>>): string {
   return Object.entries(params)
@@ -73,14 +59,12 @@ function paramArgs(params: Readonly<Record<string, unknown>>): string {
     .join(' ');
 }
 
-const quote = (s: string) => (/^[\w./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 export function registerExperimentCommands(
   backend: BackendService,
   model: ExperimentsModel,
   tree: ExperimentsTree,
   ui: Ui,
-  extensionPath: string,
+  terminals: RunTerminals,
   memento: vscode.Memento,
 ): vscode.Disposable[] {
   const lastParams = new LastParams(memento);
@@ -96,12 +80,11 @@ export function registerExperimentCommands(
     if (params === undefined) {
       return undefined;
     }
-    return runInTerminal(
-      extensionPath,
-      backend.home,
-      e.name,
+    return terminals.run(
+      manifest.script?.path ?? e.name,
+      manifest.script ? path.basename(manifest.script.path) : e.name,
       manifest.cwd,
-      `--name ${quote(e.name)} ${paramArgs(params)} -- ${manifest.command.map(quote).join(' ')}`,
+      `run --name ${quote(e.name)} ${paramArgs(params)} -- ${manifest.command.map(quote).join(' ')}`,
     );
   };
 
@@ -118,21 +101,24 @@ export function registerExperimentCommands(
       }
       const name = path.basename(file.fsPath).replace(/\.[^.]+$/, '');
       const fromFile = readParamsFile(file.fsPath);
-      const params =
+      const values =
         fromFile?.params ?? (await askParams(ui, `Run ${name} as Experiment: params`, lastParams.get(file.fsPath)));
-      if (params === undefined) {
+      if (values === undefined) {
         return undefined; // cancelled
       }
       if (!fromFile) {
-        await lastParams.set(file.fsPath, params);
+        await lastParams.set(file.fsPath, values);
       }
       const python = await pythonFor(file);
-      return runInTerminal(
-        extensionPath,
-        home,
-        name,
+      // no --name: the name the code gives (mllab.experiment("...")) wins, else the file's name
+      const script = path.basename(file.fsPath);
+      const notebook = isNotebook(file) ? '-m mllab.notebook ' : '';
+      const params = paramArgs(values);
+      return terminals.run(
+        file.fsPath,
+        script,
         path.dirname(file.fsPath),
-        `--name ${quote(name)} ${paramArgs(params)} -- ${python} ${isNotebook(file) ? '-m mllab.notebook ' : ''}${quote(file.fsPath)}`,
+        `run ${params}${params ? ' ' : ''}-- ${python} ${notebook}${quote(script)}`,
       );
     }),
     registerCommand(Commands.openExperimentLog, ui, async (e?: Experiment) => {

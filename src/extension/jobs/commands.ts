@@ -9,6 +9,7 @@ import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { LogChannels } from '../containers/log-channels';
 import { splitCommandLine } from '../containers/format';
+import { pickLocalImage } from '../containers/images';
 import type { JobView } from './jobs-model';
 import type { JobNode } from './tree';
 
@@ -48,6 +49,30 @@ export function jobPicker(
   };
 }
 
+/**
+ * The image Run File as Job uses: the setting, else one picked from the local images, which is
+ * remembered in the setting (for the workspace when one is open).
+ */
+async function runFileImage(backend: BackendService, ui: Ui, shell: boolean): Promise<string | undefined> {
+  const config = vscode.workspace.getConfiguration('mllab');
+  const configured = config.get<string>('jobs.runFileImage', '').trim();
+  if (configured) {
+    return configured;
+  }
+  const image = await pickLocalImage(backend, ui, {
+    title: 'Run File as Job: the image to run it in (remembered in "mllab.jobs.runFileImage")',
+    placeHolder: shell ? 'A local image with sh' : "A local image with python3 (ML Lab's client is added to it)",
+    setting: 'mllab.jobs.runFileImage',
+  });
+  if (image) {
+    const target = vscode.workspace.workspaceFolders?.length
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
+    await config.update('jobs.runFileImage', image, target);
+  }
+  return image;
+}
+
 export function registerJobCommands(deps: JobCommandDeps): vscode.Disposable[] {
   const { backend, ui, logs } = deps;
 
@@ -82,11 +107,10 @@ export function registerJobCommands(deps: JobCommandDeps): vscode.Disposable[] {
       if (!name) {
         return undefined;
       }
-      const image = await ui.input({
+      const image = await pickLocalImage(backend, ui, {
         title: 'Create Job (2/3): image',
-        prompt: 'A local Docker image, e.g. my-training:1 (built here or pulled before)',
-        value: vscode.workspace.getConfiguration('mllab').get<string>('jobs.image', ''),
-        validateInput: (v) => (v.trim() ? undefined : 'Name an image'),
+        placeHolder: "A local Docker image: ML Lab's Python client is available in it (import mllab)",
+        preferred: vscode.workspace.getConfiguration('mllab').get<string>('jobs.image', ''),
       });
       if (!image) {
         return undefined;
@@ -201,12 +225,9 @@ export function registerJobCommands(deps: JobCommandDeps): vscode.Disposable[] {
         throw new Error(`${path.basename(file.fsPath)} is outside the workspace folder, which is what the job mounts.`);
       }
       await vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.toString() && d.isDirty)?.save();
-      const config = vscode.workspace.getConfiguration('mllab');
-      const image = config.get<string>('jobs.runFileImage', '').trim();
+      const image = await runFileImage(backend, ui, file.fsPath.endsWith('.sh'));
       if (!image) {
-        throw new Error(
-          'Set "mllab.jobs.runFileImage" to a local image with Python (e.g. one built from your Dockerfile).',
-        );
+        return undefined;
       }
       const inContainer = `/workspace/${relative.split(path.sep).join('/')}`;
       const command = file.fsPath.endsWith('.sh') ? ['sh', inContainer] : ['python3', inContainer];

@@ -4,22 +4,43 @@ import { Commands } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { ProjectsModel } from './projects-model';
 
+/** Opens the ML Lab view container (which starts the backend). */
+const SHOW_VIEWS = 'workbench.view.extension.mllab';
+
 /** Shows the active project and the backend's state; a click switches projects (or helps recover). */
 export class ProjectStatusBar extends Disposable {
   private readonly item = this._register(
     vscode.window.createStatusBarItem('mllab.status', vscode.StatusBarAlignment.Left, 50),
   );
 
+  /** false until the backend is asked for: a folder without a lab home starts none at startup */
+  private started: boolean;
+
   constructor(
     private readonly backend: BackendService,
     private readonly model: ProjectsModel,
+    startsAtOnce = true,
   ) {
     super();
+    this.started = startsAtOnce;
     this.item.name = 'ML Lab';
-    this._register(backend.onDidChangeState(() => this.update()));
+    this._register(
+      backend.onDidChangeState(() => {
+        this.started = true;
+        this.update();
+      }),
+    );
     this._register(model.onDidChange(() => this.update()));
     this.update();
     this.item.show();
+  }
+
+  /** The backend was asked for (a view opened): from now on the item shows its state. */
+  markStarted(): void {
+    if (!this.started) {
+      this.started = true;
+      this.update();
+    }
   }
 
   private update(): void {
@@ -33,6 +54,12 @@ export class ProjectStatusBar extends Disposable {
         item.command = undefined;
         return;
       case 'starting':
+        if (!this.started) {
+          item.text = '$(beaker) ML Lab';
+          item.tooltip = 'ML Lab: click to open its views (projects, datasets, experiments, models, jobs)';
+          item.command = SHOW_VIEWS;
+          return;
+        }
         item.text = '$(loading~spin) ML Lab';
         item.tooltip = 'ML Lab: starting the backend...';
         item.command = Commands.showBackendLog;

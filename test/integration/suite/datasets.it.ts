@@ -50,6 +50,7 @@ describe('Datasets in a real VS Code extension host', function () {
       infos.push(message);
       return undefined;
     };
+    await vscode.commands.executeCommand('workbench.view.extension.mllab'); // starts the backend
     await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
 
     const workspace = process.env.MLLAB_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders![0].uri.fsPath;

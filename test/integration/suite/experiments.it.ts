@@ -151,7 +151,9 @@ describe('Experiments in a real VS Code extension host', () => {
       'the notebook run to complete',
       () =>
         lab.experiments.items.find(
-          (e: Experiment) => e.name === 'explore' && e.status === 'completed' && e.metrics.some((m) => m.key === 'acc'),
+          // the name the notebook's code gives wins over the file's name ("explore")
+          (e: Experiment) =>
+            e.name === 'it-notebook' && e.status === 'completed' && e.metrics.some((m) => m.key === 'acc'),
         ),
       90000,
     );

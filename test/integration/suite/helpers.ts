@@ -37,6 +37,8 @@ export async function screenshot(name: string): Promise<void> {
 /** Activates ML Lab, waits for its backend, and creates a project that becomes the active one. */
 export async function openTestProject(title: string): Promise<{ lab: MlLab; project: Project }> {
   const lab = (await vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!.activate()).lab;
+  // as a person's first click: showing the views starts the backend of a folder without a lab home yet
+  await vscode.commands.executeCommand('workbench.view.extension.mllab');
   await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
   const project = await lab.backend.client.createProject(`${title} ${Date.now()}`);
   await lab.backend.client.setActiveProject(project.id);

@@ -22,6 +22,7 @@ describe('ML Lab in a real VS Code extension host', () => {
       errors.push(message);
       return undefined;
     };
+    await vscode.commands.executeCommand('workbench.view.extension.mllab'); // starts the backend
     await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
     await lab.projects.refresh();
   });
