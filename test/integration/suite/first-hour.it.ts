@@ -137,6 +137,44 @@ describe('The first hour with ML Lab in a real VS Code extension host', () => {
     terminal.dispose();
   });
 
+  it('runs the sample workspace: train.py reads its dataset by name, records the input and logs a model', async function () {
+    this.timeout(180000);
+    const sample = path.join(folder, 'sample');
+    fs.cpSync(path.resolve(__dirname, '..', '..', '..', '..', 'demo', 'sample-workspace'), sample, { recursive: true });
+    const rows = ['timestamp,temperature,vibration,label'];
+    for (let i = 0; i < 100; i++) {
+      const fault = i % 10 === 0;
+      rows.push(
+        `2026-01-01T00:00:${i % 60},${fault ? 88 + (i % 5) : 60 + (i % 10)},${fault ? 0.9 : 0.3},${fault ? 'fault' : 'ok'}`,
+      );
+    }
+    fs.mkdirSync(path.join(sample, 'data'));
+    fs.writeFileSync(path.join(sample, 'data', 'sensor-readings.csv'), rows.join('\n') + '\n');
+    const version = await lab.backend.client.addDataset({
+      path: path.join(sample, 'data', 'sensor-readings.csv'),
+      name: 'sensor-readings',
+      project: project!.id,
+    });
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(sample, 'train.py')));
+    const terminal = await vscode.commands.executeCommand<vscode.Terminal>('mllab.experiment.run');
+    const run = await waitFor(
+      'the sample run to complete',
+      () =>
+        lab.experiments.items.find(
+          (e: Experiment) => e.name === 'sensor-faults' && e.status === 'completed' && e.params.epochs === 30,
+        ),
+      90000,
+    );
+    terminal.dispose();
+    const details = await lab.backend.client.getExperiment(run.id);
+    assert.deepStrictEqual(details.inputs, [{ dataset: 'sensor-readings', version: version.version }]);
+    assert.ok((run.metrics.find((m) => m.key === 'accuracy')?.last ?? 0) > 0.8);
+    const model = await waitFor('the model to be registered', async () =>
+      (await lab.backend.client.listModels(project!.id)).find((m) => m.name === 'sensor-faults'),
+    );
+    assert.strictEqual(model.versions.at(-1)?.experimentId, run.id);
+  });
+
   it('previews the latest version when a dataset is clicked', async () => {
     const csv = path.join(folder, 'sensors.csv');
     fs.writeFileSync(csv, 'a,b\n1,2\n');
