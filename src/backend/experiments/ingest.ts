@@ -164,13 +164,14 @@ export class RunIngest {
    * One pass over a run directory. With `batch`, the pass's store writes are added to it and
    * committed by `flush(batch)` (the caller flushes before the run's next pass); without, they are
    * committed before this resolves. Errors of the file system (EMFILE included) are thrown, with
-   * nothing of the pass kept: the caller retries the run later.
+   * nothing of the pass kept: the caller retries the run later. `stored: false` says the run is
+   * known not to be in the store (saves a query per new run in a backlog).
    */
-  async ingest(dir: string, batch?: IngestBatch): Promise<IngestOutcome> {
+  async ingest(dir: string, batch?: IngestBatch, stored?: boolean): Promise<IngestOutcome> {
     const id = path.basename(dir);
     this.lastStatus = undefined;
     try {
-      return await this.pass(id, dir, batch);
+      return await this.pass(id, dir, batch, stored);
     } catch (e) {
       // the in-memory state may be ahead of the store: reload it (and cut the point tails) next time
       this.live.delete(id);
@@ -206,7 +207,12 @@ export class RunIngest {
     }
   }
 
-  private async pass(id: string, dir: string, batch: IngestBatch | undefined): Promise<IngestOutcome> {
+  private async pass(
+    id: string,
+    dir: string,
+    batch: IngestBatch | undefined,
+    stored: boolean | undefined,
+  ): Promise<IngestOutcome> {
     let manifestText = this.readManifest(id, dir);
     if (manifestText === undefined) {
       return 'missing';
@@ -215,7 +221,7 @@ export class RunIngest {
     if (!manifest) {
       return 'missing';
     }
-    const state = await this.stateOf(id, dir, manifest);
+    const state = await this.stateOf(id, dir, manifest, stored);
     if (!state) {
       return 'pending';
     }
@@ -320,12 +326,17 @@ export class RunIngest {
     return typeof manifest.pid === 'number' && (typeof host !== 'string' || host === this.hostname);
   }
 
-  private async stateOf(id: string, dir: string, manifest: RunManifest): Promise<RunState | undefined> {
+  private async stateOf(
+    id: string,
+    dir: string,
+    manifest: RunManifest,
+    stored: boolean | undefined,
+  ): Promise<RunState | undefined> {
     const cached = this.live.get(id);
     if (cached) {
       return cached;
     }
-    const loaded = this.deps.repo.load(id);
+    const loaded = stored === false ? undefined : this.deps.repo.load(id);
     if (loaded) {
       const state: RunState = {
         ...loaded,

@@ -45,7 +45,7 @@ const SLICE_MS = 8;
 const BACKLOG_RUNS = 100;
 /** ingestProgress at most this often */
 const PROGRESS_MS = 500;
-/** runs that failed for want of a descriptor (EMFILE) or another file system error are retried after */
+/** runs that failed for want of a descriptor (EMFILE) are retried after this; other errors back off */
 const RETRY_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
@@ -71,6 +71,13 @@ interface Followed {
 
 /** What a queued run needs: `check` = a pass only if something changed since the last one. */
 type Need = 'pass' | 'check';
+
+interface Outcome {
+  readonly id: string;
+  /** its row changed */
+  readonly updated: boolean;
+  readonly running: boolean;
+}
 
 interface Queued {
   need: Need;
@@ -123,6 +130,10 @@ export class ExperimentTracker {
   private draining: Promise<void> | undefined;
   /** serializes slices and deletions */
   private lock: Promise<void> = Promise.resolve();
+  /** the commit of the last slice, until it is on disk (the next slice reads meanwhile) */
+  private flushing: Promise<void> = Promise.resolve();
+  /** project ids by the name a manifest gives (null: the active one), for one slice */
+  private readonly projectIds = new Map<string | null, string | undefined>();
   private rootWatcher: fs.FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private projectTimer: NodeJS.Timeout | undefined;
@@ -150,10 +161,15 @@ export class ExperimentTracker {
       onModel: o.onModel,
       publish: (e) => o.events.publish(e),
       resolveProject: (project) => {
-        if (project !== null) {
-          return o.projects.list().find((p) => p.id === project || p.name.toLowerCase() === project.toLowerCase())?.id;
+        if (this.projectIds.has(project)) {
+          return this.projectIds.get(project);
         }
-        return o.projects.activeId() ?? undefined;
+        const id =
+          project !== null
+            ? o.projects.list().find((p) => p.id === project || p.name.toLowerCase() === project.toLowerCase())?.id
+            : (o.projects.activeId() ?? undefined);
+        this.projectIds.set(project, id);
+        return id;
       },
     });
     o.repo.onDeleted = (ids) => ids.forEach((id) => this.removeFiles(id));
@@ -200,6 +216,7 @@ export class ExperimentTracker {
     while (!this.stopped && (this.draining || this.queue.size > 0 || this.retries.size > 0)) {
       await (this.draining ?? new Promise((r) => setTimeout(r, 20)));
     }
+    await this.flushing;
   }
 
   /** Stops following; waits for the slice being ingested, never for the backlog. */
@@ -216,6 +233,7 @@ export class ExperimentTracker {
     this.queue.clear();
     this.queuedCounted = 0;
     await this.lock;
+    await this.flushing;
   }
 
   /** Deletes an experiment: its row and summaries, its points and its run directory. */
@@ -371,7 +389,16 @@ export class ExperimentTracker {
       }
       this.wave.total++;
     }
-    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    this.kick();
+  }
+
+  private kick(): void {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.queue.size > 0 && !this.stopped) {
+        this.kick(); // queued while the last commit was settling
+      }
+    });
   }
 
   private dequeue(id: string): void {
@@ -404,44 +431,50 @@ export class ExperimentTracker {
       await this.exclusive(() => this.slice());
       await new Promise((r) => setImmediate(r)); // requests waiting for the thread go first
     }
+    await this.flushing;
     this.endWave();
   }
 
   /** Passes up to SLICE_RUNS queued runs (about SLICE_MS of work), committed in one transaction. */
   private async slice(): Promise<void> {
     const started = Date.now();
-    const ids: [string, Need][] = [];
+    const ids: [string, Queued][] = [];
     for (const [id, queued] of this.queue) {
-      ids.push([id, queued.need]);
+      ids.push([id, queued]);
       if (ids.length >= SLICE_RUNS) {
         break;
       }
     }
-    const known = this.known(ids.filter(([id, need]) => need === 'check' && !this.followed.has(id)).map(([id]) => id));
+    const known = this.known(ids.filter(([id, q]) => q.need === 'check' && !this.followed.has(id)).map(([id]) => id));
     const batch = new IngestBatch();
-    const outcomes: { id: string; updated: boolean; running: boolean }[] = [];
-    for (const [id, need] of ids) {
+    const outcomes: Outcome[] = [];
+    this.projectIds.clear(); // projects may have changed since the last slice
+    for (const [id, queued] of ids) {
       if (this.stopped || Date.now() - started > SLICE_MS) {
         break;
       }
       this.dequeue(id);
       try {
-        const outcome = await this.pass(id, need, known.get(id), batch);
-        if (outcome) {
-          outcomes.push({ id, ...outcome });
+        const outcome = await this.pass(id, queued.need, known, batch);
+        if (outcome === 'waiting' && queued.counted && this.wave.total > 0) {
+          this.wave.total--; // a backlog counts the runs it ingests or checks, not those left waiting
         }
+        const o = typeof outcome === 'object' ? outcome : undefined;
+        outcomes.push({ id, updated: o?.updated ?? false, running: o?.running ?? false });
       } catch (e) {
         this.failed(id, e);
       }
     }
-    try {
-      await this.ingest.flush(batch);
-    } catch (e) {
-      for (const o of outcomes) {
-        this.failed(o.id, e);
-      }
-      return;
-    }
+    // one commit in flight at most: it is applied in memory at once; its fdatasync overlaps the
+    // reading of the next slice, and what depends on it being on disk waits for it
+    await this.flushing;
+    this.flushing = this.ingest.flush(batch).then(
+      () => this.committed(outcomes),
+      (e) => outcomes.forEach((o) => this.failed(o.id, e)),
+    );
+  }
+
+  private committed(outcomes: readonly Outcome[]): void {
     for (const o of outcomes) {
       this.retries.delete(o.id);
       if (this.failures.delete(o.id)) {
@@ -477,9 +510,10 @@ export class ExperimentTracker {
   private async pass(
     id: string,
     need: Need,
-    row: { running: boolean; offset: number } | undefined,
+    known: ReadonlyMap<string, { running: boolean; offset: number }>,
     batch: IngestBatch,
-  ): Promise<{ updated: boolean; running: boolean } | undefined> {
+  ): Promise<{ updated: boolean; running: boolean } | 'waiting' | undefined> {
+    const row = known.get(id);
     const dir = path.join(this.runsDir, id);
     if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
       this.unfollow(id, false);
@@ -503,7 +537,9 @@ export class ExperimentTracker {
     if (f) {
       f.lastPass = Date.now();
     }
-    const outcome = await this.ingest.ingest(dir, batch);
+    // a run checked by the slice's query and not found is not in the store (no query of its own)
+    const stored = need === 'check' && !f && !row ? false : undefined;
+    const outcome = await this.ingest.ingest(dir, batch, stored);
     if (outcome === 'pending') {
       this.unfollow(id, false);
       if (!this.pending.has(id)) {
@@ -516,7 +552,7 @@ export class ExperimentTracker {
           this.newlyWaiting.set(key, { count: 1, first: id });
         }
       }
-      return undefined;
+      return 'waiting';
     }
     this.dropWaiting(id);
     if (outcome === 'missing') {
@@ -544,9 +580,12 @@ export class ExperimentTracker {
     if (this.stopped) {
       return;
     }
-    const delay = this.retries.get(id) ?? RETRY_MS;
-    this.retries.set(id, Math.min(delay * 2, RETRY_MAX_MS));
-    if (descriptorsExhausted(e)) {
+    // descriptors free up as soon as whoever holds them is done: retried soon, again and again;
+    // other errors (EIO, EACCES...) back off
+    const exhausted = descriptorsExhausted(e);
+    const delay = exhausted ? RETRY_MS : (this.retries.get(id) ?? RETRY_MS);
+    this.retries.set(id, exhausted ? RETRY_MS : Math.min(delay * 2, RETRY_MAX_MS));
+    if (exhausted) {
       this.noteExhausted();
     } else {
       const message = (e as Error).message;
@@ -709,7 +748,7 @@ export class ExperimentTracker {
 
   /** The queue is empty: the last progress event, one log line for a backlog. */
   private endWave(): void {
-    this.sayWaiting();
+    this.sayWaiting(this.queue.size === 0);
     const w = this.wave;
     if (this.stopped || !w.active || this.queue.size > 0 || this.retries.size > 0) {
       return; // a wave with runs to retry ends after them
@@ -727,13 +766,16 @@ export class ExperimentTracker {
     this.exhausted = { count: 0, logged: false };
   }
 
-  /** One log line for the runs that started to wait, however many; runsWaiting once per slice. */
-  private sayWaiting(): void {
+  /**
+   * runsWaiting once per slice at most; with `log`, at the end of a wave, one line for the runs that
+   * started to wait, however many.
+   */
+  private sayWaiting(log = false): void {
     if (this.pending.size !== this.waitingPublished) {
       this.waitingPublished = this.pending.size;
       this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
     }
-    if (this.newlyWaiting.size === 0) {
+    if (!log || this.newlyWaiting.size === 0) {
       return;
     }
     for (const [project, { count, first }] of this.newlyWaiting) {
