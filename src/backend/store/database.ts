@@ -4,6 +4,7 @@ import type { Database, SqlValue } from 'sql.js';
 import type { Logger } from '../log';
 import { writeFileAtomic } from '../../common/fsync';
 import { ACK_FILE, AckMarker } from './ack';
+import { DescriptorReserve } from './descriptors';
 import { JOURNAL_FORMAT, JournalHeader, JournalWriter, positionOf, Statement } from './journal';
 import { MIGRATIONS } from './migrations';
 import {
@@ -36,7 +37,13 @@ export interface WriteTx extends ReadTx {
 export interface StoreOptions {
   /** checkpoint when the journal grows past this many bytes */
   readonly checkpointBytes?: number;
+  /** the clock of the checkpoint retries (tests) */
+  readonly now?: () => number;
 }
+
+/** After a failed snapshot the next is tried after 1 s, then twice as long each time up to 5 minutes. */
+export const SNAPSHOT_RETRY_FIRST_MS = 1000;
+export const SNAPSHOT_RETRY_MAX_MS = 5 * 60 * 1000;
 
 /**
  * The metadata store: sql.js in memory, made durable by a journal of committed transactions and
@@ -53,6 +60,12 @@ export class Store {
   private journal: JournalWriter;
   private generation: number;
   private closed = false;
+  /** failed snapshots since the last one written, the error codes already logged, when to try again */
+  private failures = 0;
+  private readonly failureCodes = new Set<string>();
+  private retryDelay = 0;
+  private retryAt = 0;
+  private readonly reserve: DescriptorReserve;
 
   private constructor(
     private readonly db: Database,
@@ -64,6 +77,7 @@ export class Store {
   ) {
     this.journal = journal;
     this.generation = journal.header.generation;
+    this.reserve = new DescriptorReserve(dir);
   }
 
   static async open(dir: string, log: Logger, options: StoreOptions = {}): Promise<Store> {
@@ -128,15 +142,22 @@ export class Store {
     data: Uint8Array,
     previous: JournalHeader['previous'],
     ack: AckMarker | undefined,
+    reserve?: DescriptorReserve,
   ): { journal: JournalWriter; ack: AckMarker } {
     const sha = sha256(data);
     const header: JournalHeader = { generation: g, snapshotSha256: sha, format: JOURNAL_FORMAT, previous };
     const journalFile = path.join(dir, journalName(g));
-    const journal = JournalWriter.create(journalFile, header, ack);
+    const journal = JournalWriter.create(journalFile, header, ack, reserve);
     try {
-      writeFileAtomic(path.join(dir, snapshotName(g)), data);
+      const file = path.join(dir, snapshotName(g));
+      if (reserve) {
+        reserve.writeAtomic(file, data, false);
+      } else {
+        writeFileAtomic(file, data);
+      }
     } catch (e) {
-      journal.closeSync();
+      // not acknowledged to the marker: the generation in use is still the previous one
+      journal.withAck(undefined).closeSync();
       fs.rmSync(journalFile, { force: true });
       throw e;
     }
@@ -218,7 +239,7 @@ export class Store {
       throw e;
     }
     if (durable) {
-      if (this.journal.size > (this.options.checkpointBytes ?? 4 * 1024 * 1024)) {
+      if (this.journal.size > (this.options.checkpointBytes ?? 4 * 1024 * 1024) && this.now() >= this.retryAt) {
         this.checkpoint();
       }
       await durable;
@@ -229,7 +250,10 @@ export class Store {
   /**
    * Writes a snapshot of the current state as the next generation and starts its journal. The old
    * journal is synced first (it is the fallback if the new snapshot is ever found damaged) and stays
-   * in use when anything fails (a full disk): a failed checkpoint loses nothing and is only logged.
+   * in use when anything fails (a full disk, no descriptor left): a failed checkpoint loses nothing.
+   * After a failure the journal's growth tries again only after a delay that doubles with each
+   * failure (1 s up to 5 minutes), and each kind of failure is logged once, not once per try.
+   * The files are opened with descriptors reserved from the start (see DescriptorReserve).
    */
   checkpoint(): boolean {
     const next = this.generation + 1;
@@ -240,22 +264,68 @@ export class Store {
       const data = this.db.export();
       size = data.length;
       const previous = { generation: this.generation, ...this.journal.position };
-      written = Store.writeGeneration(this.dir, next, data, previous, this.ack);
+      written = Store.writeGeneration(this.dir, next, data, previous, this.ack, this.reserve);
     } catch (e) {
-      this.log.warn(`store: could not write a snapshot (${(e as Error).message}); the journal keeps every write`);
+      this.snapshotFailed(e as Error);
+      this.reserve.refill();
       return false;
     }
     this.journal.withAck(undefined).closeSync();
     this.journal = written.journal;
     this.generation = next;
-    // keep the previous generation as the fallback for a damaged newest snapshot; drop older ones
-    for (const f of fs.readdirSync(this.dir)) {
+    this.reserve.refill(); // the old journal's descriptor is free again
+    this.dropOldGenerations(next);
+    this.log.info(`store: checkpoint, generation ${next} (${size} bytes)`);
+    if (this.failures > 0) {
+      this.log.info(
+        `store: a snapshot was written again after ${this.failures} failed ${this.failures === 1 ? 'try' : 'tries'} (${[...this.failureCodes].join(', ')})`,
+      );
+    }
+    this.failures = 0;
+    this.failureCodes.clear();
+    this.retryDelay = 0;
+    this.retryAt = 0;
+    return true;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private snapshotFailed(e: Error): void {
+    const code = (e as NodeJS.ErrnoException).code ?? e.name;
+    this.failures++;
+    this.retryDelay = Math.min(
+      this.retryDelay === 0 ? SNAPSHOT_RETRY_FIRST_MS : this.retryDelay * 2,
+      SNAPSHOT_RETRY_MAX_MS,
+    );
+    this.retryAt = this.now() + this.retryDelay;
+    if (!this.failureCodes.has(code)) {
+      this.failureCodes.add(code);
+      this.log.warn(
+        `store: could not write a snapshot (${e.message}); the journal keeps every write. Trying again in ${this.retryDelay / 1000} s, ` +
+          `then less often (at most every ${SNAPSHOT_RETRY_MAX_MS / 60000} minutes); further failures with ${code} are not logged until one succeeds`,
+      );
+    }
+  }
+
+  /** Keeps the previous generation as the fallback for a damaged newest snapshot; drops older ones. */
+  private dropOldGenerations(next: number): void {
+    let files: string[];
+    try {
+      files = fs.readdirSync(this.dir);
+    } catch {
+      files = [journalName(next - 2), snapshotName(next - 2)]; // (no descriptor to list the folder)
+    }
+    for (const f of files) {
       if ((isGenerationFile(f) && generationOf(f) < next - 1) || f.includes('.tmp-')) {
-        fs.rmSync(path.join(this.dir, f), { force: true });
+        try {
+          fs.rmSync(path.join(this.dir, f), { force: true });
+        } catch {
+          // left for the next checkpoint
+        }
       }
     }
-    this.log.info(`store: checkpoint, generation ${next} (${size} bytes)`);
-    return true;
   }
 
   get currentGeneration(): number {
@@ -269,6 +339,7 @@ export class Store {
     this.checkpoint(); // best effort: the journal alone restores everything
     this.journal.closeSync();
     this.ack.close();
+    this.reserve.close();
     this.db.close();
     this.closed = true;
   }

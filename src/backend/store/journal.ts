@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { writeAll, writeFileAtomic } from '../../common/fsync';
 import type { AckMarker } from './ack';
+import type { DescriptorReserve } from './descriptors';
 
 /** One SQL statement with its bound parameters, as executed inside a write transaction. */
 export type Statement = readonly [sql: string, params: readonly (string | number | null)[]];
@@ -191,19 +192,28 @@ export class JournalWriter {
     readonly header: JournalHeader,
     at: JournalPosition,
     private ack: AckMarker | undefined,
+    fd?: number,
   ) {
     this.chained = (header.format ?? 1) >= 2;
     this.bytes = at.bytes;
     this.records = at.records;
     this.last = at.last;
-    this.fd = fs.openSync(file, 'a', 0o600);
+    this.fd = fd ?? fs.openSync(file, 'a', 0o600);
   }
 
-  /** Creates a new journal with its header, durably: the header is the commit point of a checkpoint. */
-  static create(file: string, header: JournalHeader, ack?: AckMarker): JournalWriter {
+  /**
+   * Creates a new journal with its header, durably: the header is the commit point of a checkpoint.
+   * With `reserve` (a checkpoint) the file is written and kept open for appending with the store's
+   * reserved descriptors, so a process out of descriptors can still write it.
+   */
+  static create(file: string, header: JournalHeader, ack?: AckMarker, reserve?: DescriptorReserve): JournalWriter {
     const { line, sum } = encode((header.format ?? 1) >= 2 ? FORMAT_2_SEED : '', header);
+    const at = { records: 0, bytes: Buffer.byteLength(line), last: sum };
+    if (reserve) {
+      return new JournalWriter(file, header, at, ack, reserve.writeAtomic(file, Buffer.from(line), true));
+    }
     writeFileAtomic(file, line);
-    return new JournalWriter(file, header, { records: 0, bytes: Buffer.byteLength(line), last: sum }, ack);
+    return new JournalWriter(file, header, at, ack);
   }
 
   /** Opens a journal that was read whole up to `at` for appending, cutting off whatever follows. */

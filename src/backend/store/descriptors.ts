@@ -1,0 +1,103 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { writeAll } from '../../common/fsync';
+
+const exhausted = (e: unknown) => ['EMFILE', 'ENFILE'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * The file descriptors a checkpoint needs, kept from the start: the store's folder (to make renames
+ * durable) and a few spare slots (placeholders open on the null device). When the rest of the process
+ * has used up the open-files limit (the ingest of thousands of runs did), a checkpoint closes a spare
+ * and opens its file in the slot just freed: nothing else runs on this thread in between. The slots
+ * are taken back once the checkpoint closed the files it replaced.
+ */
+export class DescriptorReserve {
+  private readonly spares: number[] = [];
+  private dirFd: number;
+
+  constructor(
+    readonly dir: string,
+    private readonly size = 2,
+  ) {
+    this.dirFd = fs.openSync(dir, 'r');
+    this.refill();
+  }
+
+  /** How many spare slots are held now. */
+  get held(): number {
+    return this.spares.length;
+  }
+
+  /** Takes back the spare slots that were used (best effort: a slot still taken is tried again later). */
+  refill(): void {
+    while (this.dirFd >= 0 && this.spares.length < this.size) {
+      try {
+        this.spares.push(fs.openSync(os.devNull, 'r'));
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** Opens `file`, in a spare slot when the process has no descriptor left. */
+  open(file: string, flags: number, mode = 0o600): number {
+    try {
+      return fs.openSync(file, flags, mode);
+    } catch (e) {
+      if (!exhausted(e) || this.spares.length === 0) {
+        throw e;
+      }
+    }
+    fs.closeSync(this.spares.pop()!);
+    return fs.openSync(file, flags, mode);
+  }
+
+  /** Makes a rename or create in the folder durable, with the folder's descriptor kept open. */
+  syncDir(): void {
+    fs.fsyncSync(this.dirFd);
+  }
+
+  /**
+   * Writes `data` to `file` so that a crash leaves either the old file or the new one (a temp file,
+   * fsync, rename, fsync of the folder). With `keepOpen` the descriptor stays open for appending
+   * (O_APPEND) and is returned; otherwise it is closed.
+   */
+  writeAtomic(file: string, data: Uint8Array, keepOpen: boolean): number | undefined {
+    if (path.dirname(file) !== this.dir) {
+      throw new Error(`${file} is not in ${this.dir}`);
+    }
+    const tmp = `${file}.tmp-${process.pid}`;
+    const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = fs.constants;
+    const fd = this.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | (keepOpen ? O_APPEND : 0));
+    try {
+      writeAll(fd, data);
+      fs.fsyncSync(fd);
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    if (!keepOpen) {
+      fs.closeSync(fd);
+      this.syncDir();
+      return undefined;
+    }
+    try {
+      this.syncDir();
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return fd;
+  }
+
+  close(): void {
+    this.spares.splice(0).forEach((fd) => fs.closeSync(fd));
+    if (this.dirFd >= 0) {
+      fs.closeSync(this.dirFd);
+      this.dirFd = -1;
+    }
+  }
+}
