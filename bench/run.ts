@@ -14,6 +14,7 @@ import { eventLatencyBench } from './event-latency';
 import { ingestBench, listingBench } from './ingest';
 import { modelsBench } from './models';
 import { packagingBench } from './packaging';
+import { scaleBench } from './scale';
 import { schedulerBench } from './scheduler';
 import { storeReplayBench } from './store-replay';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
@@ -194,6 +195,7 @@ async function main(): Promise<void> {
     docker: dockerBench,
     scheduler: schedulerBench,
     models: modelsBench,
+    scale: scaleBench,
     replay: storeReplayBench,
   };
   for (const [name, fn] of Object.entries(all)) {
