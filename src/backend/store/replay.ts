@@ -43,6 +43,8 @@ interface Prepared {
 export class Replayer {
   private readonly prepared = new Map<string, Prepared>();
   private readonly module: SqliteModule | undefined;
+  /** statements run by the fast path and by sql.js's API (tests check the fast path is taken) */
+  readonly counts = { fast: 0, api: 0 };
   private bytes = Buffer.alloc(0);
   private heap = 0;
 
@@ -76,7 +78,10 @@ export class Replayer {
         continue;
       }
       const p = this.prepare(sql);
-      if (p.ptr === undefined || !this.runFast(p.ptr, params)) {
+      if (p.ptr !== undefined && this.runFast(p.ptr, params)) {
+        this.counts.fast++;
+      } else {
+        this.counts.api++;
         p.statement.run(params as (string | number | null)[]);
       }
     }
