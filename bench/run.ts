@@ -163,6 +163,39 @@ async function activation(): Promise<void> {
   );
 }
 
+/**
+ * ML Lab's experiment pages in a real VS Code host: from the command to the page's first paint
+ * (bench/vscode/webviews.ts), side by side with a bare webview page.
+ */
+async function webviews(): Promise<void> {
+  const repo = path.resolve(__dirname, '..', '..');
+  const result = spawnSync(process.execPath, [path.join(repo, 'out', 'test', 'integration', 'run.js')], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      MLLAB_IT_TESTS_PATH: path.join(repo, 'out', 'bench', 'vscode', 'webviews.js'),
+      MLLAB_IT_SCREENSHOT: '0',
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const figures = new Map<string, string[]>();
+  for (const m of result.stdout.matchAll(/MLLAB_BENCH (\S+) (.+)/g)) {
+    figures.set(m[1], m[2].trim().split(' '));
+  }
+  const bare = Number(figures.get('webview_bare')?.[0]);
+  if (result.status !== 0 || !Number.isFinite(bare)) {
+    throw new Error(`webviews benchmark failed:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`);
+  }
+  for (const [name, page] of [
+    ['charts', 'metric charts of 12 runs'],
+    ['compare', 'compare table of 12 runs'],
+    ['details', 'experiment details'],
+  ]) {
+    const f = figures.get(`webview_${name}`)!;
+    report(`${page}, command to painted page (median; runs ${f[1]})`, Number(f[0]), bare, 'ms', 'a bare webview page');
+  }
+}
+
 /** The Python client's log_metric cost, measured by bench/python-log-metric.py with the machine's python3. */
 async function python(): Promise<void> {
   const repo = path.resolve(__dirname, '..', '..');
@@ -183,6 +216,7 @@ async function main(): Promise<void> {
     reads,
     writes,
     activation,
+    webviews,
     cli: cliStartupBench,
     packaging: packagingBench,
     csv: csvPreviewBench,

@@ -8,11 +8,39 @@ import type { ProjectsModel } from '../projects/projects-model';
 
 /** The experiments of the active project, newest first, kept current by backend events. */
 export class ExperimentsModel extends ProjectScopedModel<Experiment> {
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+
   constructor(backend: BackendService, projects: ProjectsModel) {
     super(backend, projects, ContextKeys.hasExperiments);
   }
 
+  /** How many times the list was loaded, for tests. */
+  loads = 0;
+
+  /**
+   * One reload at a time, and at most one more queued behind it: runs being ingested send an event
+   * per pass per run, and reloading the list (and redrawing the view) for each kept the window busy
+   * for seconds after a burst of runs, so a page opened then waited for it.
+   */
+  protected override refreshQuietly(): void {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloading = this.refresh()
+      .catch(() => undefined) // the backend went away: the reconnect refreshes again
+      .finally(() => {
+        this.reloading = undefined;
+        if (this.reloadAgain && !this.isDisposed) {
+          this.reloadAgain = false;
+          this.refreshQuietly();
+        }
+      });
+  }
+
   protected load(client: ApiClient, projectId: string): Promise<readonly Experiment[]> {
+    this.loads++;
     return client.listExperiments(projectId);
   }
 

@@ -65,7 +65,16 @@ describe('Compare table in a real VS Code extension host', function () {
     assert.deepStrictEqual([...(first.select ?? [])].sort(), [ids[0], ids[1]].sort());
     assert.strictEqual(first.project, project!.name);
     const columnIds = first.columns.map((c) => c.id);
-    for (const id of ['name', 'status', 'started', 'params.lr', 'params.opt', 'metrics.acc.last', 'metrics.acc.max']) {
+    for (const id of [
+      'name',
+      'status',
+      'started',
+      'runId',
+      'params.lr',
+      'params.opt',
+      'metrics.acc.last',
+      'metrics.acc.max',
+    ]) {
       assert.ok(columnIds.includes(id), `${id} in ${columnIds.join(', ')}`);
     }
     const last = columnIds.indexOf('metrics.acc.last') + 1;
@@ -75,9 +84,10 @@ describe('Compare table in a real VS Code extension host', function () {
       ['cmp-a', 'cmp-b', 'cmp-live'],
     );
     assert.strictEqual(row(ids[0])[last], 'NaN', 'NaN travels as text');
+    assert.strictEqual(row(ids[0])[columnIds.indexOf('runId') + 1], ids[0], 'the run id column');
     assert.strictEqual(row(ids[1])[columnIds.indexOf('params.lr') + 1], 0.01);
-    // the tab names what it compares, not the project
-    assert.strictEqual(vscode.window.tabGroups.activeTabGroup.activeTab?.label, 'Compare: 3 runs (cmp-a, cmp-b, …)');
+    // the tab names what it compares (newest first), not the project
+    assert.strictEqual(vscode.window.tabGroups.activeTabGroup.activeTab?.label, 'Compare: 3 runs (cmp-live, cmp-b, …)');
     await new Promise((r) => setTimeout(r, 1000)); // let the webview draw
     await screenshot('compare-table');
 

@@ -73,6 +73,11 @@ describe('Experiment details webview in a real VS Code extension host', () => {
     assert.strictEqual(cell(shown, 'params', 'größe_学习率', 1), '"ünï"');
     assert.strictEqual(cell(shown, 'params', 'layers', 1), '[64,32]');
     assert.strictEqual(cell(shown, 'metrics', 'loss', 4), '10');
+    // one number format: 4 significant digits, the full value on hover
+    const loss = sectionOf(shown, 'metrics')!.table!;
+    const lossRow = loss.rows.findIndex((r) => r[0] === 'loss');
+    assert.strictEqual(loss.rows[lossRow][1], '0.1');
+    assert.strictEqual(loss.titles?.[lossRow][1], '', 'nothing shortened: no hover');
     assert.strictEqual(cell(shown, 'metrics', 'odd', 1), 'NaN');
     assert.ok(shown.buttons.some((b) => b.request.kind === 'command' && b.request.command === 'stop'));
     assert.match(sectionOf(shown, 'logs')!.texts![0].text, /epoch 1/);

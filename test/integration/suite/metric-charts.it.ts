@@ -68,6 +68,8 @@ describe('Metric charts in a real VS Code extension host', function () {
       charts.shownRuns.map((r) => r.name),
       ['charts-a', 'charts-b'],
     );
+    // the tab names what it shows
+    assert.strictEqual(charts.panel?.title, 'Metrics: 2 runs (charts-a, charts-b)');
     // the page asks for the keys on screen; the host answers with both runs' series of both keys
     await waitFor('the series of both keys for both runs', () => charts.seriesPosted >= 4, 30000);
     const last = charts.lastPosted;
@@ -106,6 +108,65 @@ describe('Metric charts in a real VS Code extension host', function () {
       () => charts.shownRuns.find((r) => r.id === ids[1])?.status === 'deleted',
     );
     assert.strictEqual(charts.lastPosted?.type, 'runs');
+  });
+
+  it('labels runs of one script by the params that differ; the picker starts from the selection and Enter accepts', async () => {
+    const home = lab.backend.home!;
+    const suffix = Date.now().toString(16).slice(-6);
+    const ids = [`20260102-040405-${suffix}`, `20260102-040406-${suffix}`];
+    ids.forEach((id, i) => {
+      writeManifest(
+        home,
+        manifest(id, {
+          name: 'train',
+          project: project!.id,
+          status: 'completed',
+          endedAt: '2026-01-02T04:14:05.000Z',
+          exitCode: 0,
+          params: { lr: [0.05, 0.1][i], epochs: 10 },
+        }),
+      );
+      appendEvents(
+        home,
+        id,
+        Array.from({ length: 30 + 50 * i }, (_, s) => metricLine('loss', 1 / (s + 1), s)).join(''),
+      );
+    });
+    const runs = await waitFor(
+      'both runs of train',
+      () => {
+        const found = ids.map((id) => lab.experiments.items.find((e) => e.id === id && e.metrics.length === 1));
+        return found.every((e) => e) ? found.map((e) => e!) : undefined;
+      },
+      60000,
+    );
+    const charts = lab.metricCharts;
+    await vscode.commands.executeCommand('mllab.experiment.showCharts', runs[0], runs);
+    assert.deepStrictEqual(
+      charts.shownRuns.map((r) => r.label),
+      ['train lr=0.05', 'train lr=0.1'],
+    );
+    assert.strictEqual(charts.panel?.title, 'Metrics: 2 runs of train');
+    await waitFor('the page to paint', () => charts.drawnCharts.some((c) => c.key === 'loss' && c.points > 0));
+    await screenshot('metric-charts-labels');
+
+    // the Experiments view: under the group "train" each run reads by what differs, then its status
+    const item = lab.experimentsTree.getTreeItem(runs[1]);
+    assert.strictEqual(item.label, 'lr=0.1');
+    assert.match(String(item.description), /^completed · loss 0\.0125 · /);
+
+    // no arguments (the view's toolbar, the command palette): a picker with the view's selection checked
+    await vscode.commands.executeCommand('workbench.view.extension.mllab');
+    await lab.experimentsView.reveal(runs[1], { select: true, focus: true });
+    await waitFor('the selection', () => lab.experimentsView.selection.some((n) => 'id' in n && n.id === ids[1]));
+    const shown = vscode.commands.executeCommand('mllab.experiment.showCharts');
+    await new Promise((r) => setTimeout(r, 1500)); // the picker opens
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem'); // Enter
+    assert.strictEqual(await shown, charts, 'Enter accepted the picker');
+    assert.deepStrictEqual(
+      charts.shownRuns.map((r) => r.id),
+      [ids[1]],
+    );
   });
 
   it('appends the points of a running run live, and shows when it ends', async () => {

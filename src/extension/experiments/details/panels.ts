@@ -24,6 +24,9 @@ const COMMANDS: Record<ExperimentCommand, CommandId> = {
  */
 export class ExperimentDetailsPanels extends Disposable {
   private readonly panels = new Map<string, ExperimentDetailsPanel>();
+  private readonly _onDidPaint = this._register(new vscode.EventEmitter<string>());
+  /** a panel's page drew its run (by id) for the first time since it loaded */
+  readonly onDidPaint = this._onDidPaint.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -71,6 +74,7 @@ export class ExperimentDetailsPanels extends Disposable {
         runCommand: (command, experiment) => vscode.commands.executeCommand(COMMANDS[command], experiment),
         reportError: (message) => void this.ui.error(message),
       });
+      created.onDidPaint(() => this._onDidPaint.fire(id));
       created.onDidClose(() => {
         if (this.panels.get(id) === created) {
           this.panels.delete(id);
