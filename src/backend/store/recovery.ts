@@ -58,6 +58,9 @@ interface Attempt {
   headLostEmpty: boolean;
 }
 
+/** sqlite's page cache while replaying, in KiB (negative: a size, not a count of pages) */
+const REPLAY_CACHE_SIZE = -65536;
+
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /**
@@ -417,8 +420,11 @@ class Recovery {
     const db = a.db!;
     let failed: { record: number; message: string } | undefined;
     const replayer = new Replayer(this.SQL, db);
-    // the rollback journal of the replay's transaction in memory, not in sql.js's in-memory file
+    // the rollback journal of the replay's transaction in memory, not in sql.js's in-memory file, and
+    // a page cache large enough that index pages are not written out to that file again and again
+    const cacheSize = Number(db.exec('PRAGMA cache_size')[0]?.values[0]?.[0] ?? -2000);
     db.exec('PRAGMA journal_mode = MEMORY');
+    db.exec(`PRAGMA cache_size = ${REPLAY_CACHE_SIZE}`);
     const run = (records: number) => {
       db.exec('BEGIN');
       for (let k = 1; k <= records; k++) {
@@ -443,6 +449,7 @@ class Recovery {
     } finally {
       replayer.free();
       db.exec('PRAGMA journal_mode = DELETE');
+      db.exec(`PRAGMA cache_size = ${Number.isFinite(cacheSize) ? cacheSize : -2000}`);
     }
     const done = failed ? failed.record - 1 : count;
     a.replayed += done;
