@@ -15,7 +15,7 @@ import { percentile, report } from './stats';
 const REPO = path.resolve(__dirname, '..', '..');
 const POINTS = Number(process.env.MLLAB_BENCH_EVENT_POINTS ?? 200);
 const INTERVAL_MS = 20;
-/** the Python client's background write interval (python/mllab/_experiments.py) */
+/** the Python client's background write interval (python/mllab/_run_lifecycle.py) */
 const PYTHON_FLUSH_MS = 100;
 
 interface Figures {

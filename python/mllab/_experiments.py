@@ -9,30 +9,37 @@ the directory; the client never contacts it.
 in-memory list (about 1 us). A daemon thread writes the list to ``events.jsonl`` every 100 ms,
 whole lines in one ``write``; the list is also written when it holds more than 10,000 lines, on
 ``flush()``, at the end of the run and at interpreter exit.
+
+This module is the API (``Experiment``); beside it: ``_run_environment`` (what is recorded at
+start), ``_run_writer`` (limits, private files, JSON lines), ``_run_output`` (the stdout/stderr tee)
+and ``_run_lifecycle`` (background flushing, interpreter exit, fork).
 """
 
 from __future__ import annotations
 
-import atexit
-import getpass
 import json
-import operator
 import os
 import platform
 import re
 import secrets
 import shutil
-import socket
 import stat
-import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
+from . import _run_environment as environment
+from . import _run_lifecycle as lifecycle
 from ._errors import MLLabError
 from ._home import HOME_ENV, find_home
+from ._run_environment import StartProbes, _in_notebook, _notebook_path, _operator, _packages_text, host_info
+from ._run_lifecycle import FLUSH_INTERVAL
+from ._run_output import RunOutput
+from ._run_writer import (_CLOEXEC, _NOFOLLOW, DIR_MODE, FILE_MODE, FLUSH_LINES, FORMAT, RUN_LIMITS, _bound,
+                          _check_key, _check_length, _dumps, _iso, _jsonable, _make_private, _metric_step,
+                          _metric_value, _now_ms, _open_private, _remove_quiet, _special, _time_ns,
+                          _write_json_atomic, runs_dir)
 
 __all__ = ["Experiment", "experiment", "start_experiment", "RUN_DIR_ENV", "EXPERIMENT_NAME_ENV",
            "FLUSH_INTERVAL", "FLUSH_LINES", "runs_dir"]
@@ -41,359 +48,14 @@ __all__ = ["Experiment", "experiment", "start_experiment", "RUN_DIR_ENV", "EXPER
 RUN_DIR_ENV = "MLLAB_RUN_DIR"
 #: set by `mllab run`: the experiment name given on its command line
 EXPERIMENT_NAME_ENV = "MLLAB_EXPERIMENT_NAME"
-#: seconds between two writes of the event buffer by the background thread
-FLUSH_INTERVAL = 0.1
-#: the buffer is written at once by the logging thread when it holds more lines than this
-FLUSH_LINES = 10_000
 
-FORMAT = 1
 STATUSES = ("running", "completed", "failed", "interrupted")
 _END_STATUSES = ("completed", "failed", "interrupted")
-_GIT_TIMEOUT = 1.5
-_GPU_TIMEOUT = 2.0
-_MAX_GIT_DIFF = 50 * 1024 * 1024
 _MAX_ERROR_TAG = 8000
-
-#: what a run may record, as RUN_LIMITS in src/protocol/limits.ts (a test keeps the two equal):
-#: longer keys and names are refused, longer values cut to the limit with a warning in the run
-RUN_LIMITS = {
-    "keyChars": 250,
-    "paramValueChars": 6000,
-    "tagValueChars": 8000,
-    "nameChars": 250,
-    "pathChars": 4096,
-    "textChars": 65_536,
-    "listItems": 1000,
-    "lineBytes": 1024 * 1024,
-}
-_KEY_CHARS = RUN_LIMITS["keyChars"]
-
-#: run directories and their files are private to their owner, whatever the umask
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-_time_ns = time.time_ns
-
-
-def runs_dir(home: str) -> str:
-    """``<home>/runs``: one folder per run."""
-    return os.path.join(home, "runs")
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON helpers
-
-
-def _now_ms() -> int:
-    return _time_ns() // 1_000_000
-
-
-def _iso(ms: int) -> str:
-    """As JavaScript's ``Date.prototype.toISOString``: ``2024-05-01T12:00:00.123Z``."""
-    d = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def _special(v: float) -> str:
-    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
-
-
-def _jsonable(value: Any, depth: int = 0) -> Any:
-    """A copy of ``value`` that ``json.dumps(allow_nan=False)`` accepts.
-
-    Non-finite floats become "NaN"/"Infinity"/"-Infinity"; tuples and sets become lists; dict keys
-    become strings; numpy-like scalars and arrays become numbers and lists (``__index__``,
-    ``__float__``, ``tolist``); anything else becomes ``str(value)``.
-    """
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if value - value == 0 else _special(value)
-    if depth > 100:
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, depth + 1) for v in value]
-    if isinstance(value, (set, frozenset)):
-        items = [_jsonable(v, depth + 1) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return items
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars, torch tensors
-        try:
-            return _jsonable(value.tolist(), depth + 1)
-        except Exception:  # noqa: BLE001
-            pass
-    if hasattr(value, "__index__"):
-        try:
-            return operator.index(value)
-        except Exception:  # noqa: BLE001
-            pass
-    if hasattr(value, "__float__"):
-        try:
-            return _jsonable(float(value), depth + 1)
-        except Exception:  # noqa: BLE001
-            pass
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return str(value)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, separators=(",", ":"))
-
-
-def _write_json_atomic(path: str, value: Any) -> None:
-    """Writes ``path`` through a temp file in the same folder and ``os.replace``."""
-    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    data = json.dumps(value, allow_nan=False, indent=2, ensure_ascii=False).encode("utf-8")
-    try:
-        with _open_private(tmp, exclusive=True) as f:
-            f.write(data)
-            f.write(b"\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _open_private(path: str, exclusive: bool = False, append: bool = False) -> Any:
-    """A binary file of the run directory, created 0600 (whatever the umask), never through a link."""
-    flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC | getattr(os, "O_BINARY", 0)
-    flags |= os.O_EXCL if exclusive else (os.O_APPEND if append else os.O_TRUNC)
-    return os.fdopen(os.open(path, flags, FILE_MODE), "ab" if append else "wb")
-
-
-def _check_key(kind: str, key: Any) -> str:
-    if not isinstance(key, str) or not key:
-        raise MLLabError(f"The {kind} key {key!r} is not a name: pass a non-empty string such as \"loss\".",
-                         code="invalid_key")
-    if len(key) > _KEY_CHARS:
-        raise MLLabError(f"The {kind} key {key[:40]!r}... has {len(key)} characters: at most {_KEY_CHARS} are "
-                         f"allowed.", code="invalid_key")
-    return key
-
-
-def _check_length(what: str, text: str, limit: str) -> None:
-    """Refuses a name or path longer than RUN_LIMITS[limit]."""
-    most = RUN_LIMITS[limit]
-    if len(text) > most:
-        raise MLLabError(f"The {what} {text[:40]!r}... has {len(text)} characters: at most {most} are allowed.",
-                         code="too_long")
-
-
-def _bound(what: str, value: Any, limit: str, warnings: List[str]) -> Any:
-    """``value`` (already JSON-like) within RUN_LIMITS[limit] characters: a longer one is cut (a
-    non-string one as its JSON text), and ``warnings`` gets a sentence saying so."""
-    most = RUN_LIMITS[limit]
-    if isinstance(value, str):
-        if len(value) <= most:
-            return value
-        text = value
-    elif value is None or isinstance(value, (bool, int, float)):
-        return value
-    else:
-        text = _dumps(value)
-        if len(text) <= most:
-            return value
-    warnings.append(f"{what} has {len(text)} characters: kept its first {most} (the limit)")
-    return text[:most]
-
-
-# ---------------------------------------------------------------------------------------------
-# What is recorded at start
-
-
-def _memory_bytes() -> int:
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):
-        pass
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    if sys.platform == "win32":
-        try:
-            import ctypes
-
-            class _MemoryStatus(ctypes.Structure):
-                _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
-                            ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
-                            ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
-                            ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
-                            ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
-
-            status = _MemoryStatus()
-            status.dwLength = ctypes.sizeof(_MemoryStatus)
-            if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
-                return int(status.ullTotalPhys)
-        except Exception:  # noqa: BLE001
-            pass
-    return 0
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001
-        return ""
-
-
-_VERSION_IN_DIST_INFO = re.compile(r"^[0-9][0-9A-Za-z.+!_]*$")
-
-
-def _packages_text() -> str:
-    """``name==version`` lines of the installed distributions, sorted, first on sys.path wins.
-
-    Name and version come from the ``<name>-<version>.dist-info`` folder name when it has both
-    (parsing every METADATA file takes ~0.4 ms per distribution), else from the metadata.
-    """
-    try:
-        from importlib import metadata
-    except ImportError:  # pragma: no cover
-        return ""
-    seen: Dict[str, str] = {}
-    try:
-        for dist in metadata.distributions():
-            try:
-                folder = getattr(getattr(dist, "_path", None), "name", "")
-                name, _, version = folder[:-10].partition("-") if folder.endswith(".dist-info") else ("", "", "")
-                if not name or not _VERSION_IN_DIST_INFO.match(version):
-                    name, version = dist.metadata["Name"], dist.version
-            except Exception:  # noqa: BLE001
-                continue
-            if not name:
-                continue
-            norm = re.sub(r"[-_.]+", "-", name).lower()
-            if norm not in seen:
-                seen[norm] = f"{name}=={version}"
-    except Exception:  # noqa: BLE001
-        pass
-    return "".join(line + "\n" for line in sorted(seen.values(), key=str.lower))
-
-
-def _popen(args: List[str], cwd: str) -> Optional["subprocess.Popen[bytes]"]:
-    try:
-        kwargs: Dict[str, Any] = {}
-        if sys.platform == "win32":
-            kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-        env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
-        return subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=env, **kwargs)
-    except (OSError, ValueError):
-        return None
-
-
-def _collect(proc: Optional["subprocess.Popen[bytes]"], deadline: float) -> Optional[bytes]:
-    """The output of ``proc`` if it exits with 0 before ``deadline`` (monotonic), else None."""
-    if proc is None:
-        return None
-    try:
-        out, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        try:
-            proc.communicate(timeout=1)
-        except Exception:  # noqa: BLE001
-            pass
-        return None
-    except OSError:
-        return None
-    return out if proc.returncode == 0 else None
-
-
-def _notebook_path() -> Optional[str]:
-    """The notebook file of the running Jupyter kernel, when VS Code says it (``__vsc_ipynb_file__``)."""
-    shell = _ipython_shell()
-    if shell is None:
-        return None
-    try:
-        path = shell.user_ns.get("__vsc_ipynb_file__")
-    except Exception:  # noqa: BLE001
-        return None
-    return path if isinstance(path, str) and os.path.isfile(path) else None
-
-
-def _ipython_shell() -> Any:
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return None
-    try:
-        return ipython.get_ipython()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _in_notebook() -> bool:
-    shell = _ipython_shell()
-    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
-
-
-class _Tee:
-    """Stands in for sys.stdout/sys.stderr: writes go to the console and to a log file."""
-
-    def __init__(self, inner: Any, file: Any) -> None:
-        self._inner = inner
-        self._file = file
-        self._lock = threading.Lock()
-
-    def write(self, s: str) -> int:
-        n = self._inner.write(s)
-        f = self._file
-        if f is not None:
-            try:
-                with self._lock:
-                    f.write(s)
-            except Exception:  # noqa: BLE001  (a full disk must not break print())
-                self._file = None
-        return n
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._inner.flush()
-        finally:
-            self.flush_file()
-
-    def flush_file(self) -> None:
-        f = self._file
-        if f is not None:
-            try:
-                with self._lock:
-                    f.flush()
-            except Exception:  # noqa: BLE001
-                self._file = None
-
-    def detach_file(self) -> None:
-        self.flush_file()
-        self._file = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 # ---------------------------------------------------------------------------------------------
 # The experiment
-
-_active: List["Experiment"] = []
-_active_lock = threading.Lock()
-_flusher: Optional[threading.Thread] = None
-_hooks_installed = False
-_uncaught: Optional[BaseException] = None
 
 #: dataset versions this process loaded with mllab.dataset(): inputs of every run it records
 _inputs: List[Any] = []
@@ -405,9 +67,7 @@ def note_dataset_input(name: str, version: Optional[int]) -> None:
     if (name, version) in _inputs:
         return
     _inputs.append((name, version))
-    with _active_lock:
-        runs = list(_active)
-    for exp in runs:
+    for exp in lifecycle.active_runs():
         try:
             exp.log_input(name, version)
         except MLLabError:
@@ -450,8 +110,7 @@ class Experiment:
         self._ended = False
         self._status = "running"
         self._write_error_reported = False
-        self._tees: List[_Tee] = []
-        self._log_files: List[Any] = []
+        self._output = RunOutput()
         self._params: Dict[str, Any] = {}
         self._tags: Dict[str, str] = {}
         self._manifest: Dict[str, Any] = {}
@@ -463,9 +122,7 @@ class Experiment:
             self._open_attached(os.path.abspath(run_dir), name, params, tags)  # type: ignore[arg-type]
         else:
             self._create(start_ms, name, params, tags, project, home)
-        with _active_lock:
-            _active.append(self)
-        _ensure_background()
+        lifecycle.register(self)
         for ds_name, ds_version in list(_inputs):
             try:
                 self.log_input(ds_name, ds_version)
@@ -551,21 +208,10 @@ class Experiment:
                 tags: Optional[Mapping[str, Any]], project: Optional[str], home: Optional[str]) -> None:
         home_path = _find_or_create_home(home)
         in_notebook = _in_notebook()
-        script = _notebook_path() if in_notebook else _script_path()
+        script = _notebook_path() if in_notebook else environment._script_path()
         cwd = os.getcwd()
         # slow probes first, in parallel: git (in the script's folder) and nvidia-smi
-        deadline = time.monotonic() + _GIT_TIMEOUT
-        git_cwd = os.path.dirname(script) if script else cwd
-        git_exe = shutil.which("git")
-        git_head = _popen([git_exe, "rev-parse", "HEAD", "--abbrev-ref", "HEAD"], git_cwd) if git_exe else None
-        git_diff = _popen([git_exe, "-c", "core.quotepath=off", "diff", "HEAD", "--no-color", "--no-ext-diff"],
-                          git_cwd) if git_exe else None
-        # whether the commit holds the script at all: a script outside git (or ignored) is not in the diff
-        git_tracked = _popen([git_exe, "ls-files", "--error-unmatch", "--", script], git_cwd) \
-            if git_exe and script else None
-        git_ignored = _popen([git_exe, "check-ignore", "-q", "--", script], git_cwd) if git_exe and script else None
-        smi = shutil.which("nvidia-smi")
-        gpu_proc = _popen([smi, "-L"], cwd) if smi else None
+        probes = StartProbes(script, cwd)
 
         runs = runs_dir(home_path)
         os.makedirs(runs, DIR_MODE, exist_ok=True)
@@ -606,29 +252,8 @@ class Experiment:
         except OSError:
             packages = None
 
-        git: Optional[Dict[str, Any]] = None
-        head = _collect(git_head, deadline)
-        diff = _collect(git_diff, deadline)
-        tracked, ignored = _collect(git_tracked, deadline), _collect(git_ignored, deadline)
-        if head is not None:
-            lines = head.decode("utf-8", "replace").split()
-            commit = lines[0] if len(lines) > 0 else None
-            branch = lines[1] if len(lines) > 1 else None
-            git = {"commit": commit, "branch": None if branch == "HEAD" else branch, "dirty": bool(diff),
-                   "diff": None}
-            if script:
-                git["script"] = _script_in_git(tracked, ignored)
-            if diff:
-                try:
-                    with _open_private(os.path.join(run_dir, "git.diff"), exclusive=True) as f:
-                        f.write(diff[:_MAX_GIT_DIFF])
-                    git["diff"] = "git.diff"
-                except OSError:
-                    pass
-        gpus: List[str] = []
-        out = _collect(gpu_proc, time.monotonic() + _GPU_TIMEOUT) if gpu_proc else None
-        if out:
-            gpus = [line.strip() for line in out.decode("utf-8", "replace").splitlines() if line.strip()]
+        git = probes.git(run_dir)
+        gpus = probes.gpus()
 
         self._manifest = {
             "format": FORMAT,
@@ -644,13 +269,7 @@ class Experiment:
             "command": ["<notebook>"] if in_notebook else [str(a) for a in sys.argv],
             "cwd": cwd,
             "script": script_info,
-            "host": {
-                "hostname": socket.gethostname(),
-                "os": platform.platform(),
-                "cpus": os.cpu_count() or 0,
-                "memoryBytes": _memory_bytes(),
-                "gpus": gpus,
-            },
+            "host": host_info(gpus),
             "runtime": {"python": platform.python_version()},
             "packages": packages,
             "git": git,
@@ -658,7 +277,7 @@ class Experiment:
             "tags": dict(self._tags),
         }
         self._open_events()
-        self._start_tee()
+        self._output.start(run_dir)
         _write_json_atomic(os.path.join(run_dir, "run.json"), self._manifest)
         self._say_warnings()
 
@@ -669,35 +288,6 @@ class Experiment:
         except OSError as e:
             raise MLLabError(f"Cannot write the run's events to {self._dir}: {e.strerror or e}.",
                              code="io_error") from e
-
-    def _start_tee(self) -> None:
-        for stream_name, file_name in (("stdout", "stdout.log"), ("stderr", "stderr.log")):
-            try:
-                f = open(os.open(os.path.join(self._dir, file_name),
-                                 os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, FILE_MODE),
-                         "a", encoding="utf-8", errors="backslashreplace", newline="")
-            except OSError:
-                continue
-            self._log_files.append(f)
-            inner = getattr(sys, stream_name)
-            if inner is None:
-                continue
-            tee = _Tee(inner, f)
-            self._tees.append(tee)
-            setattr(sys, stream_name, tee)
-
-    def _stop_tee(self) -> None:
-        for tee, stream_name in zip(self._tees, ("stdout", "stderr")):
-            tee.detach_file()
-            if getattr(sys, stream_name) is tee:
-                setattr(sys, stream_name, tee._inner)
-        self._tees = []
-        for f in self._log_files:
-            try:
-                f.close()
-            except Exception:  # noqa: BLE001
-                pass
-        self._log_files = []
 
     # -- properties ----------------------------------------------------------------------------
 
@@ -909,8 +499,7 @@ class Experiment:
                     data = "".join(buf[:n])
                     del buf[:n]
                 self._write(data.encode("utf-8", "surrogatepass"))
-            for tee in self._tees:
-                tee.flush_file()
+            self._output.flush_files()
 
     def _write(self, data: bytes) -> None:
         fd = self._fd
@@ -951,9 +540,7 @@ class Experiment:
         with self._lock:
             self._buf.append(_dumps({"k": "status", "status": status, "exitCode": exit_code, "t": end_ms}) + "\n")
         self._stop_tee_and_flush()
-        with _active_lock:
-            if self in _active:
-                _active.remove(self)
+        lifecycle.unregister(self)
         self._manifest.update(status=status, endedAt=_iso(end_ms), exitCode=exit_code, params=dict(self._params),
                               tags=dict(self._tags))
         try:
@@ -964,14 +551,10 @@ class Experiment:
 
     def _stop_tee_and_flush(self) -> None:
         try:
-            for tee in self._tees:
-                try:
-                    tee._inner.flush()
-                except Exception:  # noqa: BLE001
-                    pass
+            self._output.flush_consoles()
             self.flush()
         finally:
-            self._stop_tee()
+            self._output.stop()
             with self._flush_lock:
                 fd, self._fd = self._fd, None
                 if fd is not None:
@@ -1020,64 +603,6 @@ def _check_model_name(name: Any) -> None:
                          f"spaces, \".\", \"-\" and \"_\", starting with a letter or digit.", code="invalid_name")
 
 
-def _make_private(path: str) -> None:
-    """Files 0600 and folders 0700 (a copied artifact keeps its source's mode otherwise); links untouched."""
-    if os.path.islink(path):
-        return
-    os.chmod(path, DIR_MODE if os.path.isdir(path) else FILE_MODE)
-    if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            for name in dirs + files:
-                p = os.path.join(root, name)
-                if not os.path.islink(p):
-                    os.chmod(p, DIR_MODE if name in dirs else FILE_MODE)
-
-
-def _remove_quiet(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def _metric_value(key: str, value: Any) -> float:
-    if isinstance(value, (str, bytes, bytearray)) or value is None:
-        raise MLLabError(f"log_metric({key!r}): the value {value!r} is not a number: pass an int or a float "
-                         f"(numpy and torch scalars work too).", code="invalid_value")
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError) as e:
-        raise MLLabError(f"log_metric({key!r}): the value {value!r} is not a number ({e}): pass an int or a "
-                         f"float (numpy and torch scalars work too).", code="invalid_value") from None
-
-
-def _metric_step(key: str, step: Any) -> int:
-    if isinstance(step, bool):
-        raise MLLabError(f"log_metric({key!r}): step={step!r} is not a step: pass an integer, or None for the "
-                         f"next step.", code="invalid_step")
-    try:
-        return operator.index(step)
-    except TypeError:
-        raise MLLabError(f"log_metric({key!r}): step={step!r} is not a step: pass an integer, or None for the "
-                         f"next step.", code="invalid_step") from None
-
-
-def _script_in_git(tracked: Optional[bytes], ignored: Optional[bytes]) -> str:
-    """``tracked``, ``ignored`` or ``untracked``, from `git ls-files --error-unmatch` and `git check-ignore`
-    (each None when it failed: not tracked, not ignored)."""
-    if tracked is not None:
-        return "tracked"
-    return "ignored" if ignored is not None else "untracked"
-
-
-def _script_path() -> Optional[str]:
-    main = sys.modules.get("__main__")
-    candidate = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv and sys.argv[0] else None)
-    if candidate and os.path.isfile(candidate):
-        return os.path.abspath(candidate)
-    return None
-
-
 def _find_or_create_home(home: Optional[str]) -> str:
     """As for datasets, except that a missing ``$MLLAB_HOME`` folder is created."""
     if home is None:
@@ -1091,73 +616,6 @@ def _find_or_create_home(home: Optional[str]) -> str:
                     raise MLLabError(f"Cannot create the lab home {path} (from ${HOME_ENV}): {e.strerror or e}.",
                                      code="no_home") from e
     return find_home(home)
-
-
-# ---------------------------------------------------------------------------------------------
-# Background flushing, interpreter exit, fork
-
-
-def _background_loop() -> None:
-    while True:
-        time.sleep(FLUSH_INTERVAL)
-        with _active_lock:
-            runs = list(_active)
-        for exp in runs:
-            try:
-                exp.flush()
-            except Exception:  # noqa: BLE001
-                pass
-
-
-def _ensure_background() -> None:
-    global _flusher, _hooks_installed
-    with _active_lock:
-        if _flusher is None or not _flusher.is_alive():
-            _flusher = threading.Thread(target=_background_loop, name="mllab-flush", daemon=True)
-            _flusher.start()
-        if not _hooks_installed:
-            _hooks_installed = True
-            atexit.register(_at_exit)
-            previous = sys.excepthook
-
-            def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
-                global _uncaught
-                _uncaught = exc
-                previous(exc_type, exc, tb)
-
-            sys.excepthook = _excepthook
-            if hasattr(os, "register_at_fork"):
-                os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _at_exit() -> None:
-    """Ends the runs still open: failed after an uncaught exception, interrupted after Ctrl-C."""
-    error = _uncaught
-    if error is None and _ipython_shell() is None:
-        error = getattr(sys, "last_value", None)
-    with _active_lock:
-        runs = list(_active)
-    for exp in runs:
-        try:
-            if error is None:
-                exp.end("completed")
-            elif isinstance(error, KeyboardInterrupt):
-                exp._fail(error, "interrupted", 130)
-            else:
-                exp._fail(error, "failed", 1)
-        except Exception:  # noqa: BLE001
-            pass
-
-
-def _after_fork_in_child() -> None:
-    """A forked child (e.g. a DataLoader worker) must not write the parent's buffered lines again."""
-    global _flusher, _active_lock
-    _active_lock = threading.Lock()
-    _flusher = None
-    for exp in _active:
-        exp._lock = threading.Lock()
-        exp._flush_lock = threading.Lock()
-        del exp._buf[:]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from unittest import mock
 import support  # noqa: F401  (puts the package on sys.path)
 import mllab
 from mllab import MLLabError
-from mllab import _experiments
+from mllab import _experiments, _run_environment, _run_lifecycle
 
 RUN_LINE_BYTES = _experiments.RUN_LIMITS["lineBytes"]
 
@@ -62,8 +62,8 @@ class ExperimentTestCase(support.LabTestCase):
         self.addCleanup(self._restore_streams)
 
     def _restore_streams(self) -> None:
-        with _experiments._active_lock:
-            runs = list(_experiments._active)
+        with _run_lifecycle._active_lock:
+            runs = list(_run_lifecycle._active)
         for exp in runs:
             exp.end()
         sys.stdout, sys.stderr = self.stdout, self.stderr
@@ -204,7 +204,7 @@ class ManifestTest(ExperimentTestCase):
         old = os.getcwd()
         os.chdir(repo)
         self.addCleanup(os.chdir, old)
-        with mock.patch.object(_experiments, "_script_path", lambda: None):
+        with mock.patch.object(_run_environment, "_script_path", lambda: None):
             exp = self.start()
         m = read_manifest(exp.dir)
         self.assertEqual(m["git"], {"commit": commit, "branch": "work", "dirty": True, "diff": "git.diff"})
@@ -227,7 +227,7 @@ class ManifestTest(ExperimentTestCase):
         seen = {}
         for name in ("tracked.py", "new.py", os.path.join("scratch", "ignored.py")):
             script = os.path.join(repo, name)
-            with mock.patch.object(_experiments, "_script_path", lambda: script):
+            with mock.patch.object(_run_environment, "_script_path", lambda: script):
                 exp = self.start()
             exp.end()
             seen[name] = read_manifest(exp.dir)["git"]["script"]
@@ -238,7 +238,7 @@ class ManifestTest(ExperimentTestCase):
         old = os.getcwd()
         os.chdir(self.tmp)
         self.addCleanup(os.chdir, old)
-        with mock.patch.object(_experiments, "_script_path", lambda: None), \
+        with mock.patch.object(_run_environment, "_script_path", lambda: None), \
                 mock.patch.dict(os.environ, {"GIT_CEILING_DIRECTORIES": os.path.dirname(self.tmp)}):
             exp = self.start()
         self.assertIsNone(read_manifest(exp.dir)["git"])
@@ -392,9 +392,9 @@ class MetricsTest(ExperimentTestCase):
 
     def test_a_full_buffer_is_written_at_once(self) -> None:
         exp = self.start()
-        with _experiments._active_lock:
-            _experiments._active.remove(exp)  # out of the background thread's sight
-        self.addCleanup(_experiments._active.append, exp)
+        with _run_lifecycle._active_lock:
+            _run_lifecycle._active.remove(exp)  # out of the background thread's sight
+        self.addCleanup(_run_lifecycle._active.append, exp)
         for i in range(_experiments.FLUSH_LINES):
             exp.log_metric("v", i)
         time.sleep(0.25)
@@ -576,7 +576,7 @@ class EndingTest(ExperimentTestCase):
         m = read_manifest(exp.dir)
         self.assertEqual((m["status"], m["exitCode"]), ("interrupted", None))
         self.assertEqual([e["k"] for e in read_events(exp.dir)], ["m", "status"])
-        self.assertNotIn(exp, _experiments._active)
+        self.assertNotIn(exp, _run_lifecycle._active)
 
     def test_notebook_path_and_command(self) -> None:
         notebook = self.write("nb/analysis.ipynb", b'{"cells": []}')
@@ -716,7 +716,7 @@ class AttachedRunTest(ExperimentTestCase):
             self.assertIs(sys.stdout, out, "no tee: the wrapper captures the output")
             self.assertEqual((exp.id, exp.dir, exp.name), ("20240101-000000-abcdef", self.run_dir, "from-cli"))
             exp.log_metric("loss", 0.5)
-        self.assertIn(exp, _experiments._active)  # still open: the wrapper ends the run
+        self.assertIn(exp, _run_lifecycle._active)  # still open: the wrapper ends the run
         events = read_events(self.run_dir)
         self.assertEqual([(e["k"], e.get("key")) for e in events],
                          [("tag", "wrapper"), ("tag", "mllab.experiment"), ("param", "lr"), ("tag", "t"),

@@ -43,7 +43,8 @@ class PackagingTest(unittest.TestCase):
             names = set(zf.namelist())
             metadata = zf.read(f"mllab-{mllab.__version__}.dist-info/METADATA").decode()
             record = zf.read(f"mllab-{mllab.__version__}.dist-info/RECORD").decode()
-        for module in ("__init__", "_backend", "_datasets", "_errors", "_home", "_process", "_unzip"):
+        for module in ("__init__", "_backend", "_datasets", "_errors", "_experiments", "_home", "_process",
+                       "_run_environment", "_run_lifecycle", "_run_output", "_run_writer", "_unzip"):
             self.assertIn(f"mllab/{module}.py", names)
         self.assertIn("mllab/py.typed", names)
         self.assertFalse(any("__pycache__" in n or n.startswith("tests/") for n in names))

@@ -2,7 +2,7 @@
  * Limits on what a run may record (the clients check them when logging; the backend's ingest checks
  * them again, since anything can write a run directory). Lengths are in characters (UTF-16 code
  * units in Node, code points in Python: the same for ASCII), except the line, which is in bytes.
- * The Python client (python/mllab/_experiments.py) repeats these numbers; a test keeps them equal.
+ * The Python client (python/mllab/_run_writer.py) repeats these numbers; a test keeps them equal.
  *
  * Keys and names that are too long are refused (a key identifies a series: a shortened key would
  * merge or hide data); values that are too long are cut to the limit, with a warning in the run.
