@@ -1,8 +1,8 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { hostInfo } from '../../client/runs/environment';
-import { makeRunDir, newRunId, RUN_FILE_MODE, writeJsonAtomic } from '../../client/runs/run-writer';
+import { hostInfo } from '../../common/run-directory/environment';
+import { createRunDir, RUN_FILE_MODE, writeJsonAtomic } from '../../common/run-directory/files';
+import { startedRunManifest } from '../../common/run-directory/manifest';
 import { parseDatasetRef } from '../../protocol/dataset-ref';
 import type { RunManifest, RunStatus } from '../../protocol/experiments';
 import { RUN_LIMITS } from '../../protocol/limits';
@@ -33,22 +33,14 @@ export function createRunDirectory(
   command: readonly string[],
   cwd: string,
 ): string {
-  const id = newRunId();
-  const dir = path.join(home, 'runs', id);
-  makeRunDir(dir);
+  const { id, dir } = createRunDir(home);
   fs.writeFileSync(path.join(dir, 'events.jsonl'), '', { flag: 'wx', mode: RUN_FILE_MODE });
-  const manifest: RunManifest = {
-    format: 1,
+  // the backend owns the run: the container's processes are not visible from here, so the
+  // manifest's pid is the backend's
+  const manifest = startedRunManifest({
     id,
     name: job,
     project: projectId,
-    status: 'running',
-    startedAt: new Date().toISOString(),
-    endedAt: null,
-    exitCode: null,
-    // the backend owns the run: the container's processes are not visible from here
-    pid: process.pid,
-    operator: os.userInfo().username,
     command,
     cwd,
     script: null,
@@ -56,11 +48,10 @@ export function createRunDirectory(
     // does not take the backend's pid for the run's process
     host: { ...(host ??= hostInfo()), hostname: containerHostname(dir) },
     runtime: { container: 'docker' },
-    packages: null,
     git: null,
     params: {},
     tags: { job },
-  };
+  });
   writeJsonAtomic(path.join(dir, 'run.json'), manifest);
   return dir;
 }
@@ -121,27 +112,19 @@ const NO_BLOCK = fs.constants.O_NONBLOCK ?? 0;
 /** The manifest of a job run whose run.json is gone or unreadable: enough to ingest its end. */
 function minimalManifest(dir: string): RunManifest {
   const id = path.basename(dir);
-  return {
-    format: 1,
+  return startedRunManifest({
     id,
     name: id,
     project: null,
-    status: 'running',
-    startedAt: new Date().toISOString(),
-    endedAt: null,
-    exitCode: null,
-    pid: process.pid,
-    operator: os.userInfo().username,
     command: [],
     cwd: '',
     script: null,
     host: { ...(host ??= hostInfo()), hostname: containerHostname(dir) },
     runtime: { container: 'docker' },
-    packages: null,
     git: null,
     params: {},
     tags: {},
-  };
+  });
 }
 
 /** A dataset version of the job's project: what a job may be given to read. */

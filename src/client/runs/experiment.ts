@@ -3,7 +3,8 @@ import * as path from 'path';
 import type { RunStatus } from '../../protocol/experiments';
 import { cutText, RUN_LIMITS } from '../../protocol/limits';
 import { checkName } from '../../protocol/names';
-import { boundValue, checkLength, RUN_FILE_MODE, RunWriter } from './run-writer';
+import { RUN_FILE_MODE } from '../../common/run-directory/files';
+import { boundValue, checkLength, RunWriter } from './run-writer';
 
 const FLUSH_MS = 100;
 

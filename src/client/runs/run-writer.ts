@@ -1,50 +1,16 @@
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { RunEvent, RunManifest, RunStatus } from '../../protocol/experiments';
 import { cutText, RUN_LIMITS } from '../../protocol/limits';
-import { gitState, hostInfo } from './environment';
-
-/** A sortable unique run id: `<yyyyMMdd-HHmmss>-<6 hex>` (UTC). */
-export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Run directories and their files are private to their owner, whatever the umask. */
-export const RUN_DIR_MODE = 0o700;
-export const RUN_FILE_MODE = 0o600;
-
-/**
- * Writes `file` through a fresh temp file (created exclusively and private: a name prepared in
- * advance, e.g. a symbolic link planted by a job in its run directory, is never written through),
- * then renames it over `file` (which replaces a link instead of following it).
- */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(value, null, 2), { flag: 'wx', mode: RUN_FILE_MODE });
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Creates a run directory (and `runs/`) private to the owner. */
-export function makeRunDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: RUN_DIR_MODE });
-}
-
-/** Opens a file of the run directory to append to: private, never through a symbolic link. */
-export function openRunFile(file: string): number {
-  return fs.openSync(
-    file,
-    fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0),
-    RUN_FILE_MODE,
-  );
-}
+import { gitState, hostInfo } from '../../common/run-directory/environment';
+import {
+  createRunDir,
+  openRunFile,
+  RUN_DIR_MODE,
+  RUN_FILE_MODE,
+  writeJsonAtomic,
+} from '../../common/run-directory/files';
+import { startedRunManifest } from '../../common/run-directory/manifest';
 
 /** Throws when a key or name is longer than its limit (RUN_LIMITS): it would be refused. */
 export function checkLength(what: string, text: string, max: number): void {
@@ -123,9 +89,7 @@ export class RunWriter {
     checkLength('experiment name', run.name, RUN_LIMITS.nameChars);
     const warnings: string[] = [];
     const params = boundParams(run.params, warnings);
-    const id = newRunId();
-    const dir = path.join(run.home, 'runs', id);
-    makeRunDir(dir);
+    const { id, dir } = createRunDir(run.home);
     // the script's repository (as the Python client does), which may not be the working directory's
     const git = gitState(run.script ? path.dirname(path.resolve(run.cwd, run.script)) : run.cwd, run.script);
     if (git.diff) {
@@ -139,27 +103,19 @@ export class RunWriter {
       fs.chmodSync(path.join(dir, copy), RUN_FILE_MODE);
       script = { path: path.resolve(run.script), copy };
     }
-    const manifest: RunManifest = {
-      format: 1,
+    const manifest = startedRunManifest({
       id,
       name: run.name,
       project: run.project,
-      status: 'running',
-      startedAt: new Date().toISOString(),
-      endedAt: null,
-      exitCode: null,
-      pid: process.pid,
-      operator: os.userInfo().username,
       command: run.command,
       cwd: run.cwd,
       script,
       host: hostInfo(),
       runtime: { node: process.versions.node },
-      packages: null,
       git: git.state,
       params,
       tags: {},
-    };
+    });
     writeJsonAtomic(path.join(dir, 'run.json'), manifest);
     const writer = new RunWriter(dir, manifest);
     warnings.forEach((w) => writer.warn(w));
