@@ -29,6 +29,7 @@ export const Commands = {
   rerunExperimentWithParams: 'mllab.experiment.rerunWithParams',
   stopExperiment: 'mllab.experiment.stop',
   groupExperiments: 'mllab.experiment.toggleGrouping',
+  showMoreExperiments: 'mllab.experiment.showMore',
   showMetricCharts: 'mllab.experiment.showCharts',
   compareExperiments: 'mllab.experiment.compare',
   retryDocker: 'mllab.docker.retry',

@@ -10,6 +10,7 @@ import type { ExperimentsModel } from './experiments-model';
 import { askParams, LastParams, readParamsFile } from './params';
 import { type RunTerminals, shellQuote as quote } from './run-terminal';
 import type { ExperimentsTree } from './tree';
+import type { MoreRuns } from './tree-pages';
 
 /** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
 async function pythonFor(uri: vscode.Uri): Promise<string> {
@@ -182,6 +183,8 @@ export function registerExperimentCommands(
       }
     }),
     registerCommand(Commands.groupExperiments, ui, () => tree.toggleGrouping()),
+    // the "Show more" row after a group's page of runs
+    registerCommand(Commands.showMoreExperiments, ui, (more: MoreRuns) => tree.showMore(more)),
     registerCommand(Commands.refreshExperiments, ui, () => model.refresh()),
   ];
 }

@@ -1,15 +1,26 @@
 import * as vscode from 'vscode';
 import type { Experiment, RunStatus } from '../../protocol/experiments';
+import { Commands } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { ExperimentsModel } from './experiments-model';
 import { formatDuration, metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
+import {
+  PAGE_SIZE,
+  groupDescription,
+  groupKey,
+  groupKeyOf,
+  groupPage,
+  groupRuns,
+  moreLabel,
+  shownToInclude,
+  type MoreRuns,
+  type RunGroup,
+} from './tree-pages';
 
 export type { Grouping };
 
-/** A group of runs with the same name (or status), or one run. */
-export type ExperimentNode =
-  | { readonly kind: 'group'; readonly name: string; readonly by: Grouping; readonly runs: readonly Experiment[] }
-  | Experiment;
+/** A group of runs with the same name (or status), the "Show more" row after a group's page, or one run. */
+export type ExperimentNode = RunGroup | MoreRuns | Experiment;
 
 const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('loading~spin'),
@@ -18,29 +29,53 @@ const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   interrupted: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('testing.iconSkipped')),
 };
 
-function isGroup(node: ExperimentNode): node is Extract<ExperimentNode, { kind: 'group' }> {
+function isGroup(node: ExperimentNode): node is RunGroup {
   return 'kind' in node && node.kind === 'group';
 }
 
-/** The Experiments view: runs grouped by name, newest first, with live status, duration and key metrics. */
+function isMore(node: ExperimentNode): node is MoreRuns {
+  return 'kind' in node && node.kind === 'more';
+}
+
+/**
+ * The Experiments view: runs grouped by name, newest first, with live status, duration and key
+ * metrics. A group lists a page of its newest runs and a "Show 200 more" row, and a group's rows are
+ * built only when it is expanded, so 100,000 runs open as fast as 1,000.
+ */
 export class ExperimentsTree extends Disposable implements vscode.TreeDataProvider<ExperimentNode> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
 
   private grouping: Grouping = 'name';
-  /** each run's row text, judged against the runs it is listed with (refreshed by getChildren) */
+  /** the model's runs grouped, built on first use after each change */
+  private groups: Map<string, RunGroup> | undefined;
+  /** how many runs each group shows (by group key), kept across reloads; PAGE_SIZE when absent */
+  private readonly shown = new Map<string, number>();
+  /** each shown run's row text, judged against the runs of its page (refreshed by getChildren) */
   private rows = new Map<string, RunRowText>();
 
   constructor(private readonly model: ExperimentsModel) {
     super();
-    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this._register(
+      model.onDidChange(() => {
+        this.groups = undefined;
+        this._onDidChangeTreeData.fire();
+      }),
+    );
   }
 
   /** Switches between grouping runs by name and by status. */
   toggleGrouping(): Grouping {
     this.grouping = this.grouping === 'name' ? 'status' : 'name';
+    this.groups = undefined;
     this._onDidChangeTreeData.fire();
     return this.grouping;
+  }
+
+  /** Shows the next page of a group's runs (the "Show more" row). */
+  showMore(more: MoreRuns): void {
+    this.shown.set(more.group, Math.max(this.shownOf(more.group), more.shown) + PAGE_SIZE);
+    this._onDidChangeTreeData.fire();
   }
 
   getChildren(node?: ExperimentNode): ExperimentNode[] {
@@ -48,43 +83,44 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       if (!isGroup(node)) {
         return [];
       }
-      // runs of one name are told apart among themselves; grouped by status, among all runs
-      const rows = runRows(node.by === 'name' ? node.runs : this.model.items, node.by);
-      for (const run of node.runs) {
-        this.rows.set(run.id, rows.get(run.id)!);
+      const group = this.currentGroups().get(groupKey(node.by, node.name)) ?? node;
+      const page = groupPage(group, this.shownOf(groupKey(group.by, group.name)));
+      // runs are told apart among those shown with them: the group's page
+      for (const [id, row] of runRows(page.runs, group.by)) {
+        this.rows.set(id, row);
       }
-      return [...node.runs];
-    }
-    const by = this.grouping;
-    const groups = new Map<string, Experiment[]>();
-    for (const e of this.model.items) {
-      const key = by === 'name' ? e.name : e.status;
-      let group = groups.get(key);
-      if (!group) {
-        group = [];
-        groups.set(key, group);
-      }
-      group.push(e);
+      return page.more ? [...page.runs, page.more] : [...page.runs];
     }
     this.rows = new Map();
-    return [...groups].map(([name, runs]) => ({ kind: 'group', name, by, runs }));
+    return [...this.currentGroups().values()];
   }
 
-  /** The group a run is listed in (lets the view reveal and select a run). */
+  /** The group a run is listed in (lets the view reveal and select a run, beyond the first page too). */
   getParent(node: ExperimentNode): ExperimentNode | undefined {
     if (isGroup(node)) {
       return undefined;
     }
-    return this.getChildren().find((g) => isGroup(g) && g.runs.some((r) => r.id === node.id));
+    const key = isMore(node) ? node.group : groupKeyOf(node, this.grouping);
+    const group = this.currentGroups().get(key);
+    if (group && !isMore(node)) {
+      const index = group.runs.findIndex((r) => r.id === node.id);
+      const shown = this.shownOf(key);
+      if (index >= shown) {
+        this.shown.set(key, shownToInclude(index, shown));
+        this._onDidChangeTreeData.fire();
+      }
+    }
+    return group;
   }
 
   /** A run's row text: the label that tells it apart, its status, key metrics, duration and start. */
   rowText(run: Experiment): RunRowText {
     let row = this.rows.get(run.id);
     if (!row) {
-      const by = this.grouping;
-      const among = this.model.items.filter((e) => by === 'status' || e.name === run.name);
-      row = runRows(among.some((e) => e.id === run.id) ? among : [run], by).get(run.id)!;
+      const key = groupKeyOf(run, this.grouping);
+      const group = this.currentGroups().get(key);
+      const page = group ? groupPage(group, this.shownOf(key)).runs : [];
+      row = runRows(page.some((e) => e.id === run.id) ? page : [run], this.grouping).get(run.id)!;
     }
     return row;
   }
@@ -94,9 +130,17 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `group:${node.by}:${node.name}`;
       item.iconPath = node.by === 'status' ? STATUS_ICONS[node.name as RunStatus] : new vscode.ThemeIcon('beaker');
-      const running = node.runs.filter((r) => r.status === 'running').length;
-      item.description = `${node.runs.length} run${node.runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}`;
+      item.description = groupDescription(node);
       item.contextValue = 'experimentGroup';
+      return item;
+    }
+    if (isMore(node)) {
+      const item = new vscode.TreeItem(moreLabel(node), vscode.TreeItemCollapsibleState.None);
+      item.id = `more:${node.group}`;
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.contextValue = 'experimentsMore';
+      item.tooltip = `${node.shown.toLocaleString('en-US')} runs shown, newest first`;
+      item.command = { command: Commands.showMoreExperiments, title: 'Show More Runs', arguments: [node] };
       return item;
     }
     const row = this.rowText(node);
@@ -129,5 +173,14 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     item.tooltip = tooltip;
     item.command = { command: 'mllab.experiment.show', title: 'Show Experiment', arguments: [node] };
     return item;
+  }
+
+  private currentGroups(): Map<string, RunGroup> {
+    this.groups ??= groupRuns(this.model.items, this.grouping);
+    return this.groups;
+  }
+
+  private shownOf(key: string): number {
+    return this.shown.get(key) ?? PAGE_SIZE;
   }
 }

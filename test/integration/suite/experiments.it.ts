@@ -64,8 +64,11 @@ describe('Experiments in a real VS Code extension host', () => {
     assert.ok(fs.readFileSync(path.join(run.dir, 'stdout.log'), 'utf8').includes('training done'));
 
     const groups = lab.experimentsTree.getChildren();
-    const group = groups.find((g) => 'kind' in g && g.name === run.name);
-    assert.ok(group, `a group for ${run.name} in ${JSON.stringify(groups.map((g) => ('kind' in g ? g.name : g.id)))}`);
+    const group = groups.find((g) => 'kind' in g && g.kind === 'group' && g.name === run.name);
+    assert.ok(
+      group,
+      `a group for ${run.name} in ${JSON.stringify(groups.map((g) => ('name' in g ? g.name : g.kind)))}`,
+    );
     const item = lab.experimentsTree.getTreeItem(run);
     assert.match(String(item.description), /loss 0\.02/);
     await vscode.commands.executeCommand('workbench.view.extension.mllab');
@@ -76,7 +79,11 @@ describe('Experiments in a real VS Code extension host', () => {
     // group by status, then back by name
     await vscode.commands.executeCommand('mllab.experiment.toggleGrouping');
     const byStatus = lab.experimentsTree.getChildren();
-    assert.ok(byStatus.some((g) => 'kind' in g && g.name === 'completed' && g.runs.some((r) => r.id === run.id)));
+    assert.ok(
+      byStatus.some(
+        (g) => 'kind' in g && g.kind === 'group' && g.name === 'completed' && g.runs.some((r) => r.id === run.id),
+      ),
+    );
     await vscode.commands.executeCommand('mllab.experiment.toggleGrouping');
 
     // the script changed since the run: compare opens a diff of the run's copy with the file now
