@@ -11,7 +11,7 @@ import type {
   OrphanContainer,
   Service,
 } from '../protocol/containers';
-import type { AddDatasetRequest, Dataset, DatasetVersion } from '../protocol/datasets';
+import type { AddDatasetRequest, DatasetVersion } from '../protocol/datasets';
 import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
 import { fromList, type ExperimentList } from '../protocol/experiment-list';
 import type {
@@ -23,14 +23,10 @@ import type {
   UpdateModelRequest,
 } from '../protocol/models';
 import type { Pipeline, Schedule, SchedulePreview, ScheduleRequest } from '../protocol/schedules';
-import type {
-  ActiveProject,
-  ApiErrorBody,
-  BackendStatus,
-  Project,
-  ProjectContents,
-  UpdateProjectRequest,
-} from '../protocol/api';
+import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
+import { datasetRoutes } from '../protocol/routes/datasets';
+import { projectRoutes } from '../protocol/routes/projects';
+import { urlOf, type AnswerOf, type Route, type RouteInput } from '../protocol/routes/route';
 
 /** An error answer of the backend, carrying its person-readable message. */
 export class BackendError extends Error {
@@ -59,31 +55,28 @@ export class ApiClient {
   status = () => this.request<BackendStatus>('GET', '/api/status');
   shutdown = () => this.request<{ stopping: boolean }>('POST', '/api/shutdown');
 
-  listProjects = () => this.request<Project[]>('GET', '/api/projects');
-  getProject = (idOrName: string) => this.request<Project>('GET', `/api/projects/${enc(idOrName)}`);
-  projectContents = (idOrName: string) =>
-    this.request<ProjectContents>('GET', `/api/projects/${enc(idOrName)}/contents`);
+  listProjects = () => this.call(projectRoutes.list, {});
+  getProject = (idOrName: string) => this.call(projectRoutes.get, { params: { id: idOrName } });
+  projectContents = (idOrName: string) => this.call(projectRoutes.contents, { params: { id: idOrName } });
   createProject = (name: string, description?: string) =>
-    this.request<Project>('POST', '/api/projects', description === undefined ? { name } : { name, description });
+    this.call(projectRoutes.create, { body: description === undefined ? { name } : { name, description } });
   updateProject = (idOrName: string, changes: UpdateProjectRequest) =>
-    this.request<Project>('PATCH', `/api/projects/${enc(idOrName)}`, changes);
-  deleteProject = (idOrName: string) => this.request<void>('DELETE', `/api/projects/${enc(idOrName)}`);
-  activeProject = () => this.request<ActiveProject>('GET', '/api/active-project');
-  setActiveProject = (projectId: string | null) =>
-    this.request<ActiveProject>('PUT', '/api/active-project', { projectId });
+    this.call(projectRoutes.update, { params: { id: idOrName }, body: changes });
+  deleteProject = (idOrName: string) => this.call(projectRoutes.delete, { params: { id: idOrName } });
+  activeProject = () => this.call(projectRoutes.active, {});
+  setActiveProject = (projectId: string | null) => this.call(projectRoutes.setActive, { body: { projectId } });
 
-  listDatasets = (project?: string) =>
-    this.request<Dataset[]>('GET', `/api/datasets${project ? `?project=${enc(project)}` : ''}`);
+  listDatasets = (project?: string) => this.call(datasetRoutes.list, { query: { project: project || undefined } });
   getDatasetVersion = (name: string, version: number | 'latest' = 'latest', project?: string) =>
-    this.request<DatasetVersion>(
-      'GET',
-      `/api/datasets/${enc(name)}/versions/${version}${project ? `?project=${enc(project)}` : ''}`,
-    );
+    this.call(datasetRoutes.getVersion, {
+      params: { name, version: String(version) },
+      query: { project: project || undefined },
+    });
   deleteDatasetVersion = (name: string, version: number, project?: string, force = false) =>
-    this.request<void>(
-      'DELETE',
-      `/api/datasets/${enc(name)}/versions/${version}${query({ project, force: force ? 'true' : undefined })}`,
-    );
+    this.call(datasetRoutes.deleteVersion, {
+      params: { name, version: String(version) },
+      query: { project, force: force ? 'true' : undefined },
+    });
   listExperiments = async (project?: string): Promise<Experiment[]> =>
     fromList(await this.request<ExperimentList>('GET', `/api/experiments${project ? `?project=${enc(project)}` : ''}`));
   getExperiment = (id: string) => this.request<ExperimentDetails>('GET', `/api/experiments/${enc(id)}`);
@@ -180,14 +173,20 @@ export class ApiClient {
     this.request<Model>('DELETE', `/api/models/${enc(name)}/aliases/${enc(alias)}${query({ project })}`);
   deployModel = (name: string, request: DeployModelRequest, project?: string) =>
     this.request<Service>('POST', `/api/models/${enc(name)}/deploy${query({ project })}`, request);
-  cancelOperation = (operationId: string) => this.request<void>('POST', `/api/operations/${enc(operationId)}/cancel`);
+  cancelOperation = (operationId: string) => this.call(datasetRoutes.cancelOperation, { params: { id: operationId } });
 
   /**
    * Adds a file or folder as a new dataset version. Aborting `signal` closes the request, which
    * cancels the add on the backend (nothing is left behind).
    */
   addDataset(request: AddDatasetRequest, signal?: AbortSignal): Promise<DatasetVersion> {
-    return this.request<DatasetVersion>('POST', '/api/datasets', request, signal);
+    return this.call(datasetRoutes.add, { body: request }, signal);
+  }
+
+  /** Calls a route of the tables in `protocol/routes`: its URL, body and answer type come from the entry. */
+  call<R extends Route>(route: R, input: RouteInput<R>, signal?: AbortSignal): Promise<AnswerOf<R>> {
+    const { params, query, body } = input as { params?: Record<string, string>; query?: object; body?: unknown };
+    return this.request<AnswerOf<R>>(route.method, urlOf(route.path, params, query), body, signal);
   }
 
   /** Sends a request and parses the JSON answer; a 4xx/5xx becomes a BackendError with its message. */

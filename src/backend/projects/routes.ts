@@ -1,116 +1,46 @@
 import type { FastifyInstance } from 'fastify';
-import type {
-  ActiveProject,
-  CreateProjectRequest,
-  Project,
-  ProjectContents,
-  UpdateProjectRequest,
-} from '../../protocol/api';
+import { projectRoutes as routes } from '../../protocol/routes/projects';
 import type { EventBus } from '../events';
+import { register } from '../http/register';
 import type { ProjectRepository } from './repository';
-import { lookupText, text } from '../http/schemas';
-import { NAME_MAX_LENGTH } from '../../protocol/names';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: lookupText },
-} as const;
-
-const nameSchema = text(NAME_MAX_LENGTH);
-const descriptionSchema = text(10000);
 
 export function registerProjectRoutes(app: FastifyInstance, projects: ProjectRepository, events: EventBus): void {
-  app.get('/api/projects', async (): Promise<Project[]> => projects.list());
+  register(app, routes.list, async () => projects.list());
 
-  app.post<{ Body: CreateProjectRequest }>(
-    '/api/projects',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          properties: { name: nameSchema, description: descriptionSchema },
-        },
-      },
-    },
-    async (request, reply): Promise<Project> => {
-      const { project, becameActive } = await projects.create(request.body.name, request.body.description);
-      events.publish({ type: 'projectCreated', project });
-      if (becameActive) {
-        events.publish({ type: 'activeProjectChanged', projectId: project.id });
-      }
-      void reply.code(201);
-      return project;
-    },
-  );
+  register(app, routes.create, async (request) => {
+    const { project, becameActive } = await projects.create(request.body.name, request.body.description);
+    events.publish({ type: 'projectCreated', project });
+    if (becameActive) {
+      events.publish({ type: 'activeProjectChanged', projectId: project.id });
+    }
+    return project;
+  });
 
-  app.get<{ Params: { id: string } }>(
-    '/api/projects/:id',
-    { schema: { params: idParams } },
-    async (request): Promise<Project> => projects.resolve(request.params.id),
-  );
+  register(app, routes.get, async (request) => projects.resolve(request.params.id));
 
-  app.get<{ Params: { id: string } }>(
-    '/api/projects/:id/contents',
-    { schema: { params: idParams } },
-    async (request): Promise<ProjectContents> => projects.contents(projects.resolve(request.params.id).id),
-  );
+  register(app, routes.contents, async (request) => projects.contents(projects.resolve(request.params.id).id));
 
-  app.patch<{ Params: { id: string }; Body: UpdateProjectRequest }>(
-    '/api/projects/:id',
-    {
-      schema: {
-        params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { name: nameSchema, description: descriptionSchema },
-        },
-      },
-    },
-    async (request): Promise<Project> => {
-      const project = await projects.update(projects.resolve(request.params.id).id, request.body);
-      events.publish({ type: 'projectUpdated', project });
-      return project;
-    },
-  );
+  register(app, routes.update, async (request) => {
+    const project = await projects.update(projects.resolve(request.params.id).id, request.body);
+    events.publish({ type: 'projectUpdated', project });
+    return project;
+  });
 
-  app.delete<{ Params: { id: string } }>(
-    '/api/projects/:id',
-    { schema: { params: idParams } },
-    async (request, reply): Promise<void> => {
-      const id = projects.resolve(request.params.id).id;
-      const wasActive = await projects.delete(id);
-      events.publish({ type: 'projectDeleted', projectId: id });
-      if (wasActive) {
-        events.publish({ type: 'activeProjectChanged', projectId: null });
-      }
-      void reply.code(204);
-    },
-  );
+  register(app, routes.delete, async (request) => {
+    const id = projects.resolve(request.params.id).id;
+    const wasActive = await projects.delete(id);
+    events.publish({ type: 'projectDeleted', projectId: id });
+    if (wasActive) {
+      events.publish({ type: 'activeProjectChanged', projectId: null });
+    }
+  });
 
-  app.get('/api/active-project', async (): Promise<ActiveProject> => ({ projectId: projects.activeId() }));
+  register(app, routes.active, async () => ({ projectId: projects.activeId() }));
 
-  app.put<{ Body: ActiveProject }>(
-    '/api/active-project',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['projectId'],
-          additionalProperties: false,
-          properties: { projectId: { anyOf: [lookupText, { type: 'null' }] } },
-        },
-      },
-    },
-    async (request): Promise<ActiveProject> => {
-      const projectId = request.body.projectId === null ? null : projects.resolve(request.body.projectId).id;
-      await projects.setActive(projectId);
-      events.publish({ type: 'activeProjectChanged', projectId });
-      return { projectId };
-    },
-  );
+  register(app, routes.setActive, async (request) => {
+    const projectId = request.body.projectId === null ? null : projects.resolve(request.body.projectId).id;
+    await projects.setActive(projectId);
+    events.publish({ type: 'activeProjectChanged', projectId });
+    return { projectId };
+  });
 }
