@@ -22,10 +22,11 @@ import type {
   RegisterModelRequest,
   UpdateModelRequest,
 } from '../protocol/models';
-import type { Pipeline, Schedule, SchedulePreview, ScheduleRequest } from '../protocol/schedules';
+import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
 import { datasetRoutes } from '../protocol/routes/datasets';
 import { projectRoutes } from '../protocol/routes/projects';
+import { schedulerRoutes } from '../protocol/routes/scheduler';
 import { urlOf, type AnswerOf, type Route, type RouteInput } from '../protocol/routes/route';
 
 /** An error answer of the backend, carrying its person-readable message. */
@@ -104,32 +105,28 @@ export class ApiClient {
     this.request<JobRun[]>('GET', `/api/jobs/${enc(name)}/runs${query({ project })}`);
   stopJob = (name: string, project?: string) =>
     this.request<JobRun>('POST', `/api/jobs/${enc(name)}/stop${query({ project })}`);
-  listSchedules = (project?: string) => this.request<Schedule[]>('GET', `/api/schedules${query({ project })}`);
+  listSchedules = (project?: string) => this.call(schedulerRoutes.list, { query: { project } });
   previewSchedule = (cron: string, timeZone?: string) =>
-    this.request<SchedulePreview>(
-      'POST',
-      '/api/schedules/preview',
-      timeZone === undefined ? { cron } : { cron, timeZone },
-    );
+    this.call(schedulerRoutes.preview, { body: timeZone === undefined ? { cron } : { cron, timeZone } });
   getSchedule = (job: string, project?: string) =>
-    this.request<Schedule>('GET', `/api/jobs/${enc(job)}/schedule${query({ project })}`);
+    this.call(schedulerRoutes.get, { params: { name: job }, query: { project } });
   /** creates or replaces the job's schedule */
   scheduleJob = (job: string, schedule: ScheduleRequest, project?: string) =>
-    this.request<Schedule>('PUT', `/api/jobs/${enc(job)}/schedule${query({ project })}`, schedule);
+    this.call(schedulerRoutes.put, { params: { name: job }, query: { project }, body: schedule });
   /** changes some fields (e.g. { enabled: false }) */
   updateSchedule = (job: string, changes: Partial<ScheduleRequest>, project?: string) =>
-    this.request<Schedule>('PATCH', `/api/jobs/${enc(job)}/schedule${query({ project })}`, changes);
+    this.call(schedulerRoutes.patch, { params: { name: job }, query: { project }, body: changes });
   unscheduleJob = (job: string, project?: string) =>
-    this.request<void>('DELETE', `/api/jobs/${enc(job)}/schedule${query({ project })}`);
+    this.call(schedulerRoutes.delete, { params: { name: job }, query: { project } });
   /** the jobs that must succeed before `job` runs; [] = none */
   setJobUpstreams = (job: string, upstreams: readonly string[], project?: string) =>
-    this.request<Pipeline>('PUT', `/api/jobs/${enc(job)}/upstreams${query({ project })}`, { upstreams });
+    this.call(schedulerRoutes.setUpstreams, { params: { name: job }, query: { project }, body: { upstreams } });
   rerunFrom = (job: string, project?: string) =>
-    this.request<JobRun>('POST', `/api/jobs/${enc(job)}/rerun-from${query({ project })}`);
+    this.call(schedulerRoutes.rerunFrom, { params: { name: job }, query: { project } });
   /** runs jobs as one pipeline execution (none given: every job that runs after no other) */
   runPipeline = (jobs: readonly string[] = [], project?: string) =>
-    this.request<JobRun[]>('POST', `/api/pipeline/runs${query({ project })}`, { jobs });
-  pipeline = (project?: string) => this.request<Pipeline>('GET', `/api/pipeline${query({ project })}`);
+    this.call(schedulerRoutes.runPipeline, { query: { project }, body: { jobs } });
+  pipeline = (project?: string) => this.call(schedulerRoutes.pipeline, { query: { project } });
   getJobRun = (runId: string) => this.request<JobRun>('GET', `/api/job-runs/${enc(runId)}`);
   stopJobRun = (runId: string) => this.request<JobRun>('POST', `/api/job-runs/${enc(runId)}/stop`);
   /** The run's output; with `follow` the stream ends when the run does. */
