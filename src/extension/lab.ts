@@ -21,6 +21,7 @@ import { registerExperimentCommands } from './experiments/commands';
 import { registerCompareCommand } from './experiments/compare/commands';
 import { CompareTable } from './experiments/compare/panel';
 import { ExperimentsModel } from './experiments/experiments-model';
+import { IngestProgress } from './experiments/ingest-progress';
 import { WaitingRuns } from './experiments/waiting-runs';
 import { ExperimentDetailsPanels } from './experiments/details/panels';
 import { RunNotifications } from './experiments/notifications';
@@ -181,6 +182,7 @@ export class MlLab extends Disposable {
     this.experimentDetails = this._register(new ExperimentDetailsPanels(context.extensionUri, this.backend, this.ui));
     this._register(new RunNotifications(this.backend, this.ui));
     this._register(new WaitingRuns(this.backend));
+    this._register(new IngestProgress(this.backend));
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
     registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
