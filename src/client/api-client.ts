@@ -3,12 +3,9 @@ import type {
   BuildImageRequest,
   CreateJobRequest,
   DeployServiceRequest,
-  DockerStatus,
-  ImageInfo,
   ImportJobsResult,
   Job,
   JobRun,
-  OrphanContainer,
   Service,
 } from '../protocol/containers';
 import type { AddDatasetRequest, DatasetVersion } from '../protocol/datasets';
@@ -26,6 +23,7 @@ import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
 import { datasetRoutes } from '../protocol/routes/datasets';
 import { projectRoutes } from '../protocol/routes/projects';
+import { runtimeRoutes } from '../protocol/routes/runtime';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
 import { urlOf, type AnswerOf, type Route, type RouteInput } from '../protocol/routes/route';
 
@@ -84,15 +82,15 @@ export class ApiClient {
   getMetricSeries = (id: string, key: string, o: { maxPoints?: number; from?: number; to?: number } = {}) =>
     this.request<MetricSeries>('GET', `/api/experiments/${enc(id)}/metrics/${enc(key)}${query(o)}`);
   deleteExperiment = (id: string) => this.request<void>('DELETE', `/api/experiments/${enc(id)}`);
-  dockerStatus = () => this.request<DockerStatus>('GET', '/api/docker');
-  retryDocker = () => this.request<DockerStatus>('POST', '/api/docker/retry');
-  orphanContainers = () => this.request<OrphanContainer[]>('GET', '/api/containers/orphans');
-  removeOrphanContainers = () => this.request<{ removed: number }>('DELETE', '/api/containers/orphans');
-  getImage = (image: string) => this.request<ImageInfo>('GET', `/api/images${query({ image })}`);
+  dockerStatus = () => this.call(runtimeRoutes.docker, {});
+  retryDocker = () => this.call(runtimeRoutes.retryDocker, {});
+  orphanContainers = () => this.call(runtimeRoutes.orphans, {});
+  removeOrphanContainers = () => this.call(runtimeRoutes.removeOrphans, {});
+  getImage = (image: string) => this.call(runtimeRoutes.image, { query: { image } });
   /** the images present locally that have a tag, largest first */
-  listImages = () => this.request<ImageInfo[]>('GET', '/api/images/local');
-  pullImage = (image: string) => this.request<ImageInfo>('POST', '/api/images/pull', { image });
-  buildImage = (build: BuildImageRequest) => this.request<ImageInfo>('POST', '/api/images/build', build);
+  listImages = () => this.call(runtimeRoutes.localImages, {});
+  pullImage = (image: string) => this.call(runtimeRoutes.pull, { body: { image } });
+  buildImage = (build: BuildImageRequest) => this.call(runtimeRoutes.build, { body: build });
   listJobs = (project?: string) => this.request<Job[]>('GET', `/api/jobs${query({ project })}`);
   createJob = (job: CreateJobRequest, project?: string) =>
     this.request<Job>('POST', `/api/jobs${query({ project })}`, job);

@@ -6,6 +6,7 @@ import { registeredRoutes } from '../../src/backend/http/server';
 import { ApiClient } from '../../src/client/api-client';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
 import { projectRoutes } from '../../src/protocol/routes/projects';
+import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
 import { urlOf, type Route } from '../../src/protocol/routes/route';
 import { startBackend, tempHome, TEST_TOKEN } from './helpers';
@@ -15,6 +16,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   projects: projectRoutes,
   datasets: datasetRoutes,
   scheduler: schedulerRoutes,
+  runtime: runtimeRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { OrphanContainer } from '../../protocol/containers';
+import { runtimeRoutes as routes } from '../../protocol/routes/runtime';
+import { register } from '../http/register';
 import type { RuntimeConnection } from './connection';
 import { LABELS } from './runtime';
 
@@ -24,8 +26,8 @@ export function registerOrphanRoutes(
   connection: RuntimeConnection,
   known: KnownContainer,
 ): void {
-  app.get('/api/containers/orphans', async (): Promise<OrphanContainer[]> => orphans(home, connection, known));
-  app.delete('/api/containers/orphans', async (): Promise<{ removed: number }> => {
+  register(app, routes.orphans, async () => orphans(home, connection, known));
+  register(app, routes.removeOrphans, async () => {
     const found = await orphans(home, connection, known);
     for (const c of found) {
       await connection.runtime.remove(c.id);

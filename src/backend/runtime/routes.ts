@@ -1,110 +1,78 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FastifyInstance } from 'fastify';
-import type { BuildImageRequest, DockerStatus, ImageInfo } from '../../protocol/containers';
+import { runtimeRoutes as routes } from '../../protocol/routes/runtime';
 import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { RuntimeConnection } from './connection';
 import { imageNotFound } from './errors';
 import { checkImage } from './parse';
-import { pathText, text } from '../http/schemas';
+import { register } from '../http/register';
 
 const PROGRESS_INTERVAL_MS = 100;
 
 /** Whether Docker answers (with the Retry action of the views), and images: inspect, pull, build. */
 export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeConnection, events: EventBus): void {
   const runtime = connection.runtime;
-  app.get('/api/docker', async (): Promise<DockerStatus> => connection.status);
-  app.post('/api/docker/retry', async (): Promise<DockerStatus> => connection.retry());
+  register(app, routes.docker, async () => connection.status);
+  register(app, routes.retryDocker, async () => connection.retry());
 
-  const imageBody = {
-    type: 'object',
-    required: ['image'],
-    additionalProperties: false,
-    properties: { image: text(255, 1) },
-  } as const;
-
-  app.get<{ Querystring: { image: string } }>(
-    '/api/images',
-    { schema: { querystring: imageBody } },
-    async (request): Promise<ImageInfo> => {
-      // the input is checked first: a wrong name is the same mistake with or without Docker
-      const image = checkImage(request.query.image);
-      connection.requireAvailable();
-      const info = await runtime.image(image);
-      if (!info) {
-        throw new ApiError(404, 'image_missing', `The image "${request.query.image}" is not present locally.`);
-      }
-      return info;
-    },
-  );
+  register(app, routes.image, async (request) => {
+    // the input is checked first: a wrong name is the same mistake with or without Docker
+    const image = checkImage(request.query.image);
+    connection.requireAvailable();
+    const info = await runtime.image(image);
+    if (!info) {
+      throw new ApiError(404, 'image_missing', `The image "${request.query.image}" is not present locally.`);
+    }
+    return info;
+  });
 
   // the local images, to choose one for a job or a service (nothing is pulled)
-  app.get('/api/images/local', async (): Promise<ImageInfo[]> => {
+  register(app, routes.localImages, async () => {
     connection.requireAvailable();
     return runtime.images();
   });
 
-  app.post<{ Body: { image: string } }>(
-    '/api/images/pull',
-    { schema: { body: imageBody } },
-    async (request): Promise<ImageInfo> => {
-      const image = checkImage(request.body.image);
-      connection.requireAvailable();
-      let last = 0;
-      await runtime.pull(image, (p) => {
-        // progress is throttled: a pull reports every few kilobytes of every layer
-        if (Date.now() - last >= PROGRESS_INTERVAL_MS) {
-          last = Date.now();
-          events.publish({ type: 'imagePullProgress', progress: { image, ...p } });
-        }
-      });
-      const info = await runtime.image(image);
-      if (!info) {
-        throw imageNotFound(image);
+  register(app, routes.pull, async (request) => {
+    const image = checkImage(request.body.image);
+    connection.requireAvailable();
+    let last = 0;
+    await runtime.pull(image, (p) => {
+      // progress is throttled: a pull reports every few kilobytes of every layer
+      if (Date.now() - last >= PROGRESS_INTERVAL_MS) {
+        last = Date.now();
+        events.publish({ type: 'imagePullProgress', progress: { image, ...p } });
       }
-      return info;
-    },
-  );
+    });
+    const info = await runtime.image(image);
+    if (!info) {
+      throw imageNotFound(image);
+    }
+    return info;
+  });
 
-  app.post<{ Body: BuildImageRequest }>(
-    '/api/images/build',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['context', 'tag'],
-          additionalProperties: false,
-          properties: {
-            context: pathText,
-            dockerfile: pathText,
-            tag: text(255, 1),
-          },
-        },
-      },
-    },
-    async (request): Promise<ImageInfo> => {
-      const { context, tag } = request.body;
-      const dockerfile = request.body.dockerfile ?? 'Dockerfile';
-      checkImage(tag);
-      if (!path.isAbsolute(context) || !fs.existsSync(path.join(context, dockerfile))) {
-        throw new ApiError(
-          400,
-          'no_dockerfile',
-          `There is no ${dockerfile} in "${context}": give the absolute folder that holds the Dockerfile.`,
-        );
-      }
-      connection.requireAvailable();
-      await runtime.build(context, tag, dockerfile, (line) => events.publish({ type: 'imageBuildOutput', tag, line }));
-      const info = await runtime.image(tag);
-      if (!info) {
-        throw new ApiError(
-          500,
-          'build_lost',
-          `The build of ${tag} ended but the image is not there: see the build output.`,
-        );
-      }
-      return info;
-    },
-  );
+  register(app, routes.build, async (request) => {
+    const { context, tag } = request.body;
+    const dockerfile = request.body.dockerfile ?? 'Dockerfile';
+    checkImage(tag);
+    if (!path.isAbsolute(context) || !fs.existsSync(path.join(context, dockerfile))) {
+      throw new ApiError(
+        400,
+        'no_dockerfile',
+        `There is no ${dockerfile} in "${context}": give the absolute folder that holds the Dockerfile.`,
+      );
+    }
+    connection.requireAvailable();
+    await runtime.build(context, tag, dockerfile, (line) => events.publish({ type: 'imageBuildOutput', tag, line }));
+    const info = await runtime.image(tag);
+    if (!info) {
+      throw new ApiError(
+        500,
+        'build_lost',
+        `The build of ${tag} ended but the image is not there: see the build output.`,
+      );
+    }
+    return info;
+  });
 }
