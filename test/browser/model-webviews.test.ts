@@ -144,7 +144,7 @@ describe('model card webview in Chromium', function () {
       'val_loss',
       'NaN',
       '0.0912',
-      '1.0986',
+      '1.099',
       '20',
     ]);
     assert.deepStrictEqual(await texts(page, '#lineage ul li'), ['iris:v3', 'iris-extra (latest at the time)']);

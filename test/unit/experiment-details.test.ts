@@ -133,6 +133,25 @@ describe('experiment details content', () => {
     assert.match(huge, /… \(100,002 characters\)$/);
   });
 
+  it('shows the warnings of the run first, one a line, and no warnings section without any', () => {
+    assert.ok(!buildDetails(input()).show.sections.some((x) => x.id === 'warnings'), 'none recorded');
+    assert.ok(
+      !buildDetails(input({ details: details({ warnings: [] }) })).show.sections.some((x) => x.id === 'warnings'),
+    );
+    const warnings = [
+      "the value of the param 'notes' has 7000 characters: kept its first 6000 (the limit)",
+      'the artifact link artifacts/escape points outside the run directory: not followed',
+      'x'.repeat(100_000),
+    ];
+    const { show } = buildDetails(input({ details: details({ warnings }) }));
+    assert.strictEqual(show.sections[0].id, 'warnings', 'before the params');
+    const section = sectionOf(show, 'warnings');
+    assert.strictEqual(section.title, 'Warnings (3)');
+    const lines = section.texts![0].text.split('\n');
+    assert.deepStrictEqual(lines.slice(0, 2), warnings.slice(0, 2));
+    assert.ok(lines[2].length < MAX_VALUE_CHARS + 40, `a huge warning is cut, not ${lines[2].length} characters`);
+  });
+
   it('shows metric summaries with NaN and infinities as logged', () => {
     const table = sectionOf(buildDetails(input()).show, 'metrics').table!;
     assert.deepStrictEqual(table.columns, ['Metric', 'Last', 'Min', 'Max', 'Count', 'Last step']);

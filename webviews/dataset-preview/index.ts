@@ -6,11 +6,11 @@ import type {
   DatasetPreviewState,
   HostToWebviewMessage,
   PreviewAction,
-  PreviewTable,
   ShowMessage,
   WebviewToHostMessage,
 } from '../../src/protocol/webviews/dataset-preview';
 import { el } from '../common/dom';
+import { fieldList, recordTable } from '../common/record-page';
 import { vscodeApi } from '../common/vscode-api';
 
 const vscode = vscodeApi<WebviewToHostMessage, DatasetPreviewState>();
@@ -24,41 +24,11 @@ const ACTION_LABELS: Record<PreviewAction, string> = {
   export: 'Export...',
 };
 
-function renderTable(table: PreviewTable, rowNumbers: boolean): HTMLElement {
-  const align = (i: number) => (table.numeric[i] ? 'num' : '');
-  const head = el('tr');
-  if (rowNumbers) {
-    head.append(el('th', 'rownum', '#'));
-  }
-  table.columns.forEach((name, i) => head.append(Object.assign(el('th', align(i), name), { title: name })));
-  const body = el('tbody');
-  table.rows.forEach((row, r) => {
-    const tr = el('tr');
-    if (rowNumbers) {
-      tr.append(el('td', 'rownum', String(r + 1)));
-    }
-    row.forEach((cell, i) => tr.append(Object.assign(el('td', align(i), cell), { title: cell })));
-    body.append(tr);
-  });
-  const thead = el('thead');
-  thead.append(head);
-  const t = el('table');
-  t.append(thead, body);
-  const scroll = el('div', 'scroll');
-  scroll.tabIndex = 0; // scrollable with the keyboard
-  scroll.append(t);
-  return scroll;
-}
-
 function render(show: ShowMessage): void {
   shown = show;
   const header = el('header');
   header.append(el('h1', undefined, show.title));
-  const fields = el('dl');
-  for (const field of show.fields) {
-    fields.append(el('dt', undefined, field.label), el('dd', field.monospace ? 'mono' : undefined, field.value));
-  }
-  header.append(fields);
+  header.append(fieldList(show.fields));
   const actions = el('div', 'actions');
   for (const [i, action] of show.actions.entries()) {
     const button = el('button', i === 0 ? 'primary' : undefined, ACTION_LABELS[action]);
@@ -70,7 +40,7 @@ function render(show: ShowMessage): void {
   note.id = 'note';
   root.replaceChildren(header, note);
   if (show.table) {
-    root.append(renderTable(show.table, show.mode === 'table'));
+    root.append(recordTable(show.table));
   }
 }
 

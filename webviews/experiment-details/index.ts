@@ -6,10 +6,8 @@
  * folded lists and log scroll positions.
  */
 import type {
-  DetailField,
   DetailsButton,
   DetailsSection,
-  DetailsTable,
   DetailsText,
   ExperimentDetailsState,
   HostToWebviewMessage,
@@ -17,6 +15,7 @@ import type {
   WebviewToHostMessage,
 } from '../../src/protocol/webviews/experiment-details';
 import { el } from '../common/dom';
+import { appendRecordParts, deletedBanner, fieldList, sectionNode } from '../common/record-page';
 import { vscodeApi } from '../common/vscode-api';
 
 const vscode = vscodeApi<WebviewToHostMessage, ExperimentDetailsState>();
@@ -59,45 +58,6 @@ function buttons(list: readonly DetailsButton[] | undefined, key: string): HTMLE
   return row;
 }
 
-function fields(list: readonly DetailField[]): HTMLElement {
-  const dl = el('dl');
-  for (const f of list) {
-    const dd = el('dd', f.monospace ? 'mono' : undefined, f.value);
-    if (f.title) {
-      dd.title = f.title;
-    }
-    dl.append(el('dt', undefined, f.label), dd);
-  }
-  return dl;
-}
-
-function table(t: DetailsTable): HTMLElement {
-  const cls = (i: number) => [t.numeric[i] ? 'num' : '', t.monospace?.[i] ? 'mono' : ''].join(' ').trim();
-  const head = el('tr');
-  t.columns.forEach((name, i) => head.append(el('th', cls(i), name)));
-  const thead = el('thead');
-  thead.append(head);
-  const body = el('tbody');
-  t.rows.forEach((row, r) => {
-    const tr = el('tr');
-    row.forEach((cell, i) => {
-      const td = el('td', cls(i), cell);
-      const title = t.titles?.[r]?.[i];
-      if (title) {
-        td.title = title;
-      }
-      tr.append(td);
-    });
-    body.append(tr);
-  });
-  const node = el('table');
-  node.append(thead, body);
-  const scroll = el('div', 'scroll');
-  scroll.tabIndex = 0; // scrollable with the keyboard
-  scroll.append(node);
-  return scroll;
-}
-
 function text(sectionId: string, t: DetailsText, i: number): HTMLElement {
   const pre = el('pre', undefined, t.text);
   pre.tabIndex = 0;
@@ -135,18 +95,8 @@ function text(sectionId: string, t: DetailsText, i: number): HTMLElement {
 }
 
 function section(s: DetailsSection): HTMLElement {
-  const node = el('section');
-  node.setAttribute('aria-label', s.title);
-  node.append(el('h2', undefined, s.title));
-  let any = false;
-  if (s.fields && s.fields.length > 0) {
-    node.append(fields(s.fields));
-    any = true;
-  }
-  if (s.table) {
-    node.append(table(s.table));
-    any = true;
-  }
+  const node = sectionNode(s.title);
+  let any = appendRecordParts(node, s);
   if (s.items && s.items.length > 0) {
     const list = el('ul', 'items');
     s.items.forEach((item, i) => {
@@ -185,11 +135,9 @@ function renderHeader(show: ShowMessage): HTMLElement {
   title.append(status);
   node.append(title);
   if (show.deleted) {
-    const banner = el('div', 'banner', show.deleted);
-    banner.setAttribute('role', 'alert');
-    node.append(banner);
+    node.append(deletedBanner(show.deleted));
   }
-  node.append(fields(show.header));
+  node.append(fieldList(show.header));
   const actions = buttons(show.buttons, 'header');
   if (actions) {
     node.append(actions);

@@ -7,14 +7,13 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { VscodeButton } from '@vscode-elements/elements/dist/vscode-button/vscode-button.js';
 import type {
   CardAction,
-  CardField,
-  CardTable,
   ModelCardState,
   HostToWebviewMessage,
   ShowMessage,
   WebviewToHostMessage,
 } from '../../src/protocol/webviews/model-card';
 import { el } from '../common/dom';
+import { deletedBanner, emptyNote, fieldList, recordTable, sectionNode } from '../common/record-page';
 import { vscodeApi } from '../common/vscode-api';
 
 const vscode = vscodeApi<WebviewToHostMessage, ModelCardState>();
@@ -53,41 +52,8 @@ function actionButton(action: CardAction, primary: boolean): VscodeButton {
   return b;
 }
 
-function fields(list: readonly CardField[]): HTMLElement {
-  const dl = el('dl');
-  for (const f of list) {
-    dl.append(el('dt', undefined, f.label), el('dd', f.monospace ? 'mono' : undefined, f.value));
-  }
-  return dl;
-}
-
-function table(t: CardTable, label: string): HTMLElement {
-  const cls = (i: number) => (t.numeric[i] ? 'num' : 'mono');
-  const head = el('tr');
-  t.columns.forEach((name, i) => head.append(el('th', t.numeric[i] ? 'num' : undefined, name)));
-  const thead = el('thead');
-  thead.append(head);
-  const body = el('tbody');
-  for (const row of t.rows) {
-    const tr = el('tr');
-    row.forEach((cell, i) => tr.append(el('td', cls(i), cell)));
-    body.append(tr);
-  }
-  const node = el('table');
-  node.setAttribute('aria-label', label);
-  node.append(thead, body);
-  const scroll = el('div', 'scroll');
-  scroll.tabIndex = 0; // scrollable with the keyboard
-  scroll.append(node);
-  return scroll;
-}
-
 function section(id: string, title: string, ...children: (HTMLElement | undefined)[]): HTMLElement {
-  const node = el('section');
-  node.id = id;
-  node.setAttribute('aria-label', title);
-  node.append(el('h2', undefined, title), ...children.filter((c): c is HTMLElement => c !== undefined));
-  return node;
+  return sectionNode(title, id, ...children);
 }
 
 function header(show: ShowMessage): HTMLElement {
@@ -101,9 +67,7 @@ function header(show: ShowMessage): HTMLElement {
   }
   node.append(title);
   if (show.deleted) {
-    const banner = el('div', 'banner', show.deleted);
-    banner.setAttribute('role', 'alert');
-    node.append(banner);
+    node.append(deletedBanner(show.deleted));
   }
   if (show.description) {
     node.append(el('p', 'description', show.description));
@@ -124,30 +88,30 @@ function header(show: ShowMessage): HTMLElement {
 function lineage(show: ShowMessage): HTMLElement {
   const l = show.lineage;
   if (!l) {
-    return section('lineage', 'Lineage', el('p', 'empty', 'Not registered from an experiment.'));
+    return section('lineage', 'Lineage', emptyNote('Not registered from an experiment.'));
   }
-  const parts: HTMLElement[] = [fields([{ label: 'Experiment', value: l.experiment, monospace: true }])];
+  const parts: HTMLElement[] = [fieldList([{ label: 'Experiment', value: l.experiment, monospace: true }])];
   if (l.experimentDeleted) {
-    parts.push(el('p', 'empty', l.experimentDeleted));
+    parts.push(emptyNote(l.experimentDeleted));
   }
   parts.push(el('h3', undefined, 'Params'));
-  parts.push(l.params ? table(l.params, 'Params') : el('p', 'empty', 'No params recorded.'));
+  parts.push(l.params ? recordTable(l.params) : emptyNote('No params recorded.'));
   parts.push(el('h3', undefined, 'Metrics'));
-  parts.push(l.metrics ? table(l.metrics, 'Metrics') : el('p', 'empty', 'No metrics logged.'));
+  parts.push(l.metrics ? recordTable(l.metrics) : emptyNote('No metrics logged.'));
   parts.push(el('h3', undefined, 'Input datasets'));
   if (l.inputs.length > 0) {
     const list = el('ul', 'items');
     l.inputs.forEach((i) => list.append(el('li', 'mono', i)));
     parts.push(list);
   } else {
-    parts.push(el('p', 'empty', 'No input datasets recorded.'));
+    parts.push(emptyNote('No input datasets recorded.'));
   }
   return section('lineage', 'Lineage', ...parts);
 }
 
 function services(show: ShowMessage): HTMLElement {
   if (show.services.length === 0) {
-    return section('services', 'Services', el('p', 'empty', 'Not deployed.'));
+    return section('services', 'Services', emptyNote('Not deployed.'));
   }
   const list = el('ul', 'items');
   for (const s of show.services) {
@@ -187,7 +151,7 @@ function render(show: ShowMessage): void {
   shown = show;
   root.replaceChildren(
     header(show),
-    section('details', 'Details', fields(show.fields)),
+    section('details', 'Details', fieldList(show.fields)),
     lineage(show),
     services(show),
     versions(show),

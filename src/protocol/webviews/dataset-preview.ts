@@ -7,31 +7,18 @@
  * hidden panel is shown); only then does the host post `show` (and `rowCount` if already known).
  */
 
-/** One labelled value of the details header (size, sha256, created, ...). */
-export interface DetailField {
-  readonly label: string;
-  readonly value: string;
-  /** shown in the editor's monospace font (hashes, paths) */
-  readonly monospace?: boolean;
-}
-
-/** A table: CSV/TSV rows, or the entries of a zip package. Every cell is plain text. */
-export interface PreviewTable {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly string[])[];
-  /** per column: right-align (numbers) */
-  readonly numeric: readonly boolean[];
-}
+import type { RecordField, RecordTable } from './record-page';
 
 export interface ShowMessage {
   readonly type: 'show';
   /** e.g. "iris:v2"; also tells apart the answers of two previews in a row */
   readonly ref: string;
   readonly title: string;
-  readonly fields: readonly DetailField[];
+  readonly fields: readonly RecordField[];
   /** 'table' = CSV/TSV rows, 'entries' = files of a package, 'details' = no content preview */
   readonly mode: 'table' | 'entries' | 'details';
-  readonly table?: PreviewTable;
+  /** CSV/TSV rows (numbered), or the entries of a zip package; every cell shows its text on hover */
+  readonly table?: RecordTable;
   /** a line under the table, e.g. "200 of 150,000 rows" or why there is no preview */
   readonly note: string;
   /** true while the host counts the rows in the background (a rowCount message follows) */

@@ -10,16 +10,7 @@
  * When the experiment is deleted the host posts a last `show` with `deleted` set and no buttons.
  */
 import type { RunStatus } from '../experiments';
-
-/** One labelled value (started, exit code, commit, ...). */
-export interface DetailField {
-  readonly label: string;
-  readonly value: string;
-  /** shown in the editor's monospace font (ids, hashes, paths, command lines) */
-  readonly monospace?: boolean;
-  /** shown in full on hover, when `value` was shortened */
-  readonly title?: string;
-}
+import type { RecordButton, RecordField, RecordSection } from './record-page';
 
 /**
  * What a button asks the host to do. `command` runs one of ML Lab's experiment commands on the run
@@ -34,25 +25,7 @@ export type ExperimentCommand = 'openLog' | 'compareScript' | 'rerun' | 'rerunWi
 /** `registerModel`: registers the file (an artifact) as a model version traced to the run */
 export type FileAction = 'open' | 'reveal' | 'registerModel';
 
-export interface DetailsButton {
-  readonly label: string;
-  /** tooltip and accessible description */
-  readonly title?: string;
-  readonly primary?: boolean;
-  readonly request: DetailsRequest;
-}
-
-/** A table (params, metrics, tags, runtime versions). Every cell is plain text. */
-export interface DetailsTable {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly string[])[];
-  /** per column: right-align (numbers) */
-  readonly numeric: readonly boolean[];
-  /** per column: monospace (keys, JSON values) */
-  readonly monospace?: readonly boolean[];
-  /** per row and column: the full value shown on hover (a number shortened for reading); '' = none */
-  readonly titles?: readonly (readonly string[])[];
-}
+export type DetailsButton = RecordButton<DetailsRequest>;
 
 /** One entry of a list with its own buttons (an artifact, an output, an input). */
 export interface DetailsItem {
@@ -78,19 +51,13 @@ export interface DetailsText {
 
 /**
  * A titled section. The host fills in what the section has, in this order: fields, table, items,
- * texts, buttons; `empty` is shown when there is nothing else.
+ * texts, buttons; `empty` is shown when there is nothing else. Its `id` is stable across updates
+ * ('params', 'metrics', 'logs', ...): the webview updates sections in place.
  */
-export interface DetailsSection {
-  /** stable across updates ('params', 'metrics', 'logs', ...): the webview updates sections in place */
-  readonly id: string;
-  readonly title: string;
-  readonly fields?: readonly DetailField[];
-  readonly table?: DetailsTable;
+export interface DetailsSection extends RecordSection {
   readonly items?: readonly DetailsItem[];
   readonly texts?: readonly DetailsText[];
   readonly buttons?: readonly DetailsButton[];
-  /** e.g. "No params recorded." */
-  readonly empty?: string;
 }
 
 export interface ShowMessage {
@@ -104,7 +71,7 @@ export interface ShowMessage {
   readonly statusLabel: string;
   /** set once the experiment was deleted while the panel was open: what is shown is the last known record */
   readonly deleted?: string;
-  readonly header: readonly DetailField[];
+  readonly header: readonly RecordField[];
   /** buttons of the header (open log, compare, re-run, stop, delete) */
   readonly buttons: readonly DetailsButton[];
   readonly sections: readonly DetailsSection[];

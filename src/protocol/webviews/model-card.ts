@@ -8,22 +8,7 @@
  * model, its services or the shown version change, and a last one with `deleted` set (and no actions)
  * when the version or the model is deleted while the card is open.
  */
-
-/** One labelled value (file, size, sha256, created, ...). */
-export interface CardField {
-  readonly label: string;
-  readonly value: string;
-  /** shown in the editor's monospace font (hashes, paths, entry points) */
-  readonly monospace?: boolean;
-}
-
-/** A table (params, metrics). Every cell is plain text. */
-export interface CardTable {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly string[])[];
-  /** per column: right-align (numbers) */
-  readonly numeric: readonly boolean[];
-}
+import type { RecordField, RecordTable } from './record-page';
 
 /** What the card's buttons ask the host to do with the version shown. */
 export type CardAction = 'deploy' | 'setAlias' | 'playground' | 'openExperiment' | 'revealFile' | 'copyPath';
@@ -34,8 +19,8 @@ export interface CardLineage {
   readonly experiment: string;
   /** set when the experiment was deleted after the version was registered */
   readonly experimentDeleted?: string;
-  readonly params?: CardTable;
-  readonly metrics?: CardTable;
+  readonly params?: RecordTable;
+  readonly metrics?: RecordTable;
   /** input dataset versions, e.g. "iris:v2" or "iris (latest at the time)" */
   readonly inputs: readonly string[];
 }
@@ -70,7 +55,7 @@ export interface ShowMessage {
   readonly tags: readonly string[];
   /** set once the version (or the model) was deleted: what is shown is the last known record */
   readonly deleted?: string;
-  readonly fields: readonly CardField[];
+  readonly fields: readonly RecordField[];
   /** null: the version was not registered from an experiment */
   readonly lineage: CardLineage | null;
   readonly services: readonly CardService[];

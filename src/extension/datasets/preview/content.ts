@@ -2,7 +2,8 @@ import { countCsvRecords } from '../../../common/csv/count';
 import { readCsvHead } from '../../../common/csv/head';
 import { listZip } from '../../../common/zip/safe-unzip';
 import type { DatasetVersion } from '../../../protocol/datasets';
-import type { PreviewAction, PreviewTable, ShowMessage } from '../../../protocol/webviews/dataset-preview';
+import type { PreviewAction, ShowMessage } from '../../../protocol/webviews/dataset-preview';
+import type { RecordTable } from '../../../protocol/webviews/record-page';
 import { formatBytes, formatCount, refOf, versionDetails } from '../format';
 import { previewKindOf } from './formats';
 
@@ -74,6 +75,7 @@ export async function buildPreview(
           columns: ['Name', 'Size', 'Compressed'],
           rows: shown.map((e) => [e.name, formatBytes(e.size), formatBytes(e.compressedSize)]),
           numeric: [false, true, true],
+          titles: 'cells',
         },
         note:
           `${formatCount(entries.length)} file${entries.length === 1 ? '' : 's'}, ${formatBytes(total)} unpacked` +
@@ -89,7 +91,7 @@ export async function buildPreview(
 }
 
 /** Rows padded to the widest row, long cells cut, numeric columns detected from the sample. */
-function toTable(header: readonly string[], rows: readonly string[][]): PreviewTable {
+function toTable(header: readonly string[], rows: readonly string[][]): RecordTable {
   const width = Math.min(MAX_COLUMNS, Math.max(header.length, ...rows.map((r) => r.length)));
   const cut = (cell: string | undefined) =>
     cell === undefined ? '' : cell.length > MAX_CELL_CHARS ? cell.slice(0, MAX_CELL_CHARS) + '…' : cell;
@@ -99,5 +101,5 @@ function toTable(header: readonly string[], rows: readonly string[][]): PreviewT
     const values = rows.map((r) => (r[i] ?? '').trim()).filter((v) => v.length > 0);
     return values.length > 0 && values.every((v) => NUMBER.test(v) || /^(nan|-?inf)$/i.test(v));
   });
-  return { columns, rows: cells, numeric };
+  return { columns, rows: cells, numeric, titles: 'cells', rowNumbers: true };
 }

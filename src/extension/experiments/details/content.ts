@@ -2,7 +2,6 @@ import * as path from 'path';
 import { formatDatasetRef } from '../../../protocol/dataset-ref';
 import type { ExperimentDetails, MetricSummary } from '../../../protocol/experiments';
 import type {
-  DetailField,
   DetailsButton,
   DetailsItem,
   DetailsSection,
@@ -10,6 +9,7 @@ import type {
   ShowMessage,
 } from '../../../protocol/webviews/experiment-details';
 import { formatFull, formatValue } from '../../../protocol/number-format';
+import type { RecordField } from '../../../protocol/webviews/record-page';
 import { formatBytes, formatCount } from '../../datasets/format';
 
 /** Longest param key and value shown in a table cell; the rest is cut with a note of the full length. */
@@ -148,7 +148,7 @@ export function buildDetails(input: DetailsInput): DetailsContent {
 
   const running = e.status === 'running';
   const durationMs = running ? input.now - Date.parse(e.startedAt) : e.durationMs;
-  const header: DetailField[] = [
+  const header: RecordField[] = [
     { label: 'Run ID', value: e.id, monospace: true },
     { label: 'Started', value: formatDate(e.startedAt), title: e.startedAt },
     { label: 'Ended', value: running ? 'still running' : formatDate(e.endedAt), title: e.endedAt ?? undefined },
@@ -192,6 +192,7 @@ export function buildDetails(input: DetailsInput): DetailsContent {
   );
 
   const sections: DetailsSection[] = [
+    ...warningsSection(e.warnings),
     paramsSection(e.params),
     metricsSection(e.metrics),
     {
@@ -270,6 +271,24 @@ export function buildDetails(input: DetailsInput): DetailsContent {
 
 function shellQuote(s: string): string {
   return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * What the backend refused or cut while ingesting the run (values over the limits, links it did not
+ * follow), first, so that a cut param is not taken for the value the code logged; no section when
+ * there is none.
+ */
+function warningsSection(warnings: readonly string[] | undefined): DetailsSection[] {
+  if (!warnings || warnings.length === 0) {
+    return [];
+  }
+  return [
+    {
+      id: 'warnings',
+      title: `Warnings (${formatCount(warnings.length)})`,
+      texts: [{ text: warnings.map((w) => cut(w, MAX_VALUE_CHARS)).join('\n') }],
+    },
+  ];
 }
 
 function paramsSection(params: Readonly<Record<string, unknown>>): DetailsSection {

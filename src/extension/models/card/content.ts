@@ -1,13 +1,12 @@
 import type { Model, ModelVersionDetails } from '../../../protocol/models';
 import type {
   CardAction,
-  CardField,
   CardLineage,
   CardService,
-  CardTable,
   CardVersion,
   ShowMessage,
 } from '../../../protocol/webviews/model-card';
+import type { RecordField, RecordTable } from '../../../protocol/webviews/record-page';
 import { formatBytes, formatCount, formatShortDate } from '../../datasets/format';
 import { cut, formatNumber, json } from '../../experiments/details/content';
 
@@ -44,7 +43,7 @@ export function serviceTone(status: string): CardService['tone'] {
   }
 }
 
-function paramsTable(params: Readonly<Record<string, unknown>>): CardTable | undefined {
+function paramsTable(params: Readonly<Record<string, unknown>>): RecordTable | undefined {
   const entries = Object.entries(params);
   if (entries.length === 0) {
     return undefined;
@@ -53,10 +52,12 @@ function paramsTable(params: Readonly<Record<string, unknown>>): CardTable | und
     columns: ['Param', 'Value (JSON)'],
     rows: entries.map(([k, v]) => [cut(k, MAX_KEY_CHARS), cut(json(v), MAX_VALUE_CHARS)]),
     numeric: [false, false],
+    monospace: [true, true],
+    label: 'Params',
   };
 }
 
-function metricsTable(lineage: NonNullable<ModelVersionDetails['lineage']>): CardTable | undefined {
+function metricsTable(lineage: NonNullable<ModelVersionDetails['lineage']>): RecordTable | undefined {
   if (lineage.metrics.length === 0) {
     return undefined;
   }
@@ -70,6 +71,8 @@ function metricsTable(lineage: NonNullable<ModelVersionDetails['lineage']>): Car
       formatCount(m.count),
     ]),
     numeric: [false, true, true, true, true],
+    monospace: [true, false, false, false, false],
+    label: 'Metrics',
   };
 }
 
@@ -100,7 +103,7 @@ function lineageOf(v: ModelVersionDetails): CardLineage | null {
   };
 }
 
-function fieldsOf(v: ModelVersionDetails): CardField[] {
+function fieldsOf(v: ModelVersionDetails): RecordField[] {
   return [
     { label: 'File', value: v.fileName, monospace: true },
     { label: 'Size', value: `${formatBytes(v.size)} (${formatCount(v.size)} bytes)` },
