@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import type { Dataset, DatasetVersion } from '../../protocol/datasets';
 import { checkName } from '../../protocol/names';
+import { takeNextVersion } from '../common/versions';
 import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
 import { blobReferenced } from '../files/references';
@@ -101,29 +102,15 @@ export class DatasetRepository implements ProjectOwned {
     const createdAt = this.now().toISOString();
     const id = randomUUID();
     await this.store.write((tx) => {
-      let dataset = tx.get('SELECT id, next_version FROM datasets WHERE project_id = ? AND name = ? COLLATE NOCASE', [
-        projectId,
-        name,
-      ]);
-      if (!dataset) {
-        dataset = { id: randomUUID(), next_version: 1 };
-        tx.run('INSERT INTO datasets (id, project_id, name, created_at, next_version) VALUES (?, ?, ?, ?, 1)', [
-          String(dataset.id),
-          projectId,
-          name,
-          createdAt,
-        ]);
-      }
-      const number = Number(dataset.next_version);
-      tx.run('UPDATE datasets SET next_version = ? WHERE id = ?', [number + 1, String(dataset.id)]);
+      const dataset = takeNextVersion(tx, 'datasets', projectId, name, createdAt);
       tx.run(
         `INSERT INTO dataset_versions (id, dataset_id, version, sha256, size, media_type, kind, file_count,
            unpacked_size, file_name, source_path, created_at, operator, description, tags)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           id,
-          String(dataset.id),
-          number,
+          dataset.id,
+          dataset.version,
           v.sha256,
           v.size,
           v.mediaType,

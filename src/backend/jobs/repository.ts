@@ -4,6 +4,7 @@ import * as path from 'path';
 import type { Job, JobRun, JobRunState, JobRunTrigger, JobSpec } from '../../protocol/containers';
 import { jobWarnings } from '../../protocol/container-warnings';
 import { checkName } from '../../protocol/names';
+import { findByName, getByNameOrId, nameTaken } from '../common/named';
 import { ApiError } from '../errors';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
@@ -109,19 +110,7 @@ export class JobRepository implements ProjectOwned {
   }
 
   private row(projectId: string, nameOrId: string): Row {
-    const row = this.store.get('SELECT * FROM jobs WHERE project_id = ? AND (id = ? OR name = ? COLLATE NOCASE)', [
-      projectId,
-      nameOrId,
-      nameOrId,
-    ]);
-    if (!row) {
-      throw new ApiError(
-        404,
-        'not_found',
-        `No job called "${nameOrId}" in this project: list them with "mllab job list".`,
-      );
-    }
-    return row;
+    return getByNameOrId(this.store, 'jobs', projectId, nameOrId);
   }
 
   definition(projectId: string, nameOrId: string): JobRow {
@@ -149,16 +138,9 @@ export class JobRepository implements ProjectOwned {
     const id = randomUUID();
     let outcome: 'created' | 'updated' = 'created';
     await this.store.write((tx) => {
-      const existing = tx.get('SELECT id FROM jobs WHERE project_id = ? AND name = ? COLLATE NOCASE', [
-        projectId,
-        spec.name,
-      ]);
+      const existing = findByName(tx, 'jobs', projectId, spec.name);
       if (existing && !replace) {
-        throw new ApiError(
-          409,
-          'name_taken',
-          `A job called "${spec.name}" already exists in this project: pick another name, or remove it first.`,
-        );
+        throw nameTaken('jobs', spec.name);
       }
       if (existing) {
         outcome = 'updated';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import type { Model, ModelVersion } from '../../protocol/models';
 import { checkName } from '../../protocol/names';
+import { takeNextVersion } from '../common/versions';
 import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
 import { blobReferenced } from '../files/references';
@@ -196,29 +197,15 @@ export class ModelRepository implements ProjectOwned {
     const createdAt = this.now().toISOString();
     const id = randomUUID();
     await this.store.write((tx) => {
-      let model = tx.get('SELECT id, next_version FROM models WHERE project_id = ? AND name = ? COLLATE NOCASE', [
-        projectId,
-        name,
-      ]);
-      if (!model) {
-        model = { id: randomUUID(), next_version: 1 };
-        tx.run('INSERT INTO models (id, project_id, name, created_at, next_version) VALUES (?, ?, ?, ?, 1)', [
-          String(model.id),
-          projectId,
-          name,
-          createdAt,
-        ]);
-      }
-      const number = Number(model.next_version);
-      tx.run('UPDATE models SET next_version = ? WHERE id = ?', [number + 1, String(model.id)]);
+      const model = takeNextVersion(tx, 'models', projectId, name, createdAt);
       tx.run(
         `INSERT INTO model_versions (id, model_id, version, sha256, size, file_name, source_path, entry_point,
            experiment_id, source_key, created_at, operator, description, tags)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           id,
-          String(model.id),
-          number,
+          model.id,
+          model.version,
           v.sha256,
           v.size,
           v.fileName,

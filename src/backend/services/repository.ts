@@ -2,6 +2,7 @@ import { randomUUID } from 'crypto';
 import { serviceWarnings } from '../../protocol/container-warnings';
 import type { Service, ServiceSpec, ServiceStatus } from '../../protocol/containers';
 import { checkName } from '../../protocol/names';
+import { findByName, getByNameOrId, nameTaken } from '../common/named';
 import { ApiError } from '../errors';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
@@ -58,19 +59,7 @@ export class ServiceRepository implements ProjectOwned {
 
   /** A service by name (case-insensitive) or id. */
   get(projectId: string, nameOrId: string): Service {
-    const row = this.store.get('SELECT * FROM services WHERE project_id = ? AND (id = ? OR name = ? COLLATE NOCASE)', [
-      projectId,
-      nameOrId,
-      nameOrId,
-    ]);
-    if (!row) {
-      throw new ApiError(
-        404,
-        'not_found',
-        `No service called "${nameOrId}" in this project: list them with "mllab service list".`,
-      );
-    }
-    return this.toService(row);
+    return this.toService(getByNameOrId(this.store, 'services', projectId, nameOrId));
   }
 
   byId(id: string): Service | undefined {
@@ -85,12 +74,8 @@ export class ServiceRepository implements ProjectOwned {
     }
     const id = randomUUID();
     await this.store.write((tx) => {
-      if (tx.get('SELECT id FROM services WHERE project_id = ? AND name = ? COLLATE NOCASE', [projectId, spec.name])) {
-        throw new ApiError(
-          409,
-          'name_taken',
-          `A service called "${spec.name}" already exists in this project: pick another name, or remove it first.`,
-        );
+      if (findByName(tx, 'services', projectId, spec.name)) {
+        throw nameTaken('services', spec.name);
       }
       tx.run(
         `INSERT INTO services (id, project_id, name, spec, created_at, status) VALUES (?, ?, ?, ?, ?, 'starting')`,
