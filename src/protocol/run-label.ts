@@ -74,8 +74,12 @@ function cutValue(s: string): string {
  * the params that differ among them (most-differing first, as many as fit in `max` characters), then
  * ` #<short id>` for runs whose label would otherwise be the same as another's. A run alone is its name.
  */
-export function runLabels(runs: readonly LabelSource[], max = MAX_LABEL_CHARS): Map<string, string> {
-  const keys = differingParams(runs);
+export function runLabels(
+  runs: readonly LabelSource[],
+  max = MAX_LABEL_CHARS,
+  /** differingParams(runs), when the caller knows it cheaper (the compare table reads it off its columns) */
+  keys: readonly string[] = differingParams(runs),
+): Map<string, string> {
   const labels = new Map<string, string>();
   for (const r of runs) {
     let label = r.name;

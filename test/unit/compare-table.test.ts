@@ -11,6 +11,10 @@ import { differingColumns, groupLines } from '../../src/common/compare/view';
 import { tableCsv, writeFileAtomic } from '../../src/extension/experiments/compare/export';
 import type { Experiment, MetricSummary } from '../../src/protocol/experiments';
 import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
+import { runLabels, type LabelSource } from '../../src/protocol/run-label';
+import { differingParamColumns, rowLabels } from '../../webviews/compare-table/compute';
+import { TableData } from '../../webviews/compare-table/data';
+import { generateExperiments, tableMessage } from '../browser/compare-table-data';
 
 function metric(
   key: string,
@@ -326,6 +330,41 @@ describe('compare table logic', () => {
         assert.deepStrictEqual(fs.readdirSync(dir), ['table.csv']);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('run labels read off the param columns', () => {
+    it('are the labels runLabels gives the same runs, for every param mix and subset', () => {
+      for (const [runs, params] of [
+        [2_000, 20],
+        [300, 3],
+        [50, 1],
+      ]) {
+        const data = new TableData();
+        data.setTable(tableMessage(generateExperiments(runs, params, 3)));
+        const name = data.columnIndex.get('name')!;
+        const paramColumns = data.columns.flatMap((c, i) => (c.group === 'param' ? [{ key: c.key!, i }] : []));
+        const all = data.rows.map((_, i) => i);
+        for (const positions of [all, all.filter((i) => i % 97 === 0), [0, 1], [0]]) {
+          const sources = positions.map((p): LabelSource => {
+            const row = data.rows[p];
+            const values: Record<string, unknown> = {};
+            for (const { key, i } of paramColumns) {
+              if (row.cells[i] !== null) {
+                values[key] = row.cells[i];
+              }
+            }
+            return { id: row.id, name: String(row.cells[name]), params: values };
+          });
+          assert.deepStrictEqual(
+            [...rowLabels(data, positions)],
+            [...runLabels(sources)],
+            `${runs} runs, ${positions.length} shown`,
+          );
+        }
+        assert.ok(differingParamColumns(data, all).length > 0, 'the generated runs differ in their params');
+        assert.deepStrictEqual(differingParamColumns(data, [0]), [], 'a run alone differs in nothing');
       }
     });
   });
