@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
 import type { Experiment } from '../../../src/protocol/experiments';
+import type { RunGroup } from '../../../src/extension/experiments/tree-pages';
+import { manifest, writeManifest } from '../../unit/experiments-helpers';
 import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
 const SCRIPT = `import math, mllab
@@ -170,5 +172,60 @@ describe('Experiments in a real VS Code extension host', () => {
     const details = await lab.backend.client.getExperiment(run.id);
     assert.strictEqual(details.manifest.script?.path, notebook, 'a copy of the notebook is kept with the run');
     terminal.dispose();
+  });
+
+  it('lists 5,000 runs of one name a page at a time: 200 rows and "Show 200 more (4,800 remaining)"', async function () {
+    this.timeout(300000);
+    const home = lab.backend.home!;
+    const suffix = Date.now().toString(16).slice(-4);
+    const total = 5_000;
+    for (let i = 0; i < total; i++) {
+      const id = `20260103-${String(i).padStart(6, '0')}-${suffix}${i.toString(16).padStart(4, '0')}`;
+      const started = new Date(Date.UTC(2026, 0, 3) + i * 1000).toISOString();
+      writeManifest(
+        home,
+        manifest(id, {
+          name: 'paged',
+          project: project!.id,
+          status: 'completed',
+          startedAt: started,
+          endedAt: started,
+          exitCode: 0,
+          params: { seed: i },
+        }),
+      );
+    }
+    const group = await waitFor(
+      'the 5,000 runs in one group of the Experiments view',
+      () =>
+        lab.experimentsTree
+          .getChildren()
+          .find(
+            (g): g is RunGroup => 'kind' in g && g.kind === 'group' && g.name === 'paged' && g.runs.length === total,
+          ),
+      240000,
+    );
+    const rows = lab.experimentsTree.getChildren(group);
+    assert.strictEqual(rows.length, 201, 'a page of 200 runs and the "more" row');
+    const more = rows[200];
+    assert.ok('kind' in more && more.kind === 'more');
+    const moreItem = lab.experimentsTree.getTreeItem(more);
+    assert.strictEqual(moreItem.label, 'Show 200 more (4,800 remaining)');
+    assert.strictEqual(moreItem.command?.command, 'mllab.experiment.showMore');
+    assert.strictEqual(String(lab.experimentsTree.getTreeItem(group).description), '5,000 runs');
+    const first = rows[0] as Experiment;
+    assert.strictEqual(first.params.seed, total - 1, 'newest first');
+    assert.strictEqual(lab.experimentsTree.getTreeItem(first).label, `seed=${total - 1}`);
+
+    await vscode.commands.executeCommand(moreItem.command.command, ...(moreItem.command.arguments ?? []));
+    const next = lab.experimentsTree.getChildren(group);
+    assert.strictEqual(next.length, 401);
+    assert.strictEqual(lab.experimentsTree.getTreeItem(next[400]).label, 'Show 200 more (4,600 remaining)');
+
+    // a run far down the list is revealed: the page grows to hold it
+    const oldest = group.runs[total - 1];
+    assert.strictEqual(lab.experimentsTree.getParent(oldest), group);
+    assert.strictEqual(lab.experimentsTree.getChildren(group).length, total, 'every page up to the oldest run');
+    await screenshot('experiments-view-paged');
   });
 });
