@@ -4,17 +4,15 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { BackendLogView } from './backend/log-view';
 import { BackendService } from './backend/backend-service';
-import { Commands, ContextKeys } from './common/commands';
+import { Commands, ContextKeys, Views } from './common/commands';
 import { Disposable } from './common/lifecycle';
 import { registerCommand } from './common/register-command';
 import { Ui } from './common/ui';
-import { DatasetAdder } from './datasets/add';
-import { registerDatasetCommands } from './datasets/commands';
-import { DatasetsModel } from './datasets/datasets-model';
-import { DatasetsDropController } from './datasets/drop';
-import { DatasetPreview } from './datasets/preview/panel';
-import { DatasetTextDocuments } from './datasets/preview/text-documents';
-import { DatasetsTree, type DatasetNode } from './datasets/tree';
+import type { DatasetsModel } from './datasets/datasets-model';
+import type { DatasetsDropController } from './datasets/drop';
+import type { DatasetPreview } from './datasets/preview/panel';
+import { Datasets } from './datasets/register';
+import type { DatasetsTree, DatasetNode } from './datasets/tree';
 import { registerChartCommands } from './experiments/charts/commands';
 import { MetricChartsPanel } from './experiments/charts/panel';
 import { registerExperimentCommands } from './experiments/commands';
@@ -27,12 +25,11 @@ import { ExperimentDetailsPanels } from './experiments/details/panels';
 import { RunNotifications } from './experiments/notifications';
 import { ExperimentsTree, type ExperimentNode } from './experiments/tree';
 import { RunTerminals } from './experiments/run-terminal';
-import { VersionTarget } from './datasets/version-target';
 import { configureTerminalEnvironment } from './backend/terminal-env';
-import { registerProjectCommands } from './projects/commands';
-import { ProjectsModel } from './projects/projects-model';
-import { ProjectStatusBar } from './projects/status-bar';
-import { ProjectsTree } from './projects/tree';
+import type { ProjectsModel } from './projects/projects-model';
+import { Projects } from './projects/register';
+import type { ProjectStatusBar } from './projects/status-bar';
+import type { ProjectsTree } from './projects/tree';
 import { Models } from './models/register';
 import { Containers } from './containers/register';
 
@@ -69,13 +66,10 @@ export class MlLab extends Disposable {
   readonly ui = new Ui();
   readonly log: vscode.LogOutputChannel;
   readonly backend: BackendService;
-  readonly projects: ProjectsModel;
-  readonly projectsTree: ProjectsTree;
-  readonly statusBar: ProjectStatusBar;
-  readonly datasets: DatasetsModel;
-  readonly datasetsTree: DatasetsTree;
-  readonly datasetsView: vscode.TreeView<DatasetNode>;
-  readonly datasetsDrop = new DatasetsDropController();
+  /** the Projects view, the active project and the status bar item */
+  readonly projectsFeature: Projects;
+  /** the Datasets view and the dataset preview */
+  readonly datasetsFeature: Datasets;
   readonly experiments: ExperimentsModel;
   readonly experimentsTree: ExperimentsTree;
   readonly experimentsView: vscode.TreeView<ExperimentNode>;
@@ -83,7 +77,6 @@ export class MlLab extends Disposable {
   readonly metricCharts: MetricChartsPanel;
   /** "Compare Experiments": every run of the project as a row */
   readonly compareTable: CompareTable;
-  readonly datasetPreview: DatasetPreview;
   /** one details panel per experiment ("Show Experiment") */
   readonly experimentDetails: ExperimentDetailsPanels;
   /** the Models view */
@@ -94,6 +87,32 @@ export class MlLab extends Disposable {
   readonly terminalEnvironment: vscode.EnvironmentVariableCollection;
   /** the terminals Run as Experiment types into, one per script */
   readonly runTerminals: RunTerminals;
+
+  // the parts the integration tests reach for, by their earlier names
+  get projects(): ProjectsModel {
+    return this.projectsFeature.model;
+  }
+  get projectsTree(): ProjectsTree {
+    return this.projectsFeature.tree;
+  }
+  get statusBar(): ProjectStatusBar {
+    return this.projectsFeature.statusBar;
+  }
+  get datasets(): DatasetsModel {
+    return this.datasetsFeature.model;
+  }
+  get datasetsTree(): DatasetsTree {
+    return this.datasetsFeature.tree;
+  }
+  get datasetsView(): vscode.TreeView<DatasetNode> {
+    return this.datasetsFeature.view;
+  }
+  get datasetsDrop(): DatasetsDropController {
+    return this.datasetsFeature.drop;
+  }
+  get datasetPreview(): DatasetPreview {
+    return this.datasetsFeature.preview;
+  }
 
   constructor(context: vscode.ExtensionContext) {
     super();
@@ -108,47 +127,16 @@ export class MlLab extends Disposable {
         log: this.log,
       }),
     );
-    this.projects = this._register(new ProjectsModel(this.backend));
-    this.projectsTree = this._register(new ProjectsTree(this.projects, this.backend));
-    this.statusBar = this._register(new ProjectStatusBar(this.backend, this.projects, startsAtOnce(this.backend.home)));
+    this.projectsFeature = this._register(new Projects(this.backend, this.ui, startsAtOnce(this.backend.home)));
     const logView = this._register(new BackendLogView(() => this.backend.home));
-
-    const projectsView = this._register(
-      vscode.window.createTreeView('mllab.projects', { treeDataProvider: this.projectsTree }),
+    this.datasetsFeature = this._register(
+      new Datasets(context.extensionUri, this.backend, this.projectsFeature.model, this.ui),
     );
-    this.datasets = this._register(new DatasetsModel(this.backend, this.projects));
-    this.datasetsTree = this._register(new DatasetsTree(this.datasets));
-    this.datasetsView = this._register(
-      vscode.window.createTreeView('mllab.datasets', {
-        treeDataProvider: this.datasetsTree,
-        dragAndDropController: this.datasetsDrop,
-      }),
-    );
-    this.datasetPreview = this._register(
-      new DatasetPreview(context.extensionUri, (action, version) => {
-        const command = {
-          copyCode: Commands.copyDatasetCode,
-          copyPath: Commands.copyDatasetPath,
-          export: Commands.exportDataset,
-          openAsText: Commands.previewDataset,
-        }[action];
-        void vscode.commands.executeCommand(command, version);
-      }),
-    );
-    registerDatasetCommands({
-      backend: this.backend,
-      model: this.datasets,
-      ui: this.ui,
-      adder: new DatasetAdder(this.backend, this.projects, this.datasets, this.ui),
-      target: new VersionTarget(this.backend, this.datasets, this.ui, () => this.datasetsView.selection[0]),
-      preview: this.datasetPreview,
-      textDocuments: this._register(new DatasetTextDocuments()),
-    }).forEach((d) => this._register(d));
     this.experiments = this._register(new ExperimentsModel(this.backend, this.projects));
     this.experimentsTree = this._register(new ExperimentsTree(this.experiments));
     // several runs can be selected: "Show Metric Charts" overlays them
     this.experimentsView = this._register(
-      vscode.window.createTreeView('mllab.experiments', {
+      vscode.window.createTreeView(Views.experiments, {
         treeDataProvider: this.experimentsTree,
         canSelectMany: true,
       }),
@@ -185,9 +173,6 @@ export class MlLab extends Disposable {
     this._register(new IngestProgress(this.backend));
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
-    registerProjectCommands(this.backend, this.projects, this.ui, () => projectsView.selection[0]).forEach((d) =>
-      this._register(d),
-    );
     this._register(registerCommand(Commands.showBackendLog, this.ui, () => logView.show()));
     this._register(registerCommand(Commands.restartBackend, this.ui, () => this.backend.restart()));
 
@@ -216,8 +201,8 @@ export class MlLab extends Disposable {
     );
     // a folder without a lab home: the backend starts once an ML Lab view shows (or a command needs it)
     const views: vscode.TreeView<unknown>[] = [
-      projectsView,
-      this.datasetsView,
+      this.projectsFeature.view,
+      this.datasetsFeature.view,
       this.experimentsView,
       this.models.view,
       this.containers.jobsView,

@@ -71,6 +71,16 @@ export const Commands = {
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
+/** Every tree view id of ML Lab (package.json contributes the same ids). */
+export const Views = {
+  projects: 'mllab.projects',
+  datasets: 'mllab.datasets',
+  experiments: 'mllab.experiments',
+  models: 'mllab.models',
+  jobs: 'mllab.jobs',
+  services: 'mllab.services',
+} as const;
+
 /** Context keys that drive `when` clauses of views, welcome content and menus. */
 export const ContextKeys = {
   backendState: 'mllab.backendState',

@@ -59,3 +59,15 @@ export class MutableDisposable<T extends IDisposable> implements IDisposable {
 }
 
 export type Event<T> = vscode.Event<T>;
+
+/**
+ * One event that fires whenever any of `events` fires: a view drawn from two models listens to both
+ * without an emitter of its own.
+ */
+export function anyEvent(...events: readonly vscode.Event<void>[]): vscode.Event<void> {
+  return (listener, thisArgs?, disposables?) => {
+    const subscription = vscode.Disposable.from(...events.map((e) => e(listener, thisArgs)));
+    disposables?.push(subscription);
+    return subscription;
+  };
+}

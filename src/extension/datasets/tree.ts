@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Dataset, DatasetVersion } from '../../protocol/datasets';
-import { Commands } from '../common/commands';
+import { Commands, Views } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { DatasetsModel } from './datasets-model';
 import { formatBytes, formatShortDate, kindOf, latestOf, refOf, versionDetails } from './format';
@@ -18,12 +18,19 @@ export function isDataset(node: unknown): node is Dataset {
 
 /** The Datasets view: dataset -> versions (newest first) of the active project. */
 export class DatasetsTree extends Disposable implements vscode.TreeDataProvider<DatasetNode> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
-  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** redrawn whenever the model changes */
+  readonly onDidChangeTreeData: vscode.Event<void>;
+  readonly view: vscode.TreeView<DatasetNode>;
 
-  constructor(private readonly model: DatasetsModel) {
+  constructor(
+    private readonly model: DatasetsModel,
+    dragAndDropController: vscode.TreeDragAndDropController<DatasetNode>,
+  ) {
     super();
-    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this.onDidChangeTreeData = model.onDidChange;
+    this.view = this._register(
+      vscode.window.createTreeView(Views.datasets, { treeDataProvider: this, dragAndDropController }),
+    );
   }
 
   getChildren(element?: DatasetNode): DatasetNode[] {

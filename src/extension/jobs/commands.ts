@@ -7,9 +7,9 @@ import type { BackendService } from '../backend/backend-service';
 import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
-import type { LogChannels } from '../containers/log-channels';
-import { splitCommandLine } from '../containers/format';
-import { pickLocalImage } from '../containers/images';
+import type { LogChannels } from '../docker/log-channels';
+import { splitCommandLine } from '../docker/format';
+import { pickLocalImage } from '../docker/images';
 import type { JobView } from './jobs-model';
 import type { JobNode } from './tree';
 

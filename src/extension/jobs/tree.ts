@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
 import type { JobRun } from '../../protocol/containers';
 import type { BackendService } from '../backend/backend-service';
-import { Disposable } from '../common/lifecycle';
-import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
-import { elapsed, JOB_RUN_ICONS } from '../containers/format';
+import { Commands, Views } from '../common/commands';
+import { anyEvent, Disposable } from '../common/lifecycle';
+import { DockerStatusModel, dockerWarningItem } from '../docker/docker-status';
+import { elapsed, JOB_RUN_ICONS } from '../docker/format';
 import type { JobsModel, JobView } from './jobs-model';
 import { scheduleTime } from './schedule-time';
-import { appendWarnings, warningsBadge } from '../services/warnings';
+import { appendWarnings, warningsBadge } from '../docker/warnings';
 
 /** A job, one of its runs, or the "Docker is not available" line. */
 export type JobNode =
@@ -35,8 +36,9 @@ function runDescription(run: JobRun): string {
 
 /** The Jobs view: each job with its last run's state, expanding to its run history. */
 export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobNode> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
-  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** redrawn whenever the jobs or Docker's status change */
+  readonly onDidChangeTreeData: vscode.Event<void>;
+  readonly view: vscode.TreeView<JobNode>;
 
   constructor(
     private readonly model: JobsModel,
@@ -44,8 +46,8 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
     private readonly backend: BackendService,
   ) {
     super();
-    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
-    this._register(docker.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this.onDidChangeTreeData = anyEvent(model.onDidChange, docker.onDidChange);
+    this.view = this._register(vscode.window.createTreeView(Views.jobs, { treeDataProvider: this }));
   }
 
   async getChildren(node?: JobNode): Promise<JobNode[]> {
@@ -72,7 +74,7 @@ export class JobsTree extends Disposable implements vscode.TreeDataProvider<JobN
       item.description = runDescription(node.run);
       item.tooltip = `Run ${node.run.id} of ${node.job.name}: ${runDescription(node.run)}\nTrigger: ${node.run.trigger}`;
       item.contextValue = node.run.state === 'running' || node.run.state === 'queued' ? 'runningJobRun' : 'jobRun';
-      item.command = { command: 'mllab.job.showLogs', title: 'Show Logs', arguments: [node] };
+      item.command = { command: Commands.showJobLogs, title: 'Show Logs', arguments: [node] };
       return item;
     }
     const { job } = node;

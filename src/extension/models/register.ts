@@ -23,7 +23,7 @@ export class Models extends Disposable {
     super();
     this.model = this._register(new ModelsModel(backend, projects));
     this.tree = this._register(new ModelsTree(this.model));
-    this.view = this._register(vscode.window.createTreeView('mllab.models', { treeDataProvider: this.tree }));
+    this.view = this.tree.view;
     this.webviews = registerModelWebviews({ extensionUri, backend, ui });
     [
       ...this.webviews.disposables,

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Model, ModelVersion } from '../../protocol/models';
+import { Commands, Views } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { ModelsModel } from './models-model';
 import type { ModelNode } from './nodes';
@@ -23,12 +24,14 @@ function aliasText(model: Model): string {
 
 /** The Models view: each model with its aliases, expanding to its versions (newest first) and their lineage. */
 export class ModelsTree extends Disposable implements vscode.TreeDataProvider<ModelNode> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
-  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** redrawn whenever the model changes */
+  readonly onDidChangeTreeData: vscode.Event<void>;
+  readonly view: vscode.TreeView<ModelNode>;
 
   constructor(private readonly model: ModelsModel) {
     super();
-    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this.onDidChangeTreeData = model.onDidChange;
+    this.view = this._register(vscode.window.createTreeView(Views.models, { treeDataProvider: this }));
   }
 
   getChildren(node?: ModelNode): ModelNode[] {
@@ -89,7 +92,7 @@ export class ModelsTree extends Disposable implements vscode.TreeDataProvider<Mo
     item.tooltip = tooltip;
     item.contextValue = v.experimentId ? 'modelVersion withExperiment' : 'modelVersion';
     item.command = {
-      command: 'mllab.model.showCard',
+      command: Commands.showModelCard,
       title: 'Show Model Card',
       arguments: [{ kind: 'version', model, version: v }],
     };

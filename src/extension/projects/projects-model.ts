@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Project } from '../../protocol/api';
 import type { BackendService } from '../backend/backend-service';
+import { ContextKeys } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 
 const REFRESHING_EVENTS = new Set([
@@ -36,7 +37,7 @@ export class ProjectsModel extends Disposable {
     this._register(
       backend.onDidChangeState((s) => {
         if (s.kind !== 'connected') {
-          this._onDidChange.fire();
+          this.changed();
         }
       }),
     );
@@ -66,7 +67,13 @@ export class ProjectsModel extends Disposable {
       this._projects = projects;
       this._activeId = active.projectId;
       this._loaded = true;
-      this._onDidChange.fire();
+      this.changed();
     }
+  }
+
+  private changed(): void {
+    // drives the Projects view's welcome content
+    void vscode.commands.executeCommand('setContext', ContextKeys.hasProjects, this._projects.length > 0);
+    this._onDidChange.fire();
   }
 }

@@ -1,26 +1,23 @@
 import * as vscode from 'vscode';
 import type { Project } from '../../protocol/api';
 import type { BackendService } from '../backend/backend-service';
-import { ContextKeys } from '../common/commands';
+import { Views } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { ProjectsModel } from './projects-model';
 
 /** The Projects view: one item per project; the active one is marked and sorted as the others. */
 export class ProjectsTree extends Disposable implements vscode.TreeDataProvider<Project> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
-  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** redrawn whenever the model changes */
+  readonly onDidChangeTreeData: vscode.Event<void>;
+  readonly view: vscode.TreeView<Project>;
 
   constructor(
     private readonly model: ProjectsModel,
     private readonly backend: BackendService,
   ) {
     super();
-    this._register(
-      model.onDidChange(() => {
-        void vscode.commands.executeCommand('setContext', ContextKeys.hasProjects, model.projects.length > 0);
-        this._onDidChangeTreeData.fire();
-      }),
-    );
+    this.onDidChangeTreeData = model.onDidChange;
+    this.view = this._register(vscode.window.createTreeView(Views.projects, { treeDataProvider: this }));
   }
 
   getChildren(element?: Project): Project[] {

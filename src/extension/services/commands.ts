@@ -4,8 +4,8 @@ import type { BackendService } from '../backend/backend-service';
 import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
-import type { LogChannels } from '../containers/log-channels';
-import { splitCommandLine } from '../containers/format';
+import type { LogChannels } from '../docker/log-channels';
+import { splitCommandLine } from '../docker/format';
 import type { ServiceNode } from './tree';
 
 export interface ServiceCommandDeps {

@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { serviceStatusText } from '../../protocol/container-warnings';
 import type { Service } from '../../protocol/containers';
-import { Disposable } from '../common/lifecycle';
-import { DockerStatusModel, dockerWarningItem } from '../containers/docker-status';
-import { SERVICE_ICONS } from '../containers/format';
+import { Views } from '../common/commands';
+import { anyEvent, Disposable } from '../common/lifecycle';
+import { DockerStatusModel, dockerWarningItem } from '../docker/docker-status';
+import { SERVICE_ICONS } from '../docker/format';
 import type { ServicesModel } from './services-model';
-import { appendWarnings, warningsBadge } from './warnings';
+import { appendWarnings, warningsBadge } from '../docker/warnings';
 
 export type ServiceNode = { readonly kind: 'service'; readonly service: Service } | { readonly kind: 'docker' };
 
@@ -29,16 +30,17 @@ export function portsOf(s: Service): string {
 
 /** The Services view: each service with its live status and published ports. */
 export class ServicesTree extends Disposable implements vscode.TreeDataProvider<ServiceNode> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
-  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** redrawn whenever the services or Docker's status change */
+  readonly onDidChangeTreeData: vscode.Event<void>;
+  readonly view: vscode.TreeView<ServiceNode>;
 
   constructor(
     private readonly model: ServicesModel,
     private readonly docker: DockerStatusModel,
   ) {
     super();
-    this._register(model.onDidChange(() => this._onDidChangeTreeData.fire()));
-    this._register(docker.onDidChange(() => this._onDidChangeTreeData.fire()));
+    this.onDidChangeTreeData = anyEvent(model.onDidChange, docker.onDidChange);
+    this.view = this._register(vscode.window.createTreeView(Views.services, { treeDataProvider: this }));
   }
 
   getChildren(node?: ServiceNode): ServiceNode[] {

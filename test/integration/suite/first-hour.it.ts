@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
-import type { ImageItem } from '../../../src/extension/containers/images';
+import type { ImageItem } from '../../../src/extension/docker/images';
 import type { Project } from '../../../src/protocol/api';
 import type { Experiment } from '../../../src/protocol/experiments';
 import { closeTestProject, waitFor } from './helpers';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { DockerStatus } from '../../protocol/containers';
 import type { BackendService } from '../backend/backend-service';
-import { ContextKeys } from '../common/commands';
+import { Commands, ContextKeys } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 
 /**
@@ -79,7 +79,7 @@ export function dockerWarningItem(status: DockerStatus): vscode.TreeItem {
   item.description = status.message;
   item.tooltip = `${status.message}\n\nStates show as unknown until Docker is back; then they are reconciled.`;
   item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-  item.command = { command: 'mllab.docker.retry', title: 'Retry' };
+  item.command = { command: Commands.retryDocker, title: 'Retry' };
   item.contextValue = 'dockerUnavailable';
   return item;
 }
