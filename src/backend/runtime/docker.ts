@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { Readable } from 'stream';
 import { DockerDemux } from './demux';
 import { dockerOptions } from './docker-host';
-import { imageNotFound, RuntimeError, translate } from './errors';
+import { cancelled, imageNotFound, RuntimeError, translate } from './errors';
 import type {
   ContainerEvent,
   ContainerInfo,
@@ -75,9 +75,21 @@ export class DockerRuntime implements ContainerRuntime {
     this.longMs = options.longTimeoutMs ?? 30 * 60_000;
   }
 
-  /** Runs one API call with a time limit and a person-readable error. */
-  private async call<T>(what: string, fn: () => Promise<T>, ms = this.callMs): Promise<T> {
+  /**
+   * Runs one API call with a time limit and a person-readable error; with a `signal`, it fails at
+   * once with `cancelled` when the signal aborts (`fn` hands the signal to dockerode, which closes
+   * the engine's request).
+   */
+  private async call<T>(what: string, fn: () => Promise<T>, ms = this.callMs, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) {
+      throw cancelled(what);
+    }
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(cancelled(what));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
@@ -92,11 +104,12 @@ export class DockerRuntime implements ContainerRuntime {
       );
     });
     try {
-      return await Promise.race([fn(), timeout]);
+      return await Promise.race(signal ? [fn(), timeout, aborted] : [fn(), timeout]);
     } catch (e) {
-      throw translate(e, what);
+      throw signal?.aborted ? cancelled(what) : translate(e, what);
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort!);
     }
   }
 
@@ -206,13 +219,15 @@ export class DockerRuntime implements ContainerRuntime {
     return infos.filter((i): i is ContainerInfo => i !== undefined);
   }
 
-  async logs(id: string, follow: boolean): Promise<Readable> {
+  async logs(id: string, follow: boolean, signal?: AbortSignal): Promise<Readable> {
     // dockerode answers a stream when following, and the whole output as one Buffer otherwise
     const container = this.docker.getContainer(id);
-    const raw = await this.call<NodeJS.ReadableStream | Buffer>('read the container output', () =>
-      follow
-        ? container.logs({ follow: true, stdout: true, stderr: true })
-        : container.logs({ follow: false, stdout: true, stderr: true }),
+    const options = { stdout: true, stderr: true, abortSignal: signal };
+    const raw = await this.call<NodeJS.ReadableStream | Buffer>(
+      'read the container output',
+      () => (follow ? container.logs({ ...options, follow: true }) : container.logs({ ...options, follow: false })),
+      this.callMs,
+      signal,
     );
     const demux = new DockerDemux();
     if (Buffer.isBuffer(raw)) {
@@ -220,6 +235,9 @@ export class DockerRuntime implements ContainerRuntime {
       return demux;
     }
     raw.on('error', (e: Error) => demux.destroy(e));
+    // a reader that goes away (destroys the output) closes the engine's request too: piping alone
+    // would leave it open, following, until the container stops
+    demux.once('close', () => (raw as Readable).destroy());
     return raw.pipe(demux);
   }
 
@@ -294,12 +312,12 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
-  async pull(name: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+  async pull(name: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
     try {
       await this.call(
         `pull the image ${name}`,
         async () => {
-          const stream = (await this.docker.pull(name)) as Readable;
+          const stream = (await this.docker.pull(name, { abortSignal: signal })) as Readable;
           const layers = new Map<string, { current: number; total: number }>();
           await new Promise<void>((resolve, reject) =>
             this.docker.modem.followProgress(
@@ -330,9 +348,10 @@ export class DockerRuntime implements ContainerRuntime {
           );
         },
         this.longMs,
+        signal,
       );
     } catch (e) {
-      if (e instanceof RuntimeError && e.code === 'docker_unavailable') {
+      if (e instanceof RuntimeError && (e.code === 'docker_unavailable' || e.code === 'cancelled')) {
         throw e;
       }
       throw imageNotFound(name);
@@ -343,13 +362,23 @@ export class DockerRuntime implements ContainerRuntime {
     await this.call(`remove the image ${name}`, () => this.docker.getImage(name).remove());
   }
 
-  async build(contextDir: string, tag: string, dockerfile: string, onOutput?: (line: string) => void): Promise<void> {
+  async build(
+    contextDir: string,
+    tag: string,
+    dockerfile: string,
+    onOutput?: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     await this.call(
       `build the image ${tag}`,
       async () => {
         // every file is listed: dockerode applies .dockerignore to the listed entries only
         const src = await listFiles(contextDir);
-        const stream = await this.docker.buildImage({ context: contextDir, src }, { t: tag, dockerfile });
+        // closing the build's request makes the engine stop the build (and its step's container)
+        const stream = await this.docker.buildImage(
+          { context: contextDir, src },
+          { t: tag, dockerfile, abortSignal: signal },
+        );
         await new Promise<void>((resolve, reject) =>
           this.docker.modem.followProgress(
             stream,
@@ -365,6 +394,7 @@ export class DockerRuntime implements ContainerRuntime {
         );
       },
       this.longMs,
+      signal,
     );
   }
 }

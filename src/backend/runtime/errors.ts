@@ -20,6 +20,10 @@ export const imageNotFound = (image: string) =>
     `The image "${image}" is not found locally and could not be pulled: build it or check the name.`,
   );
 
+/** What a call whose AbortSignal aborted fails with (its client is gone: nobody reads it but the log). */
+export const cancelled = (what: string) =>
+  new RuntimeError(499, 'cancelled', `Cancelled: the request to ${what} was closed before it ended.`);
+
 const UNREACHABLE = /ECONNREFUSED|ENOENT|EACCES|ECONNRESET|EPIPE|socket hang up|connect ETIMEDOUT|EHOSTUNREACH/;
 
 interface DockerodeError {

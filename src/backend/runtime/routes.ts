@@ -7,6 +7,7 @@ import type { EventBus } from '../events';
 import type { RuntimeConnection } from './connection';
 import { imageNotFound } from './errors';
 import { checkImage } from './parse';
+import { requestClosedSignal } from './request-signal';
 import { register } from '../http/register';
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -34,17 +35,21 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     return runtime.images();
   });
 
-  register(app, routes.pull, async (request) => {
+  register(app, routes.pull, async (request, reply) => {
     const image = checkImage(request.body.image);
     connection.requireAvailable();
     let last = 0;
-    await runtime.pull(image, (p) => {
-      // progress is throttled: a pull reports every few kilobytes of every layer
-      if (Date.now() - last >= PROGRESS_INTERVAL_MS) {
-        last = Date.now();
-        events.publish({ type: 'imagePullProgress', progress: { image, ...p } });
-      }
-    });
+    await runtime.pull(
+      image,
+      (p) => {
+        // progress is throttled: a pull reports every few kilobytes of every layer
+        if (Date.now() - last >= PROGRESS_INTERVAL_MS) {
+          last = Date.now();
+          events.publish({ type: 'imagePullProgress', progress: { image, ...p } });
+        }
+      },
+      requestClosedSignal(reply),
+    );
     const info = await runtime.image(image);
     if (!info) {
       throw imageNotFound(image);
@@ -52,7 +57,7 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     return info;
   });
 
-  register(app, routes.build, async (request) => {
+  register(app, routes.build, async (request, reply) => {
     const { context, tag } = request.body;
     const dockerfile = request.body.dockerfile ?? 'Dockerfile';
     checkImage(tag);
@@ -64,7 +69,13 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
       );
     }
     connection.requireAvailable();
-    await runtime.build(context, tag, dockerfile, (line) => events.publish({ type: 'imageBuildOutput', tag, line }));
+    await runtime.build(
+      context,
+      tag,
+      dockerfile,
+      (line) => events.publish({ type: 'imageBuildOutput', tag, line }),
+      requestClosedSignal(reply),
+    );
     const info = await runtime.image(tag);
     if (!info) {
       throw new ApiError(

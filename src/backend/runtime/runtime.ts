@@ -74,7 +74,10 @@ export interface EventSubscription {
 
 /**
  * The one way the backend talks to a container engine. Errors are RuntimeErrors whose message a
- * person can act on; every call has a time limit.
+ * person can act on; every call has a time limit. The long ones (logs, pull, build) also take an
+ * AbortSignal: when it aborts (the request that asked for it was closed, e.g. with its window),
+ * the engine's request is closed at once, which ends a log stream and stops a pull or a build, and
+ * the call fails with a `cancelled` RuntimeError.
  */
 export interface ContainerRuntime {
   /** the engine's version, or a RuntimeError saying why it does not answer */
@@ -89,7 +92,7 @@ export interface ContainerRuntime {
   inspect(id: string): Promise<ContainerInfo | undefined>;
   list(labels: Readonly<Record<string, string>>): Promise<ContainerInfo[]>;
   /** the output kept by the engine (stdout and stderr in order); with `follow`, until the container stops */
-  logs(id: string, follow: boolean): Promise<Readable>;
+  logs(id: string, follow: boolean, signal?: AbortSignal): Promise<Readable>;
   /**
    * The live output of a container that is not started yet, until it stops. Faster than following
    * the logs (the engine does not read its log file back), and nothing is missed.
@@ -101,8 +104,14 @@ export interface ContainerRuntime {
   image(name: string): Promise<ImageInfo | undefined>;
   /** the images present locally that have a tag, largest first */
   images(): Promise<ImageInfo[]>;
-  pull(name: string, onProgress?: (p: PullProgress) => void): Promise<void>;
+  pull(name: string, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>;
   removeImage(name: string): Promise<void>;
   /** builds `contextDir` (its .dockerignore honoured) into `tag`, streaming the output lines */
-  build(contextDir: string, tag: string, dockerfile: string, onOutput?: (line: string) => void): Promise<void>;
+  build(
+    contextDir: string,
+    tag: string,
+    dockerfile: string,
+    onOutput?: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }

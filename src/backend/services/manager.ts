@@ -333,12 +333,12 @@ export class ServiceManager {
     }
   }
 
-  async logs(service: Service, follow: boolean): Promise<Readable> {
+  async logs(service: Service, follow: boolean, signal?: AbortSignal): Promise<Readable> {
     this.deps.connection.requireAvailable();
     if (!service.containerId) {
       throw new ApiError(409, 'no_container', `The service "${service.name}" has no container: start it first.`);
     }
-    return this.runtime.logs(service.containerId, follow);
+    return this.runtime.logs(service.containerId, follow, signal);
   }
 
   private async markUnknown(reason: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { ServiceRepository } from './repository';
 import { trueFalse, nameParams, NO_NUL_PATTERN, pathText, projectQuery, text } from '../http/schemas';
 import { checkName, NAME_MAX_LENGTH } from '../../protocol/names';
 import { ApiError } from '../errors';
+import { requestClosedSignal } from '../runtime/request-signal';
 
 export interface ServiceRouteDeps {
   readonly projects: ProjectRepository;
@@ -111,7 +112,10 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
       },
     },
     async (request, reply): Promise<void> => {
-      sendTextStream(reply, await manager.logs(find(request), request.query.follow === 'true'));
+      sendTextStream(
+        reply,
+        await manager.logs(find(request), request.query.follow === 'true', requestClosedSignal(reply)),
+      );
     },
   );
 }
