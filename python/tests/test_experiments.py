@@ -166,6 +166,19 @@ class ManifestTest(ExperimentTestCase):
         self.assertEqual([c[2] for c in manifest_writes], [False, True])
         self.assertEqual(read_manifest(exp.dir)["exitCode"], 2)
 
+    def test_the_public_api_stays_where_it_was(self) -> None:
+        import mllab
+
+        self.assertIs(mllab.experiment, _experiments.experiment)
+        self.assertIs(mllab.start_experiment, _experiments.start_experiment)
+        self.assertIs(mllab.Experiment, _experiments.Experiment)
+        for name in _experiments.__all__:
+            self.assertTrue(hasattr(_experiments, name), name)
+        self.assertEqual((_experiments.RUN_DIR_ENV, _experiments.EXPERIMENT_NAME_ENV),
+                         ("MLLAB_RUN_DIR", "MLLAB_EXPERIMENT_NAME"))
+        self.assertEqual((_experiments.FLUSH_INTERVAL, _experiments.FLUSH_LINES), (0.1, 10_000))
+        self.assertEqual(_experiments.runs_dir("/lab"), os.path.join("/lab", "runs"))
+
     def test_ids_are_unique_and_sortable(self) -> None:
         ids = []
         for _ in range(5):
