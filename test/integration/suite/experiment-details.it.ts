@@ -94,6 +94,16 @@ describe('Experiment details webview in a real VS Code extension host', () => {
       sectionOf(panel.lastPosted, 'logs')?.texts?.[0].text.includes('epoch 2'),
     );
 
+    // a value over the limits, written by other code than the client: the backend cuts it and says so,
+    // and the page shows its warnings first
+    fs.appendFileSync(
+      path.join(writer.dir, 'events.jsonl'),
+      JSON.stringify({ k: 'param', key: 'notes', v: 'n'.repeat(7000), t: Date.now() }) + '\n',
+    );
+    const warnings = await waitFor('the warning in the panel', () => sectionOf(panel.lastPosted, 'warnings'));
+    assert.strictEqual(panel.lastPosted?.sections[0].id, 'warnings');
+    assert.match(warnings.texts![0].text, /notes.* has 7000 characters: kept its first 6000/);
+
     await new Promise((r) => setTimeout(r, 500)); // let the webview paint
     await screenshot('experiment-details-running');
 
