@@ -1,13 +1,5 @@
 import * as http from 'http';
-import type {
-  BuildImageRequest,
-  CreateJobRequest,
-  DeployServiceRequest,
-  ImportJobsResult,
-  Job,
-  JobRun,
-  Service,
-} from '../protocol/containers';
+import type { BuildImageRequest, CreateJobRequest, DeployServiceRequest, Service } from '../protocol/containers';
 import type { AddDatasetRequest, DatasetVersion } from '../protocol/datasets';
 import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
 import { fromList, type ExperimentList } from '../protocol/experiment-list';
@@ -22,10 +14,18 @@ import type {
 import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
 import { datasetRoutes } from '../protocol/routes/datasets';
+import { jobRoutes } from '../protocol/routes/jobs';
 import { projectRoutes } from '../protocol/routes/projects';
 import { runtimeRoutes } from '../protocol/routes/runtime';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
-import { urlOf, type AnswerOf, type Route, type RouteInput } from '../protocol/routes/route';
+import {
+  urlOf,
+  type AnswerOf,
+  type ParsedAnswer,
+  type Route,
+  type RouteInput,
+  type Streamed,
+} from '../protocol/routes/route';
 
 /** An error answer of the backend, carrying its person-readable message. */
 export class BackendError extends Error {
@@ -91,18 +91,14 @@ export class ApiClient {
   listImages = () => this.call(runtimeRoutes.localImages, {});
   pullImage = (image: string) => this.call(runtimeRoutes.pull, { body: { image } });
   buildImage = (build: BuildImageRequest) => this.call(runtimeRoutes.build, { body: build });
-  listJobs = (project?: string) => this.request<Job[]>('GET', `/api/jobs${query({ project })}`);
+  listJobs = (project?: string) => this.call(jobRoutes.list, { query: { project } });
   createJob = (job: CreateJobRequest, project?: string) =>
-    this.request<Job>('POST', `/api/jobs${query({ project })}`, job);
-  getJob = (name: string, project?: string) => this.request<Job>('GET', `/api/jobs/${enc(name)}${query({ project })}`);
-  deleteJob = (name: string, project?: string) =>
-    this.request<void>('DELETE', `/api/jobs/${enc(name)}${query({ project })}`);
-  runJob = (name: string, project?: string) =>
-    this.request<JobRun>('POST', `/api/jobs/${enc(name)}/runs${query({ project })}`);
-  jobRuns = (name: string, project?: string) =>
-    this.request<JobRun[]>('GET', `/api/jobs/${enc(name)}/runs${query({ project })}`);
-  stopJob = (name: string, project?: string) =>
-    this.request<JobRun>('POST', `/api/jobs/${enc(name)}/stop${query({ project })}`);
+    this.call(jobRoutes.create, { query: { project }, body: job });
+  getJob = (name: string, project?: string) => this.call(jobRoutes.get, { params: { name }, query: { project } });
+  deleteJob = (name: string, project?: string) => this.call(jobRoutes.delete, { params: { name }, query: { project } });
+  runJob = (name: string, project?: string) => this.call(jobRoutes.run, { params: { name }, query: { project } });
+  jobRuns = (name: string, project?: string) => this.call(jobRoutes.runs, { params: { name }, query: { project } });
+  stopJob = (name: string, project?: string) => this.call(jobRoutes.stop, { params: { name }, query: { project } });
   listSchedules = (project?: string) => this.call(schedulerRoutes.list, { query: { project } });
   previewSchedule = (cron: string, timeZone?: string) =>
     this.call(schedulerRoutes.preview, { body: timeZone === undefined ? { cron } : { cron, timeZone } });
@@ -125,15 +121,15 @@ export class ApiClient {
   runPipeline = (jobs: readonly string[] = [], project?: string) =>
     this.call(schedulerRoutes.runPipeline, { query: { project }, body: { jobs } });
   pipeline = (project?: string) => this.call(schedulerRoutes.pipeline, { query: { project } });
-  getJobRun = (runId: string) => this.request<JobRun>('GET', `/api/job-runs/${enc(runId)}`);
-  stopJobRun = (runId: string) => this.request<JobRun>('POST', `/api/job-runs/${enc(runId)}/stop`);
+  getJobRun = (runId: string) => this.call(jobRoutes.getRun, { params: { runId } });
+  stopJobRun = (runId: string) => this.call(jobRoutes.stopRun, { params: { runId } });
   /** The run's output; with `follow` the stream ends when the run does. */
   jobRunLogs = (runId: string, follow = false) =>
-    this.openStream(`/api/job-runs/${enc(runId)}/logs${query({ follow: follow ? 'true' : undefined })}`);
+    this.stream(jobRoutes.runLogs, { params: { runId }, query: { follow: follow ? 'true' : undefined } });
   exportJobs = async (format: 'yaml' | 'json', project?: string) =>
-    readAll(await this.openStream(`/api/jobs-file${query({ project, format })}`));
+    readAll(await this.stream(jobRoutes.exportFile, { query: { project, format } }));
   importJobs = (text: string, project?: string) =>
-    this.request<ImportJobsResult>('POST', `/api/jobs-file${query({ project })}`, { text });
+    this.call(jobRoutes.importFile, { query: { project }, body: { text } });
   listServices = (project?: string) => this.request<Service[]>('GET', `/api/services${query({ project })}`);
   deployService = (service: DeployServiceRequest, project?: string) =>
     this.request<Service>('POST', `/api/services${query({ project })}`, service);
@@ -178,10 +174,19 @@ export class ApiClient {
     return this.call(datasetRoutes.add, { body: request }, signal);
   }
 
-  /** Calls a route of the tables in `protocol/routes`: its URL, body and answer type come from the entry. */
-  call<R extends Route>(route: R, input: RouteInput<R>, signal?: AbortSignal): Promise<AnswerOf<R>> {
+  /**
+   * Calls a route of the tables in `protocol/routes`: its URL, body and answer type come from the
+   * entry. A `Streamed` route is read with `stream` instead (its input does not type-check here).
+   */
+  call<R extends Route>(route: R, input: JsonRouteInput<R>, signal?: AbortSignal): Promise<ParsedAnswer<AnswerOf<R>>> {
     const { params, query, body } = input as { params?: Record<string, string>; query?: object; body?: unknown };
-    return this.request<AnswerOf<R>>(route.method, urlOf(route.path, params, query), body, signal);
+    return this.request<ParsedAnswer<AnswerOf<R>>>(route.method, urlOf(route.path, params, query), body, signal);
+  }
+
+  /** Opens a `Streamed` route of the tables in `protocol/routes` (a GET): the reply as it comes. */
+  stream<R extends Route>(route: R, input: StreamedRouteInput<R>): Promise<http.IncomingMessage> {
+    const { params, query } = input as { params?: Record<string, string>; query?: object };
+    return this.openStream(urlOf(route.path, params, query));
   }
 
   /** Sends a request and parses the JSON answer; a 4xx/5xx becomes a BackendError with its message. */
@@ -285,6 +290,13 @@ export class ApiClient {
     this.agent.destroy();
   }
 }
+
+/** The input of a route answered in JSON; a `Streamed` route has none (see `ApiClient.stream`). */
+type JsonRouteInput<R extends Route> = [AnswerOf<R>] extends [Streamed] ? { readonly useStream: never } : RouteInput<R>;
+/** The input of a `Streamed` route; any other route has none (see `ApiClient.call`). */
+type StreamedRouteInput<R extends Route> = [AnswerOf<R>] extends [Streamed]
+  ? RouteInput<R>
+  : { readonly useCall: never };
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Backend } from '../../src/backend/app';
 import { register } from '../../src/backend/http/register';
 import { registeredRoutes } from '../../src/backend/http/server';
-import { ApiClient } from '../../src/client/api-client';
+import { ApiClient, BackendError } from '../../src/client/api-client';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
+import { jobRoutes } from '../../src/protocol/routes/jobs';
 import { projectRoutes } from '../../src/protocol/routes/projects';
 import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
@@ -17,6 +18,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   datasets: datasetRoutes,
   scheduler: schedulerRoutes,
   runtime: runtimeRoutes,
+  jobs: jobRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>
@@ -88,6 +90,25 @@ describe('route tables shared by the backend and the Node client', () => {
       client.dispose();
     }
   });
+
+  it('streams a Streamed route through its table entry, and answers its errors in words', async () => {
+    const client = new ApiClient(backend.port, TEST_TOKEN);
+    try {
+      const res = await client.stream(jobRoutes.exportFile, { query: { format: 'json' } });
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      let text = '';
+      for await (const chunk of res) {
+        text += String(chunk);
+      }
+      assert.deepStrictEqual(JSON.parse(text), { format: 1, jobs: [] });
+      await assert.rejects(
+        client.stream(jobRoutes.runLogs, { params: { runId: 'no-such-run' } }),
+        (e: BackendError) => e instanceof BackendError && e.status === 404,
+      );
+    } finally {
+      client.dispose();
+    }
+  });
 });
 
 /**
@@ -111,6 +132,17 @@ export function typeChecks(client: ApiClient, app: FastifyInstance): void {
   void client.call(projectRoutes.create, { body: { description: 'x' } });
   // @ts-expect-error force takes "true" or "false"
   void client.call(datasetRoutes.deleteVersion, { params: { name: 'a', version: '1' }, query: { force: 'yes' } });
+  // @ts-expect-error a streamed route is read with stream(), not call()
+  void client.call(jobRoutes.runLogs, { params: { runId: 'r' } });
+  // @ts-expect-error a route answered in JSON is read with call(), not stream()
+  void client.stream(jobRoutes.getRun, { params: { runId: 'r' } });
+  // @ts-expect-error the path part :runId is required
+  void client.stream(jobRoutes.runLogs, {});
+  register(app, jobRoutes.runLogs, async (_request, reply) => {
+    reply.raw.end();
+  });
+  // @ts-expect-error a streamed route's handler writes the reply itself: it returns no object
+  register(app, jobRoutes.runLogs, async () => ({ lines: [] }));
   void client.call(projectRoutes.list, {}).then((projects) => {
     // @ts-expect-error the answer is a list of projects
     const one: { id: string } = projects;

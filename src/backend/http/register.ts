@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AnswerOf, BodyOf, ParamsOf, QueryOf, Route } from '../../protocol/routes/route';
+import type { AnswerOf, BodyOf, HandlerAnswer, ParamsOf, QueryOf, Route } from '../../protocol/routes/route';
 
 /** The request a handler of `R` gets: params, query and body typed as the route table says. */
 export type RouteRequest<R extends Route> = FastifyRequest<{
@@ -8,7 +8,14 @@ export type RouteRequest<R extends Route> = FastifyRequest<{
   Body: BodyOf<R>;
 }>;
 
-export type RouteHandler<R extends Route> = (request: RouteRequest<R>, reply: FastifyReply) => Promise<AnswerOf<R>>;
+/**
+ * The handler of `R`: it returns the route's answer, or, for a `Streamed` route, writes the reply
+ * itself (or returns its text, having set its content type).
+ */
+export type RouteHandler<R extends Route> = (
+  request: RouteRequest<R>,
+  reply: FastifyReply,
+) => Promise<HandlerAnswer<AnswerOf<R>>>;
 
 /**
  * Registers the handler of a route table entry: its method, path and schemas come from the entry

@@ -1,17 +1,17 @@
 import * as path from 'path';
 import YAML from 'yaml';
 import { JOB_LIMITS, type CreateJobRequest, type JobSpec, type JobsFile } from '../../protocol/containers';
-import { checkName, NAME_MAX_LENGTH } from '../../protocol/names';
+import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
-import { NO_NUL_PATTERN, pathText, text } from '../http/schemas';
 import { describeValidation, type SchemaError } from '../http/validation';
 import { checkImage, parseEnv, parseMemory } from '../runtime/parse';
 
 const bad = (code: string, message: string) => new ApiError(400, code, message);
 
 /**
- * A job definition from a request or a jobs file, already checked against `jobSchema` (types and
- * ranges): the checks here are those a schema cannot say well (name rules, image grammar, sizes).
+ * A job definition from a request or a jobs file, already checked against `jobSchema` (in the jobs
+ * route table: types and ranges): the checks here are those a schema cannot say well (name rules,
+ * image grammar, sizes).
  */
 export function toJobSpec(r: CreateJobRequest): JobSpec {
   const problem = checkName('job', r.name);
@@ -46,69 +46,6 @@ export function toJobSpec(r: CreateJobRequest): JobSpec {
     timeoutSeconds: r.timeoutSeconds ?? null,
   };
 }
-
-/** The fields of a job definition: the same in POST /api/jobs and in each entry of a jobs file. */
-const specProperties = {
-  name: text(NAME_MAX_LENGTH),
-  image: text(255, 1),
-  // a list, never a string: a string would need a shell's word splitting to become arguments
-  command: { type: 'array', maxItems: 1000, items: text(10000) },
-  env: {
-    anyOf: [
-      { type: 'array', maxItems: 1000, items: text(10000) },
-      {
-        type: 'object',
-        maxProperties: 1000,
-        propertyNames: { maxLength: 256 },
-        additionalProperties: text(10000),
-      },
-    ],
-  },
-  workingDir: { type: ['string', 'null'], minLength: 1, maxLength: 4096, pattern: NO_NUL_PATTERN },
-  cpus: { type: ['number', 'null'], minimum: JOB_LIMITS.minCpus, maximum: JOB_LIMITS.maxCpus },
-  memory: {
-    anyOf: [
-      { type: 'integer', minimum: JOB_LIMITS.minMemoryBytes, maximum: JOB_LIMITS.maxMemoryBytes },
-      text(100, 1),
-      { type: 'null' },
-    ],
-  },
-  memoryBytes: {
-    type: ['integer', 'null'],
-    minimum: JOB_LIMITS.minMemoryBytes,
-    maximum: JOB_LIMITS.maxMemoryBytes,
-  },
-  gpus: {
-    anyOf: [
-      { type: 'integer', minimum: -1, maximum: JOB_LIMITS.maxGpus },
-      { type: 'string', enum: ['all'] },
-    ],
-  },
-  timeoutSeconds: {
-    type: ['number', 'null'],
-    minimum: JOB_LIMITS.minTimeoutSeconds,
-    maximum: JOB_LIMITS.maxTimeoutSeconds,
-  },
-} as const;
-
-/** The body schema of POST /api/jobs. */
-export const jobSchema = {
-  type: 'object',
-  required: ['name', 'image'],
-  additionalProperties: false,
-  properties: {
-    ...specProperties,
-    workspace: { anyOf: [pathText, { type: 'null' }] },
-  },
-} as const;
-
-/** The schema of one entry of a jobs file (the workspace is the importer's, never the file's). */
-export const jobsFileEntrySchema = {
-  type: 'object',
-  required: ['name', 'image'],
-  additionalProperties: false,
-  properties: specProperties,
-} as const;
 
 /** The most jobs one file may define. */
 export const JOBS_FILE_MAX_JOBS = 1000;

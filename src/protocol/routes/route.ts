@@ -25,6 +25,33 @@ export type PathParams<Path extends string> = Path extends `${string}:${infer Na
     ? { [K in Name]: string }
     : Record<never, never>;
 
+declare const streamedBrand: unique symbol;
+
+/**
+ * The answer of a route whose reply is not JSON (a log that can be followed, a file): its handler
+ * writes the reply itself (or returns its text with its own content type), and the Node client
+ * reads it with `stream`, never with `call`.
+ */
+export interface Streamed {
+  readonly [streamedBrand]: true;
+}
+
+declare const jsonTextBrand: unique symbol;
+
+/**
+ * The answer of a route whose handler returns the JSON text of a `T` it already has (e.g. from a
+ * cache) with its own content type: the client parses it as a `T`.
+ */
+export interface JsonText<T> {
+  readonly [jsonTextBrand]: T;
+}
+
+/** What the handler of an answer type returns: a streamed reply is written by the handler itself. */
+export type HandlerAnswer<A> = [A] extends [Streamed] ? void | string : [A] extends [JsonText<unknown>] ? string : A;
+
+/** What the client gets of an answer type, once the JSON is parsed. */
+export type ParsedAnswer<A> = [A] extends [JsonText<infer T>] ? T : A;
+
 export type QueryOf<R> = R extends Route<string, infer Q, unknown, unknown> ? Q : never;
 export type BodyOf<R> = R extends Route<string, unknown, infer B, unknown> ? B : never;
 export type AnswerOf<R> = R extends Route<string, unknown, unknown, infer A> ? A : never;
