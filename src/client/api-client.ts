@@ -17,6 +17,7 @@ import { datasetRoutes } from '../protocol/routes/datasets';
 import { jobRoutes } from '../protocol/routes/jobs';
 import { projectRoutes } from '../protocol/routes/projects';
 import { runtimeRoutes } from '../protocol/routes/runtime';
+import { serviceRoutes } from '../protocol/routes/services';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
 import {
   urlOf,
@@ -130,17 +131,17 @@ export class ApiClient {
     readAll(await this.stream(jobRoutes.exportFile, { query: { project, format } }));
   importJobs = (text: string, project?: string) =>
     this.call(jobRoutes.importFile, { query: { project }, body: { text } });
-  listServices = (project?: string) => this.request<Service[]>('GET', `/api/services${query({ project })}`);
+  listServices = (project?: string) => this.call(serviceRoutes.list, { query: { project } });
   deployService = (service: DeployServiceRequest, project?: string) =>
-    this.request<Service>('POST', `/api/services${query({ project })}`, service);
+    this.call(serviceRoutes.deploy, { query: { project }, body: service });
   getService = (name: string, project?: string) =>
-    this.request<Service>('GET', `/api/services/${enc(name)}${query({ project })}`);
+    this.call(serviceRoutes.get, { params: { name }, query: { project } });
   serviceAction = (name: string, action: 'start' | 'stop' | 'restart', project?: string) =>
-    this.request<Service>('POST', `/api/services/${enc(name)}/${action}${query({ project })}`);
+    this.call(serviceRoutes[action], { params: { name }, query: { project } });
   deleteService = (name: string, project?: string) =>
-    this.request<void>('DELETE', `/api/services/${enc(name)}${query({ project })}`);
+    this.call(serviceRoutes.delete, { params: { name }, query: { project } });
   serviceLogs = (name: string, follow = false, project?: string) =>
-    this.openStream(`/api/services/${enc(name)}/logs${query({ project, follow: follow ? 'true' : undefined })}`);
+    this.stream(serviceRoutes.logs, { params: { name }, query: { project, follow: follow ? 'true' : undefined } });
   listModels = (project?: string) => this.request<Model[]>('GET', `/api/models${query({ project })}`);
   getModel = (name: string, project?: string) =>
     this.request<Model>('GET', `/api/models/${enc(name)}${query({ project })}`);

@@ -9,6 +9,7 @@ import { jobRoutes } from '../../src/protocol/routes/jobs';
 import { projectRoutes } from '../../src/protocol/routes/projects';
 import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
+import { serviceRoutes } from '../../src/protocol/routes/services';
 import { urlOf, type Route } from '../../src/protocol/routes/route';
 import { startBackend, tempHome, TEST_TOKEN } from './helpers';
 
@@ -19,6 +20,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   scheduler: schedulerRoutes,
   runtime: runtimeRoutes,
   jobs: jobRoutes,
+  services: serviceRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>
