@@ -1,20 +1,14 @@
 import * as http from 'http';
-import type { BuildImageRequest, CreateJobRequest, DeployServiceRequest, Service } from '../protocol/containers';
+import type { BuildImageRequest, CreateJobRequest, DeployServiceRequest } from '../protocol/containers';
 import type { AddDatasetRequest, DatasetVersion } from '../protocol/datasets';
 import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
 import { fromList, type ExperimentList } from '../protocol/experiment-list';
-import type {
-  DeployModelRequest,
-  Model,
-  ModelVersion,
-  ModelVersionDetails,
-  RegisterModelRequest,
-  UpdateModelRequest,
-} from '../protocol/models';
+import type { DeployModelRequest, RegisterModelRequest, UpdateModelRequest } from '../protocol/models';
 import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
 import { datasetRoutes } from '../protocol/routes/datasets';
 import { jobRoutes } from '../protocol/routes/jobs';
+import { modelRoutes } from '../protocol/routes/models';
 import { projectRoutes } from '../protocol/routes/projects';
 import { runtimeRoutes } from '../protocol/routes/runtime';
 import { serviceRoutes } from '../protocol/routes/services';
@@ -142,29 +136,25 @@ export class ApiClient {
     this.call(serviceRoutes.delete, { params: { name }, query: { project } });
   serviceLogs = (name: string, follow = false, project?: string) =>
     this.stream(serviceRoutes.logs, { params: { name }, query: { project, follow: follow ? 'true' : undefined } });
-  listModels = (project?: string) => this.request<Model[]>('GET', `/api/models${query({ project })}`);
-  getModel = (name: string, project?: string) =>
-    this.request<Model>('GET', `/api/models/${enc(name)}${query({ project })}`);
+  listModels = (project?: string) => this.call(modelRoutes.list, { query: { project } });
+  getModel = (name: string, project?: string) => this.call(modelRoutes.get, { params: { name }, query: { project } });
   updateModel = (name: string, changes: UpdateModelRequest, project?: string) =>
-    this.request<Model>('PATCH', `/api/models/${enc(name)}${query({ project })}`, changes);
-  registerModel = (request: RegisterModelRequest) => this.request<ModelVersion>('POST', '/api/models', request);
+    this.call(modelRoutes.update, { params: { name }, query: { project }, body: changes });
+  registerModel = (request: RegisterModelRequest) => this.call(modelRoutes.register, { body: request });
   /** `version`: a number, an alias ("production") or "latest" */
   getModelVersion = (name: string, version: number | string = 'latest', project?: string) =>
-    this.request<ModelVersionDetails>(
-      'GET',
-      `/api/models/${enc(name)}/versions/${enc(String(version))}${query({ project })}`,
-    );
+    this.call(modelRoutes.getVersion, { params: { name, version: String(version) }, query: { project } });
   deleteModelVersion = (name: string, version: number, project?: string, force = false) =>
-    this.request<void>(
-      'DELETE',
-      `/api/models/${enc(name)}/versions/${version}${query({ project, force: force ? 'true' : undefined })}`,
-    );
+    this.call(modelRoutes.deleteVersion, {
+      params: { name, version: String(version) },
+      query: { project, force: force ? 'true' : undefined },
+    });
   setModelAlias = (name: string, alias: string, version: number, project?: string) =>
-    this.request<Model>('PUT', `/api/models/${enc(name)}/aliases/${enc(alias)}${query({ project })}`, { version });
+    this.call(modelRoutes.setAlias, { params: { name, alias }, query: { project }, body: { version } });
   removeModelAlias = (name: string, alias: string, project?: string) =>
-    this.request<Model>('DELETE', `/api/models/${enc(name)}/aliases/${enc(alias)}${query({ project })}`);
+    this.call(modelRoutes.removeAlias, { params: { name, alias }, query: { project } });
   deployModel = (name: string, request: DeployModelRequest, project?: string) =>
-    this.request<Service>('POST', `/api/models/${enc(name)}/deploy${query({ project })}`, request);
+    this.call(modelRoutes.deploy, { params: { name }, query: { project }, body: request });
   cancelOperation = (operationId: string) => this.call(datasetRoutes.cancelOperation, { params: { id: operationId } });
 
   /**

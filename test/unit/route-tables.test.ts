@@ -6,6 +6,7 @@ import { registeredRoutes } from '../../src/backend/http/server';
 import { ApiClient, BackendError } from '../../src/client/api-client';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
 import { jobRoutes } from '../../src/protocol/routes/jobs';
+import { modelRoutes } from '../../src/protocol/routes/models';
 import { projectRoutes } from '../../src/protocol/routes/projects';
 import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
@@ -21,6 +22,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   runtime: runtimeRoutes,
   jobs: jobRoutes,
   services: serviceRoutes,
+  models: modelRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>
