@@ -1,12 +1,13 @@
 import * as http from 'http';
 import type { BuildImageRequest, CreateJobRequest, DeployServiceRequest } from '../protocol/containers';
 import type { AddDatasetRequest, DatasetVersion } from '../protocol/datasets';
-import type { Experiment, ExperimentDetails, MetricSeries } from '../protocol/experiments';
-import { fromList, type ExperimentList } from '../protocol/experiment-list';
+import type { Experiment } from '../protocol/experiments';
+import { fromList } from '../protocol/experiment-list';
 import type { DeployModelRequest, RegisterModelRequest, UpdateModelRequest } from '../protocol/models';
 import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
 import { datasetRoutes } from '../protocol/routes/datasets';
+import { experimentRoutes } from '../protocol/routes/experiments';
 import { jobRoutes } from '../protocol/routes/jobs';
 import { modelRoutes } from '../protocol/routes/models';
 import { projectRoutes } from '../protocol/routes/projects';
@@ -72,11 +73,14 @@ export class ApiClient {
       query: { project, force: force ? 'true' : undefined },
     });
   listExperiments = async (project?: string): Promise<Experiment[]> =>
-    fromList(await this.request<ExperimentList>('GET', `/api/experiments${project ? `?project=${enc(project)}` : ''}`));
-  getExperiment = (id: string) => this.request<ExperimentDetails>('GET', `/api/experiments/${enc(id)}`);
+    fromList(await this.call(experimentRoutes.list, { query: { project: project || undefined } }));
+  getExperiment = (id: string) => this.call(experimentRoutes.get, { params: { id } });
   getMetricSeries = (id: string, key: string, o: { maxPoints?: number; from?: number; to?: number } = {}) =>
-    this.request<MetricSeries>('GET', `/api/experiments/${enc(id)}/metrics/${enc(key)}${query(o)}`);
-  deleteExperiment = (id: string) => this.request<void>('DELETE', `/api/experiments/${enc(id)}`);
+    this.call(experimentRoutes.series, {
+      params: { id, key },
+      query: { maxPoints: numberText(o.maxPoints), from: numberText(o.from), to: numberText(o.to) },
+    });
+  deleteExperiment = (id: string) => this.call(experimentRoutes.delete, { params: { id } });
   dockerStatus = () => this.call(runtimeRoutes.docker, {});
   retryDocker = () => this.call(runtimeRoutes.retryDocker, {});
   orphanContainers = () => this.call(runtimeRoutes.orphans, {});
@@ -297,12 +301,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function enc(s: string): string {
-  return encodeURIComponent(s);
-}
-
-/** `?a=1&b=2` of the defined values, or ''. */
-function query(params: Record<string, number | string | undefined>): string {
-  const parts = Object.entries(params).filter(([, v]) => v !== undefined);
-  return parts.length === 0 ? '' : `?${parts.map(([k, v]) => `${k}=${enc(String(v))}`).join('&')}`;
+/** a number of a query as text (undefined stays out of the URL) */
+function numberText(n: number | undefined): string | undefined {
+  return n === undefined ? undefined : String(n);
 }

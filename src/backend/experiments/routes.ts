@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { ExperimentDetails, MetricSeries } from '../../protocol/experiments';
+import { experimentRoutes as routes } from '../../protocol/routes/experiments';
 import { ApiError } from '../errors';
+import { register } from '../http/register';
 import type { ProjectRepository } from '../projects/repository';
 import type { ExperimentRepository } from './repository';
 import { readSeries } from './series';
@@ -11,12 +12,6 @@ export interface ExperimentRouteDeps {
   readonly experiments: ExperimentRepository;
   readonly tracker: ExperimentTracker;
 }
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 
 const MAX_POINTS_LIMIT = 1_000_000;
 
@@ -41,81 +36,33 @@ function numberParam(name: string, text: string | undefined, whole: boolean): nu
 export function registerExperimentRoutes(app: FastifyInstance, deps: ExperimentRouteDeps): void {
   const { projects, experiments, tracker } = deps;
 
-  app.get<{ Querystring: { project?: string } }>(
-    '/api/experiments',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { project: { type: 'string', minLength: 1, maxLength: 200 } },
-        },
-      },
-    },
-    async (request, reply): Promise<string> => {
-      // an ExperimentList as JSON text straight from SQLite or its cache (see ExperimentRepository.listJson)
-      void reply.type('application/json; charset=utf-8');
-      return experiments.listJson(projects.resolveOrActive(request.query.project).id);
-    },
-  );
+  register(app, routes.list, async (request, reply) => {
+    // an ExperimentList as JSON text straight from SQLite or its cache (see ExperimentRepository.listJson)
+    void reply.type('application/json; charset=utf-8');
+    return experiments.listJson(projects.resolveOrActive(request.query.project).id);
+  });
 
-  app.get<{ Params: { id: string } }>(
-    '/api/experiments/:id',
-    { schema: { params: idParams } },
-    async (request): Promise<ExperimentDetails> => experiments.details(request.params.id),
-  );
+  register(app, routes.get, async (request) => experiments.details(request.params.id));
 
-  app.get<{
-    Params: { id: string; key: string };
-    Querystring: { maxPoints?: string; from?: string; to?: string };
-  }>(
-    '/api/experiments/:id/metrics/:key',
-    {
-      schema: {
-        params: {
-          type: 'object',
-          required: ['id', 'key'],
-          properties: {
-            id: { type: 'string', minLength: 1, maxLength: 200 },
-            key: { type: 'string', minLength: 1, maxLength: 1000 },
-          },
-        },
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            maxPoints: { type: 'string', maxLength: 30 },
-            from: { type: 'string', maxLength: 30 },
-            to: { type: 'string', maxLength: 30 },
-          },
-        },
-      },
-    },
-    async (request): Promise<MetricSeries> => {
-      const q = request.query;
-      const maxPoints = numberParam('maxPoints', q.maxPoints, true);
-      if (maxPoints !== undefined && (maxPoints < 2 || maxPoints > MAX_POINTS_LIMIT)) {
-        throw new ApiError(
-          400,
-          'invalid_request',
-          `Invalid request: maxPoints must be between 2 and ${MAX_POINTS_LIMIT} (got ${maxPoints}); leave it out for every point.`,
-        );
-      }
-      const from = numberParam('from', q.from, false);
-      const to = numberParam('to', q.to, false);
-      if (from !== undefined && to !== undefined && from > to) {
-        throw new ApiError(400, 'invalid_request', `Invalid request: from (${from}) is after to (${to}): swap them.`);
-      }
-      return readSeries(experiments, tracker.files, request.params.id, request.params.key, { maxPoints, from, to });
-    },
-  );
+  register(app, routes.series, async (request) => {
+    const q = request.query;
+    const maxPoints = numberParam('maxPoints', q.maxPoints, true);
+    if (maxPoints !== undefined && (maxPoints < 2 || maxPoints > MAX_POINTS_LIMIT)) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `Invalid request: maxPoints must be between 2 and ${MAX_POINTS_LIMIT} (got ${maxPoints}); leave it out for every point.`,
+      );
+    }
+    const from = numberParam('from', q.from, false);
+    const to = numberParam('to', q.to, false);
+    if (from !== undefined && to !== undefined && from > to) {
+      throw new ApiError(400, 'invalid_request', `Invalid request: from (${from}) is after to (${to}): swap them.`);
+    }
+    return readSeries(experiments, tracker.files, request.params.id, request.params.key, { maxPoints, from, to });
+  });
 
-  app.delete<{ Params: { id: string } }>(
-    '/api/experiments/:id',
-    { schema: { params: idParams } },
-    async (request, reply): Promise<void> => {
-      await tracker.delete(request.params.id);
-      void reply.code(204);
-    },
-  );
+  register(app, routes.delete, async (request) => {
+    await tracker.delete(request.params.id);
+  });
 }
