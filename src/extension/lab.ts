@@ -88,7 +88,7 @@ export class MlLab extends Disposable {
   /** the terminals Run as Experiment types into, one per script */
   readonly runTerminals: RunTerminals;
 
-  // the parts the integration tests reach for, by their earlier names
+  // the parts of Projects and Datasets the other features and the integration tests use, by their earlier names
   get projects(): ProjectsModel {
     return this.projectsFeature.model;
   }
