@@ -171,7 +171,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       }
     }
     item.tooltip = tooltip;
-    item.command = { command: 'mllab.experiment.show', title: 'Show Experiment', arguments: [node] };
+    item.command = { command: Commands.showExperiment, title: 'Show Experiment', arguments: [node] };
     return item;
   }
 
