@@ -7,6 +7,7 @@ import type { Store } from '../store/database';
 import { IngestBatch, type IngestDeps, RunIngest } from './ingest';
 import { MetricFiles } from './metric-files';
 import type { ExperimentRepository } from './repository';
+import { descriptorsExhausted, RETRY_MS, RunRetries } from './run-retries';
 
 export interface TrackerOptions {
   readonly home: string;
@@ -45,10 +46,6 @@ const SLICE_MS = 8;
 const BACKLOG_RUNS = 100;
 /** ingestProgress at most this often */
 const PROGRESS_MS = 500;
-/** runs that failed for want of a descriptor (EMFILE) are retried after this; other errors back off */
-const RETRY_MS = 1000;
-const RETRY_MAX_MS = 30_000;
-
 /**
  * A finished run stays followed this long: a writer may still append (a wrapper that records the
  * end before the last lines of its child land, a copy of a run directory made file by file).
@@ -85,12 +82,6 @@ interface Queued {
   counted: boolean;
 }
 
-/** The descriptors of the process are used up: nothing is wrong with the run. */
-function descriptorsExhausted(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EMFILE' || code === 'ENFILE';
-}
-
 function signatureOf(dir: string): string {
   const a = fs.statSync(path.join(dir, 'run.json'), { throwIfNoEntry: false });
   const b = fs.statSync(path.join(dir, 'events.jsonl'), { throwIfNoEntry: false });
@@ -122,9 +113,8 @@ export class ExperimentTracker {
   private readonly queue = new Map<string, Queued>();
   /** entries of `queue` that count in the wave */
   private queuedCounted = 0;
-  /** runs to retry after a failure, with the delay of their next failure */
-  private readonly retries = new Map<string, number>();
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** runs to retry after a failure */
+  private readonly retries: RunRetries;
   /** runs waiting for a project */
   private readonly pending = new Set<string>();
   private draining: Promise<void> | undefined;
@@ -145,13 +135,12 @@ export class ExperimentTracker {
   private waitingPublished = 0;
   /** runs that started to wait in this wave, by the project they name (null: the active one) */
   private newlyWaiting = new Map<string | null, { count: number; first: string }>();
-  private exhausted = { count: 0, logged: false };
-  private readonly failures = new Map<string, string>();
 
   constructor(private readonly o: TrackerOptions) {
     this.runsDir = path.join(o.home, 'runs');
     this.files = new MetricFiles(path.join(o.home, 'metrics'));
     this.watchBudget = o.watchBudget ?? WATCH_BUDGET;
+    this.retries = new RunRetries(o.log, (id) => this.schedule(id, 'pass', false));
     this.ingest = new RunIngest({
       store: o.store,
       repo: o.repo,
@@ -224,7 +213,7 @@ export class ExperimentTracker {
     this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.projectTimer);
-    clearTimeout(this.retryTimer);
+    this.retries.stop();
     clearTimeout(this.scanTimer);
     this.rootWatcher?.close();
     for (const id of [...this.followed.keys()]) {
@@ -329,7 +318,7 @@ export class ExperimentTracker {
       names = fs.readdirSync(this.runsDir);
     } catch (e) {
       if (descriptorsExhausted(e)) {
-        this.noteExhausted();
+        this.retries.noteExhausted();
         this.retryScan();
       }
       return;
@@ -476,10 +465,7 @@ export class ExperimentTracker {
 
   private committed(outcomes: readonly Outcome[]): void {
     for (const o of outcomes) {
-      this.retries.delete(o.id);
-      if (this.failures.delete(o.id)) {
-        this.o.log.info(`experiments: run ${o.id}: ingested after all`);
-      }
+      this.retries.succeeded(o.id);
       if (o.updated) {
         this.published(o.id, o.running);
       }
@@ -575,43 +561,10 @@ export class ExperimentTracker {
     this.pending.delete(id);
   }
 
-  /** A run whose pass failed: retried after RETRY_MS, doubling up to RETRY_MAX_MS; logged once. */
+  /** A run whose pass failed: retried later (see RunRetries). */
   private failed(id: string, e: unknown): void {
-    if (this.stopped) {
-      return;
-    }
-    // descriptors free up as soon as whoever holds them is done: retried soon, again and again;
-    // other errors (EIO, EACCES...) back off
-    const exhausted = descriptorsExhausted(e);
-    const delay = exhausted ? RETRY_MS : (this.retries.get(id) ?? RETRY_MS);
-    this.retries.set(id, exhausted ? RETRY_MS : Math.min(delay * 2, RETRY_MAX_MS));
-    if (exhausted) {
-      this.noteExhausted();
-    } else {
-      const message = (e as Error).message;
-      if (this.failures.get(id) !== message) {
-        this.failures.set(id, message);
-        this.o.log.error(`experiments: run ${id}: ingest failed (${message}); it is retried`);
-      }
-    }
-    if (!this.retryTimer) {
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        for (const rid of this.retries.keys()) {
-          this.schedule(rid, 'pass', false);
-        }
-      }, delay);
-      this.retryTimer.unref();
-    }
-  }
-
-  private noteExhausted(): void {
-    this.exhausted.count++;
-    if (!this.exhausted.logged) {
-      this.exhausted.logged = true;
-      this.o.log.warn(
-        'experiments: the process has no file descriptor left (EMFILE): the runs concerned are retried in a moment',
-      );
+    if (!this.stopped) {
+      this.retries.failed(id, e);
     }
   }
 
@@ -763,7 +716,7 @@ export class ExperimentTracker {
       this.o.events.publish({ type: 'ingestProgress', done: w.total, total: w.total });
     }
     w.active = false;
-    this.exhausted = { count: 0, logged: false };
+    this.retries.waveEnded();
   }
 
   /**
