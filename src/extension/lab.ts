@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { BackendLogView } from './backend/log-view';
 import { BackendService } from './backend/backend-service';
-import { Commands, ContextKeys, Views } from './common/commands';
+import { Commands, ContextKeys } from './common/commands';
 import { Disposable } from './common/lifecycle';
 import { registerCommand } from './common/register-command';
 import { Ui } from './common/ui';
@@ -13,17 +13,12 @@ import type { DatasetsDropController } from './datasets/drop';
 import type { DatasetPreview } from './datasets/preview/panel';
 import { Datasets } from './datasets/register';
 import type { DatasetsTree, DatasetNode } from './datasets/tree';
-import { registerChartCommands } from './experiments/charts/commands';
-import { MetricChartsPanel } from './experiments/charts/panel';
-import { registerExperimentCommands } from './experiments/commands';
-import { registerCompareCommand } from './experiments/compare/commands';
-import { CompareTable } from './experiments/compare/panel';
-import { ExperimentsModel } from './experiments/experiments-model';
-import { IngestProgress } from './experiments/ingest-progress';
-import { WaitingRuns } from './experiments/waiting-runs';
-import { ExperimentDetailsPanels } from './experiments/details/panels';
-import { RunNotifications } from './experiments/notifications';
-import { ExperimentsTree, type ExperimentNode } from './experiments/tree';
+import type { MetricChartsPanel } from './experiments/charts/panel';
+import type { CompareTable } from './experiments/compare/panel';
+import type { ExperimentDetailsPanels } from './experiments/details/panels';
+import type { ExperimentsModel } from './experiments/experiments-model';
+import { Experiments } from './experiments/register';
+import type { ExperimentsTree, ExperimentNode } from './experiments/tree';
 import { RunTerminals } from './experiments/run-terminal';
 import { configureTerminalEnvironment } from './backend/terminal-env';
 import type { ProjectsModel } from './projects/projects-model';
@@ -70,15 +65,8 @@ export class MlLab extends Disposable {
   readonly projectsFeature: Projects;
   /** the Datasets view and the dataset preview */
   readonly datasetsFeature: Datasets;
-  readonly experiments: ExperimentsModel;
-  readonly experimentsTree: ExperimentsTree;
-  readonly experimentsView: vscode.TreeView<ExperimentNode>;
-  /** "Show Metric Charts": the selected runs' metrics, overlaid per key */
-  readonly metricCharts: MetricChartsPanel;
-  /** "Compare Experiments": every run of the project as a row */
-  readonly compareTable: CompareTable;
-  /** one details panel per experiment ("Show Experiment") */
-  readonly experimentDetails: ExperimentDetailsPanels;
+  /** the Experiments view, the metric charts, the compare table and the details panels */
+  readonly experimentsFeature: Experiments;
   /** the Models view */
   readonly models: Models;
   /** Jobs and Services views (Docker) */
@@ -113,6 +101,28 @@ export class MlLab extends Disposable {
   get datasetPreview(): DatasetPreview {
     return this.datasetsFeature.preview;
   }
+  // the parts of Experiments the integration tests use, by their earlier names
+  get experiments(): ExperimentsModel {
+    return this.experimentsFeature.model;
+  }
+  get experimentsTree(): ExperimentsTree {
+    return this.experimentsFeature.tree;
+  }
+  get experimentsView(): vscode.TreeView<ExperimentNode> {
+    return this.experimentsFeature.view;
+  }
+  /** "Show Metric Charts": the selected runs' metrics, overlaid per key */
+  get metricCharts(): MetricChartsPanel {
+    return this.experimentsFeature.metricCharts;
+  }
+  /** "Compare Experiments": every run of the project as a row */
+  get compareTable(): CompareTable {
+    return this.experimentsFeature.compareTable;
+  }
+  /** one details panel per experiment ("Show Experiment") */
+  get experimentDetails(): ExperimentDetailsPanels {
+    return this.experimentsFeature.details;
+  }
 
   constructor(context: vscode.ExtensionContext) {
     super();
@@ -132,23 +142,6 @@ export class MlLab extends Disposable {
     this.datasetsFeature = this._register(
       new Datasets(context.extensionUri, this.backend, this.projectsFeature.model, this.ui),
     );
-    this.experiments = this._register(new ExperimentsModel(this.backend, this.projects));
-    this.experimentsTree = this._register(new ExperimentsTree(this.experiments));
-    // several runs can be selected: "Show Metric Charts" overlays them
-    this.experimentsView = this._register(
-      vscode.window.createTreeView(Views.experiments, {
-        treeDataProvider: this.experimentsTree,
-        canSelectMany: true,
-      }),
-    );
-    this.metricCharts = this._register(new MetricChartsPanel(context.extensionUri, this.backend));
-    registerChartCommands(this.experiments, this.metricCharts, this.ui, () => this.experimentsView.selection).forEach(
-      (d) => this._register(d),
-    );
-    this.compareTable = this._register(
-      new CompareTable(context.extensionUri, this.experiments, this.projects, this.backend),
-    );
-    this._register(registerCompareCommand(this.compareTable, this.ui, () => this.experimentsView.selection));
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
     this.runTerminals = this._register(
@@ -159,18 +152,16 @@ export class MlLab extends Disposable {
         context.environmentVariableCollection,
       ),
     );
-    registerExperimentCommands(
-      this.backend,
-      this.experiments,
-      this.experimentsTree,
-      this.ui,
-      this.runTerminals,
-      context.workspaceState,
-    ).forEach((d) => this._register(d));
-    this.experimentDetails = this._register(new ExperimentDetailsPanels(context.extensionUri, this.backend, this.ui));
-    this._register(new RunNotifications(this.backend, this.ui));
-    this._register(new WaitingRuns(this.backend));
-    this._register(new IngestProgress(this.backend));
+    this.experimentsFeature = this._register(
+      new Experiments(
+        context.extensionUri,
+        this.backend,
+        this.projects,
+        this.ui,
+        this.runTerminals,
+        context.workspaceState,
+      ),
+    );
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
     this._register(registerCommand(Commands.showBackendLog, this.ui, () => logView.show()));

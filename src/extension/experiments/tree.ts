@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Experiment, RunStatus } from '../../protocol/experiments';
-import { Commands } from '../common/commands';
+import { Commands, Views } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { ExperimentsModel } from './experiments-model';
 import { formatDuration, metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
@@ -45,6 +45,8 @@ function isMore(node: ExperimentNode): node is MoreRuns {
 export class ExperimentsTree extends Disposable implements vscode.TreeDataProvider<ExperimentNode> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** several runs can be selected: "Show Metric Charts" overlays them */
+  readonly view: vscode.TreeView<ExperimentNode>;
 
   private grouping: Grouping = 'name';
   /** the model's runs grouped, built on first use after each change */
@@ -61,6 +63,9 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
         this.groups = undefined;
         this._onDidChangeTreeData.fire();
       }),
+    );
+    this.view = this._register(
+      vscode.window.createTreeView(Views.experiments, { treeDataProvider: this, canSelectMany: true }),
     );
   }
 
