@@ -4,7 +4,9 @@ import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import type { ProjectRepository } from '../projects/repository';
 import type { Store } from '../store/database';
+import { FollowedRuns } from './followed-runs';
 import { IngestBatch, type IngestDeps, RunIngest } from './ingest';
+import { IngestWave } from './ingest-wave';
 import { MetricFiles } from './metric-files';
 import type { ExperimentRepository } from './repository';
 import { descriptorsExhausted, RETRY_MS, RunRetries } from './run-retries';
@@ -42,29 +44,6 @@ const WATCH_BUDGET = 32;
 const SLICE_RUNS = 256;
 /** ... and about this long; then requests waiting for the thread are answered */
 const SLICE_MS = 8;
-/** a wave of at least this many runs is a backlog: progress events instead of one event per run */
-const BACKLOG_RUNS = 100;
-/** ingestProgress at most this often */
-const PROGRESS_MS = 500;
-/**
- * A finished run stays followed this long: a writer may still append (a wrapper that records the
- * end before the last lines of its child land, a copy of a run directory made file by file).
- */
-const LINGER_MS = 10_000;
-
-/** A run followed because it is not settled: running, without a readable run.json, or lingering. */
-interface Followed {
-  watcher?: fs.FSWatcher;
-  running: boolean;
-  /** finished: followed until then (see LINGER_MS) */
-  until?: number;
-  /** sizes and times of run.json and events.jsonl at the last pass (not running: a pass only if changed) */
-  signature?: string;
-  lastPass: number;
-  delay?: NodeJS.Timeout;
-  lastPublished: number;
-  publishTimer?: NodeJS.Timeout;
-}
 
 /** What a queued run needs: `check` = a pass only if something changed since the last one. */
 type Need = 'pass' | 'check';
@@ -104,15 +83,10 @@ export class ExperimentTracker {
   readonly runsDir: string;
   readonly files: MetricFiles;
   private readonly ingest: RunIngest;
-  private readonly followed = new Map<string, Followed>();
-  /** followed runs that would like a watcher when one is free */
-  private readonly unwatched = new Set<string>();
-  private watchers = 0;
-  private readonly watchBudget: number;
+  /** the runs not settled, and their watchers */
+  private readonly followed: FollowedRuns;
   /** runs to pass, in order */
   private readonly queue = new Map<string, Queued>();
-  /** entries of `queue` that count in the wave */
-  private queuedCounted = 0;
   /** runs to retry after a failure */
   private readonly retries: RunRetries;
   /** runs waiting for a project */
@@ -130,17 +104,28 @@ export class ExperimentTracker {
   private scanTimer: NodeJS.Timeout | undefined;
   private projectSignature = '';
   private stopped = false;
-  /** the runs queued since the queue was last empty (re-checks of followed runs not counted) */
-  private wave = { active: false, total: 0, started: 0, lastProgress: 0, published: false };
-  private waitingPublished = 0;
-  /** runs that started to wait in this wave, by the project they name (null: the active one) */
-  private newlyWaiting = new Map<string | null, { count: number; first: string }>();
+  /** the runs queued since the queue was last empty, and the progress said about them */
+  private readonly wave: IngestWave;
 
   constructor(private readonly o: TrackerOptions) {
     this.runsDir = path.join(o.home, 'runs');
     this.files = new MetricFiles(path.join(o.home, 'metrics'));
-    this.watchBudget = o.watchBudget ?? WATCH_BUDGET;
     this.retries = new RunRetries(o.log, (id) => this.schedule(id, 'pass', false));
+    this.followed = new FollowedRuns({
+      runsDir: this.runsDir,
+      watchBudget: o.watchBudget ?? WATCH_BUDGET,
+      onChange: (id) => this.schedule(id, 'pass'),
+      publishNow: (id) => this.publishNow(id),
+      stopped: () => this.stopped,
+    });
+    this.wave = new IngestWave({
+      events: o.events,
+      log: o.log,
+      retries: this.retries,
+      pending: this.pending,
+      queued: () => this.queue.size,
+      stopped: () => this.stopped,
+    });
     this.ingest = new RunIngest({
       store: o.store,
       repo: o.repo,
@@ -216,11 +201,11 @@ export class ExperimentTracker {
     this.retries.stop();
     clearTimeout(this.scanTimer);
     this.rootWatcher?.close();
-    for (const id of [...this.followed.keys()]) {
+    for (const id of this.followed.ids()) {
       this.unfollow(id, false);
     }
     this.queue.clear();
-    this.queuedCounted = 0;
+    this.wave.cleared();
     await this.lock;
     await this.flushing;
   }
@@ -333,7 +318,7 @@ export class ExperimentTracker {
   /** Re-checks the followed runs: running ones get a pass (their pid is checked), others a check. */
   private tick(): void {
     const now = Date.now();
-    for (const [id, f] of this.followed) {
+    for (const [id, f] of this.followed.entries()) {
       if (f.until !== undefined && now >= f.until) {
         this.unfollow(id, true);
       } else if (!this.queue.has(id)) {
@@ -372,11 +357,7 @@ export class ExperimentTracker {
     }
     if (counted && !queued.counted) {
       queued.counted = true;
-      this.queuedCounted++;
-      if (!this.wave.active) {
-        this.wave = { active: true, total: 0, started: Date.now(), lastProgress: 0, published: false };
-      }
-      this.wave.total++;
+      this.wave.counted();
     }
     this.kick();
   }
@@ -395,14 +376,9 @@ export class ExperimentTracker {
     if (queued) {
       this.queue.delete(id);
       if (queued.counted) {
-        this.queuedCounted--;
+        this.wave.dequeued();
       }
     }
-  }
-
-  /** Runs of the wave passed (a run to retry is not done). */
-  private get done(): number {
-    return Math.max(0, this.wave.total - this.queuedCounted - this.retries.size);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -421,7 +397,7 @@ export class ExperimentTracker {
       await new Promise((r) => setImmediate(r)); // requests waiting for the thread go first
     }
     await this.flushing;
-    this.endWave();
+    this.wave.end();
   }
 
   /** Passes up to SLICE_RUNS queued runs (about SLICE_MS of work), committed in one transaction. */
@@ -445,8 +421,8 @@ export class ExperimentTracker {
       this.dequeue(id);
       try {
         const outcome = await this.pass(id, queued.need, known, batch);
-        if (outcome === 'waiting' && queued.counted && this.wave.total > 0) {
-          this.wave.total--; // a backlog counts the runs it ingests or checks, not those left waiting
+        if (outcome === 'waiting' && queued.counted) {
+          this.wave.leftWaiting();
         }
         const o = typeof outcome === 'object' ? outcome : undefined;
         outcomes.push({ id, updated: o?.updated ?? false, running: o?.running ?? false });
@@ -470,7 +446,7 @@ export class ExperimentTracker {
         this.published(o.id, o.running);
       }
     }
-    this.progress();
+    this.wave.progress();
   }
 
   /** status and offset of the finished runs among `ids` that are in the store (one query) */
@@ -530,27 +506,21 @@ export class ExperimentTracker {
       this.unfollow(id, false);
       if (!this.pending.has(id)) {
         this.pending.add(id);
-        const key = this.ingest.pendingProject;
-        const noted = this.newlyWaiting.get(key);
-        if (noted) {
-          noted.count++;
-        } else {
-          this.newlyWaiting.set(key, { count: 1, first: id });
-        }
+        this.wave.noteWaiting(this.ingest.pendingProject, id);
       }
       return 'waiting';
     }
     this.dropWaiting(id);
     if (outcome === 'missing') {
-      this.follow(id, false, signature);
+      this.followed.follow(id, false, signature);
       return undefined;
     }
     const running = this.ingest.lastStatus === 'running';
     if (running) {
-      this.follow(id, true, undefined);
+      this.followed.follow(id, true, undefined);
     } else if (f || need === 'pass') {
       // seen running, or it appeared while we follow the folder: a writer may still append
-      this.linger(id, signatureOf(dir));
+      this.followed.linger(id, signatureOf(dir));
     } else {
       this.unfollow(id, false); // found finished at start: settled
     }
@@ -568,83 +538,8 @@ export class ExperimentTracker {
     }
   }
 
-  /** Follows a run (running, or without a readable run.json yet); a watcher when the budget allows. */
-  private follow(id: string, running: boolean, signature: string | undefined): void {
-    let f = this.followed.get(id);
-    if (!f) {
-      f = { running, lastPass: Date.now(), lastPublished: 0 };
-      this.followed.set(id, f);
-    }
-    f.running = running;
-    f.signature = signature;
-    f.until = undefined;
-    if (!f.watcher) {
-      this.unwatched.add(id);
-      this.grantWatchers();
-    }
-  }
-
-  /** A finished run stays followed until LINGER_MS after it was first seen finished. */
-  private linger(id: string, signature: string): void {
-    let f = this.followed.get(id);
-    if (!f) {
-      f = { running: false, lastPass: Date.now(), lastPublished: 0 };
-      this.followed.set(id, f);
-    }
-    f.running = false;
-    f.signature = signature;
-    f.until ??= Date.now() + LINGER_MS;
-    this.unwatched.delete(id); // keeps a watcher it has, gets none
-  }
-
-  private grantWatchers(): void {
-    for (const id of this.unwatched) {
-      if (this.watchers >= this.watchBudget) {
-        return;
-      }
-      this.unwatched.delete(id);
-      const f = this.followed.get(id);
-      if (!f || f.watcher) {
-        continue;
-      }
-      try {
-        const watcher = fs.watch(path.join(this.runsDir, id), () => this.schedule(id, 'pass'));
-        watcher.on('error', () => this.dropWatcher(f));
-        f.watcher = watcher;
-        this.watchers++;
-      } catch {
-        // EMFILE, a watch limit, or gone: the poll covers it
-        return;
-      }
-    }
-  }
-
-  private dropWatcher(f: Followed): void {
-    if (f.watcher) {
-      f.watcher.close();
-      f.watcher = undefined;
-      this.watchers--;
-    }
-  }
-
   private unfollow(id: string, publishDue: boolean): void {
-    const f = this.followed.get(id);
-    this.unwatched.delete(id);
-    if (!f) {
-      return;
-    }
-    this.followed.delete(id);
-    this.dropWatcher(f);
-    clearTimeout(f.delay);
-    if (f.publishTimer) {
-      clearTimeout(f.publishTimer);
-      if (publishDue) {
-        this.publishNow(id);
-      }
-    }
-    if (!this.stopped) {
-      this.grantWatchers();
-    }
+    this.followed.unfollow(id, publishDue);
   }
 
   /**
@@ -653,7 +548,7 @@ export class ExperimentTracker {
    * by one: ingestProgress says when to reload the listing.
    */
   private published(id: string, running: boolean): void {
-    if (this.stopped || (this.wave.active && this.wave.total >= BACKLOG_RUNS && !running)) {
+    if (this.stopped || (this.wave.inBacklog && !running)) {
       return;
     }
     const f = this.followed.get(id);
@@ -686,60 +581,5 @@ export class ExperimentTracker {
     if (row) {
       this.o.events.publish({ type: 'experimentUpdated', experiment: this.o.repo.get(id) });
     }
-  }
-
-  /** ingestProgress during a backlog, at most every PROGRESS_MS; waiting runs said once per slice. */
-  private progress(): void {
-    this.sayWaiting();
-    const w = this.wave;
-    if (w.active && w.total >= BACKLOG_RUNS && Date.now() - w.lastProgress >= PROGRESS_MS && this.done < w.total) {
-      w.lastProgress = Date.now();
-      w.published = true;
-      this.o.events.publish({ type: 'ingestProgress', done: this.done, total: w.total });
-    }
-  }
-
-  /** The queue is empty: the last progress event, one log line for a backlog. */
-  private endWave(): void {
-    this.sayWaiting(this.queue.size === 0);
-    const w = this.wave;
-    if (this.stopped || !w.active || this.queue.size > 0 || this.retries.size > 0) {
-      return; // a wave with runs to retry ends after them
-    }
-    if (w.total >= BACKLOG_RUNS) {
-      this.o.log.info(
-        `experiments: ${w.total.toLocaleString('en-US')} run directories checked and ingested in ${((Date.now() - w.started) / 1000).toFixed(1)} s` +
-          (this.retries.size > 0 ? ` (${this.retries.size} are retried)` : ''),
-      );
-    }
-    if (w.published || w.total >= BACKLOG_RUNS) {
-      this.o.events.publish({ type: 'ingestProgress', done: w.total, total: w.total });
-    }
-    w.active = false;
-    this.retries.waveEnded();
-  }
-
-  /**
-   * runsWaiting once per slice at most; with `log`, at the end of a wave, one line for the runs that
-   * started to wait, however many.
-   */
-  private sayWaiting(log = false): void {
-    if (this.pending.size !== this.waitingPublished) {
-      this.waitingPublished = this.pending.size;
-      this.o.events.publish({ type: 'runsWaiting', count: this.pending.size });
-    }
-    if (!log || this.newlyWaiting.size === 0) {
-      return;
-    }
-    for (const [project, { count, first }] of this.newlyWaiting) {
-      const runs = count === 1 ? `run ${first}` : `${count.toLocaleString('en-US')} runs`;
-      const it = count === 1 ? 'it is' : 'they are';
-      this.o.log.info(
-        project !== null
-          ? `experiments: ${runs} ${count === 1 ? 'names' : 'name'} project "${project}", which does not exist: ${it} ingested once that project is created`
-          : `experiments: ${runs} ${count === 1 ? 'waits' : 'wait'} for an active project: ${it} ingested once one is active`,
-      );
-    }
-    this.newlyWaiting = new Map();
   }
 }
