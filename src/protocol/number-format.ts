@@ -73,3 +73,16 @@ export function formatParam(v: unknown): string {
     return String(v);
   }
 }
+
+/** A run's duration as the Experiments view and the compare table show it: "12.3 s", "4 min 5 s", "1.5 h". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) {
+    return '';
+  }
+  const s = ms / 1000;
+  return s < 60
+    ? `${s.toFixed(1)} s`
+    : s < 3600
+      ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+      : `${(s / 3600).toFixed(1)} h`;
+}

@@ -1,6 +1,6 @@
 /** How cells read in the table (the CSV export keeps full precision). */
 import type { Cell } from '../../src/common/compare/cells';
-import { formatFull, formatNumber } from '../../src/protocol/number-format';
+import { formatDuration, formatFull, formatNumber } from '../../src/protocol/number-format';
 import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
 
 const dateFormat = new Intl.DateTimeFormat(undefined, {
@@ -10,15 +10,6 @@ const dateFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
 });
-
-export function formatDuration(ms: number): string {
-  const s = ms / 1000;
-  return s < 60
-    ? `${s.toFixed(1)} s`
-    : s < 3600
-      ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
-      : `${(s / 3600).toFixed(1)} h`;
-}
 
 export { formatNumber };
 

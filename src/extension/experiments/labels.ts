@@ -4,25 +4,13 @@
  * tooltip holds every value in full.
  */
 import type { Experiment, MetricSummary } from '../../protocol/experiments';
-import { formatFull, formatValue } from '../../protocol/number-format';
+import { formatDuration, formatFull, formatValue } from '../../protocol/number-format';
 import { runLabels } from '../../protocol/run-label';
 
 export type Grouping = 'name' | 'status';
 
 /** Metrics shown on a row; the tooltip has all of them. */
 export const ROW_METRICS = 3;
-
-export function formatDuration(ms: number | null): string {
-  if (ms === null) {
-    return '';
-  }
-  const s = ms / 1000;
-  return s < 60
-    ? `${s.toFixed(1)} s`
-    : s < 3600
-      ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
-      : `${(s / 3600).toFixed(1)} h`;
-}
 
 /** `loss 0.09349`: the last value in the one number format. */
 export function formatMetric(m: MetricSummary): string {

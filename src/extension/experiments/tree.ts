@@ -3,7 +3,8 @@ import type { Experiment, RunStatus } from '../../protocol/experiments';
 import { Commands, Views } from '../common/commands';
 import { Disposable } from '../common/lifecycle';
 import type { ExperimentsModel } from './experiments-model';
-import { formatDuration, metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
+import { formatDuration } from '../../protocol/number-format';
+import { metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
 import {
   PAGE_SIZE,
   groupDescription,
