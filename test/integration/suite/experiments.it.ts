@@ -32,7 +32,9 @@ describe('Experiments in a real VS Code extension host', () => {
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await closeTestProject(lab, project);
-    fs.rmSync(folder, { recursive: true, force: true });
+    if (folder) {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('runs the active Python file as an experiment in a terminal and shows it completed with its metrics', async () => {

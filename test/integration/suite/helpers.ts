@@ -40,8 +40,9 @@ export async function openTestProject(title: string): Promise<{ lab: MlLab; proj
   // as a person's first click: showing the views starts the backend of a folder without a lab home yet
   await vscode.commands.executeCommand('workbench.view.extension.mllab');
   await waitFor('the backend to connect', () => lab.backend.state.kind === 'connected');
-  const project = await lab.backend.client.createProject(`${title} ${Date.now()}`);
-  await lab.backend.client.setActiveProject(project.id);
+  // ready(): a busy machine can make the window reconnect between two calls; wait for it then
+  const project = await (await lab.backend.ready()).createProject(`${title} ${Date.now()}`);
+  await (await lab.backend.ready()).setActiveProject(project.id);
   await waitFor('the project to be active', () => lab.projects.activeProject?.id === project.id);
   return { lab, project };
 }
@@ -49,7 +50,7 @@ export async function openTestProject(title: string): Promise<{ lab: MlLab; proj
 /** Deletes a project of openTestProject (with everything in it) and waits until the views saw it go. */
 export async function closeTestProject(lab: MlLab | undefined, project: Project | undefined): Promise<void> {
   if (lab && project) {
-    await lab.backend.client.deleteProject(project.id);
+    await (await lab.backend.ready()).deleteProject(project.id);
     await waitFor('the project to go', () => !lab.projects.projects.some((p) => p.id === project.id));
   }
 }
