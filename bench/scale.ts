@@ -34,7 +34,7 @@ function manifest(id: string, startedAt: string): RunManifest {
     pid: 1,
     operator: 'bench',
     command: ['python', 'train.py', '--epochs', '100'],
-    cwd: '/work/project',
+    cwd: '/home/user/project',
     script: null,
     host: { hostname: 'bench-host', os: 'linux', cpus: 8, memoryBytes: 34359738368, gpus: [] },
     runtime: { python: '3.11.7' },
