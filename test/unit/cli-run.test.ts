@@ -3,22 +3,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Experiment, ExperimentDetails, MetricSeries, RunManifest } from '../../src/protocol/experiments';
 import { eventually, tempHome } from './helpers';
-import { activeLabProject, cli, stopBackendOf } from './process-helpers';
+import { cli, eachCliLab, stopBackendOf } from './process-helpers';
 
 describe('mllab run and mllab exp (built CLI, real Python, real backend)', function () {
   this.timeout(60000);
   let home: string;
   let root: string;
-  let cleanup: () => void;
-  beforeEach(() => {
-    ({ home, cleanup } = tempHome());
-    root = path.dirname(home);
-    activeLabProject(home);
-  });
-  afterEach(async () => {
-    await stopBackendOf(home);
-    cleanup();
-  });
+  eachCliLab((h, r) => ([home, root] = [h, r]));
 
   function script(name: string, body: string): string {
     const file = path.join(root, name);

@@ -1,41 +1,14 @@
 import * as assert from 'assert';
-import { ChildProcess, fork, spawnSync } from 'child_process';
+import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ApiClient } from '../../src/client/api-client';
 import { localPath } from '../../src/client/datasets';
 import { experiment } from '../../src/client/index';
-import { homePaths, readRegistration } from '../../src/common/home';
-import type { BackendReadyMessage } from '../../src/protocol/api';
-
-// (not the shared helpers: these tests need nothing of the backend in this process)
-const REPO = path.resolve(__dirname, '..', '..', '..');
-
-/** dist/backend.js for `home` as its own process (inheriting this process's umask), once it answers. */
-async function spawnBackend(home: string): Promise<{ child: ChildProcess; client: ApiClient }> {
-  const child = fork(path.join(REPO, 'dist', 'backend.js'), ['--home', home], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const message = await new Promise<BackendReadyMessage>((resolve, reject) => {
-    child.once('message', (m: BackendReadyMessage) => resolve(m));
-    child.once('exit', (code) => reject(new Error(`backend exited with ${code}: ${stderr}`)));
-  });
-  if (message.type !== 'ready') {
-    throw new Error(message.message);
-  }
-  child.removeAllListeners('exit');
-  const registration = readRegistration(home)!;
-  return { child, client: new ApiClient(registration.port, registration.token) };
-}
-
-function waitForExit(child: ChildProcess): Promise<unknown> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', resolve));
-}
+import { homePaths } from '../../src/common/home';
+import { REPO } from './helpers';
+import { spawnBackend, waitForExit } from './process-helpers';
 
 /** Everything under `root` (itself included) that gives any access to the group or to others. */
 function sharedEntries(root: string): string[] {

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ApiClient } from '../../src/client/api-client';
 import { isProcessAlive, readRegistration } from '../../src/common/home';
 import type { BackendReadyMessage } from '../../src/protocol/api';
-import { DIST, REPO } from './helpers';
+import { DIST, REPO, tempHome } from './helpers';
 
 /** Starts dist/backend.js for `home` as its own process and waits until it answers. */
 export async function spawnBackend(
@@ -80,4 +80,22 @@ export function activeLabProject(home: string): void {
       throw new Error(`mllab ${args.join(' ')} failed: ${r.stderr}`);
     }
   }
+}
+
+/**
+ * Per test of the built CLI: a fresh lab home with an active project (given to `use` as the home and
+ * the temp folder holding it), its background backend stopped and the folder removed afterwards.
+ */
+export function eachCliLab(use: (home: string, root: string) => void): void {
+  let home = '';
+  let cleanup: () => void = () => undefined;
+  beforeEach(() => {
+    ({ home, cleanup } = tempHome());
+    activeLabProject(home);
+    use(home, path.dirname(home));
+  });
+  afterEach(async () => {
+    await stopBackendOf(home);
+    cleanup();
+  });
 }

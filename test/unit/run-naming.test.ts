@@ -3,8 +3,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Experiment, RunManifest } from '../../src/protocol/experiments';
-import { eventually, tempHome } from './helpers';
-import { activeLabProject, cli, stopBackendOf } from './process-helpers';
+import { eventually } from './helpers';
+import { cli, eachCliLab } from './process-helpers';
 
 /**
  * Which name a run gets, and what it records of the process that ran the script: `mllab run`
@@ -14,16 +14,7 @@ describe('mllab run: the run name and the environment of the script (built CLI, 
   this.timeout(60000);
   let home: string;
   let root: string;
-  let cleanup: () => void;
-  beforeEach(() => {
-    ({ home, cleanup } = tempHome());
-    root = path.dirname(home);
-    activeLabProject(home);
-  });
-  afterEach(async () => {
-    await stopBackendOf(home);
-    cleanup();
-  });
+  eachCliLab((h, r) => ([home, root] = [h, r]));
 
   const python = execFileSync('python3', ['-c', 'import platform; print(platform.python_version())'], {
     encoding: 'utf8',

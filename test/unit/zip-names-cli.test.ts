@@ -2,23 +2,13 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tempHome } from './helpers';
-import { activeLabProject, cli, stopBackendOf } from './process-helpers';
+import { cli, eachCliLab } from './process-helpers';
 
 describe('mllab dataset add: a folder that cannot be packaged (built CLI)', function () {
   this.timeout(60000);
   let home: string;
   let root: string;
-  let cleanup: () => void;
-  beforeEach(() => {
-    ({ home, cleanup } = tempHome());
-    root = path.dirname(home);
-    activeLabProject(home);
-  });
-  afterEach(async () => {
-    await stopBackendOf(home);
-    cleanup();
-  });
+  eachCliLab((h, r) => ([home, root] = [h, r]));
 
   it('names the file with a bad name, and the dangling link with its target, storing nothing', () => {
     const data = path.join(root, 'data');
