@@ -24,7 +24,8 @@ const RUNS = Number(process.env.MLLAB_BENCH_INGEST_RUNS ?? 3);
 const LIST_EXPERIMENTS = 10_000;
 const TOKEN = 'b'.repeat(64);
 
-function manifest(id: string, startedAt: string): RunManifest {
+/** The run.json of a finished run as a client writes it; the scale bench overrides a few fields. */
+export function manifest(id: string, startedAt: string, overrides: Partial<RunManifest> = {}): RunManifest {
   return {
     format: 1,
     id,
@@ -45,6 +46,7 @@ function manifest(id: string, startedAt: string): RunManifest {
     git: null,
     params: { lr: 0.01, batch: 32, optimizer: 'adam' },
     tags: { kind: 'bench' },
+    ...overrides,
   };
 }
 

@@ -13,6 +13,7 @@ import { homePaths, readRegistration } from '../src/common/home';
 import type { RunManifest } from '../src/protocol/experiments';
 import { get, startBackend, startReference, type Target } from './http-bench';
 import { median, percentile, report } from './stats';
+import { manifest as ingestManifest } from './ingest';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const POINTS = 100;
@@ -21,28 +22,14 @@ const PROBE_RPS = 100;
 /** no phase waits longer than this */
 const PHASE_LIMIT_MS = Number(process.env.MLLAB_BENCH_SCALE_LIMIT_MS ?? 20 * 60_000);
 
+/** The finished run every copy holds (the ingest bench's run.json with a scale-bench name and host). */
 function manifest(id: string, startedAt: string): RunManifest {
-  return {
-    format: 1,
-    id,
+  return ingestManifest(id, startedAt, {
     name: `run ${id}`,
-    project: null,
-    status: 'completed',
-    startedAt,
-    endedAt: startedAt,
-    exitCode: 0,
-    pid: 1,
-    operator: 'bench',
     command: ['python', 'train.py', '--epochs', '100'],
     cwd: '/home/user/project',
-    script: null,
     host: { hostname: 'bench-host', os: 'linux', cpus: 8, memoryBytes: 34359738368, gpus: [] },
-    runtime: { python: '3.11.7' },
-    packages: null,
-    git: null,
-    params: { lr: 0.01, batch: 32, optimizer: 'adam' },
-    tags: { kind: 'bench' },
-  };
+  });
 }
 
 /** The events of the small finished run every copy holds. */
