@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { MemoryLogger } from '../../src/backend/log';
 import { ApiError } from '../../src/backend/errors';
 import { createHttpServer } from '../../src/backend/http/server';
-import { lookupText } from '../../src/backend/http/schemas';
+import { lookupText } from '../../src/protocol/routes/schema';
 import { errorOf, raw, TEST_TOKEN } from './helpers';
 
 /** The error handler of the HTTP layer: input mistakes are 4xx, only real failures are 5xx, logged with the route. */

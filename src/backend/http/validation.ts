@@ -1,5 +1,5 @@
 import { JOB_LIMITS } from '../../protocol/containers';
-import { NO_NUL_PATTERN } from './schemas';
+import { NO_NUL_PATTERN } from '../../protocol/routes/schema';
 
 /** One error of the JSON schema validator (ajv), as fastify reports it. */
 export interface SchemaError {
