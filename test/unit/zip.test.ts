@@ -87,10 +87,12 @@ describe('zip packaging: packFolder -> unzipSafe round trips', function () {
     if (!hasCommand('unzip') || !hasCommand('zipinfo')) {
       this.skip(); // Info-ZIP is not installed here: the check needs `unzip` and `zipinfo`
     }
-    const test = spawnSync('unzip', ['-t', zipFile], { encoding: 'utf8' });
+    // Info-ZIP prints names outside ASCII only in a UTF-8 locale (else as #U00e9): whatever the user's
+    const env = { ...process.env, LC_ALL: 'C.UTF-8' };
+    const test = spawnSync('unzip', ['-t', zipFile], { encoding: 'utf8', env });
     assert.strictEqual(test.status, 0, test.stdout + test.stderr);
     assert.match(test.stdout, /No errors detected/);
-    const info = spawnSync('zipinfo', [zipFile], { encoding: 'utf8' });
+    const info = spawnSync('zipinfo', [zipFile], { encoding: 'utf8', env });
     assert.strictEqual(info.status, 0, info.stderr);
     assert.match(info.stdout, /données\/модель-数据\.csv/);
     assert.match(info.stdout, /-rw------- .* unx .* nested\/a\/b\/c\/deep\.json/);
