@@ -10,6 +10,7 @@ import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-check
 import type { VscodeMultiSelect } from '@vscode-elements/elements/dist/vscode-multi-select/vscode-multi-select.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import type { VscodeTextfield } from '@vscode-elements/elements/dist/vscode-textfield/vscode-textfield.js';
+import { el } from '../common/dom';
 
 export type { VscodeButton, VscodeCheckbox, VscodeMultiSelect, VscodeSingleSelect, VscodeTextfield };
 
@@ -72,4 +73,11 @@ export function multiSelect(label: string, onChange: (values: string[]) => void)
   s.setAttribute('aria-label', label);
   s.addEventListener('change', () => onChange(s.value));
   return s;
+}
+
+/** A control with its label before it, on one line. */
+export function labelled(text: string, control: HTMLElement): HTMLLabelElement {
+  const l = el('label', 'inline', text);
+  l.append(control);
+  return l;
 }

@@ -3,22 +3,16 @@
  * are in the DOM, positioned over a spacer as tall as all rows; columns outside the horizontal view
  * are not rendered either, so 10,000 runs and 1,000 metric keys scroll alike. The check box and
  * name stay pinned at the left, the header at the top. Rows are recycled as the view scrolls.
+ * Geometry: grid-layout.ts; the header: grid-head.ts; the row elements: grid-rows.ts.
  */
-import type { Row } from '../../src/common/compare/cells';
 import type { Line } from '../../src/common/compare/view';
-import type { ColumnDef, SortKey } from '../../src/protocol/webviews/compare-table';
+import type { SortKey } from '../../src/protocol/webviews/compare-table';
 import { el } from '../common/dom';
 import type { View } from './compute';
 import type { TableData } from './data';
-import { cellTitle, columnWidth, formatCell } from './format';
-
-export const ROW_HEIGHT = 24;
-const HEADER_HEIGHT = 28;
-const CHECK_WIDTH = 28;
-const NAME_WIDTH = 220;
-const PIN_WIDTH = CHECK_WIDTH + NAME_WIDTH;
-/** rows rendered above and below the view, so a fast scroll shows no gap */
-const OVERSCAN = 8;
+import { GridHead } from './grid-head';
+import { ColumnLayout, HEADER_HEIGHT, PIN_WIDTH, ROW_HEIGHT, rowWindow } from './grid-layout';
+import { createRow, fillRow, type RowElement } from './grid-rows';
 
 export interface GridEvents {
   sort(column: string, add: boolean): void;
@@ -29,48 +23,30 @@ export interface GridEvents {
   scrolled(scrollTop: number): void;
 }
 
-interface RowElement {
-  readonly root: HTMLDivElement;
-  readonly check: HTMLInputElement;
-  readonly checkCell: HTMLDivElement;
-  readonly name: HTMLDivElement;
-  readonly cells: HTMLDivElement[];
-  key: string;
-}
-
 export class Grid {
   readonly element = el('div', 'grid');
   /** "N more columns →": shown while columns lie beyond the right edge; a click scrolls to them */
   readonly cue = el('button', 'scroll-cue');
   private readonly inner = el('div', 'grid-inner');
-  private readonly head = el('div', 'ghead');
+  private readonly head: GridHead;
   private readonly pool: RowElement[] = [];
+  private readonly layout = new ColumnLayout();
   private data: TableData | undefined;
   private view: View | undefined;
   private sort: readonly SortKey[] = [];
   private selected: ReadonlySet<string> = new Set();
-  /** left offset of each shown column (after the pinned part) */
-  private offsets: number[] = [];
-  private widths: number[] = [];
-  private totalWidth = PIN_WIDTH;
   private version = 0;
   private active = -1;
   private frame = 0;
-  private headColumns: readonly ColumnDef[] | undefined;
-  private headLayout = '';
-  private readonly headCells = new Map<string, { cell: HTMLElement; sort: HTMLElement }>();
-  private readonly selectAll = el('input');
   private lastClicked: string | undefined;
 
   constructor(private readonly events: GridEvents) {
+    this.head = new GridHead(events);
     this.element.tabIndex = 0;
     this.element.setAttribute('role', 'grid');
     this.element.setAttribute('aria-multiselectable', 'true');
     this.element.setAttribute('aria-label', 'Experiments');
-    this.head.setAttribute('role', 'row');
-    this.head.setAttribute('aria-rowindex', '1');
-    this.selectAll.addEventListener('click', () => this.events.toggleAll());
-    this.inner.append(this.head);
+    this.inner.append(this.head.element);
     this.element.append(this.inner);
     this.cue.hidden = true;
     this.cue.tabIndex = -1; // the grid scrolls with the keyboard already; this is for the mouse
@@ -94,17 +70,6 @@ export class Grid {
       }
     });
     this.element.addEventListener('keydown', (e) => this.onKey(e));
-    // header buttons: Enter and Space sort (with Shift: add a key), like a click and Shift+click
-    this.head.addEventListener('click', (e) => {
-      if (e.detail > 0) {
-        this.onHeadAction(e, e.shiftKey); // a click from the keyboard (detail 0) is handled below
-      }
-    });
-    this.head.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') {
-        this.onHeadAction(e, e.shiftKey);
-      }
-    });
     new ResizeObserver(() => this.schedule()).observe(this.element);
   }
 
@@ -115,17 +80,11 @@ export class Grid {
     this.sort = sort;
     this.selected = selected;
     this.version++;
-    this.widths = view.columns.map((i) => columnWidth(data.columns[i]));
-    this.offsets = [];
-    let x = PIN_WIDTH;
-    for (const w of this.widths) {
-      this.offsets.push(x);
-      x += w;
-    }
-    this.totalWidth = x;
-    this.inner.style.width = `${this.totalWidth}px`;
+    this.layout.set(data, view);
+    const width = `${this.layout.totalWidth}px`;
+    this.inner.style.width = width;
     this.inner.style.height = `${HEADER_HEIGHT + view.lines.length * ROW_HEIGHT}px`;
-    this.head.style.width = `${this.totalWidth}px`;
+    this.head.element.style.width = width;
     this.element.setAttribute('aria-rowcount', String(view.lines.length + 1));
     this.element.setAttribute('aria-colcount', String(view.columns.length + 2));
     if (this.active >= view.lines.length) {
@@ -154,6 +113,11 @@ export class Grid {
     return this.pool.filter((r) => r.root.isConnected && !r.root.hidden).length;
   }
 
+  /** How many shown columns lie beyond the right edge (0 = all in view), for tests. */
+  get columnsBeyond(): number {
+    return this.cue.hidden ? 0 : Number.parseInt(this.cue.textContent ?? '0', 10);
+  }
+
   private schedule(): void {
     if (!this.frame) {
       this.frame = requestAnimationFrame(() => {
@@ -165,13 +129,8 @@ export class Grid {
 
   /** Shows how many columns are beyond the right edge, and a shadow under the pinned run column once scrolled. */
   private updateCue(): void {
-    const right = this.element.scrollLeft + this.element.clientWidth;
-    let beyond = 0;
-    for (let k = this.offsets.length - 1; k >= 0 && this.offsets[k] + this.widths[k] > right + 1; k--) {
-      beyond++;
-    }
-    const width = this.element.clientWidth;
-    this.cue.hidden = beyond === 0 || width === 0;
+    const beyond = this.layout.beyond(this.element.scrollLeft + this.element.clientWidth);
+    this.cue.hidden = beyond === 0 || this.element.clientWidth === 0;
     if (!this.cue.hidden) {
       const text = `${beyond} more column${beyond === 1 ? '' : 's'} →`;
       if (this.cue.textContent !== text) {
@@ -182,43 +141,32 @@ export class Grid {
     this.element.classList.toggle('scrolled-x', this.element.scrollLeft > 0);
   }
 
-  /** How many shown columns lie beyond the right edge (0 = all in view), for tests. */
-  get columnsBeyond(): number {
-    return this.cue.hidden ? 0 : Number.parseInt(this.cue.textContent ?? '0', 10);
-  }
-
-  /** The shown columns (positions in view.columns) that intersect the horizontal view. */
-  private columnWindow(): [number, number] {
-    const left = this.element.scrollLeft + PIN_WIDTH;
-    const right = this.element.scrollLeft + Math.max(this.element.clientWidth, 800);
-    let first = 0;
-    while (first < this.offsets.length && this.offsets[first] + this.widths[first] <= left) {
-      first++;
-    }
-    let last = first;
-    while (last < this.offsets.length && this.offsets[last] < right) {
-      last++;
-    }
-    return [first, last];
-  }
-
   render(): void {
     const data = this.data;
     const view = this.view;
     if (!data || !view) {
       return;
     }
-    const [c0, c1] = this.columnWindow();
-    this.renderHead(data, view);
+    const [c0, c1] = this.layout.window(this.element.scrollLeft, this.element.clientWidth);
+    this.head.render(data, view, this.layout);
+    this.head.showSelection(data, view, this.selected);
+    this.head.showSort(this.sort);
     this.updateCue();
-    const height = Math.max(this.element.clientHeight, 600);
-    const top = Math.max(0, this.element.scrollTop - HEADER_HEIGHT);
-    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(view.lines.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
-    const count = Math.max(0, last - first);
+    const [first, last] = rowWindow(this.element.scrollTop, this.element.clientHeight, view.lines.length);
+    const count = last - first;
     while (this.pool.length < count) {
-      this.pool.push(this.createRow());
+      const row = createRow();
+      this.inner.append(row.root);
+      this.pool.push(row);
     }
+    const context = {
+      data,
+      view,
+      layout: this.layout,
+      selected: this.selected,
+      active: this.active,
+      clientWidth: this.element.clientWidth,
+    };
     for (let k = 0; k < this.pool.length; k++) {
       const r = this.pool[k];
       if (k >= count) {
@@ -231,164 +179,8 @@ export class Grid {
       const key = `${this.version}:${index}:${c0}:${c1}:${index === this.active}`;
       if (r.key !== key) {
         r.key = key;
-        this.fillRow(r, index, view.lines[index], data, view, c0, c1);
+        fillRow(r, index, view.lines[index], context, c0, c1);
       }
-    }
-  }
-
-  /**
-   * The header holds every shown column (one row of buttons is cheap, even for thousands), so Tab
-   * can reach each of them and the browser scrolls the focused one into view. It is rebuilt only
-   * when the columns change; a sort or a selection updates it in place (the focus stays put).
-   */
-  private renderHead(data: TableData, view: View): void {
-    const layout = view.columns.join(',');
-    if (data.columns !== this.headColumns || layout !== this.headLayout) {
-      this.headColumns = data.columns;
-      this.headLayout = layout;
-      this.headCells.clear();
-      const pin = el('div', 'pin');
-      const checkCell = el('div', 'hcell cell check');
-      checkCell.style.width = `${CHECK_WIDTH}px`;
-      checkCell.setAttribute('role', 'columnheader');
-      this.selectAll.type = 'checkbox';
-      this.selectAll.setAttribute('aria-label', 'Select all shown runs');
-      checkCell.append(this.selectAll);
-      const nameIndex = data.columnIndex.get('name');
-      pin.append(checkCell);
-      if (nameIndex !== undefined) {
-        pin.append(this.headCell(data.columns[nameIndex], NAME_WIDTH, 2));
-      }
-      const cells: HTMLElement[] = [pin];
-      for (let k = 0; k < view.columns.length; k++) {
-        const cell = this.headCell(data.columns[view.columns[k]], this.widths[k], k + 3);
-        cell.style.left = `${this.offsets[k]}px`;
-        cells.push(cell);
-      }
-      this.head.replaceChildren(...cells);
-    }
-    const shown = view.sorted.length;
-    let chosen = 0;
-    for (const p of view.sorted) {
-      chosen += this.selected.has(data.rows[p].id) ? 1 : 0;
-    }
-    this.selectAll.checked = shown > 0 && chosen === shown;
-    this.selectAll.indeterminate = chosen > 0 && chosen < shown;
-    for (const [id, h] of this.headCells) {
-      const at = this.sort.findIndex((s) => s.column === id);
-      const arrow = at < 0 ? '' : this.sort[at].descending ? '▼' : '▲';
-      h.sort.textContent = at < 0 ? '' : this.sort.length > 1 ? `${arrow}${at + 1}` : arrow;
-      h.sort.hidden = at < 0;
-      if (at === 0) {
-        h.cell.setAttribute('aria-sort', this.sort[0].descending ? 'descending' : 'ascending');
-      } else {
-        h.cell.removeAttribute('aria-sort');
-      }
-    }
-  }
-
-  private headCell(c: ColumnDef, width: number, colIndex: number): HTMLElement {
-    const cell = el('div', `hcell ${c.group}${c.kind === 'number' || c.kind === 'date' ? ' num' : ''}`);
-    cell.style.width = `${width}px`;
-    cell.setAttribute('role', 'columnheader');
-    cell.setAttribute('aria-colindex', String(colIndex));
-    const button = el('button');
-    button.title = `${c.id}${c.group === 'param' ? ' (param)' : ''}: click to sort, Shift+click to add as a further sort key`;
-    const sort = el('span', 'sort');
-    button.append(el('span', 'label', c.label), sort);
-    button.dataset.column = c.id;
-    cell.append(button);
-    this.headCells.set(c.id, { cell, sort });
-    return cell;
-  }
-
-  private onHeadAction(e: Event, add: boolean): void {
-    const button = e.target instanceof Element ? e.target.closest<HTMLElement>('button[data-column]') : null;
-    if (button) {
-      e.preventDefault();
-      e.stopPropagation();
-      this.events.sort(button.dataset.column!, add);
-    }
-  }
-
-  private createRow(): RowElement {
-    const root = el('div', 'grow');
-    root.setAttribute('role', 'row');
-    const pin = el('div', 'pin');
-    const checkCell = el('div', 'cell check');
-    checkCell.style.width = `${CHECK_WIDTH}px`;
-    checkCell.setAttribute('role', 'gridcell');
-    const check = el('input');
-    check.type = 'checkbox';
-    check.tabIndex = -1;
-    checkCell.append(check);
-    const name = el('div', 'cell');
-    name.setAttribute('role', 'rowheader');
-    pin.append(checkCell, name);
-    root.append(pin);
-    this.inner.append(root);
-    return { root, check, checkCell, name, cells: [], key: '' };
-  }
-
-  private fillRow(r: RowElement, index: number, line: Line, data: TableData, view: View, c0: number, c1: number): void {
-    const root = r.root;
-    root.style.transform = `translateY(${HEADER_HEIGHT + index * ROW_HEIGHT}px)`;
-    root.style.width = `${this.totalWidth}px`;
-    root.setAttribute('aria-rowindex', String(index + 2));
-    root.dataset.line = String(index);
-    root.id = index === this.active ? 'active-row' : '';
-    if (line.kind === 'group') {
-      root.className = `grow group${index === this.active ? ' active' : ''}`;
-      root.setAttribute('aria-expanded', String(!line.collapsed));
-      root.removeAttribute('aria-selected');
-      r.checkCell.hidden = true;
-      r.name.style.width = `${Math.max(PIN_WIDTH, this.element.clientWidth - 16)}px`;
-      r.name.className = 'cell group-label';
-      r.name.textContent = `${line.collapsed ? '▸' : '▾'} ${line.label} — ${line.count} run${line.count === 1 ? '' : 's'}`;
-      r.name.title = r.name.textContent;
-      r.cells.forEach((c) => (c.hidden = true));
-      return;
-    }
-    const row: Row = data.rows[line.position];
-    const selected = this.selected.has(row.id);
-    root.className = `grow${index % 2 ? ' odd' : ''}${selected ? ' selected' : ''}${index === this.active ? ' active' : ''}`;
-    root.removeAttribute('aria-expanded');
-    root.setAttribute('aria-selected', String(selected));
-    r.checkCell.hidden = false;
-    r.check.checked = selected;
-    r.check.setAttribute('aria-label', `Select ${row.id}`);
-    const nameIndex = data.columnIndex.get('name');
-    r.name.style.width = `${NAME_WIDTH}px`;
-    r.name.className = 'cell';
-    const name = nameIndex === undefined ? row.id : formatCell(row.cells[nameIndex], data.columns[nameIndex]);
-    const label = view.labels.get(row.id) ?? name;
-    r.name.textContent = label;
-    r.name.title = label === name ? `${name} (${row.id})` : `${label}\n${name} (${row.id})`;
-    const n = Math.max(0, c1 - c0);
-    while (r.cells.length < n) {
-      const cell = el('div', 'cell');
-      cell.setAttribute('role', 'gridcell');
-      r.cells.push(cell);
-      root.append(cell);
-    }
-    for (let k = 0; k < r.cells.length; k++) {
-      const cell = r.cells[k];
-      if (k >= n) {
-        cell.hidden = true;
-        continue;
-      }
-      const ci = c0 + k;
-      const column = data.columns[view.columns[ci]];
-      const value = row.cells[view.columns[ci]];
-      cell.hidden = false;
-      cell.style.left = `${this.offsets[ci]}px`;
-      cell.style.width = `${this.widths[ci]}px`;
-      const numeric = column.kind === 'number' || column.kind === 'date';
-      cell.className = `cell${numeric ? ' num' : ''}${column.kind === 'status' ? ` st-${String(value)}` : ''}${value === null ? ' missing' : ''}`;
-      cell.setAttribute('aria-colindex', String(ci + 3));
-      const text = value === null ? '—' : formatCell(value, column);
-      cell.textContent = text;
-      cell.title = cellTitle(value, column);
     }
   }
 
