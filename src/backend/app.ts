@@ -23,6 +23,7 @@ import { ProjectRepository } from './projects/repository';
 import { registerSchedulerRoutes } from './scheduler/routes';
 import { Scheduler } from './scheduler/service';
 import { containerRuntime } from './runtime/setup';
+import { Images } from './runtime/images';
 import { registerOrphanRoutes } from './runtime/orphans';
 import { registerDockerRoutes } from './runtime/routes';
 import { ServiceManager } from './services/manager';
@@ -74,11 +75,11 @@ export class Backend {
     const store = await Store.open(homePaths(options.home).db, options.log, { checkpointBytes });
     const events = new EventBus();
     const blobs = new BlobStore(options.home);
-    const datasets = new DatasetRepository(store, blobs);
+    const datasets = new DatasetRepository(store, blobs, events);
     const experimentRepo = new ExperimentRepository(store);
-    const jobRepo = new JobRepository(store, options.home);
+    const jobRepo = new JobRepository(store, options.home, events);
     const serviceRepo = new ServiceRepository(store);
-    const models = new ModelRepository(store, blobs);
+    const models = new ModelRepository(store, blobs, events);
     const scheduler = new Scheduler({
       store,
       jobs: jobRepo,
@@ -86,7 +87,7 @@ export class Backend {
       log: options.log,
       start: (job, trigger) => runner.run(job, trigger),
     });
-    const projects = new ProjectRepository(store, [
+    const projects = new ProjectRepository(store, events, [
       datasets,
       experimentRepo,
       jobRepo,
@@ -109,10 +110,11 @@ export class Backend {
       projects,
       events,
       log: options.log,
-      onModel: modelsFromRuns({ blobs, models, events, log: options.log }),
+      onModel: modelsFromRuns({ blobs, models, log: options.log }),
     });
     const http = createHttpServer(options.token, options.log);
     const connection = containerRuntime(options.home, options.dockerHost, events, options.log);
+    const images = new Images(connection, events);
     const runner = new JobRunner({
       home: options.home,
       repo: jobRepo,
@@ -159,7 +161,7 @@ export class Backend {
       () => backend.status(),
       () => backend.armIdleTimer(),
     );
-    registerProjectRoutes(http, projects, events);
+    registerProjectRoutes(http, projects);
     registerDatasetRoutes(http, {
       projects,
       datasets,
@@ -170,7 +172,7 @@ export class Backend {
       usersOf: (projectId, dataset, version) => experimentRepo.usersOfDataset(projectId, dataset, version),
     });
     registerExperimentRoutes(http, { projects, experiments: experimentRepo, tracker });
-    registerDockerRoutes(http, connection, events);
+    registerDockerRoutes(http, connection, images);
     registerOrphanRoutes(http, options.home, connection, (kind, id) =>
       kind === 'job' ? jobRepo.hasRun(id) : kind === 'service' && serviceRepo.byId(id) !== undefined,
     );
@@ -179,11 +181,10 @@ export class Backend {
       projects,
       jobs: jobRepo,
       runner,
-      events,
       startRun: (job) => scheduler.runManually(job),
     });
     registerSchedulerRoutes(http, projects, scheduler);
-    registerServiceRoutes(http, { projects, services: serviceRepo, manager: services, events });
+    registerServiceRoutes(http, { projects, services: serviceRepo, manager: services });
     registerModelRoutes(http, {
       projects,
       models,
@@ -192,7 +193,7 @@ export class Backend {
       services: serviceRepo,
       manager: services,
       connection,
-      events,
+      images,
       log: options.log,
     });
     // never stop while a request is being answered (a long dataset add), only once all are done

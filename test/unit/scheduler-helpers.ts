@@ -48,7 +48,7 @@ export class FakeClock implements Clock {
 
 export const at = (iso: string) => Date.parse(iso);
 
-/** A store in a fresh temp folder, with a job repository, for scheduler tests without a backend. */
+/** A store in a fresh temp folder, with a job repository publishing on `events`, for tests without a backend. */
 export async function schedulerStore(): Promise<{
   dir: string;
   store: Store;
@@ -69,15 +69,15 @@ export async function schedulerStore(): Promise<{
     reopen: async () => {
       ctx.store.close();
       ctx.store = await Store.open(path.join(dir, 'db'), log);
-      ctx.jobs = new JobRepository(ctx.store, dir);
       ctx.events = new EventBus();
+      ctx.jobs = new JobRepository(ctx.store, dir, ctx.events);
     },
     cleanup: () => {
       ctx.store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  ctx.jobs = new JobRepository(ctx.store, dir);
+  ctx.jobs = new JobRepository(ctx.store, dir, ctx.events);
   return ctx;
 }
 

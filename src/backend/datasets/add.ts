@@ -4,6 +4,7 @@ import * as path from 'path';
 import type { AddDatasetRequest, DatasetVersion, OperationProgress } from '../../protocol/datasets';
 import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
+import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
 import { copyHashed } from '../files/copy';
 import { packFolder, PackagingRefusal } from '../files/zip';
@@ -44,18 +45,25 @@ function describeFsError(e: NodeJS.ErrnoException, source: string): ApiError | u
   }
 }
 
+/** A running add: its id names its `operationProgress` events; aborting its signal cancels it. */
+export interface AddOperation {
+  readonly id: string;
+  readonly signal: AbortSignal;
+}
+
 /**
  * Adds a file, or a folder packaged into one zip, as the next version of a dataset. Content goes to
  * tmp/ first and is moved into the blob store only when complete and synced; the version is recorded
- * after that. A failure or cancellation at any point leaves nothing behind.
+ * after that. A failure or cancellation at any point leaves nothing behind. Progress is published
+ * as `operationProgress` events, at most ten a second.
  */
 export async function addDataset(
-  deps: { blobs: BlobStore; datasets: DatasetRepository; log: Logger },
+  deps: { blobs: BlobStore; datasets: DatasetRepository; events: EventBus; log: Logger },
   projectId: string,
   request: AddDatasetRequest,
-  signal: AbortSignal,
-  onProgress: (p: Omit<OperationProgress, 'operationId'>) => void,
+  operation: AddOperation,
 ): Promise<DatasetVersion> {
+  const signal = operation.signal;
   const source = request.path;
   if (!path.isAbsolute(source)) {
     throw new ApiError(
@@ -84,7 +92,7 @@ export async function addDataset(
     const now = Date.now();
     if (force || now - last >= PROGRESS_INTERVAL_MS) {
       last = now;
-      onProgress(p);
+      deps.events.publish({ type: 'operationProgress', progress: { operationId: operation.id, ...p } });
     }
   };
   try {

@@ -3,6 +3,7 @@ import type { Dataset, DatasetVersion } from '../../protocol/datasets';
 import { checkName } from '../../protocol/names';
 import { takeNextVersion } from '../common/versions';
 import { ApiError } from '../errors';
+import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
 import { blobReferenced } from '../files/references';
 import type { ProjectOwned } from '../projects/repository';
@@ -16,11 +17,15 @@ export type NewVersion = Omit<
 
 const VERSION_COLUMNS = `v.*, d.name AS dataset_name, d.project_id AS project_id`;
 
-/** Datasets and their versions in the metadata store; content lives in the BlobStore. */
+/**
+ * Datasets and their versions in the metadata store; content lives in the BlobStore. A version
+ * added or deleted is published on `events`.
+ */
 export class DatasetRepository implements ProjectOwned {
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
+    private readonly events: EventBus,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -126,18 +131,26 @@ export class DatasetRepository implements ProjectOwned {
         ],
       );
     });
-    return this.toVersion(
+    const version = this.toVersion(
       this.store.get(
         `SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?`,
         [id],
       )!,
     );
+    this.events.publish({ type: 'datasetVersionAdded', version });
+    return version;
   }
 
   /** Deletes a version; its blob goes too when no other version shares the content. */
   async deleteVersion(version: DatasetVersion): Promise<void> {
     await this.store.write((tx) => tx.run('DELETE FROM dataset_versions WHERE id = ?', [version.id]));
     this.collect([version.sha256]);
+    this.events.publish({
+      type: 'datasetVersionDeleted',
+      projectId: version.projectId,
+      name: version.name,
+      version: version.version,
+    });
   }
 
   /** Deletes every dataset of a project inside its delete transaction; the blobs go once it is committed. */

@@ -16,6 +16,7 @@ export interface DatasetRouteDeps {
   readonly datasets: DatasetRepository;
   readonly blobs: BlobStore;
   readonly operations: Operations;
+  /** where an add publishes its progress */
   readonly events: EventBus;
   readonly log: Logger;
   /** experiments that record a dataset version as input: deleting it needs `force` */
@@ -23,7 +24,7 @@ export interface DatasetRouteDeps {
 }
 
 export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDeps): void {
-  const { projects, datasets, operations, events } = deps;
+  const { projects, datasets, operations } = deps;
   const projectOf = (project: string | undefined) => projects.resolveOrActive(project).id;
   const parseVersion = (v: string) => (v === 'latest' ? 'latest' : Number(v));
 
@@ -41,11 +42,7 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
     };
     request.raw.socket.once('close', onClose);
     try {
-      const version = await addDataset(deps, projectId, request.body, operation.signal, (p) =>
-        events.publish({ type: 'operationProgress', progress: { operationId, ...p } }),
-      );
-      events.publish({ type: 'datasetVersionAdded', version });
-      return version;
+      return await addDataset(deps, projectId, request.body, { id: operationId, signal: operation.signal });
     } finally {
       request.raw.socket.off('close', onClose);
       operation.done();
@@ -72,12 +69,6 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
       );
     }
     await datasets.deleteVersion(version);
-    events.publish({
-      type: 'datasetVersionDeleted',
-      projectId: version.projectId,
-      name: version.name,
-      version: version.version,
-    });
   });
 
   register(app, routes.cancelOperation, async (request) => {

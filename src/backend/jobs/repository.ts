@@ -6,6 +6,7 @@ import { jobWarnings } from '../../protocol/container-warnings';
 import { checkName } from '../../protocol/names';
 import { findByName, getByNameOrId, nameTaken } from '../common/named';
 import { ApiError } from '../errors';
+import { EventBus } from '../events';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
 
@@ -46,11 +47,16 @@ const RUN_COLUMNS: Record<keyof RunChanges, string> = {
   deadline: 'deadline',
 };
 
-/** Job definitions and their runs in the metadata store; output lives in files. */
+/**
+ * Job definitions and their runs in the metadata store; output lives in files. A definition saved or
+ * deleted is published on `events` (by default a bus nobody follows: a tool that only needs the
+ * store); the runs' changes are published by the runner and the pipelines that make them.
+ */
 export class JobRepository implements ProjectOwned {
   constructor(
     private readonly store: Store,
     private readonly home: string,
+    private readonly events: EventBus = new EventBus(),
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -129,7 +135,7 @@ export class JobRepository implements ProjectOwned {
     spec: JobSpec,
     workspace: string | null,
     replace: boolean,
-  ): Promise<'created' | 'updated'> {
+  ): Promise<{ job: Job; outcome: 'created' | 'updated' }> {
     const problem = checkName('job', spec.name);
     if (problem) {
       throw new ApiError(400, 'invalid_name', problem);
@@ -157,16 +163,20 @@ export class JobRepository implements ProjectOwned {
         );
       }
     });
-    return outcome;
+    const job = this.get(projectId, spec.name);
+    this.events.publish({ type: 'jobChanged', job });
+    return { job, outcome };
   }
 
-  async delete(jobId: string): Promise<void> {
-    const runs = this.store.all('SELECT id FROM job_runs WHERE job_id = ?', [jobId]).map((r) => String(r.id));
+  /** Deletes a job with its runs and their output. */
+  async delete(job: Pick<Job, 'id' | 'projectId'>): Promise<void> {
+    const runs = this.store.all('SELECT id FROM job_runs WHERE job_id = ?', [job.id]).map((r) => String(r.id));
     await this.store.write((tx) => {
-      tx.run('DELETE FROM job_runs WHERE job_id = ?', [jobId]);
-      tx.run('DELETE FROM jobs WHERE id = ?', [jobId]);
+      tx.run('DELETE FROM job_runs WHERE job_id = ?', [job.id]);
+      tx.run('DELETE FROM jobs WHERE id = ?', [job.id]);
     });
     this.removeLogs(runs);
+    this.events.publish({ type: 'jobDeleted', projectId: job.projectId, jobId: job.id });
   }
 
   private removeLogs(runIds: readonly string[]): void {

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import YAML from 'yaml';
-import type { Job, JobRun, JobSpec } from '../../protocol/containers';
+import type { JobRun, JobSpec } from '../../protocol/containers';
 import { jobRoutes as routes, jobsFileEntrySchema } from '../../protocol/routes/jobs';
 import { ApiError } from '../errors';
 import { sendTextStream } from '../runtime/stream-reply';
-import type { EventBus } from '../events';
 import type { ProjectRepository } from '../projects/repository';
 import { ACTIVE_STATES, runLogFile, type JobRepository, type JobRow } from './repository';
 import { followFile } from './follow-file';
@@ -17,13 +16,12 @@ export interface JobRouteDeps {
   readonly projects: ProjectRepository;
   readonly jobs: JobRepository;
   readonly runner: JobRunner;
-  readonly events: EventBus;
   /** starts a manual run (the scheduler's, so that the jobs that depend on it follow); default: the runner */
   readonly startRun?: (job: JobRow) => Promise<JobRun>;
 }
 
 export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
-  const { projects, jobs, runner, events } = deps;
+  const { projects, jobs, runner } = deps;
   const projectOf = (q: { project?: string }) => projects.resolveOrActive(q.project).id;
   // the entries of a jobs file go through the API's own validator (same rules, same messages);
   // it exists once the server is ready, so it is compiled at the first import
@@ -35,18 +33,13 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
       url: routes.importFile.path,
       httpPart: 'body',
     }) as EntryValidator);
-  const changed = (job: Job) => {
-    events.publish({ type: 'jobChanged', job });
-    return job;
-  };
 
   register(app, routes.list, async (request) => jobs.list(projectOf(request.query)));
 
   register(app, routes.create, async (request) => {
     const projectId = projectOf(request.query);
-    const spec = toJobSpec(request.body);
-    await jobs.save(projectId, spec, request.body.workspace ?? null, false);
-    return changed(jobs.get(projectId, spec.name));
+    const { job } = await jobs.save(projectId, toJobSpec(request.body), request.body.workspace ?? null, false);
+    return job;
   });
 
   register(app, routes.get, async (request) => jobs.get(projectOf(request.query), request.params.name));
@@ -60,8 +53,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
         `The job "${job.name}" is running: stop it first ("mllab job stop ${job.name}").`,
       );
     }
-    await jobs.delete(job.id);
-    events.publish({ type: 'jobDeleted', projectId: job.projectId, jobId: job.id });
+    await jobs.delete(job);
   });
 
   register(app, routes.run, async (request) => {
@@ -119,9 +111,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
     const created: string[] = [];
     const updated: string[] = [];
     for (const spec of specs) {
-      const outcome = await jobs.save(projectId, spec, null, true);
+      const { outcome } = await jobs.save(projectId, spec, null, true);
       (outcome === 'created' ? created : updated).push(spec.name);
-      changed(jobs.get(projectId, spec.name));
     }
     return { created, updated };
   });

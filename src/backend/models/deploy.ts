@@ -5,12 +5,13 @@ import * as path from 'path';
 import type { Service } from '../../protocol/containers';
 import { MODEL_SERVER_IMAGE, MODEL_SERVER_PORT, type ModelVersion } from '../../protocol/models';
 import { ApiError } from '../errors';
-import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
 import type { RuntimeConnection } from '../runtime/connection';
+import type { Images } from '../runtime/images';
 import { checkImage } from '../runtime/parse';
 import type { ServiceManager } from '../services/manager';
 import { checkEntryPoint } from './register';
+import type { ModelRepository } from './repository';
 
 /** The environment variable that ties a service to the model version it serves. */
 export const MODEL_VERSION_ENV = 'MLLAB_MODEL_VERSION_ID';
@@ -66,9 +67,10 @@ export function defaultServiceName(version: ModelVersion): string {
 
 export interface DeployDeps {
   readonly connection: RuntimeConnection;
+  readonly images: Images;
   readonly services: ServiceManager;
   readonly blobs: BlobStore;
-  readonly events: EventBus;
+  readonly models: ModelRepository;
 }
 
 export interface DeployOptions {
@@ -81,7 +83,8 @@ export interface DeployOptions {
 /**
  * Builds the model-server image from the chosen base image when it does not exist yet (only local
  * images are needed), then runs it as a service: the model file mounted read-only, the port
- * published on 127.0.0.1, /health as the health path.
+ * published on 127.0.0.1, /health as the health path. The model is published again afterwards:
+ * its page lists the services of its versions.
  */
 export async function deployModel(deps: DeployDeps, version: ModelVersion, o: DeployOptions): Promise<Service> {
   const baseImage = checkImage(o.baseImage);
@@ -103,7 +106,7 @@ export async function deployModel(deps: DeployDeps, version: ModelVersion, o: De
   const fileName = version.fileName.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'model';
   const modelPath = `${CONTAINER_MODEL_DIR}/${fileName}`;
   const port = o.port ?? (await freePort());
-  return deps.services.deploy(version.projectId, {
+  const service = await deps.services.deploy(version.projectId, {
     name: o.serviceName ?? defaultServiceName(version),
     image: tag,
     env: {
@@ -120,6 +123,8 @@ export async function deployModel(deps: DeployDeps, version: ModelVersion, o: De
     // the model file is readable by the lab's owner only (0400): the server runs as the owner
     ...(process.getuid && process.getgid ? { user: `${process.getuid()}:${process.getgid()}` } : {}),
   });
+  deps.models.announce(version.modelId);
+  return service;
 }
 
 /** Builds the recipe with its Dockerfile's BASE_IMAGE default set to the chosen base image. */
@@ -137,9 +142,7 @@ async function buildServerImage(deps: DeployDeps, recipe: string, baseImage: str
     for (const f of RECIPE_FILES) {
       fs.chmodSync(path.join(context, f), 0o644);
     }
-    await deps.connection.runtime.build(context, tag, 'Dockerfile', (line) =>
-      deps.events.publish({ type: 'imageBuildOutput', tag, line }),
-    );
+    await deps.images.runBuild(context, tag, 'Dockerfile');
   } finally {
     fs.rmSync(context, { recursive: true, force: true });
   }

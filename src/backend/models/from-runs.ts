@@ -1,14 +1,13 @@
 import type { LoggedModel } from '../experiments/ingest';
-import type { EventBus } from '../events';
 import { registerModel, type RegisterDeps } from './register';
 
 /**
  * What the experiment tracker calls for a run's `model` event (`exp.log_model`): registers the file
  * as the next version of the model, with lineage to the run. Idempotent per event.
  */
-export function modelsFromRuns(deps: RegisterDeps & { readonly events: EventBus }): (m: LoggedModel) => Promise<void> {
+export function modelsFromRuns(deps: RegisterDeps): (m: LoggedModel) => Promise<void> {
   return async (m) => {
-    const { version, added } = await registerModel(deps, m.projectId, {
+    await registerModel(deps, m.projectId, {
       name: m.name,
       path: m.path,
       runDir: m.runDir,
@@ -19,9 +18,5 @@ export function modelsFromRuns(deps: RegisterDeps & { readonly events: EventBus 
       tags: m.tags,
       sourceKey: m.key,
     });
-    const model = added ? deps.models.byId(version.modelId) : undefined;
-    if (model) {
-      deps.events.publish({ type: 'modelChanged', model });
-    }
   };
 }

@@ -3,6 +3,7 @@ import type { Model, ModelVersion } from '../../protocol/models';
 import { checkName } from '../../protocol/names';
 import { takeNextVersion } from '../common/versions';
 import { ApiError } from '../errors';
+import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
 import { blobReferenced } from '../files/references';
 import type { ProjectOwned } from '../projects/repository';
@@ -39,11 +40,16 @@ export function checkAlias(alias: string): string {
   return a;
 }
 
-/** Models, their versions and aliases in the metadata store; content lives in the BlobStore. */
+/**
+ * Models, their versions and aliases in the metadata store; content lives in the BlobStore. Each
+ * change is published on `events`: `modelChanged` with the model as it is now, or `modelDeleted`
+ * once its last version is gone.
+ */
 export class ModelRepository implements ProjectOwned {
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
+    private readonly events: EventBus,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -143,6 +149,18 @@ export class ModelRepository implements ProjectOwned {
     return this.modelsWhere('m.id = ?', [modelId])[0];
   }
 
+  /**
+   * Publishes the model as it is now (`modelChanged`) and returns it; undefined when it has no
+   * version left. Called after each change, and after a deployment (the model's page lists its services).
+   */
+  announce(modelId: string): Model | undefined {
+    const model = this.byId(modelId);
+    if (model) {
+      this.events.publish({ type: 'modelChanged', model });
+    }
+    return model;
+  }
+
   /** A version by number, alias or "latest". */
   resolve(projectId: string, name: string, selector: number | string): ModelVersion {
     const model = this.get(projectId, name);
@@ -220,7 +238,9 @@ export class ModelRepository implements ProjectOwned {
         ],
       );
     });
-    return { version: this.byVersionId(id)!, added: true };
+    const version = this.byVersionId(id)!;
+    this.announce(version.modelId);
+    return { version, added: true };
   }
 
   private versionWhere(where: string, params: string[]): ModelVersion | undefined {
@@ -250,7 +270,7 @@ export class ModelRepository implements ProjectOwned {
         [model.id, name, version.id],
       ),
     );
-    return this.byId(model.id)!;
+    return this.announce(model.id)!;
   }
 
   async removeAlias(model: Model, alias: string): Promise<Model> {
@@ -261,7 +281,7 @@ export class ModelRepository implements ProjectOwned {
     await this.store.write((tx) =>
       tx.run('DELETE FROM model_aliases WHERE model_id = ? AND alias = ?', [model.id, name]),
     );
-    return this.byId(model.id)!;
+    return this.announce(model.id)!;
   }
 
   async update(model: Model, changes: { description?: string; tags?: readonly string[] }): Promise<Model> {
@@ -272,16 +292,23 @@ export class ModelRepository implements ProjectOwned {
         model.id,
       ]),
     );
-    return this.byId(model.id)!;
+    return this.announce(model.id)!;
   }
 
-  /** Deletes a version and the aliases on it; its blob goes too when nothing else shares the content. */
+  /**
+   * Deletes a version and the aliases on it; its blob goes too when nothing else shares the content.
+   * A model left without versions is no longer listed: that is published as `modelDeleted`.
+   */
   async deleteVersion(version: ModelVersion): Promise<void> {
     await this.store.write((tx) => {
       tx.run('DELETE FROM model_aliases WHERE version_id = ?', [version.id]);
       tx.run('DELETE FROM model_versions WHERE id = ?', [version.id]);
     });
     this.collect([version.sha256]);
+    if (!this.announce(version.modelId)) {
+      const { projectId, modelId, name } = version;
+      this.events.publish({ type: 'modelDeleted', projectId, modelId, name });
+    }
   }
 
   deleteAll(tx: WriteTx, projectId: string): () => void {

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Service } from '../../protocol/containers';
-import type { Model, ModelLineage, ModelVersion } from '../../protocol/models';
+import type { ModelLineage, ModelVersion } from '../../protocol/models';
 import { modelRoutes as routes } from '../../protocol/routes/models';
 import { ApiError } from '../errors';
-import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
 import type { ExperimentRepository } from '../experiments/repository';
 import type { Logger } from '../log';
 import type { ProjectRepository } from '../projects/repository';
 import type { RuntimeConnection } from '../runtime/connection';
+import type { Images } from '../runtime/images';
 import type { ServiceManager } from '../services/manager';
 import type { ServiceRepository } from '../services/repository';
 import { deployModel, MODEL_VERSION_ENV } from './deploy';
@@ -24,7 +24,7 @@ export interface ModelRouteDeps {
   readonly services: ServiceRepository;
   readonly manager: ServiceManager;
   readonly connection: RuntimeConnection;
-  readonly events: EventBus;
+  readonly images: Images;
   readonly log: Logger;
 }
 
@@ -36,9 +36,8 @@ export function servicesOf(services: ServiceRepository, version: ModelVersion): 
 const ACTIVE = new Set(['starting', 'running', 'healthy', 'unhealthy', 'unknown']);
 
 export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
-  const { projects, models, events } = deps;
+  const { projects, models } = deps;
   const projectOf = (q: { project?: string }) => projects.resolveOrActive(q.project).id;
-  const changed = (model: Model) => events.publish({ type: 'modelChanged', model });
   const selector = (v: string | number | undefined) =>
     v === undefined
       ? 'latest'
@@ -77,17 +76,14 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
       runDir: experiment?.dir,
       experimentId: experiment?.id ?? null,
     });
-    changed(models.byId(version.modelId)!);
     return version;
   });
 
   register(app, routes.get, async (request) => models.get(projectOf(request.query), request.params.name));
 
-  register(app, routes.update, async (request) => {
-    const model = await models.update(models.get(projectOf(request.query), request.params.name), request.body);
-    changed(model);
-    return model;
-  });
+  register(app, routes.update, async (request) =>
+    models.update(models.get(projectOf(request.query), request.params.name), request.body),
+  );
 
   register(app, routes.getVersion, async (request) => {
     const v = models.resolve(projectOf(request.query), request.params.name, selector(request.params.version));
@@ -111,37 +107,21 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
       );
     }
     await models.deleteVersion(v);
-    const model = models.byId(v.modelId);
-    if (model) {
-      changed(model);
-    } else {
-      events.publish({ type: 'modelDeleted', projectId: v.projectId, modelId: v.modelId, name: v.name });
-    }
   });
 
   register(app, routes.setAlias, async (request) => {
     const model = models.get(projectOf(request.query), request.params.name);
-    const updated = await models.setAlias(model, request.params.alias, request.body.version);
-    changed(updated);
-    return updated;
+    return models.setAlias(model, request.params.alias, request.body.version);
   });
 
   register(app, routes.removeAlias, async (request) => {
     const model = models.get(projectOf(request.query), request.params.name);
-    const updated = await models.removeAlias(model, request.params.alias);
-    changed(updated);
-    return updated;
+    return models.removeAlias(model, request.params.alias);
   });
 
   register(app, routes.deploy, async (request) => {
     const v = models.resolve(projectOf(request.query), request.params.name, selector(request.body.version));
-    const service = await deployModel(
-      { connection: deps.connection, services: deps.manager, blobs: deps.blobs, events },
-      v,
-      request.body,
-    );
-    events.publish({ type: 'serviceUpdated', service });
-    changed(models.byId(v.modelId)!);
-    return service;
+    const { connection, images, blobs } = deps;
+    return deployModel({ connection, images, services: deps.manager, blobs, models }, v, request.body);
   });
 }

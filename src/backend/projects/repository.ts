@@ -2,6 +2,7 @@ import { randomUUID } from 'crypto';
 import type { Project, ProjectContents } from '../../protocol/api';
 import { checkName } from '../../protocol/names';
 import { ApiError, notFound } from '../errors';
+import { EventBus } from '../events';
 import type { Row, Store, WriteTx } from '../store/database';
 
 const ACTIVE_KEY = 'activeProjectId';
@@ -33,12 +34,14 @@ export interface ProjectOwned {
 }
 
 /**
- * Projects and the lab home's active project. Every write resolves only once it is durable.
+ * Projects and the lab home's active project. Every write resolves only once it is durable, and is
+ * then published on `events` (by default a bus nobody follows: a tool that only needs the store).
  * `now` is injected so tests can control time.
  */
 export class ProjectRepository {
   constructor(
     private readonly store: Store,
+    private readonly events: EventBus = new EventBus(),
     private readonly owned: readonly ProjectOwned[] = [],
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -112,6 +115,10 @@ export class ProjectRepository {
       tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', [ACTIVE_KEY, project.id]);
       return true;
     });
+    this.events.publish({ type: 'projectCreated', project });
+    if (becameActive) {
+      this.events.publish({ type: 'activeProjectChanged', projectId: project.id });
+    }
     return { project, becameActive };
   }
 
@@ -129,7 +136,9 @@ export class ProjectRepository {
         id,
       ]);
     });
-    return { ...current, name, description, updatedAt };
+    const project = { ...current, name, description, updatedAt };
+    this.events.publish({ type: 'projectUpdated', project });
+    return project;
   }
 
   /** Deletes the project; returns whether it was the active one (which is then cleared). */
@@ -145,6 +154,10 @@ export class ProjectRepository {
       return cleanups;
     });
     afterCommit.forEach((cleanup) => cleanup());
+    this.events.publish({ type: 'projectDeleted', projectId: id });
+    if (wasActive) {
+      this.events.publish({ type: 'activeProjectChanged', projectId: null });
+    }
     return wasActive;
   }
 
@@ -167,6 +180,7 @@ export class ProjectRepository {
         );
       }
     });
+    this.events.publish({ type: 'activeProjectChanged', projectId: id });
   }
 
   private assertNameFree(name: string, exceptId: string | undefined): void {

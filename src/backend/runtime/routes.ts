@@ -1,19 +1,14 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import type { FastifyInstance } from 'fastify';
 import { runtimeRoutes as routes } from '../../protocol/routes/runtime';
 import { ApiError } from '../errors';
-import type { EventBus } from '../events';
 import type { RuntimeConnection } from './connection';
-import { imageNotFound } from './errors';
+import type { Images } from './images';
 import { checkImage } from './parse';
 import { requestClosedSignal } from './request-signal';
 import { register } from '../http/register';
 
-const PROGRESS_INTERVAL_MS = 100;
-
 /** Whether Docker answers (with the Retry action of the views), and images: inspect, pull, build. */
-export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeConnection, events: EventBus): void {
+export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeConnection, images: Images): void {
   const runtime = connection.runtime;
   register(app, routes.docker, async () => connection.status);
   register(app, routes.retryDocker, async () => connection.retry());
@@ -35,55 +30,7 @@ export function registerDockerRoutes(app: FastifyInstance, connection: RuntimeCo
     return runtime.images();
   });
 
-  register(app, routes.pull, async (request, reply) => {
-    const image = checkImage(request.body.image);
-    connection.requireAvailable();
-    let last = 0;
-    await runtime.pull(
-      image,
-      (p) => {
-        // progress is throttled: a pull reports every few kilobytes of every layer
-        if (Date.now() - last >= PROGRESS_INTERVAL_MS) {
-          last = Date.now();
-          events.publish({ type: 'imagePullProgress', progress: { image, ...p } });
-        }
-      },
-      requestClosedSignal(reply),
-    );
-    const info = await runtime.image(image);
-    if (!info) {
-      throw imageNotFound(image);
-    }
-    return info;
-  });
+  register(app, routes.pull, async (request, reply) => images.pull(request.body.image, requestClosedSignal(reply)));
 
-  register(app, routes.build, async (request, reply) => {
-    const { context, tag } = request.body;
-    const dockerfile = request.body.dockerfile ?? 'Dockerfile';
-    checkImage(tag);
-    if (!path.isAbsolute(context) || !fs.existsSync(path.join(context, dockerfile))) {
-      throw new ApiError(
-        400,
-        'no_dockerfile',
-        `There is no ${dockerfile} in "${context}": give the absolute folder that holds the Dockerfile.`,
-      );
-    }
-    connection.requireAvailable();
-    await runtime.build(
-      context,
-      tag,
-      dockerfile,
-      (line) => events.publish({ type: 'imageBuildOutput', tag, line }),
-      requestClosedSignal(reply),
-    );
-    const info = await runtime.image(tag);
-    if (!info) {
-      throw new ApiError(
-        500,
-        'build_lost',
-        `The build of ${tag} ended but the image is not there: see the build output.`,
-      );
-    }
-    return info;
-  });
+  register(app, routes.build, async (request, reply) => images.build(request.body, requestClosedSignal(reply)));
 }

@@ -63,7 +63,8 @@ export function toServiceSpec(r: DeployServiceRequest): ServiceSpec {
 
 /**
  * Deploys services as containers and keeps their status: running/exited from the engine's events,
- * healthy/unhealthy from HTTP probes of the health path on the first published port.
+ * healthy/unhealthy from HTTP probes of the health path on the first published port. Every change
+ * is published (`serviceUpdated`, `serviceDeleted`), whoever asked for it.
  */
 export class ServiceManager {
   private readonly watches = new Map<string, Watch>();
@@ -120,7 +121,9 @@ export class ServiceManager {
       await this.deps.repo.delete(service.id);
       throw e;
     }
-    return this.deps.repo.byId(service.id)!;
+    const deployed = this.deps.repo.byId(service.id)!;
+    this.deps.events.publish({ type: 'serviceUpdated', service: deployed });
+    return deployed;
   }
 
   private async ensureImage(image: string): Promise<void> {
@@ -331,6 +334,7 @@ export class ServiceManager {
     if (service.containerId) {
       await this.runtime.remove(service.containerId);
     }
+    this.deps.events.publish({ type: 'serviceDeleted', projectId: service.projectId, serviceId: service.id });
   }
 
   async logs(service: Service, follow: boolean, signal?: AbortSignal): Promise<Readable> {

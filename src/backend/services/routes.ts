@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { serviceRoutes as routes } from '../../protocol/routes/services';
-import type { EventBus } from '../events';
 import { sendTextStream } from '../runtime/stream-reply';
 import type { ProjectRepository } from '../projects/repository';
 import type { ServiceManager } from './manager';
@@ -14,11 +13,10 @@ export interface ServiceRouteDeps {
   readonly projects: ProjectRepository;
   readonly services: ServiceRepository;
   readonly manager: ServiceManager;
-  readonly events: EventBus;
 }
 
 export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDeps): void {
-  const { projects, services, manager, events } = deps;
+  const { projects, services, manager } = deps;
   const projectOf = (q: { project?: string }) => projects.resolveOrActive(q.project).id;
   const find = (r: { params: { name: string }; query: { project?: string } }) =>
     services.get(projectOf(r.query), r.params.name);
@@ -31,9 +29,7 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
     if (problem) {
       throw new ApiError(400, 'invalid_name', problem);
     }
-    const service = await manager.deploy(projectOf(request.query), request.body);
-    events.publish({ type: 'serviceUpdated', service });
-    return service;
+    return manager.deploy(projectOf(request.query), request.body);
   });
 
   register(app, routes.get, async (request) => find(request));
@@ -41,11 +37,7 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
   register(app, routes.start, async (request) => manager.start(find(request)));
   register(app, routes.restart, async (request) => manager.restart(find(request)));
 
-  register(app, routes.delete, async (request) => {
-    const service = find(request);
-    await manager.remove(service);
-    events.publish({ type: 'serviceDeleted', projectId: service.projectId, serviceId: service.id });
-  });
+  register(app, routes.delete, async (request) => manager.remove(find(request)));
 
   register(app, routes.logs, async (request, reply) => {
     sendTextStream(
