@@ -2,6 +2,7 @@ import * as http from 'http';
 import * as path from 'path';
 import { homePaths, makeHomePrivate, readRegistration } from '../common/home';
 import type { BackendReadyMessage, Registration } from '../protocol/api';
+import { statusRoutes } from '../protocol/routes/status';
 import { Backend } from './app';
 import { FileLogger } from './log';
 import { claimHome } from './registration';
@@ -29,7 +30,7 @@ function answers(registration: Registration): Promise<boolean> {
       {
         host: '127.0.0.1',
         port: registration.port,
-        path: '/api/status',
+        path: statusRoutes.status.path,
         headers: { authorization: `Bearer ${registration.token}` },
         timeout: 2000,
       },

@@ -5,7 +5,7 @@ import type { Experiment } from '../protocol/experiments';
 import { fromList } from '../protocol/experiment-list';
 import type { DeployModelRequest, RegisterModelRequest, UpdateModelRequest } from '../protocol/models';
 import type { ScheduleRequest } from '../protocol/schedules';
-import type { ApiErrorBody, BackendStatus, UpdateProjectRequest } from '../protocol/api';
+import type { ApiErrorBody, UpdateProjectRequest } from '../protocol/api';
 import { datasetRoutes } from '../protocol/routes/datasets';
 import { experimentRoutes } from '../protocol/routes/experiments';
 import { jobRoutes } from '../protocol/routes/jobs';
@@ -14,6 +14,7 @@ import { projectRoutes } from '../protocol/routes/projects';
 import { runtimeRoutes } from '../protocol/routes/runtime';
 import { serviceRoutes } from '../protocol/routes/services';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
+import { statusRoutes } from '../protocol/routes/status';
 import {
   urlOf,
   type AnswerOf,
@@ -47,8 +48,8 @@ export class ApiClient {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  status = () => this.request<BackendStatus>('GET', '/api/status');
-  shutdown = () => this.request<{ stopping: boolean }>('POST', '/api/shutdown');
+  status = () => this.call(statusRoutes.status, {});
+  shutdown = () => this.call(statusRoutes.shutdown, {});
 
   listProjects = () => this.call(projectRoutes.list, {});
   getProject = (idOrName: string) => this.call(projectRoutes.get, { params: { id: idOrName } });

@@ -3,7 +3,7 @@ import type { Backend } from '../../src/backend/app';
 import { BODY_LIMIT_BYTES } from '../../src/backend/http/server';
 import { ApiClient, BackendError } from '../../src/client/api-client';
 import { EventStream } from '../../src/client/event-stream';
-import type { BackendEvent, Project } from '../../src/protocol/api';
+import type { BackendEvent, BackendStatus, Project } from '../../src/protocol/api';
 import { errorOf, raw, startBackend, tempHome, TEST_TOKEN } from './helpers';
 
 describe('backend REST API over real HTTP on 127.0.0.1', () => {
@@ -190,6 +190,16 @@ describe('backend REST API over real HTTP on 127.0.0.1', () => {
       ['Taken'],
       'no bad request changed anything',
     );
+  });
+
+  it('answers its status, and a shutdown at once with 202 before it stops', async () => {
+    const status = await raw(backend.port, 'GET', '/api/status');
+    assert.strictEqual(status.status, 200);
+    assert.deepStrictEqual(status.json(), { ...backend.status(), uptimeMs: (status.json() as BackendStatus).uptimeMs });
+    const shutdown = await raw(backend.port, 'POST', '/api/shutdown');
+    assert.strictEqual(shutdown.status, 202);
+    assert.deepStrictEqual(shutdown.json(), { stopping: true });
+    assert.strictEqual(await backend.stopped, 'requested over the API');
   });
 
   it('turns error answers into BackendError with the message', async () => {

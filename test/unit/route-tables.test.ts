@@ -12,11 +12,13 @@ import { projectRoutes } from '../../src/protocol/routes/projects';
 import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
 import { serviceRoutes } from '../../src/protocol/routes/services';
+import { statusRoutes } from '../../src/protocol/routes/status';
 import { urlOf, type Route } from '../../src/protocol/routes/route';
 import { startBackend, tempHome, TEST_TOKEN } from './helpers';
 
 /** Every route table of `src/protocol/routes`; a feature converted to a table is added here. */
 const TABLES: Record<string, Record<string, Route>> = {
+  status: statusRoutes,
   projects: projectRoutes,
   datasets: datasetRoutes,
   scheduler: schedulerRoutes,
