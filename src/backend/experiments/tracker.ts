@@ -152,13 +152,14 @@ export class ExperimentTracker {
   /** Starts following the runs folder; the first scan goes on in the background (see `idle`). */
   start(): void {
     fs.mkdirSync(this.runsDir, { recursive: true });
-    for (const name of fs.readdirSync(this.runsDir)) {
+    const names = fs.readdirSync(this.runsDir); // listed once (100,000 runs: about 100 ms)
+    for (const name of names) {
       if (name.startsWith(TRASH)) {
         this.finishDelete(name.slice(TRASH.length));
       }
     }
     this.watchRoot();
-    this.scan();
+    this.scan(names); // (the trash names start with a dot: not runs)
     this.timer = setInterval(() => this.tick(), this.o.pollMs ?? 2000);
     this.timer.unref();
     // runs waiting for a project go in as soon as one is created or made active (a cheap check; a
@@ -297,10 +298,10 @@ export class ExperimentTracker {
    * Queues every run directory for a check: a pass only when it holds something not ingested (a run
    * finished and fully ingested is skipped for the price of a stat).
    */
-  private scan(): void {
-    let names: string[];
+  private scan(listed?: readonly string[]): void {
+    let names: readonly string[];
     try {
-      names = fs.readdirSync(this.runsDir);
+      names = listed ?? fs.readdirSync(this.runsDir);
     } catch (e) {
       if (descriptorsExhausted(e)) {
         this.retries.noteExhausted();

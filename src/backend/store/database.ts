@@ -1,10 +1,11 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Database, SqlValue } from 'sql.js';
 import type { Logger } from '../log';
 import { writeFileAtomic } from '../../common/fsync';
 import { ACK_FILE, AckMarker } from './ack';
-import { DescriptorReserve } from './descriptors';
+import { CheckpointAbandoned, DescriptorReserve } from './descriptors';
 import { JOURNAL_FORMAT, JournalHeader, JournalWriter, positionOf, Statement } from './journal';
 import { MIGRATIONS } from './migrations';
 import {
@@ -35,7 +36,10 @@ export interface WriteTx extends ReadTx {
 }
 
 export interface StoreOptions {
-  /** checkpoint when the journal grows past this many bytes */
+  /**
+   * checkpoint when the journal grows past this many bytes; by default past half the database's
+   * size, and at least 4 MiB (so the work of all checkpoints grows in proportion to the writes)
+   */
   readonly checkpointBytes?: number;
   /** the clock of the checkpoint retries (tests) */
   readonly now?: () => number;
@@ -44,6 +48,25 @@ export interface StoreOptions {
 /** After a failed snapshot the next is tried after 1 s, then twice as long each time up to 5 minutes. */
 export const SNAPSHOT_RETRY_FIRST_MS = 1000;
 export const SNAPSHOT_RETRY_MAX_MS = 5 * 60 * 1000;
+
+const MIN_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
+/** A transaction committed in memory while a checkpoint runs, journaled once it has finished. */
+interface Held {
+  readonly statements: readonly Statement[];
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** The sha256 of `data` in slices of 8 MiB, giving the thread back between them. */
+async function sha256InSlices(data: Uint8Array): Promise<string> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < data.length; at += 8 * 1024 * 1024) {
+    hash.update(data.subarray(at, Math.min(data.length, at + 8 * 1024 * 1024)));
+    await new Promise((r) => setImmediate(r));
+  }
+  return hash.digest('hex');
+}
 
 /**
  * The metadata store: sql.js in memory, made durable by a journal of committed transactions and
@@ -66,6 +89,14 @@ export class Store {
   private retryDelay = 0;
   private retryAt = 0;
   private readonly reserve: DescriptorReserve;
+  /** the checkpoint running beside requests, and the transactions committed since it began */
+  private background: { held: Held[]; abandoned: boolean; done: Promise<void> } | undefined;
+  /** the database's size at the last snapshot (sets the default checkpoint interval) */
+  private databaseBytes = 0;
+  /** checkpoints begun (tests) */
+  checkpointAttempts = 0;
+  /** set when a transaction committed in memory could not be journaled: no write is taken after it */
+  private broken: Error | undefined;
 
   private constructor(
     private readonly db: Database,
@@ -126,6 +157,7 @@ export class Store {
     for (let i = 0; i < recovered.checkpoints; i++) {
       store.checkpoint();
     }
+    store.databaseBytes = store.size();
     await store.migrate();
     return store;
   }
@@ -185,6 +217,12 @@ export class Store {
     }
   }
 
+  /** The database's size in bytes, as a snapshot of it would be. */
+  size(): number {
+    const row = this.get('SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()');
+    return Number(row?.bytes ?? 0);
+  }
+
   get schemaVersion(): number {
     return Number(this.get('PRAGMA user_version')?.user_version ?? 0);
   }
@@ -214,6 +252,9 @@ export class Store {
     if (this.closed) {
       throw new Error('the store is closed');
     }
+    if (this.broken) {
+      throw this.broken;
+    }
     const statements: Statement[] = [];
     const tx: WriteTx = {
       all: (sql, params) => this.all(sql, params),
@@ -230,8 +271,12 @@ export class Store {
     try {
       result = fn(tx);
       // journal first: if the disk refuses the record, the transaction is rolled back in memory too
+      // (while a checkpoint runs, the record waits for its new journal: see checkpointInBackground)
       if (statements.length > 0) {
-        durable = this.journal.append(statements);
+        const held = this.background?.held;
+        durable = held
+          ? new Promise<void>((resolve, reject) => held.push({ statements, resolve, reject }))
+          : this.journal.append(statements);
       }
       this.db.exec('COMMIT');
     } catch (e) {
@@ -239,12 +284,139 @@ export class Store {
       throw e;
     }
     if (durable) {
-      if (this.journal.size > (this.options.checkpointBytes ?? 4 * 1024 * 1024) && this.now() >= this.retryAt) {
-        this.checkpoint();
+      if (!this.background && this.journal.size > this.checkpointBytes() && this.now() >= this.retryAt) {
+        this.checkpointInBackground();
       }
       await durable;
     }
     return result;
+  }
+
+  private checkpointBytes(): number {
+    return this.options.checkpointBytes ?? Math.max(MIN_CHECKPOINT_BYTES, this.databaseBytes / 2);
+  }
+
+  /** Resolves once no checkpoint runs in the background (tests, and a stop that waits for one). */
+  async settled(): Promise<void> {
+    while (this.background) {
+      await this.background.done;
+    }
+  }
+
+  /**
+   * The checkpoint of a growing journal, beside requests: the database is copied at once, then the
+   * copy is hashed and written as the next generation off the thread while reads and writes go on.
+   * Transactions committed meanwhile are applied in memory at once and journaled (and acknowledged)
+   * in the new generation's journal once it is committed, or in the current one if the checkpoint
+   * fails: no record is ever in two journals, and the new journal holds nothing until its snapshot
+   * is on disk (the invariant recovery relies on; see writeGeneration).
+   */
+  private checkpointInBackground(): void {
+    this.checkpointAttempts++;
+    const next = this.generation + 1;
+    const old = this.journal;
+    let data: Uint8Array | undefined;
+    try {
+      data = this.db.export();
+    } catch (e) {
+      this.snapshotFailed(e as Error);
+      return;
+    }
+    const previous = { generation: this.generation, ...old.position };
+    const state: { held: Held[]; abandoned: boolean; done: Promise<void> } = {
+      held: [],
+      abandoned: false,
+      done: Promise.resolve(),
+    };
+    const abandoned = () => state.abandoned;
+    const size = data.length;
+    const run = async (): Promise<{ journal: JournalWriter; sha: string }> => {
+      await old.durable(); // the snapshot's state must never be ahead of the old journal on disk
+      const sha = await sha256InSlices(data!);
+      const header: JournalHeader = { generation: next, snapshotSha256: sha, format: JOURNAL_FORMAT, previous };
+      const journal = await JournalWriter.createInBackground(
+        path.join(this.dir, journalName(next)),
+        header,
+        this.reserve,
+        abandoned,
+      );
+      try {
+        await this.reserve.writeAtomicInBackground(path.join(this.dir, snapshotName(next)), data!, false, abandoned);
+      } catch (e) {
+        journal.closeSync();
+        if (!state.abandoned) {
+          fs.rmSync(journal.file, { force: true }); // not committed: the marker still names this generation
+        }
+        throw e;
+      }
+      return { journal, sha };
+    };
+    state.done = run().then(
+      ({ journal, sha }) => {
+        data = undefined;
+        if (state.abandoned) {
+          journal.closeSync();
+          return;
+        }
+        try {
+          this.ack.writeDurably({ generation: next, snapshotSha256: sha, ...journal.position });
+        } catch {
+          // the generation is committed; the marker catches up at the next fdatasync (see AckMarker)
+        }
+        old.withAck(undefined).closeDurable();
+        this.journal = journal.withAck(this.ack);
+        this.generation = next;
+        this.databaseBytes = size;
+        this.background = undefined;
+        this.reserve.refill();
+        this.dropOldGenerations(next);
+        this.checkpointWritten(next, size);
+        this.journalHeld(state.held);
+      },
+      (e: Error) => {
+        data = undefined;
+        if (state.abandoned) {
+          return;
+        }
+        this.background = undefined;
+        this.reserve.refill();
+        if (!(e instanceof CheckpointAbandoned)) {
+          this.snapshotFailed(e);
+        }
+        this.journalHeld(state.held);
+      },
+    );
+    this.background = state;
+  }
+
+  /** Stops a checkpoint in the background (it renames nothing from now on); its held writes are journaled now. */
+  private abandonBackground(): void {
+    const state = this.background;
+    if (state) {
+      state.abandoned = true;
+      this.background = undefined;
+      this.journalHeld(state.held);
+    }
+  }
+
+  /** Journals the transactions held during a checkpoint, in their order, into the journal in use. */
+  private journalHeld(held: readonly Held[]): void {
+    for (const h of held) {
+      if (this.broken) {
+        h.reject(this.broken);
+        continue;
+      }
+      try {
+        this.journal.append(h.statements).then(h.resolve, h.reject);
+      } catch (e) {
+        // committed in memory but not on disk: taking later writes would journal them without it
+        this.broken = new Error(
+          `the store could not journal a write (${(e as Error).message}); restart ML Lab once the disk has room`,
+        );
+        this.log.error(`store: ${this.broken.message}`);
+        h.reject(this.broken);
+      }
+    }
   }
 
   /**
@@ -256,6 +428,8 @@ export class Store {
    * The files are opened with descriptors reserved from the start (see DescriptorReserve).
    */
   checkpoint(): boolean {
+    this.abandonBackground();
+    this.checkpointAttempts++;
     const next = this.generation + 1;
     let written: { journal: JournalWriter };
     let size: number;
@@ -273,8 +447,14 @@ export class Store {
     this.journal.withAck(undefined).closeSync();
     this.journal = written.journal;
     this.generation = next;
+    this.databaseBytes = size;
     this.reserve.refill(); // the old journal's descriptor is free again
     this.dropOldGenerations(next);
+    this.checkpointWritten(next, size);
+    return true;
+  }
+
+  private checkpointWritten(next: number, size: number): void {
     this.log.info(`store: checkpoint, generation ${next} (${size} bytes)`);
     if (this.failures > 0) {
       this.log.info(
@@ -285,7 +465,6 @@ export class Store {
     this.failureCodes.clear();
     this.retryDelay = 0;
     this.retryAt = 0;
-    return true;
   }
 
   private now(): number {
@@ -309,7 +488,10 @@ export class Store {
     }
   }
 
-  /** Keeps the previous generation as the fallback for a damaged newest snapshot; drops older ones. */
+  /**
+   * Keeps the previous generation as the fallback for a damaged newest snapshot; drops older ones.
+   * The files are removed off the thread (freeing a snapshot of 100 MB took ~100 ms).
+   */
   private dropOldGenerations(next: number): void {
     let files: string[];
     try {
@@ -318,12 +500,11 @@ export class Store {
       files = [journalName(next - 2), snapshotName(next - 2)]; // (no descriptor to list the folder)
     }
     for (const f of files) {
-      if ((isGenerationFile(f) && generationOf(f) < next - 1) || f.includes('.tmp-')) {
-        try {
-          fs.rmSync(path.join(this.dir, f), { force: true });
-        } catch {
-          // left for the next checkpoint
-        }
+      if (
+        (isGenerationFile(f) && generationOf(f) < next - 1) ||
+        (f.includes('.tmp-') && !f.endsWith(`.tmp-${process.pid}-bg`))
+      ) {
+        fs.rm(path.join(this.dir, f), { force: true }, () => undefined); // else left for the next checkpoint
       }
     }
   }
@@ -336,7 +517,7 @@ export class Store {
     if (this.closed) {
       return;
     }
-    this.checkpoint(); // best effort: the journal alone restores everything
+    this.checkpoint(); // best effort: the journal alone restores everything (a background one gives way)
     this.journal.closeSync();
     this.ack.close();
     this.reserve.close();

@@ -3,6 +3,23 @@ import * as os from 'os';
 import * as path from 'path';
 import { writeAll } from '../../common/fsync';
 
+/** A checkpoint in the background gave way to the store's close, which writes its own. */
+export class CheckpointAbandoned extends Error {
+  constructor() {
+    super('the checkpoint gave way to the store closing');
+  }
+}
+
+/** Writes all of `data` with writes that run off the thread, 4 MiB at a time. */
+async function writeAllInBackground(fd: number, data: Uint8Array): Promise<void> {
+  for (let done = 0; done < data.length;) {
+    const length = Math.min(4 * 1024 * 1024, data.length - done);
+    done += await new Promise<number>((resolve, reject) =>
+      fs.write(fd, data, done, length, null, (e, n) => (e ? reject(e) : resolve(n))),
+    );
+  }
+}
+
 const exhausted = (e: unknown) => ['EMFILE', 'ENFILE'].includes((e as NodeJS.ErrnoException).code ?? '');
 
 /**
@@ -89,6 +106,47 @@ export class DescriptorReserve {
     } catch (e) {
       fs.closeSync(fd);
       throw e;
+    }
+    return fd;
+  }
+
+  /**
+   * `writeAtomic` for a checkpoint that runs beside requests: the file is opened at once (in a spare
+   * slot if need be), written and synced off the thread, and renamed into place only if `abandoned()`
+   * still says no right before the rename (the store was closed meanwhile and wrote its own).
+   */
+  async writeAtomicInBackground(
+    file: string,
+    data: Uint8Array,
+    keepOpen: boolean,
+    abandoned: () => boolean,
+  ): Promise<number | undefined> {
+    if (path.dirname(file) !== this.dir) {
+      throw new Error(`${file} is not in ${this.dir}`);
+    }
+    const tmp = `${file}.tmp-${process.pid}-bg`;
+    const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = fs.constants;
+    const fd = this.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | (keepOpen ? O_APPEND : 0));
+    let renamed = false;
+    try {
+      await writeAllInBackground(fd, data);
+      await new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+      if (abandoned()) {
+        throw new CheckpointAbandoned();
+      }
+      fs.renameSync(tmp, file);
+      renamed = true;
+      await new Promise<void>((resolve, reject) => fs.fsync(this.dirFd, (e) => (e ? reject(e) : resolve())));
+    } catch (e) {
+      fs.closeSync(fd);
+      if (!renamed) {
+        fs.rmSync(tmp, { force: true });
+      }
+      throw e;
+    }
+    if (!keepOpen) {
+      fs.closeSync(fd);
+      return undefined;
     }
     return fd;
   }

@@ -216,6 +216,19 @@ export class JournalWriter {
     return new JournalWriter(file, header, at, ack);
   }
 
+  /** `create` for a checkpoint in the background (see DescriptorReserve.writeAtomicInBackground). */
+  static async createInBackground(
+    file: string,
+    header: JournalHeader,
+    reserve: DescriptorReserve,
+    abandoned: () => boolean,
+  ): Promise<JournalWriter> {
+    const { line, sum } = encode((header.format ?? 1) >= 2 ? FORMAT_2_SEED : '', header);
+    const at = { records: 0, bytes: Buffer.byteLength(line), last: sum };
+    const fd = await reserve.writeAtomicInBackground(file, Buffer.from(line), true, abandoned);
+    return new JournalWriter(file, header, at, undefined, fd);
+  }
+
   /** Opens a journal that was read whole up to `at` for appending, cutting off whatever follows. */
   static open(file: string, contents: JournalContents, ack?: AckMarker): JournalWriter {
     const at = positionOf(contents);
@@ -259,6 +272,26 @@ export class JournalWriter {
       this.waiting.push({ resolve, reject });
       this.flush();
     });
+  }
+
+  /** Resolves once every append so far is on disk (rejects if the disk refused one). */
+  durable(): Promise<void> {
+    if (this.failure) {
+      return Promise.reject(this.failure);
+    }
+    if (!this.syncing && this.waiting.length === 0) {
+      return Promise.resolve(); // every append was synced (flush runs whenever one waits)
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.flush();
+    });
+  }
+
+  /** Closes a journal whose appends are all on disk (see `durable`), without another sync. */
+  closeDurable(): void {
+    fs.closeSync(this.fd);
+    this.fd = -1;
   }
 
   /** Flushes synchronously; pending appends resolve. */
