@@ -54,8 +54,9 @@ export function generateExperiments(runs: number, params: number, metrics: numbe
   return out;
 }
 
-/** The `table` message the host would post for these experiments. */
+/** A `table` message with every row of these experiments in it (as the host posts a small table). */
 export function tableMessage(experiments: readonly Experiment[]): TableMessage {
   const columns = deriveColumns(experiments);
-  return { type: 'table', project: 'bench', columns, rows: experiments.map((e) => encodeRow(e, columns)) };
+  const rows = experiments.map((e) => encodeRow(e, columns));
+  return { type: 'table', table: 1, project: 'bench', columns, rows, total: rows.length };
 }

@@ -341,7 +341,7 @@ describe('compare table webview in Chromium', function () {
       css: COMPARE_CSS,
       state: { ...state, view: 'table' },
     });
-    await again.send({ ...message, rows: message.rows.slice(0, 30) });
+    await again.send({ ...message, rows: message.rows.slice(0, 30), total: 30 });
     await again.page.waitForSelector('.grow.group');
     assert.match(await again.page.locator('.ghead button[data-column="status"] .sort').innerText(), /▲1/);
     assert.strictEqual(
@@ -352,9 +352,11 @@ describe('compare table webview in Chromium', function () {
     );
     await again.send({
       type: 'table',
+      table: 2,
       project: 'empty',
       columns: message.columns.slice(0, 5),
       rows: [],
+      total: 0,
       empty: 'No experiments yet — run a script with ML Lab: Run as Experiment.',
     });
     await again.page.waitForSelector('.empty');

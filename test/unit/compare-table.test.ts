@@ -9,8 +9,9 @@ import { controlFilters, filterRows, parseFilterText } from '../../src/common/co
 import { sortRows, toggleSort } from '../../src/common/compare/sort';
 import { differingColumns, groupLines } from '../../src/common/compare/view';
 import { tableCsv, writeFileAtomic } from '../../src/extension/experiments/compare/export';
+import { CHUNK, FIRST_CHUNK, TableRows } from '../../src/extension/experiments/compare/table-rows';
 import type { Experiment, MetricSummary } from '../../src/protocol/experiments';
-import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
+import type { ColumnDef, TableRowsMessage, WireRow } from '../../src/protocol/webviews/compare-table';
 import { runLabels, type LabelSource } from '../../src/protocol/run-label';
 import { differingParamColumns, rowLabels } from '../../webviews/compare-table/compute';
 import { TableData } from '../../webviews/compare-table/data';
@@ -366,6 +367,108 @@ describe('compare table logic', () => {
         assert.ok(differingParamColumns(data, all).length > 0, 'the generated runs differ in their params');
         assert.deepStrictEqual(differingParamColumns(data, [0]), [], 'a run alone differs in nothing');
       }
+    });
+  });
+
+  describe('a table delivered in chunks', () => {
+    const experiments = generateExperiments(20_000, 20, 10);
+    const columns = deriveColumns(experiments);
+    const wires = experiments.map((e) => encodeRow(e, columns));
+    const ids = (rows: readonly WireRow[]) => rows.map((r) => r[0]);
+
+    /** Asks for every chunk after the first rows, as the page does; the chunks in order. */
+    function drain(rows: TableRows, table: number, from: number): TableRowsMessage[] {
+      const chunks: TableRowsMessage[] = [];
+      for (let at = from; at < experiments.length;) {
+        const chunk = rows.more(table, at)!;
+        chunks.push(chunk);
+        assert.ok(chunk.next > at, 'every chunk moves on');
+        at = chunk.next;
+      }
+      return chunks;
+    }
+
+    it('sends every row once, in order, the first ones with the table and the others within the bounds', () => {
+      const rows = new TableRows();
+      rows.reset(wires);
+      const first = rows.start();
+      assert.strictEqual(first.total, wires.length);
+      assert.ok(first.rows.length > 40, 'more than a screen at once');
+      assert.ok(first.rows.length <= FIRST_CHUNK.rows);
+      assert.ok(JSON.stringify(first.rows).length <= FIRST_CHUNK.chars + first.rows.length + 2);
+      const chunks = drain(rows, first.table, first.rows.length);
+      assert.ok(chunks.length > 5, `${chunks.length} chunks`);
+      for (const c of chunks) {
+        assert.ok(
+          c.rows.length <= CHUNK.rows && c.rows.reduce((n, r) => n + JSON.stringify(r).length, 0) <= CHUNK.chars,
+        );
+      }
+      assert.deepStrictEqual([...ids(first.rows), ...chunks.flatMap((c) => ids(c.rows))], ids(wires));
+      assert.deepStrictEqual(rows.more(first.table, wires.length)?.rows, [], 'nothing after the end');
+    });
+
+    it('answers no request about a table replaced since, and starts each table from its first row', () => {
+      const rows = new TableRows();
+      rows.reset(wires);
+      const old = rows.start();
+      const now = rows.start();
+      assert.notStrictEqual(now.table, old.table);
+      assert.strictEqual(rows.more(old.table, old.rows.length), undefined);
+      assert.deepStrictEqual(ids(now.rows), ids(old.rows));
+      rows.reset(wires.slice(0, 3));
+      assert.strictEqual(rows.more(now.table, now.rows.length), undefined, 'new rows: a new table');
+      assert.deepStrictEqual(rows.start().rows, wires.slice(0, 3), 'a small table comes whole with the first message');
+    });
+
+    it('posts a change only for rows the page has or new runs; a chunk takes the other rows as they are then', () => {
+      const rows = new TableRows();
+      rows.reset(wires);
+      const first = rows.start();
+      const at = first.rows.length;
+      const edited = (w: WireRow, value: number): WireRow => [w[0], ...w.slice(1, -1), value] as unknown as WireRow;
+      const sentOne = edited(wires[1], 1);
+      const pendingOne = edited(wires[at + 5], 2);
+      const added = ['run-new', ...wires[0].slice(1)] as unknown as WireRow;
+      const now = [
+        added,
+        ...wires
+          .filter((_, i) => i !== 2 && i !== at + 6)
+          .map((w) => (w === wires[1] ? sentOne : w === wires[at + 5] ? pendingOne : w)),
+      ];
+      const { changed, deleted } = rows.update(now);
+      assert.deepStrictEqual(ids(changed), ['run-new', wires[1][0]]);
+      assert.deepStrictEqual(deleted, [wires[2][0]], 'a run deleted before its chunk is left out of it instead');
+      const received = [...first.rows, ...drain(rows, first.table, at).flatMap((c) => c.rows)];
+      assert.ok(!ids(received).includes(wires[at + 6][0]));
+      assert.deepStrictEqual(
+        received.find((r) => r[0] === pendingOne[0]),
+        pendingOne,
+      );
+      // once all are sent, every change is posted
+      const back = rows.update(wires);
+      assert.deepStrictEqual(ids(back.changed), ids([wires[1], wires[2], wires[at + 5], wires[at + 6]]));
+      assert.deepStrictEqual(back.deleted, ['run-new']);
+    });
+
+    it('are put together by the page in the order of the host, ignoring chunks of an earlier table', () => {
+      const rows = new TableRows();
+      rows.reset(wires);
+      const first = rows.start();
+      const data = new TableData();
+      data.setTable({ type: 'table', project: 'p', columns, ...first });
+      assert.ok(data.loading);
+      const chunks = drain(rows, first.table, first.rows.length);
+      assert.strictEqual(data.append({ ...chunks[1] }), false, 'not the next one');
+      assert.strictEqual(data.append({ ...chunks[0], table: first.table + 1 }), false, 'another table');
+      for (const c of chunks) {
+        assert.ok(data.append(c));
+      }
+      assert.ok(!data.loading);
+      assert.deepStrictEqual(
+        data.rows.map((r) => r.id),
+        ids(wires),
+      );
+      assert.deepStrictEqual(data.rows[7], decodeRow(wires[7], columns));
     });
   });
 });

@@ -1,6 +1,9 @@
-/** The rows the host sent, decoded, with an index by id; updated in place as runs change. */
+/**
+ * The rows the host sent, decoded, with an index by id; updated in place as runs change. A table
+ * arrives as its first rows, then chunk by chunk (`append`) until `total` positions are in.
+ */
 import { decodeRow, type Row } from '../../src/common/compare/cells';
-import type { ColumnDef, TableMessage, WireRow } from '../../src/protocol/webviews/compare-table';
+import type { ColumnDef, TableMessage, TableRowsMessage, WireRow } from '../../src/protocol/webviews/compare-table';
 
 export class TableData {
   columns: readonly ColumnDef[] = [];
@@ -11,7 +14,18 @@ export class TableData {
   project: string | null = null;
   /** false until the first `table` arrives */
   loaded = false;
+  /** the table being received (TableMessage.table) */
+  table = -1;
+  /** the position in the table where the next chunk starts (positions received so far) */
+  next = 0;
+  /** the table's positions in all */
+  total = 0;
   private byId = new Map<string, number>();
+
+  /** Whether rows of the table are still to come. */
+  get loading(): boolean {
+    return this.next < this.total;
+  }
 
   setTable(message: TableMessage): void {
     this.columns = message.columns;
@@ -20,7 +34,29 @@ export class TableData {
     this.empty = message.empty ?? '';
     this.project = message.project;
     this.loaded = true;
+    this.table = message.table;
+    this.next = message.rows.length;
+    this.total = message.total;
     this.reindex();
+  }
+
+  /**
+   * Adds a chunk after the rows received; false (and nothing added) when it is not the one expected
+   * (a chunk of an earlier table). A run that is here already (posted as new meanwhile) stays as it is.
+   */
+  append(chunk: TableRowsMessage): boolean {
+    if (chunk.table !== this.table || chunk.from !== this.next) {
+      return false;
+    }
+    for (const wire of chunk.rows) {
+      if (!this.byId.has(wire[0])) {
+        this.byId.set(wire[0], this.rows.length);
+        this.rows.push(decodeRow(wire, this.columns));
+      }
+    }
+    // a chunk that does not move on ends the loading rather than asking for it again
+    this.next = chunk.next > chunk.from ? chunk.next : this.total;
+    return true;
   }
 
   /** Replaces changed rows in place; new rows (new runs) go first, as the host lists newest first. */

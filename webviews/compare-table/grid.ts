@@ -1,7 +1,7 @@
 /**
  * The table as a virtualized grid: rows have a fixed height and only those in view (plus a few)
  * are in the DOM, positioned over a spacer as tall as all rows; columns outside the horizontal view
- * are not rendered either, so 10,000 runs and 1,000 metric keys scroll alike. The check box and
+ * are not rendered either, so 100,000 runs and 1,000 metric keys scroll alike. The check box and
  * name stay pinned at the left, the header at the top. Rows are recycled as the view scrolls.
  * Geometry: grid-layout.ts; the header: grid-head.ts; the row elements: grid-rows.ts.
  */
@@ -106,6 +106,11 @@ export class Grid {
 
   set scrollTop(value: number) {
     this.element.scrollTop = value;
+  }
+
+  /** Whether the rows reach far enough down to scroll to `top`. */
+  canScrollTo(top: number): boolean {
+    return this.element.isConnected && this.element.scrollHeight - this.element.clientHeight >= top;
   }
 
   /** How many row elements are in the DOM (for tests: only a window of the rows). */

@@ -6,10 +6,11 @@
  */
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../../src/protocol/webviews/compare-table';
 import { vscodeApi } from '../common/vscode-api';
-import { receive } from './messages';
+import { HostMessages } from './messages';
 import { ComparePage } from './page';
 import type { State } from './state';
 
 const page = new ComparePage(document.getElementById('root')!, vscodeApi<WebviewToHostMessage, State>());
-window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) => receive(page, event.data));
+const messages = new HostMessages(page);
+window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) => messages.receive(event.data));
 page.post({ type: 'ready' });

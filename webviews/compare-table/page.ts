@@ -30,6 +30,8 @@ export class ComparePage {
   private shownMain: HTMLElement | undefined;
   private chooser: HTMLElement | undefined;
   private columnsKey = '';
+  /** where to scroll the grid once enough rows are in (a panel shown again is where it was left) */
+  private scrollTo: number | undefined;
 
   constructor(
     root: HTMLElement,
@@ -68,6 +70,20 @@ export class ComparePage {
       this.parallel.draw();
     }
     this.renderStatus();
+    this.applyScroll();
+  }
+
+  /** Scrolls the grid to `top` as soon as its rows reach that far (or all rows are in), unless the person scrolls first. */
+  restoreScroll(top: number): void {
+    this.scrollTo = top;
+  }
+
+  private applyScroll(): void {
+    const top = this.scrollTo;
+    if (top !== undefined && (!this.data.loading || this.grid.canScrollTo(top))) {
+      this.scrollTo = undefined;
+      this.grid.scrollTop = top;
+    }
   }
 
   /** Saves and redraws the selection after it changed. */
@@ -136,7 +152,13 @@ export class ComparePage {
         this.store.save({ collapsed: [...collapsed] });
         this.refresh();
       },
-      scrolled: (scrollTop) => this.store.scrolled(scrollTop),
+      scrolled: (scrollTop) => {
+        if (this.scrollTo !== undefined && scrollTop === 0) {
+          return; // scrolled sideways before the rows to scroll down to are in: still to do, still saved
+        }
+        this.scrollTo = undefined;
+        this.store.scrolled(scrollTop);
+      },
     };
   }
 
@@ -154,13 +176,16 @@ export class ComparePage {
 
   private emptyText(): string | undefined {
     const { data, view } = this;
-    if (!data.loaded) {
+    if (!data.loaded || (data.rows.length === 0 && data.loading)) {
       return 'Loading experiments…';
     }
     if (data.rows.length === 0) {
       return data.empty || 'No experiments yet — run a script with ML Lab: Run as Experiment.';
     }
-    return view && view.sorted.length === 0 ? 'No run matches the filters.' : undefined;
+    if (view && view.sorted.length === 0) {
+      return data.loading ? 'No run received so far matches the filters…' : 'No run matches the filters.';
+    }
+    return undefined;
   }
 
   /** Shows the table, the parallel coordinates or why there is nothing to show. */

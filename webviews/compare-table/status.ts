@@ -1,4 +1,7 @@
-/** The status line under the toolbar: how many runs are shown and selected, the sort, filter errors, a notice. */
+/**
+ * The status line under the toolbar: how many runs are shown and selected, how many are still
+ * coming, the sort, filter errors, a notice.
+ */
 import { el } from '../common/dom';
 import type { View } from './compute';
 import type { TableData } from './data';
@@ -29,6 +32,11 @@ export function renderStatus(line: HTMLElement, { data, view, state, selected, n
         `${shown === total ? total.toLocaleString() : `${shown.toLocaleString()} of ${total.toLocaleString()}`} run${total === 1 ? '' : 's'}`,
       ),
     );
+    if (data.loading) {
+      parts.push(
+        el('span', 'loading', `loading: ${data.next.toLocaleString()} of ${data.total.toLocaleString()} received…`),
+      );
+    }
     if (selected.size > 0) {
       parts.push(el('span', undefined, `${selected.size.toLocaleString()} selected`));
     }

@@ -2,6 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { deriveColumns, encodeRow, sameColumns } from '../../../common/compare/columns';
+import type { Experiment } from '../../../protocol/experiments';
 import type {
   ColumnDef,
   HostToWebviewMessage,
@@ -17,16 +18,18 @@ import type { ProjectsModel } from '../../projects/projects-model';
 import type { ExperimentsModel } from '../experiments-model';
 import { tableCsv, writeFileAtomic } from './export';
 import { COMPARE_CSS } from './style';
+import { TableRows } from './table-rows';
 
 /**
  * The compare table panel: every experiment of the active project as a row. The panel sends the
- * whole table on each `ready`, then only the rows that changed (a running run's metrics) or went
- * away; sorting, filtering and scrolling live in the webview and survive both.
+ * table on each `ready`: its columns and first rows, then the other rows in bounded chunks as the
+ * page asks for them (table-rows.ts); later only the rows that changed (a running run's metrics) or
+ * went away. Sorting, filtering and scrolling live in the webview and survive all of these.
  */
 export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, WebviewToHostMessage> {
   private columns: ColumnDef[] = [];
   /** the rows as last sent, by id, in the model's order (newest first) */
-  private rows = new Map<string, { wire: WireRow; json: string }>();
+  private readonly rows = new TableRows();
   private projectId: string | undefined;
   /** a selection to apply with the next `table` */
   private pendingSelect: readonly string[] | undefined;
@@ -41,6 +44,10 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
   private readonly _onDidPaint = this._register(new vscode.EventEmitter<number>());
   /** the page painted its first table (with this many rows) since it loaded */
   readonly onDidPaint = this._onDidPaint.event;
+
+  private readonly _onDidLoad = this._register(new vscode.EventEmitter<number>());
+  /** every row of a table arrived in the page (this many) and was painted */
+  readonly onDidLoad = this._onDidLoad.event;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -59,7 +66,7 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
 
   /** The columns and rows as last sent, for tests. */
   get table(): { columns: readonly ColumnDef[]; rows: readonly WireRow[] } {
-    return { columns: this.columns, rows: [...this.rows.values()].map((r) => r.wire) };
+    return { columns: this.columns, rows: this.rows.wires };
   }
 
   /** Opens (or reveals) the table; `select` preselects those experiments' rows. */
@@ -96,8 +103,18 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
           this.post({ type: 'notice', level: 'error', text: `Could not open the charts: ${(e as Error).message}` }),
         );
         break;
+      case 'moreRows': {
+        const chunk = this.rows.more(message.table, message.from);
+        if (chunk) {
+          this.post(chunk);
+        }
+        break;
+      }
       case 'painted':
         this._onDidPaint.fire(message.rows);
+        break;
+      case 'loaded':
+        this._onDidLoad.fire(message.rows);
         break;
       case 'exportCsv':
         this.exportCsv(message.columns, message.ids).catch((e: unknown) =>
@@ -123,25 +140,26 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
   private rebuild(): void {
     const items = this.model.items;
     this.columns = deriveColumns(items);
-    this.rows = new Map(items.map((e) => this.entry(encodeRow(e, this.columns))));
+    this.rows.reset(this.encode(items, this.columns));
     this.projectId = this.projects.activeProject?.id;
   }
 
-  private entry(wire: WireRow): [string, { wire: WireRow; json: string }] {
-    return [wire[0], { wire, json: JSON.stringify(wire) }];
+  private encode(items: readonly Experiment[], columns: readonly ColumnDef[]): WireRow[] {
+    return items.map((e) => encodeRow(e, columns));
   }
 
+  /** The columns and the first rows; the page asks for the others (`moreRows`). */
   private tableMessage(): TableMessage {
     const select = this.pendingSelect;
     this.pendingSelect = undefined;
-    const rows = [...this.rows.values()].map((r) => r.wire);
+    const first = this.rows.start();
     return {
       type: 'table',
       project: this.projects.activeProject?.name ?? null,
       columns: this.columns,
-      rows,
+      ...first,
       ...(select ? { select } : {}),
-      ...(rows.length === 0 ? { empty: this.emptyReason() } : {}),
+      ...(first.total === 0 ? { empty: this.emptyReason() } : {}),
     };
   }
 
@@ -155,7 +173,10 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
     return 'No experiments yet — run a script with ML Lab: Run as Experiment, or `mllab run -- python train.py` in a terminal.';
   }
 
-  /** Sends what changed: the whole table when the columns or the project changed, else the changed rows. */
+  /**
+   * Sends what changed: the whole table when the columns or the project changed, else the changed
+   * and deleted rows (but those still to come with a chunk of the table).
+   */
   private modelChanged(): void {
     if (!this.panel) {
       return; // rebuilt when opened
@@ -168,17 +189,7 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
       this.post(this.tableMessage());
       return;
     }
-    const next = new Map<string, { wire: WireRow; json: string }>();
-    const changed: WireRow[] = [];
-    for (const e of items) {
-      const [id, entry] = this.entry(encodeRow(e, columns));
-      next.set(id, entry);
-      if (this.rows.get(id)?.json !== entry.json) {
-        changed.push(entry.wire);
-      }
-    }
-    const deleted = [...this.rows.keys()].filter((id) => !next.has(id));
-    this.rows = next;
+    const { changed, deleted } = this.rows.update(this.encode(items, columns));
     if (deleted.length > 0) {
       this.post({ type: 'deleteRows', ids: deleted });
     }
@@ -188,7 +199,7 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
   }
 
   private async exportCsv(columnIds: readonly string[], rowIds: readonly string[]): Promise<void> {
-    const csv = tableCsv(this.columns, new Map([...this.rows].map(([id, r]) => [id, r.wire])), columnIds, rowIds);
+    const csv = tableCsv(this.columns, this.rows.byId(), columnIds, rowIds);
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
     const name = `${(this.projects.activeProject?.name ?? 'experiments').replace(/[^\w.-]+/g, '-')}-compare.csv`;
     const target = await this.pickCsvTarget(vscode.Uri.joinPath(folder, name));
