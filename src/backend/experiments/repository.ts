@@ -3,6 +3,8 @@ import { durationOf, fromRow, toRow, type ExperimentRow } from '../../protocol/e
 import { ApiError } from '../errors';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
+import { readRunManifest } from './run-manifest';
+import { manifestColumns, manifestOfRow, storedManifest } from './stored-manifest';
 
 /** The summary of one metric key of a run, with where its points are stored. */
 export interface KeyState {
@@ -170,18 +172,28 @@ export class ExperimentRepository implements ProjectOwned {
     return fromRow(String(row.project_id), JSON.parse(String(row.listing)) as ExperimentRow);
   }
 
+  /** The experiment with its run.json (read from its run directory) and what it logged. */
   details(id: string): ExperimentDetails {
     const experiment = this.get(id);
-    const row = this.store.get('SELECT manifest, logged FROM experiments WHERE id = ?', [id])!;
+    const row = this.store.get('SELECT * FROM experiments WHERE id = ?', [id])!;
     const logged = JSON.parse(String(row.logged)) as Logged;
+    const read = readRunManifest(String(row.dir));
+    const unread =
+      'problem' in read
+        ? [
+            `run.json could not be read (${read.problem}): its command, working folder, script, runtime, ` +
+              'packages, git state and host details are not shown (the lab keeps only the rest)',
+          ]
+        : [];
     return {
       ...experiment,
-      manifest: JSON.parse(String(row.manifest)) as RunManifest,
+      manifest: 'manifest' in read ? read.manifest : manifestOfRow(row),
       artifacts: logged.artifacts,
       inputs: logged.inputs,
       outputs: logged.outputs,
       result: logged.result,
       warnings: [
+        ...unread,
         ...(logged.warnings ?? []),
         ...(logged.moreWarnings ? [`... and ${logged.moreWarnings} more warnings (see the backend log)`] : []),
       ],
@@ -230,6 +242,7 @@ export class ExperimentRepository implements ProjectOwned {
     if (!row) {
       return undefined;
     }
+    const manifest = manifestOfRow(row);
     const record: RunRecord = {
       id,
       projectId: String(row.project_id),
@@ -240,8 +253,9 @@ export class ExperimentRepository implements ProjectOwned {
       exitCode: row.exit_code === null ? null : Number(row.exit_code),
       operator: String(row.operator),
       dir: String(row.dir),
-      manifestText: String(row.manifest),
-      manifest: JSON.parse(String(row.manifest)) as RunManifest,
+      // what a refused run.json falls back to (the ingest compares it with the file's text)
+      manifestText: JSON.stringify(manifest),
+      manifest,
       logged: JSON.parse(String(row.logged)) as Logged,
       offset: Number(row.events_offset),
       corruptLines: Number(row.corrupt_lines),
@@ -275,8 +289,7 @@ export class ExperimentRepository implements ProjectOwned {
     how: { readonly isNew: boolean; readonly manifestChanged: boolean },
   ): void {
     const experiment = experimentOf(r, keys);
-    const params = JSON.stringify(experiment.params);
-    const tags = JSON.stringify(experiment.tags);
+    const { params, tags } = manifestColumns(r.manifest);
     const listing = JSON.stringify(toRow(experiment));
     this.changed();
     const logged = JSON.stringify(r.logged);
@@ -297,7 +310,7 @@ export class ExperimentRepository implements ProjectOwned {
           params,
           tags,
           r.dir,
-          r.manifestText,
+          storedManifest(r.manifest),
           logged,
           r.offset,
           r.corruptLines,
@@ -324,7 +337,7 @@ export class ExperimentRepository implements ProjectOwned {
           r.corruptLines,
           r.skippedPoints,
           listing,
-          ...(how.manifestChanged ? [r.manifestText] : []),
+          ...(how.manifestChanged ? [storedManifest(r.manifest)] : []),
           r.id,
         ],
       ) === 0

@@ -5,6 +5,48 @@ import { openInside, UnsafePathError } from '../files/copy';
 import type { Logger } from '../log';
 import { STATUSES } from './run-state';
 
+/** The text of an opened run.json (closed here), or undefined when it cannot be read whole. */
+function readOpened(opened: { fd: number; size: number }): string | undefined {
+  try {
+    const buffer = Buffer.allocUnsafe(opened.size);
+    let got = 0;
+    while (got < opened.size) {
+      const n = fs.readSync(opened.fd, buffer, got, opened.size - got, got);
+      if (n === 0) {
+        break;
+      }
+      got += n;
+    }
+    return buffer.toString('utf8', 0, got);
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(opened.fd);
+  }
+}
+
+/**
+ * The run.json of a run directory as the details of a run show it: read like the ingest reads it
+ * (bounded, no link followed), or why it could not be.
+ */
+export function readRunManifest(dir: string): { manifest: RunManifest } | { problem: string } {
+  let text: string | undefined;
+  try {
+    text = readOpened(openInside(dir, 'run.json', RUN_LIMITS.manifestBytes));
+  } catch (e) {
+    return { problem: (e as Error).message };
+  }
+  try {
+    const m = JSON.parse(text ?? '') as RunManifest | null;
+    if (m && typeof m === 'object' && !Array.isArray(m)) {
+      return { manifest: m };
+    }
+  } catch {
+    // below
+  }
+  return { problem: 'it is not a valid run manifest' };
+}
+
 /**
  * Reads and parses the run.json of run directories, saying each problem of a run once in the log
  * (a run is passed again and again while it is followed).
@@ -45,22 +87,7 @@ export class ManifestReader {
       return undefined; // not written yet (the client writes it atomically)
     }
     this.refused.delete(id);
-    try {
-      const buffer = Buffer.allocUnsafe(opened.size);
-      let got = 0;
-      while (got < opened.size) {
-        const n = fs.readSync(opened.fd, buffer, got, opened.size - got, got);
-        if (n === 0) {
-          break;
-        }
-        got += n;
-      }
-      return buffer.toString('utf8', 0, got);
-    } catch {
-      return undefined;
-    } finally {
-      fs.closeSync(opened.fd);
-    }
+    return readOpened(opened);
   }
 
   /** The manifest in `text`, or undefined (logged once per text) when it has no known status. */

@@ -1,5 +1,6 @@
 import type { WriteTx } from './database';
 import { containersMigration } from './migration-containers';
+import { storedManifestsMigration } from './migration-stored-manifests';
 import { listingAsRowsMigration } from './migration-listing-rows';
 import { modelsMigration } from './migration-models';
 import { schedulerMigration } from './migration-scheduler';
@@ -97,4 +98,6 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
   schedulerMigration,
   // 7: the model registry: models, versions (content in the blob store) and aliases (src/backend/models)
   modelsMigration,
+  // 8: run.json is read from the run directory; the row keeps what the ingest needs without it
+  storedManifestsMigration,
 ];
