@@ -13,8 +13,9 @@ import { CHUNK, FIRST_CHUNK, TableRows } from '../../src/extension/experiments/c
 import type { Experiment, MetricSummary } from '../../src/protocol/experiments';
 import type { ColumnDef, TableRowsMessage, WireRow } from '../../src/protocol/webviews/compare-table';
 import { runLabels, type LabelSource } from '../../src/protocol/run-label';
-import { differingParamColumns, rowLabels } from '../../webviews/compare-table/compute';
+import { computeView, differingParamColumns, LabelCache, rowLabels } from '../../webviews/compare-table/compute';
 import { TableData } from '../../webviews/compare-table/data';
+import { DEFAULT_STATE } from '../../webviews/compare-table/state';
 import { generateExperiments, tableMessage } from '../browser/compare-table-data';
 
 function metric(
@@ -367,6 +368,33 @@ describe('compare table logic', () => {
         assert.ok(differingParamColumns(data, all).length > 0, 'the generated runs differ in their params');
         assert.deepStrictEqual(differingParamColumns(data, [0]), [], 'a run alone differs in nothing');
       }
+    });
+  });
+
+  describe('labels kept from one view to the next', () => {
+    it('are those computed afresh after a sort, a metric change, a param change, new and deleted runs', () => {
+      const experiments = generateExperiments(300, 6, 2);
+      const data = new TableData();
+      const message = tableMessage(experiments);
+      data.setTable(message);
+      const cache = new LabelCache();
+      const same = (state = DEFAULT_STATE) =>
+        assert.deepStrictEqual([...computeView(data, state, cache).labels], [...computeView(data, state).labels]);
+      same();
+      const kept = computeView(data, DEFAULT_STATE, cache).labels;
+      same({ ...DEFAULT_STATE, sort: [{ column: 'params.p00', descending: true }] });
+      const m00 = message.columns.findIndex((c) => c.id === 'metrics.m00.last') + 1;
+      data.upsert([message.rows[3].map((v, i) => (i === m00 ? 0.5 : v)) as unknown as WireRow]);
+      assert.strictEqual(computeView(data, DEFAULT_STATE, cache).labels, kept, 'a new metric value keeps them');
+      const p01 = message.columns.findIndex((c) => c.id === 'params.p01') + 1;
+      data.upsert([message.rows[4].map((v, i) => (i === p01 ? 'other' : v)) as unknown as WireRow]);
+      assert.notStrictEqual(computeView(data, DEFAULT_STATE, cache).labels, kept);
+      same();
+      same({ ...DEFAULT_STATE, filterText: 'p00 > 0.5' });
+      data.upsert([['run-new', ...message.rows[0].slice(1)] as unknown as WireRow]);
+      same();
+      data.delete([message.rows[5][0], message.rows[6][0]]);
+      same();
     });
   });
 

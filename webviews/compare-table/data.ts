@@ -2,7 +2,7 @@
  * The rows the host sent, decoded, with an index by id; updated in place as runs change. A table
  * arrives as its first rows, then chunk by chunk (`append`) until `total` positions are in.
  */
-import { decodeRow, type Row } from '../../src/common/compare/cells';
+import { decodeRow, sameCell, type Row } from '../../src/common/compare/cells';
 import type { ColumnDef, TableMessage, TableRowsMessage, WireRow } from '../../src/protocol/webviews/compare-table';
 
 export class TableData {
@@ -20,7 +20,14 @@ export class TableData {
   next = 0;
   /** the table's positions in all */
   total = 0;
+  /**
+   * Changes whenever a run comes or goes or its name or a param changes: what run labels are made
+   * of (a running run's new metrics leave it as it is).
+   */
+  labelVersion = 0;
   private byId = new Map<string, number>();
+  /** the name and param columns */
+  private labelColumns: number[] = [];
 
   /** Whether rows of the table are still to come. */
   get loading(): boolean {
@@ -37,6 +44,8 @@ export class TableData {
     this.table = message.table;
     this.next = message.rows.length;
     this.total = message.total;
+    this.labelColumns = message.columns.flatMap((c, i) => (c.id === 'name' || c.group === 'param' ? [i] : []));
+    this.labelVersion++;
     this.reindex();
   }
 
@@ -48,11 +57,15 @@ export class TableData {
     if (chunk.table !== this.table || chunk.from !== this.next) {
       return false;
     }
+    const before = this.rows.length;
     for (const wire of chunk.rows) {
       if (!this.byId.has(wire[0])) {
         this.byId.set(wire[0], this.rows.length);
         this.rows.push(decodeRow(wire, this.columns));
       }
+    }
+    if (this.rows.length !== before) {
+      this.labelVersion++;
     }
     // a chunk that does not move on ends the loading rather than asking for it again
     this.next = chunk.next > chunk.from ? chunk.next : this.total;
@@ -68,10 +81,14 @@ export class TableData {
       if (at === undefined) {
         added.push(row);
       } else {
+        if (this.labelColumns.some((i) => !sameCell(this.rows[at].cells[i], row.cells[i]))) {
+          this.labelVersion++;
+        }
         this.rows[at] = row;
       }
     }
     if (added.length > 0) {
+      this.labelVersion++;
       this.rows = [...added, ...this.rows];
       this.reindex();
     }
@@ -79,7 +96,11 @@ export class TableData {
 
   delete(ids: readonly string[]): void {
     const gone = new Set(ids);
+    const before = this.rows.length;
     this.rows = this.rows.filter((r) => !gone.has(r.id));
+    if (this.rows.length !== before) {
+      this.labelVersion++;
+    }
     this.reindex();
   }
 

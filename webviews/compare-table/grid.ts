@@ -33,7 +33,6 @@ export class Grid {
   private readonly layout = new ColumnLayout();
   private data: TableData | undefined;
   private view: View | undefined;
-  private sort: readonly SortKey[] = [];
   private selected: ReadonlySet<string> = new Set();
   private version = 0;
   private active = -1;
@@ -77,7 +76,6 @@ export class Grid {
   update(data: TableData, view: View, sort: readonly SortKey[], selected: ReadonlySet<string>): void {
     this.data = data;
     this.view = view;
-    this.sort = sort;
     this.selected = selected;
     this.version++;
     this.layout.set(data, view);
@@ -91,6 +89,8 @@ export class Grid {
       this.active = view.lines.length - 1;
     }
     this.render();
+    this.head.showSort(sort);
+    this.head.showSelection(data, view, selected);
   }
 
   /** Selection changed only: redraws the rows in view. */
@@ -98,6 +98,9 @@ export class Grid {
     this.selected = selected;
     this.version++;
     this.render();
+    if (this.data && this.view) {
+      this.head.showSelection(this.data, this.view, selected);
+    }
   }
 
   get scrollTop(): number {
@@ -153,9 +156,7 @@ export class Grid {
       return;
     }
     const [c0, c1] = this.layout.window(this.element.scrollLeft, this.element.clientWidth);
-    this.head.render(data, view, this.layout);
-    this.head.showSelection(data, view, this.selected);
-    this.head.showSort(this.sort);
+    this.head.render(data, view, this.layout); // the sort and selection marks: update and setSelected
     this.updateCue();
     const [first, last] = rowWindow(this.element.scrollTop, this.element.clientHeight, view.lines.length);
     const count = last - first;

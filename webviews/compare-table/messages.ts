@@ -2,10 +2,10 @@
  * What the page does with each message of the host. A table comes as its first rows, painted at
  * once, then chunk by chunk: the next chunk is asked for as soon as one is in, before the work on
  * it, so the host prepares it meanwhile. The view (filters, sort, labels over every row) is
- * recomputed when the rows have grown fourfold since it last was and once all are in, so loading n
- * rows costs about 1.33 recomputations of n rows, however many chunks they come in (one per chunk
- * would be quadratic: seconds for 100,000 rows). Changes to runs that come meanwhile wait for that
- * next recomputation.
+ * recomputed when the rows have grown fourfold since it last was while more than half are still
+ * to come, and once all are in: loading n rows costs at most about 1.7 recomputations of n rows,
+ * however many chunks they come in (one per chunk would be quadratic: seconds for 100,000 rows).
+ * Changes to runs that come meanwhile wait for the next recomputation.
  */
 import type { HostToWebviewMessage, TableMessage, TableRowsMessage } from '../../src/protocol/webviews/compare-table';
 import type { ComparePage } from './page';
@@ -74,7 +74,8 @@ export class HostMessages {
       return; // a chunk of a table replaced since
     }
     this.askForMore();
-    if (!data.loading || data.rows.length >= GROWTH * this.computedRows) {
+    const due = data.rows.length >= GROWTH * this.computedRows && data.next < data.total / 2;
+    if (!data.loading || due) {
       this.recompute();
     } else {
       this.page.renderStatus(); // the progress

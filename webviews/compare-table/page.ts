@@ -8,7 +8,7 @@ import type { WebviewToHostMessage } from '../../src/protocol/webviews/compare-t
 import { el } from '../common/dom';
 import type { VsCodeApi } from '../common/vscode-api';
 import { columnChooser } from './chooser';
-import { computeView, type View } from './compute';
+import { computeView, LabelCache, type View } from './compute';
 import { TableData } from './data';
 import { Grid, type GridEvents } from './grid';
 import { ParallelView } from './parallel-view';
@@ -23,6 +23,7 @@ export class ComparePage {
   readonly grid = new Grid(this.gridEvents());
   notice: Notice | undefined;
   private view: View | undefined;
+  private readonly labels = new LabelCache();
   private readonly toolbar: Toolbar;
   private readonly parallel: ParallelView;
   private readonly statusLine = el('div', 'status-line');
@@ -62,7 +63,7 @@ export class ComparePage {
   /** Recomputes the view from the data and the state and redraws. */
   refresh(): void {
     this.syncColumnControls();
-    this.view = computeView(this.data, this.store.state);
+    this.view = computeView(this.data, this.store.state, this.labels);
     this.layout();
     if (this.store.state.view === 'table') {
       this.grid.update(this.data, this.view, this.store.state.sort, this.store.selected);
@@ -90,7 +91,7 @@ export class ComparePage {
   selectionChanged(): void {
     this.store.saveSelection();
     if (this.store.state.view === 'table') {
-      this.grid.update(this.data, this.view!, this.store.state.sort, this.store.selected);
+      this.grid.setSelected(this.store.selected);
     } else {
       this.parallel.draw();
     }
