@@ -13,7 +13,7 @@ import type { Experiment } from '../../src/protocol/experiments';
 import type { WebviewToHostMessage } from '../../src/protocol/webviews/compare-table';
 import { generateExperiments } from './compare-table-data';
 import { ChunkedHost } from './compare-table-host';
-import { launchChromium, openWebview, type WebviewPage } from './webview-harness';
+import { launchChromium, openWebview, saveScreenshot, type WebviewPage } from './webview-harness';
 
 const RUNS = 100_000;
 const ROW_HEIGHT = 24;
@@ -108,6 +108,7 @@ describe('compare table webview in Chromium: 100,000 runs in chunks', function (
     );
     assert.ok(!(await view.posted()).some((m) => (m as WebviewToHostMessage).type === 'loaded'));
     const firstPaint = await page.evaluate(() => performance.now());
+    await saveScreenshot(page, 'compare-table-loading');
 
     await host.release();
     const loaded = await posted(page, 'loaded');
