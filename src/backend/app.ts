@@ -260,7 +260,7 @@ export class Backend {
       await this.http.close();
       this.containers.stop();
       await tracking;
-      this.store.close();
+      this.store.close({ quick: true });
       this.options.onShutdown?.(reason);
       this.markStopped(reason);
     })();

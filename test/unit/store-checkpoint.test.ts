@@ -145,6 +145,26 @@ describe('metadata store checkpoints under pressure', () => {
     reopened.close();
   });
 
+  it('a quick close of a large database leaves the snapshot to the next start, which replays the journal', async () => {
+    const store = await Store.open(dir, new MemoryLogger(), { quickCloseBytes: 0 });
+    for (let i = 0; i < 10; i++) {
+      await insert(store, `q${i}`);
+    }
+    const generation = store.currentGeneration;
+    store.close({ quick: true });
+    const log = new MemoryLogger();
+    const reopened = await Store.open(dir, log);
+    assert.strictEqual(count(reopened), 10);
+    assert.strictEqual(reopened.currentGeneration, generation, 'no checkpoint at the close');
+    const replayed = Number(/replayed (\d+) journaled transactions/.exec(log.lines.join('\n'))?.[1]);
+    assert.ok(replayed >= 10, log.lines.join('\n')); // the 10 writes (and the schema's, never snapshotted)
+    reopened.close({ quick: true }); // small (the default limit): a snapshot as always
+    const third = await Store.open(dir, new MemoryLogger());
+    assert.strictEqual(third.currentGeneration, generation + 1);
+    assert.strictEqual(count(third), 10);
+    third.close();
+  });
+
   it('retries a failing snapshot after 1 s, doubling to 5 minutes, logs each kind of failure once and says when one succeeds', async () => {
     const log = new MemoryLogger();
     let now = 1_000_000;
