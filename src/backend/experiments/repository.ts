@@ -4,7 +4,7 @@ import { ApiError } from '../errors';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
 import { readRunManifest } from './run-manifest';
-import { manifestColumns, manifestOfRow, storedManifest } from './stored-manifest';
+import { loggedOf, manifestColumns, manifestOfRow, storedLogged, storedManifest } from './stored-run';
 
 /** The summary of one metric key of a run, with where its points are stored. */
 export interface KeyState {
@@ -176,7 +176,7 @@ export class ExperimentRepository implements ProjectOwned {
   details(id: string): ExperimentDetails {
     const experiment = this.get(id);
     const row = this.store.get('SELECT * FROM experiments WHERE id = ?', [id])!;
-    const logged = JSON.parse(String(row.logged)) as Logged;
+    const logged = loggedOf(row.logged);
     const read = readRunManifest(String(row.dir));
     const unread =
       'problem' in read
@@ -256,7 +256,7 @@ export class ExperimentRepository implements ProjectOwned {
       // what a refused run.json falls back to (the ingest compares it with the file's text)
       manifestText: JSON.stringify(manifest),
       manifest,
-      logged: JSON.parse(String(row.logged)) as Logged,
+      logged: loggedOf(row.logged),
       offset: Number(row.events_offset),
       corruptLines: Number(row.corrupt_lines),
       skippedPoints: Number(row.skipped_points),
@@ -292,7 +292,7 @@ export class ExperimentRepository implements ProjectOwned {
     const { params, tags } = manifestColumns(r.manifest);
     const listing = JSON.stringify(toRow(experiment));
     this.changed();
-    const logged = JSON.stringify(r.logged);
+    const logged = storedLogged(r.logged);
     if (how.isNew) {
       tx.run(
         `INSERT INTO experiments (id, project_id, name, status, started_at, ended_at, exit_code, operator, params,
@@ -360,7 +360,7 @@ export class ExperimentRepository implements ProjectOwned {
   reset(tx: WriteTx, id: string): void {
     tx.run('DELETE FROM metric_summaries WHERE experiment_id = ?', [id]);
     tx.run(`UPDATE experiments SET events_offset = 0, corrupt_lines = 0, skipped_points = 0, logged = ? WHERE id = ?`, [
-      JSON.stringify(emptyLogged()),
+      storedLogged(emptyLogged()),
       id,
     ]);
   }

@@ -1,10 +1,10 @@
 import type { RunManifest } from '../../protocol/experiments';
-import { manifestColumns, storedManifest } from '../experiments/stored-manifest';
+import { manifestColumns, storedManifest } from '../experiments/stored-run';
 import type { WriteTx } from './database';
 
 /**
  * The `manifest` column keeps only what the ingest needs without the run.json (see
- * stored-manifest.ts), and `params` and `tags` hold the manifest's own (the listing keeps them merged
+ * stored-run.ts), and `params` and `tags` hold the manifest's own (the listing keeps them merged
  * with the logged ones): 1.7 KB per run became about 1.2 KB.
  */
 export function storedManifestsMigration(tx: WriteTx): void {

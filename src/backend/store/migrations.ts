@@ -100,4 +100,11 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
   modelsMigration,
   // 8: run.json is read from the run directory; the row keeps what the ingest needs without it
   storedManifestsMigration,
+  // 9: the listing's index in ascending order: runs arrive in the order they started, and appending to
+  // an index kept in descending order left its pages half empty (185 bytes a run instead of 105);
+  // the listing (newest first) reads it backwards
+  (tx) => {
+    tx.run('DROP INDEX experiments_project');
+    tx.run('CREATE INDEX experiments_project ON experiments (project_id, started_at, id)');
+  },
 ];

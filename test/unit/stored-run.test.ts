@@ -2,7 +2,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Backend } from '../../src/backend/app';
-import { manifestOfRow, storedManifest } from '../../src/backend/experiments/stored-manifest';
+import { emptyLogged, type Logged } from '../../src/backend/experiments/repository';
+import { loggedOf, manifestOfRow, storedLogged, storedManifest } from '../../src/backend/experiments/stored-run';
 import { MemoryLogger } from '../../src/backend/log';
 import { Store } from '../../src/backend/store/database';
 import { storedManifestsMigration } from '../../src/backend/store/migration-stored-manifests';
@@ -88,6 +89,24 @@ describe('stored manifests: the run.json stays in the run directory, the row kee
       (JSON.parse(storedManifest({ ...m, newField: 1 } as typeof m)) as { newField: number }).newField,
       1,
     );
+  });
+
+  it('keeps what a run logged without its empty fields, and reads both forms back whole', () => {
+    const full: Logged = {
+      params: { epochs: 3 },
+      tags: {},
+      artifacts: [],
+      inputs: [{ dataset: 'iris.csv', version: 2 }],
+      outputs: [],
+      result: 0,
+      final: null,
+    };
+    const text = storedLogged(full);
+    assert.strictEqual(text, '{"params":{"epochs":3},"inputs":[{"dataset":"iris.csv","version":2}],"result":0}');
+    assert.deepStrictEqual(loggedOf(text), full);
+    assert.deepStrictEqual(loggedOf(JSON.stringify(emptyLogged())), emptyLogged(), 'a row written whole');
+    assert.deepStrictEqual(loggedOf(storedLogged(emptyLogged())), emptyLogged());
+    assert.strictEqual(storedLogged({ ...emptyLogged(), warnings: [], moreWarnings: 0 }), '{}');
   });
 
   it('migration 8 turns whole manifests into kept fields and the manifest’s own params and tags', async () => {

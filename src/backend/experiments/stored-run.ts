@@ -1,5 +1,8 @@
 import type { RunManifest } from '../../protocol/experiments';
 import type { Row } from '../store/database';
+import { emptyLogged, type Logged } from './repository';
+
+// How a run is kept in its experiments row, compactly: a lab holds 100,000s of runs in memory.
 
 /**
  * What the store keeps of a run.json. The run directory holds the whole file (its command, host,
@@ -53,4 +56,28 @@ export function manifestOfRow(row: Row): RunManifest {
     params: JSON.parse(String(row.params)) as RunManifest['params'],
     tags: JSON.parse(String(row.tags)) as RunManifest['tags'],
   } as RunManifest;
+}
+
+/** `v`, or undefined (left out by JSON.stringify) when it holds nothing */
+const nonEmpty = <T extends object>(v: T | undefined): T | undefined =>
+  v && Object.keys(v).length > 0 ? v : undefined;
+
+/** The `logged` column: what a run logged, without the fields that hold nothing (about 90 bytes less). */
+export function storedLogged(l: Logged): string {
+  return JSON.stringify({
+    params: nonEmpty(l.params),
+    tags: nonEmpty(l.tags),
+    artifacts: nonEmpty(l.artifacts),
+    inputs: nonEmpty(l.inputs),
+    outputs: nonEmpty(l.outputs),
+    result: l.result ?? undefined, // (0, {} and [] are results)
+    final: l.final ?? undefined,
+    warnings: nonEmpty(l.warnings),
+    moreWarnings: l.moreWarnings || undefined,
+  });
+}
+
+/** The Logged of a `logged` column, whether written whole (before schema version 9) or compactly. */
+export function loggedOf(text: unknown): Logged {
+  return { ...emptyLogged(), ...(JSON.parse(String(text)) as Partial<Logged>) };
 }
