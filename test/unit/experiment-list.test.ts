@@ -74,6 +74,33 @@ describe('experiment listing (row tuples on the wire, cached until a write)', ()
       assert.ok(!repo.listJson('p1').includes('"lastStep"'), 'the listing holds rows, not objects');
     });
 
+    it('lists thousands of runs in chunks, newest first, with ties at the chunk boundaries in id order', async () => {
+      // 4,500 runs; every 7 share a start time, so ties fall on the boundaries of the 2,000-run chunks
+      const all: Experiment[] = [];
+      await store.write((tx) => {
+        for (let i = 0; i < 4500; i++) {
+          const startedAt = new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 7) * 1000).toISOString();
+          const e = experiment(`20260101-${String(i).padStart(6, '0')}-${(i * 7919) % 997}`, startedAt);
+          all.push(e);
+          tx.run(
+            `INSERT INTO experiments (id, project_id, name, status, started_at, ended_at, exit_code, operator, params,
+               tags, dir, manifest, logged, events_offset, corrupt_lines, skipped_points, listing)
+             VALUES (?, 'p1', ?, ?, ?, ?, 0, ?, '{}', '{}', ?, '{}', '{}', 0, 0, 0, ?)`,
+            [e.id, e.name, e.status, e.startedAt, e.endedAt, e.operator, e.dir, JSON.stringify(toRow(e))],
+          );
+        }
+      });
+      const expected = all
+        .slice()
+        .sort((a, b) => (a.startedAt !== b.startedAt ? (a.startedAt < b.startedAt ? 1 : -1) : a.id < b.id ? 1 : -1));
+      const listed = new ExperimentRepository(store).list('p1');
+      assert.strictEqual(listed.length, 4500);
+      assert.deepStrictEqual(
+        listed.map((e) => e.id),
+        expected.map((e) => e.id),
+      );
+    });
+
     it('a listing taken before a write is never served after it', async () => {
       // (rows are inserted behind the repository's back here, so each phase starts a new one)
       await insertLegacy(experiment('20260101-000000-aaaaaa', '2026-01-01T00:00:00.000Z'));

@@ -113,6 +113,15 @@ export function experimentOf(r: RunRecord, keys: ReadonlyMap<string, KeyState>):
   };
 }
 
+/**
+ * The listing is concatenated by SQLite in chunks of this many runs: one concatenation of 100,000
+ * runs grew sql.js's memory by twice its 30 MB for good (memory it never gives back).
+ */
+const LISTING_CHUNK = 2000;
+/** The runs of a listing chunk, newest first, after the run `after` (started at, id) if given. */
+const LISTING_PAGE = (after: unknown) =>
+  `WHERE project_id = ? ${after ? 'AND (started_at, id) < (?, ?)' : ''} ORDER BY started_at DESC, id DESC LIMIT ${LISTING_CHUNK}`;
+
 const notFound = (id: string) =>
   new ApiError(
     404,
@@ -139,12 +148,24 @@ export class ExperimentRepository implements ProjectOwned {
     if (cached !== undefined) {
       return cached;
     }
-    const row = this.store.get(
-      `SELECT group_concat(listing, ',') AS list FROM
-         (SELECT listing FROM experiments WHERE project_id = ? ORDER BY started_at DESC, id DESC)`,
-      [projectId],
-    );
-    const text = `{"projectId":${JSON.stringify(projectId)},"rows":[${typeof row?.list === 'string' ? row.list : ''}]}`;
+    const parts: string[] = [];
+    let after: [string, string] | undefined;
+    do {
+      const page = after ? [projectId, ...after] : [projectId];
+      const row = this.store.get(
+        `SELECT group_concat(listing, ',') AS list FROM (SELECT listing FROM experiments ${LISTING_PAGE(after)})`,
+        page,
+      );
+      if (typeof row?.list === 'string') {
+        parts.push(row.list);
+      }
+      const last = this.store.get(
+        `SELECT started_at, id FROM experiments ${LISTING_PAGE(after)} OFFSET ${LISTING_CHUNK - 1}`,
+        page,
+      );
+      after = last ? [String(last.started_at), String(last.id)] : undefined;
+    } while (after);
+    const text = `{"projectId":${JSON.stringify(projectId)},"rows":[${parts.join(',')}]}`;
     this.listings.set(projectId, text);
     return text;
   }
