@@ -7,6 +7,7 @@ import type { Row } from '../../src/common/compare/cells';
 import type { ColumnDef } from '../../src/protocol/webviews/compare-table';
 import type { TableData } from './data';
 import { isShown, type State } from './state';
+import { sameValues } from '../common/arrays';
 
 export interface View {
   readonly lines: readonly Line[];
@@ -107,25 +108,13 @@ export class LabelCache {
   private labels: ReadonlyMap<string, string> = new Map();
 
   get(data: TableData, positions: readonly number[]): ReadonlyMap<string, string> {
-    if (data.labelVersion !== this.version || !samePositions(positions, this.positions)) {
+    if (data.labelVersion !== this.version || !sameValues(positions, this.positions)) {
       this.labels = rowLabels(data, positions);
       this.version = data.labelVersion;
       this.positions = positions;
     }
     return this.labels;
   }
-}
-
-function samePositions(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) {
-    return false;
-  }
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      return false;
-    }
-  }
-  return true;
 }
 
 /** What the table shows; `labels` keeps the run labels from one call to the next while they hold. */

@@ -4,6 +4,7 @@
  * points into the overview. Unit-tested in test/unit/metric-charts-data.test.ts.
  */
 import type { XAxisMode } from '../../src/protocol/webviews/metric-charts';
+import { sameValues } from '../common/arrays';
 
 /** One run's points of one key, as the webview keeps them (the arrays of a ChartSeries). */
 export interface RunPoints {
@@ -110,18 +111,6 @@ export function alignRuns(
     }
   }
   return out;
-}
-
-function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) {
-    return false;
-  }
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      return false;
-    }
-  }
-  return true;
 }
 
 function unionSorted(columns: readonly ArrayLike<number>[]): number[] {
