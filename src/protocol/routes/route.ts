@@ -40,14 +40,18 @@ declare const jsonTextBrand: unique symbol;
 
 /**
  * The answer of a route whose handler returns the JSON text of a `T` it already has (e.g. from a
- * cache) with its own content type: the client parses it as a `T`.
+ * cache), as text or UTF-8 bytes, with its own content type: the client parses it as a `T`.
  */
 export interface JsonText<T> {
   readonly [jsonTextBrand]: T;
 }
 
 /** What the handler of an answer type returns: a streamed reply is written by the handler itself. */
-export type HandlerAnswer<A> = [A] extends [Streamed] ? void | string : [A] extends [JsonText<unknown>] ? string : A;
+export type HandlerAnswer<A> = [A] extends [Streamed]
+  ? void | string
+  : [A] extends [JsonText<unknown>]
+    ? string | Uint8Array
+    : A;
 
 /** What the client gets of an answer type, once the JSON is parsed. */
 export type ParsedAnswer<A> = [A] extends [JsonText<infer T>] ? T : A;
