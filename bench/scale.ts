@@ -245,6 +245,8 @@ async function scaleOnce(n: number): Promise<void> {
     ]);
     const ingestMs = performance.now() - t0;
     const during = sample.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    const afterRss = rssOf(ours.child.pid!);
     const client = new ApiClient(ours.port, ours.token);
     const listed = await client.listExperiments();
     client.dispose();
@@ -253,7 +255,7 @@ async function scaleOnce(n: number): Promise<void> {
       throw new Error(`listed ${listed.length} runs, ${complete} with all ${POINTS} points; expected ${n}`);
     }
     await new Promise((r) => setTimeout(r, 1000));
-    const afterRss = rssOf(ours.child.pid!);
+    const listedRss = rssOf(ours.child.pid!);
     const afterFds = fdsOf(ours.child.pid!);
     const agent = new http.Agent({ keepAlive: true });
     const listingTimes: number[] = [];
@@ -356,6 +358,13 @@ async function scaleOnce(n: number): Promise<void> {
     report(`[${label}] descriptors after the ingest`, afterFds, reference.fds, 'fds', 'bare loop');
     report(`[${label}] RSS, most during the ingest`, mb(during.rss), mb(reference.rss), 'MB', 'bare loop');
     report(`[${label}] RSS after the ingest`, mb(afterRss), mb(emptyRss), 'MB', 'the same backend with no runs');
+    report(
+      `[${label}] RSS after listing every run (the listing is cached)`,
+      mb(listedRss),
+      mb(emptyRss),
+      'MB',
+      'the same backend with no runs',
+    );
     process.stdout.write(
       `[${label}] RSS growth per run: ${((afterRss - emptyRss) / n).toFixed(0)} bytes (target < 1024)\n`,
     );

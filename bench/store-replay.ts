@@ -21,7 +21,7 @@ import { median, report } from './stats';
 const RUNS = Number(process.env.MLLAB_BENCH_REPLAY_RUNS ?? 100_000);
 const TIMES = Number(process.env.MLLAB_BENCH_REPLAY_TIMES ?? 3);
 /** bump when the generated journal changes, so a cached one is not reused */
-const VERSION = 1;
+const VERSION = 2;
 const KEYS = ['loss', 'accuracy', 'lr'];
 
 function manifest(id: string, startedAt: string, done: boolean): RunManifest {
