@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { FastifyInstance } from 'fastify';
 import { homePaths } from '../common/home';
 import { API_VERSION, BackendStatus } from '../protocol/api';
@@ -76,7 +77,7 @@ export class Backend {
     const events = new EventBus();
     const blobs = new BlobStore(options.home);
     const datasets = new DatasetRepository(store, blobs, events);
-    const experimentRepo = new ExperimentRepository(store);
+    const experimentRepo = new ExperimentRepository(store, path.join(options.home, 'runs'));
     const jobRepo = new JobRepository(store, options.home, events);
     const serviceRepo = new ServiceRepository(store);
     const models = new ModelRepository(store, blobs, events);

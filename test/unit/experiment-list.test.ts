@@ -28,6 +28,21 @@ const experiment = (id: string, startedAt: string): Experiment => ({
 });
 
 describe('experiment listing (row tuples on the wire, cached until a write)', () => {
+  it('leaves out the dir of a run in the list’s runs folder, and gives it back', () => {
+    const e = {
+      ...experiment('20260101-000000-aaaaaa', '2026-01-01T00:00:00.000Z'),
+      dir: '/lab/runs/20260101-000000-aaaaaa',
+    };
+    const row = toRow(e, '/lab/runs/');
+    assert.strictEqual(row[11], null);
+    assert.deepStrictEqual(fromList({ projectId: 'p1', runs: '/lab/runs/', rows: [row] }), [e]);
+    const elsewhere = { ...e, dir: '/elsewhere/20260101-000000-aaaaaa' };
+    assert.strictEqual(toRow(elsewhere, '/lab/runs/')[11], '/elsewhere/20260101-000000-aaaaaa');
+    assert.deepStrictEqual(fromList({ projectId: 'p1', runs: '/lab/runs/', rows: [toRow(elsewhere, '/lab/runs/')] }), [
+      elsewhere,
+    ]);
+  });
+
   it('round-trips every field of an Experiment through its row', () => {
     const e = experiment('20260101-000000-aaaaaa', '2026-01-01T00:00:00.000Z');
     const row = JSON.parse(JSON.stringify(toRow(e))) as ReturnType<typeof toRow>;

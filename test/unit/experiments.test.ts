@@ -84,8 +84,12 @@ describe('experiments: ingest of run directories and the API', function () {
       max: 1,
     });
     assert.strictEqual(metric(e, 'acc')?.lastStep, 99, 'a null step is the next step of the key');
+    assert.strictEqual(e.dir, path.join(home, 'runs', id));
+    const listed = await raw(backend!.port, 'GET', '/api/experiments');
+    assert.ok(!listed.text.includes(`"${path.join(home, 'runs', id)}"`), 'the listing names the runs folder once');
     const details = await client.getExperiment(id);
     assert.strictEqual(details.manifest.id, id);
+    assert.strictEqual(details.dir, e.dir);
     assert.deepStrictEqual(details.artifacts, [{ path: 'artifacts/model.pkl', source: '/tmp/model.pkl' }]);
     assert.deepStrictEqual(details.inputs, [{ dataset: 'iris.csv', version: 2 }]);
     assert.deepStrictEqual(details.outputs, ['out/preds.csv']);

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { Experiment, ExperimentDetails, MetricSummary, RunManifest, RunStatus } from '../../protocol/experiments';
 import { durationOf, fromRow, toRow, type ExperimentRow } from '../../protocol/experiment-list';
 import { ApiError } from '../errors';
@@ -131,7 +132,16 @@ const notFound = (id: string) =>
 
 /** Experiments and their metric summaries in the metadata store; points live in MetricFiles. */
 export class ExperimentRepository implements ProjectOwned {
-  constructor(private readonly store: Store) {}
+  /** the runs folder with its separator: the listing leaves out the dir of a run in it */
+  private readonly runs: string | undefined;
+
+  /** `runsDir`: the lab's runs folder (without it, every listed run carries its dir) */
+  constructor(
+    private readonly store: Store,
+    runsDir?: string,
+  ) {
+    this.runs = runsDir === undefined ? undefined : path.join(runsDir, path.sep);
+  }
 
   /** listJson() by project, valid until the next write of any experiment (see `changed`) */
   private readonly listings = new Map<string, Buffer>();
@@ -149,7 +159,8 @@ export class ExperimentRepository implements ProjectOwned {
     if (cached !== undefined) {
       return cached;
     }
-    const parts: Buffer[] = [Buffer.from(`{"projectId":${JSON.stringify(projectId)},"rows":[`)];
+    const runs = this.runs === undefined ? '' : `"runs":${JSON.stringify(this.runs)},`;
+    const parts: Buffer[] = [Buffer.from(`{"projectId":${JSON.stringify(projectId)},${runs}"rows":[`)];
     let after: [string, string] | undefined;
     do {
       const page = after ? [projectId, ...after] : [projectId];
@@ -174,7 +185,7 @@ export class ExperimentRepository implements ProjectOwned {
 
   list(projectId: string): Experiment[] {
     const rows = (JSON.parse(this.listJson(projectId).toString('utf8')) as { rows: ExperimentRow[] }).rows;
-    return rows.map((r) => fromRow(projectId, r));
+    return rows.map((r) => fromRow(projectId, r, this.runs));
   }
 
   /**
@@ -192,7 +203,7 @@ export class ExperimentRepository implements ProjectOwned {
     if (!row) {
       throw notFound(id);
     }
-    return fromRow(String(row.project_id), JSON.parse(String(row.listing)) as ExperimentRow);
+    return fromRow(String(row.project_id), JSON.parse(String(row.listing)) as ExperimentRow, this.runs);
   }
 
   /** The experiment with its run.json (read from its run directory) and what it logged. */
@@ -313,7 +324,7 @@ export class ExperimentRepository implements ProjectOwned {
   ): void {
     const experiment = experimentOf(r, keys);
     const { params, tags } = manifestColumns(r.manifest);
-    const listing = JSON.stringify(toRow(experiment));
+    const listing = JSON.stringify(toRow(experiment, this.runs));
     this.changed();
     const logged = storedLogged(r.logged);
     if (how.isNew) {
