@@ -21,7 +21,7 @@ import { median, report } from './stats';
 const RUNS = Number(process.env.MLLAB_BENCH_REPLAY_RUNS ?? 100_000);
 const TIMES = Number(process.env.MLLAB_BENCH_REPLAY_TIMES ?? 3);
 /** bump when the generated journal changes, so a cached one is not reused */
-const VERSION = 2;
+const VERSION = 3;
 const KEYS = ['loss', 'accuracy', 'lr'];
 
 function manifest(id: string, startedAt: string, done: boolean): RunManifest {
@@ -68,8 +68,30 @@ async function crashedStore(root: string): Promise<string> {
   fs.rmSync(work, { recursive: true, force: true });
   const t0 = performance.now();
   const store = await Store.open(work, new MemoryLogger(), { checkpointBytes: Number.MAX_SAFE_INTEGER });
+  await ingestRuns(store);
+  // the state of a kill -9 now: copy the files while the store is open (close() would checkpoint)
+  fs.mkdirSync(cached, { recursive: true });
+  for (const f of fs.readdirSync(work)) {
+    fs.copyFileSync(path.join(work, f), path.join(cached, f));
+  }
+  store.close();
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.writeFileSync(path.join(cached, 'complete'), '');
+  const size = fs.statSync(path.join(cached, journalName(0))).size;
+  process.stdout.write(
+    `(generated the journal of ${RUNS.toLocaleString('en-US')} runs, ${(size / 1048576).toFixed(1)} MiB, in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
+  );
+  return cached;
+}
+
+/**
+ * Saves RUNS runs as the ingest does, each seen running and then finished. Returns a save of an
+ * update of run i (its metrics changed), for writing on after them.
+ */
+async function ingestRuns(store: Store): Promise<(i: number) => Promise<void>> {
   const { project } = await new ProjectRepository(store).create('bench');
-  const repo = new ExperimentRepository(store);
+  const repo = new ExperimentRepository(store, '/home/user/project/.mllab/runs');
+  const records: RunRecord[] = [];
   const pending: Promise<void>[] = [];
   for (let i = 0; i < RUNS; i++) {
     const id = `20260101-${String(i).padStart(6, '0')}-abcdef`;
@@ -108,24 +130,46 @@ async function crashedStore(root: string): Promise<string> {
     pending.push(
       store.write((tx) => repo.save(tx, record, keys, keys.keys(), { isNew: false, manifestChanged: true })),
     );
+    records.push(record);
     if (pending.length >= 1000) {
       await Promise.all(pending.splice(0));
     }
   }
   await Promise.all(pending);
-  // the state of a kill -9 now: copy the files while the store is open (close() would checkpoint)
-  fs.mkdirSync(cached, { recursive: true });
-  for (const f of fs.readdirSync(work)) {
-    fs.copyFileSync(path.join(work, f), path.join(cached, f));
+  return (i: number) => {
+    const record = records[i % RUNS];
+    const keys = keysAt(30 + Math.floor(i / RUNS), i);
+    return store.write((tx) => repo.save(tx, record, keys, keys.keys(), { isNew: false, manifestChanged: false }));
+  };
+}
+
+/**
+ * The longest journal a crash can leave with the default checkpoints: RUNS runs ingested, then their
+ * metrics updated until the journal is just short of the size that starts the next checkpoint (half
+ * the database's), and the files copied as a kill -9 leaves them.
+ */
+async function worstCrash(root: string): Promise<{ dir: string; journalBytes: number; databaseBytes: number }> {
+  const work = path.join(root, `store-replay-worst-${process.pid}`);
+  fs.rmSync(work, { recursive: true, force: true });
+  const store = await Store.open(work, new MemoryLogger());
+  const update = await ingestRuns(store);
+  const journalBytes = () => fs.statSync(path.join(work, journalName(store.currentGeneration))).size;
+  const threshold = () => Math.max(4 * 1048576, store.size() / 2);
+  for (let i = 0; journalBytes() < 0.97 * threshold();) {
+    await store.settled();
+    const batch: Promise<void>[] = [];
+    for (let k = 0; k < 200; k++) {
+      batch.push(update(i++));
+    }
+    await Promise.all(batch);
   }
+  await store.settled();
+  const dir = path.join(root, `store-replay-worst-copy-${process.pid}`);
+  copyStore(work, dir);
+  const result = { dir, journalBytes: journalBytes(), databaseBytes: store.size() };
   store.close();
   fs.rmSync(work, { recursive: true, force: true });
-  fs.writeFileSync(path.join(cached, 'complete'), '');
-  const size = fs.statSync(path.join(cached, journalName(0))).size;
-  process.stdout.write(
-    `(generated the journal of ${RUNS.toLocaleString('en-US')} runs, ${(size / 1048576).toFixed(1)} MiB, in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
-  );
-  return cached;
+  return result;
 }
 
 function copyStore(from: string, to: string): void {
@@ -232,5 +276,35 @@ export async function storeReplayBench(): Promise<void> {
   );
   process.stdout.write(
     `start after a clean stop (snapshot of the same state): ${median(clean).toFixed(2)} ms; peak RSS during the replay: ${(peak / 1048576).toFixed(0)} MiB\n`,
+  );
+
+  // the longest journal a crash can leave with the default checkpoints
+  const worst = await worstCrash(root);
+  const afterCrash: number[] = [];
+  const afterStop: number[] = [];
+  try {
+    for (let i = 0; i < TIMES; i++) {
+      copyStore(worst.dir, dir);
+      let t0 = performance.now();
+      const store = await Store.open(dir, new MemoryLogger());
+      afterCrash.push(performance.now() - t0);
+      if (Number(store.get('SELECT COUNT(*) AS n FROM experiments')?.n) !== RUNS) {
+        throw new Error('the worst-case replay lost runs');
+      }
+      store.close();
+      t0 = performance.now();
+      (await Store.open(dir, new MemoryLogger())).close();
+      afterStop.push(performance.now() - t0);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(worst.dir, { recursive: true, force: true });
+  }
+  report(
+    `start after a crash at the worst moment with the default checkpoints (${RUNS.toLocaleString('en-US')} runs: ${(worst.databaseBytes / 1048576).toFixed(0)} MiB database, ${(worst.journalBytes / 1048576).toFixed(0)} MiB journal, median of ${TIMES})`,
+    median(afterCrash),
+    median(afterStop),
+    'ms',
+    'start after a clean stop, the same state from its snapshot',
   );
 }
