@@ -17,6 +17,7 @@ import { ApiClient } from '../src/client/api-client';
 import { homePaths } from '../src/common/home';
 import type { RunManifest } from '../src/protocol/experiments';
 import { median } from './stats';
+import { EventBus } from '../src/backend/events';
 
 const KEYS = 10;
 const STEPS = Number(process.env.MLLAB_BENCH_INGEST_STEPS ?? 100_000);
@@ -78,7 +79,7 @@ async function timeOurs(root: string, source: string, run: number): Promise<numb
   const home = path.join(root, `home-${run}`);
   const log = new MemoryLogger();
   const store = await Store.open(homePaths(home).db, log);
-  const projects = new ProjectRepository(store);
+  const projects = new ProjectRepository(store, new EventBus());
   const { project } = await projects.create('bench'); // the first project becomes the active one
   const repo = new ExperimentRepository(store);
   const ingest = new RunIngest({
@@ -144,7 +145,7 @@ async function listing(root: string): Promise<void> {
   const home = path.join(root, 'list-home');
   const log = new MemoryLogger();
   const store = await Store.open(homePaths(home).db, log);
-  const projects = new ProjectRepository(store);
+  const projects = new ProjectRepository(store, new EventBus());
   const { project } = await projects.create('bench'); // the first project becomes the active one
   const repo = new ExperimentRepository(store);
   for (let batch = 0; batch < LIST_EXPERIMENTS; batch += 1000) {

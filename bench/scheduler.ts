@@ -17,6 +17,7 @@ import { SchedulerRepository } from '../src/backend/scheduler/repository';
 import { Store } from '../src/backend/store/database';
 import { ApiClient } from '../src/client/api-client';
 import { median, percentile } from './stats';
+import { EventBus } from '../src/backend/events';
 
 const FIRES = Number(process.env.MLLAB_BENCH_SCHEDULER_FIRES ?? 10);
 const IDLE_SECONDS = Number(process.env.MLLAB_BENCH_IDLE_SECONDS ?? 30);
@@ -44,7 +45,7 @@ async function schedulerDelays(): Promise<number[]> {
   const dir = tempDir();
   const log = new MemoryLogger();
   const store = await Store.open(path.join(dir, 'db'), log);
-  const jobs = new JobRepository(store, dir);
+  const jobs = new JobRepository(store, dir, new EventBus());
   await jobs.save(
     'p',
     {

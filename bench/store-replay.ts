@@ -17,6 +17,7 @@ import { journalName } from '../src/backend/store/recovery';
 import { loadSqlJs } from '../src/backend/store/sqljs';
 import type { RunManifest } from '../src/protocol/experiments';
 import { median, report } from './stats';
+import { EventBus } from '../src/backend/events';
 
 const RUNS = Number(process.env.MLLAB_BENCH_REPLAY_RUNS ?? 100_000);
 const TIMES = Number(process.env.MLLAB_BENCH_REPLAY_TIMES ?? 3);
@@ -89,7 +90,7 @@ async function crashedStore(root: string): Promise<string> {
  * update of run i (its metrics changed), for writing on after them.
  */
 async function ingestRuns(store: Store): Promise<(i: number) => Promise<void>> {
-  const { project } = await new ProjectRepository(store).create('bench');
+  const { project } = await new ProjectRepository(store, new EventBus()).create('bench');
   const repo = new ExperimentRepository(store, '/home/user/project/.mllab/runs');
   const records: RunRecord[] = [];
   const pending: Promise<void>[] = [];

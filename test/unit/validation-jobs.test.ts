@@ -6,6 +6,7 @@ import { ApiClient } from '../../src/client/api-client';
 import { JOB_LIMITS, type Job } from '../../src/protocol/containers';
 import { BUSYBOX, dockerLabPerTest, waitForRun } from './docker-helpers';
 import { errorOf, raw, startBackend, tempHome, TEST_TOKEN } from './helpers';
+import { EventBus } from '../../src/backend/events';
 
 /**
  * Job definitions through POST /api/jobs and through an imported jobs file: one schema with real
@@ -238,7 +239,7 @@ describe('a job stored before limits were checked, in a real Docker Engine', fun
   it('runs with a time limit of 1e308 s capped instead of failing with an invalid date', async () => {
     // written straight to the store, as an older version accepted it
     const projectId = (await lab.client.listProjects())[0].id;
-    await new JobRepository(lab.backend.store, lab.home).save(
+    await new JobRepository(lab.backend.store, lab.home, new EventBus()).save(
       projectId,
       {
         name: 'old',

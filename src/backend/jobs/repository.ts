@@ -56,7 +56,7 @@ export class JobRepository implements ProjectOwned {
   constructor(
     private readonly store: Store,
     private readonly home: string,
-    private readonly events: EventBus = new EventBus(),
+    private readonly events: EventBus,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

@@ -41,7 +41,7 @@ export interface ProjectOwned {
 export class ProjectRepository {
   constructor(
     private readonly store: Store,
-    private readonly events: EventBus = new EventBus(),
+    private readonly events: EventBus,
     private readonly owned: readonly ProjectOwned[] = [],
     private readonly now: () => Date = () => new Date(),
   ) {}
