@@ -61,6 +61,32 @@ describe('zip packaging: errors and cancelling', function () {
     await assert.rejects(packFolder(path.join(dir, 'missing'), out), /does not exist/);
   });
 
+  it('refuses a folder bigger than a package may unpack to, before writing anything, saying what to do', async () => {
+    const source = folder('data');
+    fs.writeFileSync(path.join(source, 'a.csv'), csvText(3000, 1));
+    fs.writeFileSync(path.join(source, 'b.csv'), csvText(3000, 2));
+    await assert.rejects(packFolder(source, out, { maxUnpackBytes: 5000 }), (e: Error & { reason?: string }) => {
+      assert.strictEqual(e.reason, 'too_big_to_unpack');
+      assert.match(e.message, /holds 6000 bytes, more than the 5000 bytes a package may unpack to when it is loaded/);
+      assert.match(e.message, /MLLAB_MAX_UNPACK_BYTES/);
+      return true;
+    });
+    assert.ok(!fs.existsSync(out), 'nothing was written');
+    // at the limit it packages, and the environment's limit is the default
+    await packFolder(source, out, { maxUnpackBytes: 6000 });
+    const before = process.env.MLLAB_MAX_UNPACK_BYTES;
+    process.env.MLLAB_MAX_UNPACK_BYTES = '100';
+    try {
+      await assert.rejects(packFolder(source, path.join(dir, 'again.zip')), /more than the 100 bytes/);
+    } finally {
+      if (before === undefined) {
+        delete process.env.MLLAB_MAX_UNPACK_BYTES;
+      } else {
+        process.env.MLLAB_MAX_UNPACK_BYTES = before;
+      }
+    }
+  });
+
   it('refuses a file it cannot read (a named pipe), naming it and saying what to do', async () => {
     const source = folder('with-fifo');
     fs.writeFileSync(path.join(source, 'ok.txt'), 'ok');

@@ -16,7 +16,8 @@ export const DEFAULT_LIMITS = { maxTotalBytes: 64 * 2 ** 30, maxEntries: 1_000_0
 /** Free space is measured again after this many bytes are written (a statfs call costs microseconds). */
 const SPACE_CHECK_BYTES = 8 << 20;
 
-const sizeText = (bytes: number) =>
+/** `bytes` for a person: 1.5 GiB, 20.0 MiB, 512 bytes */
+export const sizeText = (bytes: number) =>
   bytes >= 2 ** 30
     ? `${(bytes / 2 ** 30).toFixed(1)} GiB`
     : bytes >= 2 ** 20

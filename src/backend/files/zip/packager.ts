@@ -19,6 +19,7 @@ import { openSink } from './sink';
 import { SyncGate } from './sync-gate';
 import { listFolder } from './walk';
 import { ZipWriter } from './zip-writer';
+import { MAX_UNPACK_BYTES_ENV, maxUnpackBytes, sizeText } from '../../../common/zip/byte-budget';
 
 export type { PackProgress } from './progress';
 export { STORED_EXTENSIONS } from './stored-extensions';
@@ -50,6 +51,8 @@ export interface PackOptions {
   readonly concurrency?: number;
   /** files and folders, at most; default the unpackers' limit (1,000,000), which a package must respect */
   readonly maxEntries?: number;
+  /** bytes of the files, at most; default the unpackers' limit (maxUnpackBytes()), which a package must respect */
+  readonly maxUnpackBytes?: number;
 }
 
 /** Compressed results held ahead of the writer, at most: bounds memory whatever the folder holds. */
@@ -86,6 +89,16 @@ export async function packFolder(
       throw new PackagingRefusal(
         `${folder} is empty${only}: nothing to package. Add files to it, then try again.`,
         'empty_folder',
+        folder,
+      );
+    }
+    const limit = options.maxUnpackBytes ?? maxUnpackBytes();
+    if (listing.bytes > limit) {
+      throw new PackagingRefusal(
+        `${folder} holds ${sizeText(listing.bytes)}, more than the ${sizeText(limit)} a package may unpack to when it is loaded: ` +
+          `nothing was packaged. Split the data into several datasets, or raise the limit with ${MAX_UNPACK_BYTES_ENV} ` +
+          '(a number of bytes) here and wherever the package is loaded.',
+        'too_big_to_unpack',
         folder,
       );
     }
