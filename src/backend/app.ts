@@ -1,9 +1,12 @@
+import * as nodeHttp from 'http';
+import * as https from 'https';
 import * as path from 'path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerFactory } from 'fastify';
 import { homePaths } from '../common/home';
 import { API_VERSION, BackendStatus } from '../protocol/api';
 import { EventBus } from './events';
 import { registerEventRoutes } from './http/events';
+import { AuditLog } from './http/access';
 import { createHttpServer } from './http/server';
 import { registerStatusRoutes } from './http/status';
 import type { Logger } from './log';
@@ -32,6 +35,8 @@ import { ServiceRepository } from './services/repository';
 import { registerServiceRoutes } from './services/routes';
 import { registerProjectRoutes } from './projects/routes';
 import { Store } from './store/database';
+import { UserRepository } from './users/repository';
+import { registerUserRoutes } from './users/routes';
 
 /** How long the start waits for Docker's first answer before serving (it goes on in the background). */
 const DOCKER_START_WAIT_MS = 1000;
@@ -48,6 +53,18 @@ export interface BackendOptions {
   /** stop after this long with no event-stream subscriber and no request (0 = never) */
   readonly idleExitMs?: number;
   readonly onShutdown?: (reason: string) => void;
+  /**
+   * also serve the API to a team on this address (`mllab serve --listen`), over TLS when given; the
+   * local clients keep the plain loopback port of the registration file (`port`)
+   */
+  readonly listen?: ListenOptions;
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM certificate (chain) and private key */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 /** A running backend: the store, the HTTP API on 127.0.0.1 and the event bus, wired together. */
@@ -69,6 +86,7 @@ export class Backend {
     private readonly operations: Operations,
     readonly experiments: ExperimentTracker,
     private readonly containers: { busy(): boolean; stop(): void },
+    private readonly servers: { readonly local?: nodeHttp.Server; readonly audit: AuditLog },
   ) {}
 
   static async start(options: BackendOptions): Promise<Backend> {
@@ -113,7 +131,25 @@ export class Backend {
       log: options.log,
       onModel: modelsFromRuns({ blobs, models, log: options.log }),
     });
-    const http = createHttpServer(options.token, options.log);
+    const users = new UserRepository(store);
+    const audit = new AuditLog(path.join(homePaths(options.home).logs, 'audit.jsonl'));
+    // served to a team: the API answers on the given address (over TLS when given) and, for the clients
+    // of this machine that read the registration file, on a plain port of 127.0.0.1 as always
+    let local: nodeHttp.Server | undefined;
+    const listen = options.listen;
+    const serverFactory: FastifyServerFactory | undefined = listen
+      ? (handler) => {
+          local = nodeHttp.createServer(handler);
+          return listen.tls
+            ? https.createServer({ cert: listen.tls.cert, key: listen.tls.key }, handler)
+            : nodeHttp.createServer(handler);
+        }
+      : undefined;
+    const http = createHttpServer(options.token, options.log, {
+      checkToken: (token) => users.check(token),
+      audit,
+      serverFactory,
+    });
     const connection = containerRuntime(options.home, options.dockerHost, events, options.log);
     const images = new Images(connection, events);
     const runner = new JobRunner({
@@ -150,7 +186,12 @@ export class Backend {
         services.close();
       },
     };
-    const backend = new Backend(options, store, http, events, projects, operations, tracker, containers);
+    const backend = new Backend(options, store, http, events, projects, operations, tracker, containers, {
+      get local() {
+        return local;
+      },
+      audit,
+    });
     registerStatusRoutes(
       http,
       () => backend.status(),
@@ -163,6 +204,7 @@ export class Backend {
       () => backend.armIdleTimer(),
     );
     registerProjectRoutes(http, projects);
+    registerUserRoutes(http, users);
     registerDatasetRoutes(http, {
       projects,
       datasets,
@@ -208,8 +250,15 @@ export class Backend {
     });
     try {
       await dockerReady;
-      await http.listen({ host: '127.0.0.1', port: options.port ?? 0 });
+      if (listen) {
+        await http.listen({ host: listen.host, port: listen.port });
+        await listenLocally(local!, options.port ?? 0);
+      } else {
+        await http.listen({ host: '127.0.0.1', port: options.port ?? 0 });
+      }
     } catch (e) {
+      await http.close().catch(() => undefined);
+      local?.close();
       store.close();
       throw e;
     }
@@ -217,12 +266,28 @@ export class Backend {
     await scheduler.start().catch((e: Error) => options.log.error(`scheduler: starting failed: ${e.message}`));
     backend.armIdleTimer();
     options.log.info(`backend: listening on http://127.0.0.1:${backend.port} for ${options.home}`);
+    if (listen) {
+      options.log.info(`backend: serving the lab to a team on ${backend.url}`);
+    }
     return backend;
   }
 
+  /** the loopback port of the registration file */
   get port(): number {
-    const address = this.http.server.address();
+    const address = (this.servers.local ?? this.http.server).address();
     return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /** where the lab is served: the `listen` address (https when it has TLS), else the loopback port */
+  get url(): string {
+    const listen = this.options.listen;
+    if (!listen) {
+      return `http://127.0.0.1:${this.port}`;
+    }
+    const address = this.http.server.address();
+    const port = typeof address === 'object' && address ? address.port : listen.port;
+    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    return `${listen.tls ? 'https' : 'http'}://${host}:${port}`;
   }
 
   status(): BackendStatus {
@@ -258,7 +323,13 @@ export class Backend {
       // the ingest stops after its current slice, whatever its backlog (the rest goes on at the next start)
       const tracking = this.experiments.stop();
       this.operations.cancelAll();
+      const local = this.servers.local;
+      if (local) {
+        local.closeAllConnections();
+        await new Promise((resolve) => local.close(resolve));
+      }
       await this.http.close();
+      this.servers.audit.close();
       this.containers.stop();
       await tracking;
       this.store.close({ quick: true });
@@ -267,4 +338,14 @@ export class Backend {
     })();
     return this.stopping;
   }
+}
+
+function listenLocally(server: nodeHttp.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

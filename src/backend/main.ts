@@ -1,9 +1,12 @@
+import * as fs from 'fs';
 import * as http from 'http';
+import * as net from 'net';
 import * as path from 'path';
+import * as tls from 'tls';
 import { homePaths, makeHomePrivate, readRegistration } from '../common/home';
 import type { BackendReadyMessage, Registration } from '../protocol/api';
 import { statusRoutes } from '../protocol/routes/status';
-import { Backend } from './app';
+import { Backend, type ListenOptions } from './app';
 import { FileLogger } from './log';
 import { claimHome } from './registration';
 import { StoreCorruptError } from './store/database';
@@ -17,6 +20,11 @@ export interface ServeOptions {
   readonly idleExitMs?: number;
   /** also print log lines on stderr (a person running `mllab serve` in a terminal) */
   readonly echoLog: boolean;
+  /** `HOST:PORT` to serve the lab to a team on (`mllab serve --listen`) */
+  readonly listen?: string;
+  /** PEM files of the certificate (chain) and its private key: required off loopback */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 export type ServeResult =
@@ -58,6 +66,8 @@ async function settled(home: string, registration: Registration): Promise<Regist
  * dist/backend.js (forked by the extension and the CLI) and by `mllab serve`.
  */
 export async function serve(options: ServeOptions): Promise<ServeResult> {
+  // refused before anything is claimed or written
+  const listen = listenOptions(options);
   usePrivateUmask();
   const paths = homePaths(options.home);
   const tightened = makeHomePrivate(options.home);
@@ -90,6 +100,7 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
       log,
       port: options.port,
       idleExitMs: options.idleExitMs,
+      listen,
       onShutdown: () => claim.release(),
     });
   } catch (e) {
@@ -104,6 +115,75 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
   claim.publish(backend.port);
   writeLauncher(paths.launcher);
   return { kind: 'serving', backend };
+}
+
+/** Whether a host names this machine only: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || (net.isIPv4(h) && h.startsWith('127.'));
+}
+
+/** `HOST:PORT` (`[::1]:8443` for IPv6) -> host and port, or an error saying what is wrong. */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) {
+    throw new Error(`--listen takes HOST:PORT (e.g. 0.0.0.0:8443, or [::]:8443), not "${text}".`);
+  }
+  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`Cannot read the TLS ${what} ${file}: ${(e as Error).message}.`);
+  }
+}
+
+/**
+ * The address and TLS files of `mllab serve --listen`, checked: off loopback TLS is required, and each
+ * file must be readable, hold PEM of its kind, and the key must match the certificate.
+ */
+export function listenOptions(options: Pick<ServeOptions, 'listen' | 'tlsCert' | 'tlsKey'>): ListenOptions | undefined {
+  const { tlsCert, tlsKey } = options;
+  if (options.listen === undefined) {
+    if (tlsCert !== undefined || tlsKey !== undefined) {
+      throw new Error('--tls-cert and --tls-key go with --listen HOST:PORT: say where to serve the lab.');
+    }
+    return undefined;
+  }
+  const { host, port } = parseListen(options.listen);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new Error('TLS needs both --tls-cert FILE and --tls-key FILE (PEM): give the one that is missing.');
+  }
+  if (tlsCert === undefined || tlsKey === undefined) {
+    if (!isLoopback(host)) {
+      throw new Error(
+        `Serving on ${host} (not this machine only) needs TLS, or the tokens would cross the network in clear text: ` +
+          'give a certificate with --tls-cert FILE --tls-key FILE, or listen on 127.0.0.1 behind a reverse proxy that terminates TLS.',
+      );
+    }
+    return { host, port };
+  }
+  const cert = readPem(tlsCert, 'certificate');
+  const key = readPem(tlsKey, 'key');
+  try {
+    tls.createSecureContext({ cert });
+  } catch (e) {
+    throw new Error(`The TLS certificate ${tlsCert} is not a PEM certificate: ${(e as Error).message}.`);
+  }
+  try {
+    tls.createSecureContext({ key });
+  } catch (e) {
+    throw new Error(`The TLS key ${tlsKey} is not a PEM private key (unencrypted): ${(e as Error).message}.`);
+  }
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (e) {
+    throw new Error(`The TLS key ${tlsKey} does not match the certificate ${tlsCert}: ${(e as Error).message}.`);
+  }
+  return { host, port, tls: { cert, key } };
 }
 
 /**

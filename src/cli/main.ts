@@ -17,6 +17,7 @@ import {
   SCHEDULE_COMMANDS,
   SCHEDULE_USAGE,
   SERVICE_USAGE,
+  USER_USAGE,
 } from './usage';
 
 // Each command's module (and the backend, for `serve`) is imported when that command runs, so a
@@ -26,6 +27,8 @@ const USAGE = `ML Lab ${VERSION}: a lab for machine learning projects.
 
 Usage:
   mllab serve [--home DIR] [--port N]   run the backend of a lab home in the foreground
+  mllab serve --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
+                                         also serve it to a team (TLS required off 127.0.0.1)
   mllab status [--json]                  show the backend of the lab home
   mllab stop [--json]                    stop the backend of the lab home
   ${PROJECT_USAGE.split('\n').join('\n  ')}
@@ -37,6 +40,7 @@ Usage:
   ${PIPELINE_USAGE.split('\n').join('\n  ')}
   ${SERVICE_USAGE.split('\n').join('\n  ')}
   ${MODEL_USAGE.split('\n').join('\n  ')}
+  ${USER_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
 
@@ -50,9 +54,15 @@ async function withClient(home: string, fn: (client: ApiClient) => Promise<numbe
   }
 }
 
-async function runServe(home: string, port: number, out: Output): Promise<number> {
+interface ServeFlags {
+  readonly listen?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+async function runServe(home: string, port: number, out: Output, flags: ServeFlags): Promise<number> {
   const { serve } = await import('../backend/main');
-  const result = await serve({ home, version: VERSION, port, echoLog: !out.json });
+  const result = await serve({ home, version: VERSION, port, echoLog: !out.json, ...flags });
   if (result.kind !== 'serving') {
     const r = result.registration;
     const url = `http://127.0.0.1:${r.port}`;
@@ -69,9 +79,11 @@ async function runServe(home: string, port: number, out: Output): Promise<number
   }
   const backend = result.backend;
   const url = `http://127.0.0.1:${backend.port}`;
+  const team = flags.listen === undefined ? undefined : backend.url;
   out.result(
-    { serving: true, pid: process.pid, url, home },
-    () => `ML Lab backend ${VERSION} serves ${home} on ${url} (Ctrl+C stops it).`,
+    { serving: true, pid: process.pid, url, ...(team ? { teamUrl: team } : {}), home },
+    () =>
+      `ML Lab backend ${VERSION} serves ${home} on ${url}${team ? ` and to the team on ${team}` : ''} (Ctrl+C stops it).`,
   );
   process.on('SIGINT', () => void backend.stop('Ctrl+C'));
   process.on('SIGTERM', () => void backend.stop('SIGTERM'));
@@ -124,6 +136,13 @@ export async function main(argv: string[]): Promise<number> {
         experiment: { type: 'string' },
         'entry-point': { type: 'string' },
         'base-image': { type: 'string' },
+        listen: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        role: { type: 'string' },
+        user: { type: 'string' },
+        expires: { type: 'string' },
+        label: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -152,7 +171,14 @@ export async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           throw new Error(`--port must be a number from 0 to 65535, not "${given}".`);
         }
-        return await runServe(home, port, out);
+        if (values.listen !== undefined && given !== undefined) {
+          throw new Error('--port is the local port; with --listen HOST:PORT, give the port there only.');
+        }
+        return await runServe(home, port, out, {
+          listen: values.listen,
+          tlsCert: values['tls-cert'],
+          tlsKey: values['tls-key'],
+        });
       }
       case 'status':
         return await withClient(
@@ -279,6 +305,16 @@ export async function main(argv: string[]): Promise<number> {
           (await import('./projects')).projectCommand(client, out, args, {
             description: values.description,
             yes: values.yes,
+          }),
+        );
+      case 'user':
+      case 'token':
+        return await withClient(home, async (client) =>
+          (await import('./users')).userCommand(client, out, command, args, {
+            role: values.role,
+            user: values.user,
+            expires: values.expires,
+            label: values.label,
           }),
         );
       default:

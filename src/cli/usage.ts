@@ -52,3 +52,10 @@ export const SERVICE_USAGE = `mllab service deploy NAME --image IMG [--port HOST
 mllab service list
 mllab service logs NAME [--follow]
 mllab service start|stop|restart|rm NAME`;
+
+export const USER_USAGE = `mllab user add NAME [--role admin|member|viewer]
+mllab user list
+mllab user remove NAME
+mllab token create --user NAME [--expires 30d] [--label TEXT]
+mllab token list
+mllab token revoke ID`;

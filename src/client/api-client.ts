@@ -15,6 +15,8 @@ import { runtimeRoutes } from '../protocol/routes/runtime';
 import { serviceRoutes } from '../protocol/routes/services';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
 import { statusRoutes } from '../protocol/routes/status';
+import { userRoutes } from '../protocol/routes/users';
+import type { CreateTokenRequest, Role } from '../protocol/users';
 import {
   urlOf,
   type AnswerOf,
@@ -160,6 +162,13 @@ export class ApiClient {
     this.call(modelRoutes.removeAlias, { params: { name, alias }, query: { project } });
   deployModel = (name: string, request: DeployModelRequest, project?: string) =>
     this.call(modelRoutes.deploy, { params: { name }, query: { project }, body: request });
+  listUsers = () => this.call(userRoutes.list, {});
+  addUser = (name: string, role?: Role) => this.call(userRoutes.add, { body: role ? { name, role } : { name } });
+  removeUser = (name: string) => this.call(userRoutes.remove, { params: { name } });
+  listTokens = () => this.call(userRoutes.tokens, {});
+  /** the answer holds the token's secret: the only time it is shown */
+  createToken = (request: CreateTokenRequest) => this.call(userRoutes.createToken, { body: request });
+  revokeToken = (id: string) => this.call(userRoutes.revokeToken, { params: { id } });
   cancelOperation = (operationId: string) => this.call(datasetRoutes.cancelOperation, { params: { id: operationId } });
 
   /**

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as http from 'http';
+import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { Backend } from '../../src/backend/app';
@@ -31,21 +32,25 @@ export interface RawResponse {
   json: () => unknown;
 }
 
-/** A raw HTTP request on 127.0.0.1, for testing what a misbehaving client sends. */
+/**
+ * A raw HTTP request on 127.0.0.1, for testing what a misbehaving client sends; with `ca`, over HTTPS
+ * trusting that certificate.
+ */
 export function raw(
   port: number,
   method: string,
   urlPath: string,
-  options: { token?: string | null; body?: string | Buffer; headers?: Record<string, string> } = {},
+  options: { token?: string | null; body?: string | Buffer; headers?: Record<string, string>; ca?: Buffer } = {},
 ): Promise<RawResponse> {
   const token = options.token === undefined ? TEST_TOKEN : options.token;
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = (options.ca ? https : http).request(
       {
         host: '127.0.0.1',
         port,
         method,
         path: urlPath,
+        ...(options.ca ? { ca: options.ca } : {}),
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),

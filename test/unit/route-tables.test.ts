@@ -13,6 +13,7 @@ import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
 import { serviceRoutes } from '../../src/protocol/routes/services';
 import { statusRoutes } from '../../src/protocol/routes/status';
+import { userRoutes } from '../../src/protocol/routes/users';
 import { urlOf, type Route } from '../../src/protocol/routes/route';
 import { startBackend, tempHome, TEST_TOKEN } from './helpers';
 
@@ -27,6 +28,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   services: serviceRoutes,
   models: modelRoutes,
   experiments: experimentRoutes,
+  users: userRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>

@@ -1,8 +1,17 @@
 import { timingSafeEqual } from 'crypto';
-import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import Fastify, {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchema,
+  FastifyServerFactory,
+} from 'fastify';
 import type { ApiErrorBody } from '../../protocol/api';
 import { ApiError } from '../errors';
 import type { Logger } from '../log';
+import type { TokenCheck } from '../users/repository';
+import { allows, type AuditLog, type Identity, neededRole, OWNER_IDENTITY } from './access';
 import { describeValidation, type SchemaError } from './validation';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -70,10 +79,31 @@ function describe(error: FastifyError, request: FastifyRequest): { status: numbe
   };
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const presented = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+function bearer(header: string | undefined): string {
+  return header?.startsWith('Bearer ') ? header.slice(7) : '';
+}
+
+function tokenMatches(presented: string, token: string): boolean {
+  const given = Buffer.from(presented);
   const expected = Buffer.from(token);
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Who may use the lab besides its owner, and where changes are recorded (a lab served to a team). */
+export interface HttpAccess {
+  /** checks a user's token (`mllab_...`), from memory */
+  checkToken(presented: string): TokenCheck;
+  /** records each request that is not a read */
+  readonly audit?: AuditLog;
+  /** the server(s) to answer on (plain HTTP on 127.0.0.1 when absent) */
+  readonly serverFactory?: FastifyServerFactory;
+}
+
+const IDENTITIES = new WeakMap<FastifyRequest, Identity>();
+
+/** Who sent a request that passed authentication. */
+export function identityOf(request: FastifyRequest): Identity | undefined {
+  return IDENTITIES.get(request);
 }
 
 /** A route as registered: its method, URL pattern and JSON schemas (for tests that cover every route). */
@@ -91,8 +121,9 @@ export function registeredRoutes(app: FastifyInstance): readonly RouteInfo[] {
 }
 
 /** The fastify instance with authentication and error mapping; routes are added by the features. */
-export function createHttpServer(token: string, log: Logger): FastifyInstance {
+export function createHttpServer(token: string, log: Logger, access?: HttpAccess): FastifyInstance {
   const app = Fastify({
+    ...(access?.serverFactory ? { serverFactory: access.serverFactory } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     // event streams never go idle: close them on shutdown instead of waiting forever
@@ -117,13 +148,56 @@ export function createHttpServer(token: string, log: Logger): FastifyInstance {
   // the API speaks JSON only: anything else is refused with 415 and a hint
   app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
-    if (!tokenMatches(request.headers.authorization, token)) {
+    const presented = bearer(request.headers.authorization);
+    if (tokenMatches(presented, token)) {
+      IDENTITIES.set(request, OWNER_IDENTITY);
+      return;
+    }
+    const check = access && presented.startsWith('mllab_') ? access.checkToken(presented) : undefined;
+    if (check?.kind === 'refused') {
+      await reply.code(401).send(body('unauthorized', check.message));
+      return;
+    }
+    if (!check) {
       const message = request.headers.authorization
         ? 'The bearer token is wrong: read it again from the registration file; the backend may have restarted.'
         : 'Missing "Authorization: Bearer <token>" header: the token is in run/backend.json in the lab home.';
       await reply.code(401).send(body('unauthorized', message));
+      return;
+    }
+    const identity: Identity = { name: check.user, role: check.role };
+    IDENTITIES.set(request, identity);
+    const needed = neededRole(request.method, request.routeOptions.url ?? request.url.split('?')[0]);
+    if (!allows(identity.role, needed)) {
+      await reply
+        .code(403)
+        .send(
+          body(
+            'forbidden',
+            `${request.method} ${request.url.split('?')[0].slice(0, 200)} needs the ${needed} role; you are a ${identity.role} ("${identity.name}"): ask an admin of the lab.`,
+          ),
+        );
     }
   });
+  const audit = access?.audit;
+  if (audit) {
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        return;
+      }
+      try {
+        audit.append({
+          time: new Date().toISOString(),
+          who: IDENTITIES.get(request)?.name ?? null,
+          method: request.method,
+          path: request.url.split('?')[0].slice(0, 1000),
+          status: reply.statusCode,
+        });
+      } catch (e) {
+        log.warn(`audit: could not append to ${audit.file}: ${(e as Error).message}`);
+      }
+    });
+  }
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body: payload } = describe(error, request);
     // the route pattern says which handler failed; the URL (cut) says with what

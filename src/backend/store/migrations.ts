@@ -107,4 +107,22 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
     tx.run('DROP INDEX experiments_project');
     tx.run('CREATE INDEX experiments_project ON experiments (project_id, started_at, id)');
   },
+  // 10: the users of a lab served to a team and their tokens (src/backend/users): only a token's
+  // SHA-256 is stored; a revoked token is kept, for the record
+  (tx) => {
+    tx.run(`CREATE TABLE users (
+      name TEXT PRIMARY KEY COLLATE NOCASE,
+      role TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    )`);
+    tx.run(`CREATE TABLE tokens (
+      id TEXT PRIMARY KEY,
+      user TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      label TEXT NOT NULL DEFAULT '',
+      created_at TEXT NOT NULL,
+      expires_at TEXT,
+      revoked_at TEXT
+    )`);
+  },
 ];

@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import { userRoutes as routes } from '../../protocol/routes/users';
+import { register } from '../http/register';
+import type { UserRepository } from './repository';
+
+/** The users of the lab and their tokens (admin only: see `neededRole` in http/access.ts). */
+export function registerUserRoutes(app: FastifyInstance, users: UserRepository): void {
+  register(app, routes.list, async () => users.list());
+  register(app, routes.add, async (request) => users.add(request.body.name, request.body.role));
+  register(app, routes.remove, async (request) => {
+    await users.remove(request.params.name);
+  });
+  register(app, routes.tokens, async () => users.listTokens());
+  register(app, routes.createToken, async (request) => users.createToken(request.body));
+  register(app, routes.revokeToken, async (request) => users.revokeToken(request.params.id));
+}
