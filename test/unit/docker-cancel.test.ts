@@ -80,8 +80,11 @@ describe('Docker cancellation (real Docker Engine)', function () {
       const stream = (await docker.getEvents({
         filters: { type: ['container'], event: ['die'] },
       })) as NodeJS.ReadableStream;
+      let partial = '';
       stream.on('data', (chunk: Buffer) => {
-        for (const line of String(chunk).split('\n').filter(Boolean)) {
+        const lines = (partial + String(chunk)).split('\n');
+        partial = lines.pop() ?? ''; // a line cut between two chunks waits for its end
+        for (const line of lines.filter(Boolean)) {
           const e = JSON.parse(line) as { Actor: { ID: string; Attributes: Record<string, string> } };
           events.push({
             containerId: e.Actor.ID,
@@ -110,8 +113,17 @@ describe('Docker cancellation (real Docker Engine)', function () {
         );
         await assert.rejects(build, (e: Error & { code?: string }) => e.code === 'cancelled');
         assert.ok(step, lines.join('\n'));
+        // its end, from the engine's die event or (should the event stream miss it) from the container
         const died = await until(
-          async () => events.find((e) => e.containerId.startsWith(step!)),
+          async () => {
+            const event = events.find((e) => e.containerId.startsWith(step!));
+            if (event) {
+              return { exitCode: event.exitCode };
+            }
+            const c = (await docker.listContainers({ all: true })).find((x) => x.Id.startsWith(step!));
+            const code = c && c.State !== 'running' ? /Exited \((\d+)\)/.exec(c.Status)?.[1] : undefined;
+            return code === undefined ? undefined : { exitCode: Number(code) };
+          },
           60_000,
           `the build step's container ${step} stopped`,
         );

@@ -164,7 +164,11 @@ describe('models: the registry over HTTP with a real store', function () {
       ['iris', 1, runId, 'logistic regression', ['sklearn'], 'model.pkl'],
     );
     assert.strictEqual(version.sourcePath, path.join(home, 'runs', runId, 'artifacts', 'model.pkl'));
-    const details = await client.getModelVersion('iris', 1);
+    // the model is registered as the pass reads it, the run's row is committed with the pass
+    const details = await until(async () => {
+      const d = await client.getModelVersion('iris', 1);
+      return d.lineage?.experimentName ? d : undefined;
+    });
     assert.strictEqual(details.lineage?.experimentName, 'train');
     assert.deepStrictEqual(details.lineage?.params, { C: 0.5 });
     assert.deepStrictEqual(
@@ -223,7 +227,13 @@ describe('models: the registry over HTTP with a real store', function () {
       [v.name, v.version, v.experimentId, v.entryPoint, v.tags, v.fileName],
       ['node-model', 1, exp.id, 'predictor:predict', ['node'], 'n.bin'],
     );
-    assert.deepStrictEqual((await client.getModelVersion('node-model')).lineage?.params, { lr: 0.1 });
+    // the model is registered as the pass reads it, the run's row is committed with the pass: the
+    // lineage names the run's params once that is in
+    const lineage = await until(async () => {
+      const l = (await client.getModelVersion('node-model')).lineage;
+      return l?.experimentName ? l : undefined;
+    });
+    assert.deepStrictEqual(lineage.params, { lr: 0.1 });
   });
 
   it('refuses to delete a version a running service uses, unless forced', async () => {

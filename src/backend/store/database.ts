@@ -127,6 +127,7 @@ export class Store {
       const ack = AckMarker.create(ackFile, { generation: 0, snapshotSha256: null, ...journal.position });
       const store = new Store(new SQL.Database(), dir, log, options, ack, journal.withAck(ack));
       await store.migrate();
+      await store.settled(); // a checkpoint the migrations started has finished
       return store;
     }
     const { db, head } = recovered;
@@ -163,6 +164,7 @@ export class Store {
     }
     store.databaseBytes = store.size();
     await store.migrate();
+    await store.settled(); // a checkpoint the migrations started has finished
     return store;
   }
 
