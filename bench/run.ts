@@ -2,6 +2,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
@@ -164,17 +165,21 @@ async function activation(): Promise<void> {
 }
 
 /**
- * ML Lab's experiment pages in a real VS Code host: from the command to the page's first paint
- * (bench/vscode/webviews.ts), side by side with a bare webview page.
+ * Runs a bench module (its compiled path under bench/vscode/) inside a real VS Code extension host
+ * through the integration harness, and returns its `MLLAB_BENCH <name> <values...>` lines by name.
  */
-async function webviews(): Promise<void> {
-  const repo = path.resolve(__dirname, '..', '..');
-  const result = spawnSync(process.execPath, [path.join(repo, 'out', 'test', 'integration', 'run.js')], {
+function inVsCode(
+  module: string,
+  env: Record<string, string> = {},
+): { figures: Map<string, string[]>; stdout: string; output: string } {
+  const out = path.resolve(__dirname, '..');
+  const result = spawnSync(process.execPath, [path.join(out, 'test', 'integration', 'run.js')], {
     encoding: 'utf8',
     env: {
       ...process.env,
-      MLLAB_IT_TESTS_PATH: path.join(repo, 'out', 'bench', 'vscode', 'webviews.js'),
+      MLLAB_IT_TESTS_PATH: path.join(__dirname, 'vscode', module),
       MLLAB_IT_SCREENSHOT: '0',
+      ...env,
     },
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -182,9 +187,19 @@ async function webviews(): Promise<void> {
   for (const m of result.stdout.matchAll(/MLLAB_BENCH (\S+) (.+)/g)) {
     figures.set(m[1], m[2].trim().split(' '));
   }
+  const output = `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`;
+  return { figures: result.status === 0 ? figures : new Map(), stdout: result.stdout, output };
+}
+
+/**
+ * ML Lab's experiment pages in a real VS Code host: from the command to the page's first paint
+ * (bench/vscode/webviews.ts), side by side with a bare webview page.
+ */
+async function webviews(): Promise<void> {
+  const { figures, output } = inVsCode('webviews.js');
   const bare = Number(figures.get('webview_bare')?.[0]);
-  if (result.status !== 0 || !Number.isFinite(bare)) {
-    throw new Error(`webviews benchmark failed:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`);
+  if (!Number.isFinite(bare)) {
+    throw new Error(`webviews benchmark failed:\n${output}`);
   }
   for (const [name, page] of [
     ['charts', 'metric charts of 12 runs'],
@@ -193,6 +208,62 @@ async function webviews(): Promise<void> {
   ]) {
     const f = figures.get(`webview_${name}`)!;
     report(`${page}, command to painted page (median; runs ${f[1]})`, Number(f[0]), bare, 'ms', 'a bare webview page');
+  }
+}
+
+/**
+ * The Experiments view in a real VS Code host on a lab of 1,000 / 10,000 / 100,000 finished runs
+ * (MLLAB_BENCH_TREE_RUNS, comma-separated; one window each; bench/vscode/experiments-view.ts): from
+ * showing the view (or from its list changing while it is shown) to its rows answered and handed to
+ * the workbench, side by side with a bare TreeDataProvider of the same rows in the same view, and with the
+ * view of an empty project. MLLAB_BENCH_TREE_PROFILE=<folder> adds CPU profiles of the extension host.
+ */
+async function tree(): Promise<void> {
+  const sizes = (process.env.MLLAB_BENCH_TREE_RUNS ?? '1000,10000,100000').split(',').map(Number);
+  for (const n of sizes.filter((x) => x > 0)) {
+    const { figures, stdout, output } = inVsCode('experiments-view.js', {
+      MLLAB_BENCH_TREE_N: String(n),
+      MLLAB_IT_TIMEOUT_MS: process.env.MLLAB_IT_TIMEOUT_MS ?? String(120 * 60_000),
+    });
+    const runs = `${n.toLocaleString('en-US')} runs`;
+    for (const line of stdout.split('\n').filter((l) => /MLLAB_BENCH_(PHASES|PROFILE)/.test(l))) {
+      process.stdout.write(`${line.replace(/^.*MLLAB_BENCH_(PHASES|PROFILE) /, `[${runs}] `)}\n`);
+    }
+    const empty = figures.get('tree_show_empty');
+    if (!empty) {
+      throw new Error(`experiments view benchmark failed:\n${output}`);
+    }
+    const load = os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
+    const shapes = {
+      status: 'grouped by status (1 group: 200 runs and "Show 200 more")',
+      name: `grouped by name (${runs}, a group each)`,
+    };
+    for (const grouping of ['status', 'name'] as const) {
+      const show = figures.get(`tree_show_${grouping}`)!;
+      const bare = figures.get(`tree_bare_show_${grouping}`)!;
+      const name = `[${runs}] Experiments view shown, to rows delivered, ${shapes[grouping]} (median; runs ${show[1]})`;
+      report(name, Number(show[0]), Number(bare[0]), 'ms', `bare TreeDataProvider, same rows; runs ${bare[1]}`);
+      report(name, Number(show[0]), Number(empty[0]), 'ms', `same view, empty project; runs ${empty[1]}`);
+    }
+    for (const grouping of ['status', 'name'] as const) {
+      const refresh = figures.get(`tree_refresh_${grouping}`)!;
+      const bare = figures.get(`tree_bare_refresh_${grouping}`)!;
+      report(
+        `[${runs}] Experiments view on screen, list reloaded: from the list's change to rows delivered, ${shapes[grouping]} (median; runs ${refresh[1]})`,
+        Number(refresh[0]),
+        Number(bare[0]),
+        'ms',
+        `bare TreeDataProvider, same rows; runs ${bare[1]}`,
+      );
+    }
+    const first = figures.get('tree_first_show_status')!;
+    process.stdout.write(
+      `[${runs}] Experiments view shown the first time in the window, grouped by status: ${Number(first[0]).toFixed(1)} ms\n` +
+        `[${runs}] load average at the end: ${load}\n`,
+    );
   }
 }
 
@@ -217,6 +288,7 @@ async function main(): Promise<void> {
     writes,
     activation,
     webviews,
+    tree,
     cli: cliStartupBench,
     packaging: packagingBench,
     csv: csvPreviewBench,
