@@ -84,11 +84,9 @@ export class BackendService extends Disposable {
     return this.client;
   }
 
-  /** Resolves once connected (or failed); starts the connection if needed (connected: nothing to do). */
+  /** Resolves once connected (or failed); starts the connection if needed. */
   start(): Promise<void> {
-    if (!this.options.home || this.isDisposed || this._state.kind === 'connected') {
-      // (showing a view started a new connection even when one was up: every list was emptied and
-      // loaded again, 1.2 s at 100,000 runs)
+    if (!this.options.home || this.isDisposed) {
       return Promise.resolve();
     }
     this.connecting ??= this.connectOnce().finally(() => (this.connecting = undefined));
