@@ -59,6 +59,15 @@ export abstract class ProjectScopedModel<T> extends Disposable {
   /** Whether an event changes the records of the loaded project. */
   protected abstract concerns(event: BackendEvent): boolean;
 
+  /**
+   * Whether a record of `projectId` belongs in this list: the loaded project's, and the active
+   * project's while its first load is on the way (a run recorded during that load was answered
+   * before it existed, and dropping its event left it out of the list until the next change).
+   */
+  protected isShownProject(projectId: string): boolean {
+    return projectId === this.projectId || projectId === this.projects.activeProject?.id;
+  }
+
   get items(): readonly T[] {
     return this._items;
   }

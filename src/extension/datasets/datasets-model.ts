@@ -18,8 +18,8 @@ export class DatasetsModel extends ProjectScopedModel<Dataset> {
 
   protected concerns(e: BackendEvent): boolean {
     return (
-      (e.type === 'datasetVersionAdded' && e.version.projectId === this.projectId) ||
-      (e.type === 'datasetVersionDeleted' && e.projectId === this.projectId)
+      (e.type === 'datasetVersionAdded' && this.isShownProject(e.version.projectId)) ||
+      (e.type === 'datasetVersionDeleted' && this.isShownProject(e.projectId))
     );
   }
 

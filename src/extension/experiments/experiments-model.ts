@@ -46,7 +46,7 @@ export class ExperimentsModel extends ProjectScopedModel<Experiment> {
 
   protected concerns(e: BackendEvent): boolean {
     return (
-      (e.type === 'experimentUpdated' && e.experiment.projectId === this.projectId) ||
+      (e.type === 'experimentUpdated' && this.isShownProject(e.experiment.projectId)) ||
       e.type === 'experimentDeleted' ||
       // a backlog is ingested without an experimentUpdated per run: reload once at its end (and as
       // it goes, the progress events come at most twice a second)

@@ -38,11 +38,11 @@ export class JobsModel extends ProjectScopedModel<JobView> {
 
   protected concerns(e: BackendEvent): boolean {
     return (
-      (e.type === 'jobChanged' && e.job.projectId === this.projectId) ||
-      (e.type === 'jobDeleted' && e.projectId === this.projectId) ||
-      (e.type === 'jobRunUpdated' && e.run.projectId === this.projectId) ||
-      (e.type === 'scheduleChanged' && e.projectId === this.projectId) ||
-      (e.type === 'pipelineChanged' && e.projectId === this.projectId) ||
+      (e.type === 'jobChanged' && this.isShownProject(e.job.projectId)) ||
+      (e.type === 'jobDeleted' && this.isShownProject(e.projectId)) ||
+      (e.type === 'jobRunUpdated' && this.isShownProject(e.run.projectId)) ||
+      (e.type === 'scheduleChanged' && this.isShownProject(e.projectId)) ||
+      (e.type === 'pipelineChanged' && this.isShownProject(e.projectId)) ||
       e.type === 'dockerStatus'
     );
   }

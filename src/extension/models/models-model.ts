@@ -18,8 +18,8 @@ export class ModelsModel extends ProjectScopedModel<Model> {
 
   protected concerns(e: BackendEvent): boolean {
     return (
-      (e.type === 'modelChanged' && e.model.projectId === this.projectId) ||
-      (e.type === 'modelDeleted' && e.projectId === this.projectId)
+      (e.type === 'modelChanged' && this.isShownProject(e.model.projectId)) ||
+      (e.type === 'modelDeleted' && this.isShownProject(e.projectId))
     );
   }
 }

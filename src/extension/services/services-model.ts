@@ -18,8 +18,8 @@ export class ServicesModel extends ProjectScopedModel<Service> {
 
   protected concerns(e: BackendEvent): boolean {
     return (
-      (e.type === 'serviceUpdated' && e.service.projectId === this.projectId) ||
-      (e.type === 'serviceDeleted' && e.projectId === this.projectId) ||
+      (e.type === 'serviceUpdated' && this.isShownProject(e.service.projectId)) ||
+      (e.type === 'serviceDeleted' && this.isShownProject(e.projectId)) ||
       e.type === 'dockerStatus'
     );
   }
