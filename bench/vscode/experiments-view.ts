@@ -14,7 +14,8 @@
 // answered, then a round trip to the workbench: the time "delivered". The view may answer more than
 // once (e.g. empty first, then the runs): the figure is the last answer holding the expected rows,
 // once nothing is asked for a second. Each generated run has a name of its own, so grouped by name
-// the view has one group per run (the most top-level rows a lab of N runs gives); grouped by status
+// the view has one group per run (the most groups a lab of N runs gives; the top level shows a page
+// of 200 and a "Show 200 more groups" row, the first group expanded); grouped by status
 // it has one group showing a page of 200 runs and a "Show 200 more" row. The references, in the same
 // window: a bare TreeDataProvider giving the same rows (labels only) in the same view, and the same
 // view with an empty project. MLLAB_BENCH_TREE_PROFILE=<folder> writes CPU profiles of this host.
@@ -29,6 +30,7 @@ import type { BackendState } from '../../src/extension/backend/backend-service';
 import type { MlLabApi } from '../../src/extension/extension';
 import type { MlLab } from '../../src/extension/lab';
 import type { Grouping } from '../../src/extension/experiments/tree';
+import { PAGE_SIZE } from '../../src/extension/experiments/tree-pages';
 import { waitFor } from '../../test/integration/suite/helpers';
 import { median } from '../stats';
 
@@ -283,17 +285,28 @@ async function refreshOnce<T>(
 
 interface BareNode {
   readonly label: string;
+  /** a group's rows, undefined for a leaf (a "Show more" row) */
   readonly rows?: number;
+  readonly expanded?: boolean;
 }
 
-/** A tree of the same rows as ML Lab's (groups, expanded, with as many rows each), labels only. */
+/** How a top-level row of ML Lab's tree shows now: an expanded group's rows, a collapsed group, a leaf. */
+type RowShape = number | 'collapsed' | 'leaf';
+
+/** A tree of the same rows as ML Lab's (groups, expanded or not, with as many rows each), labels only. */
 class BareTree implements vscode.TreeDataProvider<BareNode> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private groups: BareNode[] = [];
 
-  show(rowsPerGroup: readonly number[]): void {
-    this.groups = rowsPerGroup.map((rows, i) => ({ label: `group ${i}`, rows }));
+  show(shape: readonly RowShape[]): void {
+    this.groups = shape.map((s, i) =>
+      s === 'leaf'
+        ? { label: `more ${i}` }
+        : s === 'collapsed'
+          ? { label: `group ${i}`, rows: 1, expanded: false }
+          : { label: `group ${i}`, rows: s, expanded: true },
+    );
     this.changed.fire();
   }
 
@@ -307,15 +320,26 @@ class BareTree implements vscode.TreeDataProvider<BareNode> {
   getTreeItem(node: BareNode): vscode.TreeItem {
     return new vscode.TreeItem(
       node.label,
-      node.rows === undefined ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded,
+      node.rows === undefined
+        ? vscode.TreeItemCollapsibleState.None
+        : node.expanded
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed,
     );
   }
 }
 
-/** The rows each group of ML Lab's tree shows now (its page, and the "more" row if any). */
-function rowsPerGroup(lab: MlLab): number[] {
+/** How each top-level row of ML Lab's tree shows now (a group's page and its "more" row, if expanded). */
+function rowsPerGroup(lab: MlLab): RowShape[] {
   const tree = lab.experimentsTree;
-  return tree.getChildren().map((group) => tree.getChildren(group).length);
+  return tree.getChildren().map((node) => {
+    const item = tree.getTreeItem(node);
+    return item.collapsibleState === vscode.TreeItemCollapsibleState.Expanded
+      ? tree.getChildren(node).length
+      : item.collapsibleState === vscode.TreeItemCollapsibleState.Collapsed
+        ? 'collapsed'
+        : 'leaf';
+  });
 }
 
 /** Sets the tree's grouping; the tree changes (and forgets its groups) at least once. */
@@ -465,7 +489,8 @@ export async function run(): Promise<void> {
 
   const tree = lab.experimentsTree;
   const view = lab.experimentsView;
-  const groupsOf = { status: 1, name: n };
+  // grouped by name a run of its own name is a group of its own: the top level shows a page of them
+  const groupsOf = { status: 1, name: n > PAGE_SIZE ? PAGE_SIZE + 1 : n };
   const profileDir = process.env.MLLAB_BENCH_TREE_PROFILE;
   const maybeProfiled = async (name: string, once: () => Promise<Open>) => {
     if (profileDir) {
@@ -492,7 +517,7 @@ export async function run(): Promise<void> {
   await maybeProfiled('show-status', shows.status);
   await repeat('refresh_status', refreshes.status);
   await maybeProfiled('refresh-status', refreshes.status);
-  const shapes = { status: rowsPerGroup(lab), name: [] as number[] };
+  const shapes = { status: rowsPerGroup(lab), name: [] as RowShape[] };
 
   // reference 1: the same view shown with an empty project (its welcome text)
   const client = lab.backend.client;

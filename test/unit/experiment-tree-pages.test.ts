@@ -1,10 +1,13 @@
 import * as assert from 'assert';
 import {
   PAGE_SIZE,
+  ROOT_KEY,
+  expandedGroups,
   groupDescription,
   groupPage,
   groupRuns,
   moreLabel,
+  rootPage,
   shownToInclude,
 } from '../../src/extension/experiments/tree-pages';
 import type { Experiment, RunStatus } from '../../src/protocol/experiments';
@@ -94,5 +97,42 @@ describe('Experiments view paging', () => {
     assert.strictEqual(shownToInclude(200, 200), 400);
     assert.strictEqual(shownToInclude(4_321, 200), 4_400);
     assert.strictEqual(shownToInclude(399, 400), 400);
+  });
+
+  it('pages the top level too: 100,000 runs of their own names show 200 groups and a "Show 200 more groups" row', () => {
+    const all = runs(100_000, []).map((r, i) => ({ ...r, name: `run-${i}` }));
+    const groups = [...groupRuns(all, 'name').values()];
+    assert.strictEqual(groups.length, 100_000);
+    const first = rootPage(groups, PAGE_SIZE);
+    assert.deepStrictEqual(
+      first.groups.map((g) => g.name),
+      all.slice(0, 200).map((r) => r.name),
+      'the groups of the newest runs first',
+    );
+    assert.deepStrictEqual(first.more, { kind: 'more', group: ROOT_KEY, shown: 200, remaining: 99_800 });
+    assert.strictEqual(moreLabel(first.more!), 'Show 200 more groups (99,800 remaining)');
+    assert.strictEqual(rootPage(groups, 100_000).more, undefined);
+    assert.strictEqual(rootPage(groups.slice(0, 3), PAGE_SIZE).more, undefined, 'a few groups: no "more" row');
+  });
+
+  it('opens the first groups expanded while their rows fit in a page, and every group with a running run', () => {
+    // 3 names over 1,000 runs: the first group alone shows a full page (and its "more" row)
+    const big = [...groupRuns(runs(1_000, ['train', 'eval', 'sweep']), 'name').values()];
+    assert.deepStrictEqual(
+      [...expandedGroups(big)],
+      ['name:train', 'name:eval', 'name:sweep'],
+      'each has running runs',
+    );
+    const finished = runs(1_000, ['train', 'eval', 'sweep']).map((r) => ({ ...r, status: 'completed' as const }));
+    assert.deepStrictEqual([...expandedGroups([...groupRuns(finished, 'name').values()])], ['name:train']);
+    // small groups: as many as fit in 200 rows
+    const small = runs(1_000, []).map((r, i) => ({
+      ...r,
+      name: `n${Math.floor(i / 3)}`,
+      status: 'completed' as const,
+    }));
+    const open = expandedGroups(rootPage([...groupRuns(small, 'name').values()], PAGE_SIZE).groups);
+    assert.strictEqual(open.size, 66, '66 groups of 3 runs = 198 rows');
+    assert.ok(open.has('name:n0') && open.has('name:n65') && !open.has('name:n66'));
   });
 });

@@ -7,12 +7,15 @@ import { formatDuration } from '../../protocol/number-format';
 import { metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
 import {
   PAGE_SIZE,
+  ROOT_KEY,
+  expandedGroups,
   groupDescription,
   groupKey,
   groupKeyOf,
   groupPage,
   groupRuns,
   moreLabel,
+  rootPage,
   shownToInclude,
   type MoreRuns,
   type RunGroup,
@@ -40,8 +43,9 @@ function isMore(node: ExperimentNode): node is MoreRuns {
 
 /**
  * The Experiments view: runs grouped by name, newest first, with live status, duration and key
- * metrics. A group lists a page of its newest runs and a "Show 200 more" row, and a group's rows are
- * built only when it is expanded, so 100,000 runs open as fast as 1,000.
+ * metrics. The top level lists a page of 200 groups and a group a page of its newest runs, each with
+ * a "Show 200 more" row; only the first groups open expanded, a group's rows are built only when it
+ * is expanded and a run's tooltip only on hover, so 100,000 runs open as fast as 1,000.
  */
 export class ExperimentsTree extends Disposable implements vscode.TreeDataProvider<ExperimentNode> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
@@ -51,8 +55,11 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
 
   private grouping: Grouping = 'name';
   /** the model's runs grouped, built on first use after each change */
-  private groups: Map<string, RunGroup> | undefined;
-  /** how many runs each group shows (by group key), kept across reloads; PAGE_SIZE when absent */
+  private groups: { byKey: Map<string, RunGroup>; list: RunGroup[] } | undefined;
+  /** the groups of the top level's page that open expanded (by group key) */
+  private expanded: Set<string> | undefined;
+  /** how many runs each group shows (by group key; ROOT_KEY: how many groups the top level shows),
+   * kept across reloads; PAGE_SIZE when absent */
   private readonly shown = new Map<string, number>();
   /** each shown run's row text, judged against the runs of its page (refreshed by getChildren) */
   private rows = new Map<string, RunRowText>();
@@ -62,6 +69,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     this._register(
       model.onDidChange(() => {
         this.groups = undefined;
+        this.expanded = undefined;
         this._onDidChangeTreeData.fire();
       }),
     );
@@ -74,13 +82,17 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
   toggleGrouping(): Grouping {
     this.grouping = this.grouping === 'name' ? 'status' : 'name';
     this.groups = undefined;
+    this.expanded = undefined;
     this._onDidChangeTreeData.fire();
     return this.grouping;
   }
 
-  /** Shows the next page of a group's runs (the "Show more" row). */
+  /** Shows the next page of a group's runs, or of the groups (the "Show more" rows). */
   showMore(more: MoreRuns): void {
     this.shown.set(more.group, Math.max(this.shownOf(more.group), more.shown) + PAGE_SIZE);
+    if (more.group === ROOT_KEY) {
+      this.expanded = undefined;
+    }
     this._onDidChangeTreeData.fire();
   }
 
@@ -89,7 +101,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       if (!isGroup(node)) {
         return [];
       }
-      const group = this.currentGroups().get(groupKey(node.by, node.name)) ?? node;
+      const group = this.currentGroups().byKey.get(groupKey(node.by, node.name)) ?? node;
       const page = groupPage(group, this.shownOf(groupKey(group.by, group.name)));
       // runs are told apart among those shown with them: the group's page
       for (const [id, row] of runRows(page.runs, group.by)) {
@@ -98,25 +110,42 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       return page.more ? [...page.runs, page.more] : [...page.runs];
     }
     this.rows = new Map();
-    return [...this.currentGroups().values()];
+    const page = rootPage(this.currentGroups().list, this.shownOf(ROOT_KEY));
+    this.expanded = expandedGroups(page.groups);
+    return page.more ? [...page.groups, page.more] : [...page.groups];
   }
 
-  /** The group a run is listed in (lets the view reveal and select a run, beyond the first page too). */
+  /**
+   * The group a run is listed in (lets the view reveal and select a run, beyond the first page of
+   * its group, and in a group beyond the first page of groups).
+   */
   getParent(node: ExperimentNode): ExperimentNode | undefined {
     if (isGroup(node)) {
+      this.include(ROOT_KEY, this.currentGroups().list, (g) => groupKey(g.by, g.name) === groupKey(node.by, node.name));
+      return undefined;
+    }
+    if (isMore(node) && node.group === ROOT_KEY) {
       return undefined;
     }
     const key = isMore(node) ? node.group : groupKeyOf(node, this.grouping);
-    const group = this.currentGroups().get(key);
-    if (group && !isMore(node)) {
-      const index = group.runs.findIndex((r) => r.id === node.id);
-      const shown = this.shownOf(key);
-      if (index >= shown) {
-        this.shown.set(key, shownToInclude(index, shown));
-        this._onDidChangeTreeData.fire();
+    const group = this.currentGroups().byKey.get(key);
+    if (group) {
+      this.include(ROOT_KEY, this.currentGroups().list, (g) => g === group);
+      if (!isMore(node)) {
+        this.include(key, group.runs, (r) => r.id === node.id);
       }
     }
     return group;
+  }
+
+  /** Grows the page `key` shows of `all` to hold the first item that `is`. */
+  private include<T>(key: string, all: readonly T[], is: (item: T) => boolean): void {
+    const index = all.findIndex(is);
+    const shown = this.shownOf(key);
+    if (index >= shown) {
+      this.shown.set(key, shownToInclude(index, shown));
+      this._onDidChangeTreeData.fire();
+    }
   }
 
   /** A run's row text: the label that tells it apart, its status, key metrics, duration and start. */
@@ -124,7 +153,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     let row = this.rows.get(run.id);
     if (!row) {
       const key = groupKeyOf(run, this.grouping);
-      const group = this.currentGroups().get(key);
+      const group = this.currentGroups().byKey.get(key);
       const page = group ? groupPage(group, this.shownOf(key)).runs : [];
       row = runRows(page.some((e) => e.id === run.id) ? page : [run], this.grouping).get(run.id)!;
     }
@@ -133,7 +162,14 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
 
   getTreeItem(node: ExperimentNode): vscode.TreeItem {
     if (isGroup(node)) {
-      const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+      const key = groupKey(node.by, node.name);
+      const expanded = (this.expanded ??= expandedGroups(
+        rootPage(this.currentGroups().list, this.shownOf(ROOT_KEY)).groups,
+      ));
+      const item = new vscode.TreeItem(
+        node.name,
+        expanded.has(key) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      );
       item.id = `group:${node.by}:${node.name}`;
       item.iconPath = node.by === 'status' ? STATUS_ICONS[node.name as RunStatus] : new vscode.ThemeIcon('beaker');
       item.description = groupDescription(node);
@@ -145,7 +181,10 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       item.id = `more:${node.group}`;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
       item.contextValue = 'experimentsMore';
-      item.tooltip = `${node.shown.toLocaleString('en-US')} runs shown, newest first`;
+      item.tooltip =
+        node.group === ROOT_KEY
+          ? `${node.shown.toLocaleString('en-US')} groups shown, newest run first`
+          : `${node.shown.toLocaleString('en-US')} runs shown, newest first`;
       item.command = { command: Commands.showMoreExperiments, title: 'Show More Runs', arguments: [node] };
       return item;
     }
@@ -155,38 +194,53 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     item.iconPath = STATUS_ICONS[node.status];
     item.description = row.description;
     item.contextValue = node.status === 'running' ? 'runningExperiment' : 'experiment';
-    const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown(`**${node.name}** \`${node.id}\` — ${node.status}`);
-    if (node.exitCode !== null) {
-      tooltip.appendMarkdown(`, exit code ${node.exitCode}`);
-    }
-    tooltip.appendMarkdown(`\n\nStarted ${new Date(node.startedAt).toLocaleString()} by ${node.operator}`);
-    if (node.durationMs !== null) {
-      tooltip.appendMarkdown(`, ran ${formatDuration(node.durationMs)}`);
-    }
-    if (Object.keys(node.params).length > 0) {
-      tooltip.appendMarkdown('\n\n**Params**\n');
-      for (const [k, v] of Object.entries(node.params)) {
-        tooltip.appendText(`\n${k} = ${JSON.stringify(v)}`);
-      }
-    }
-    if (node.metrics.length > 0) {
-      tooltip.appendMarkdown('\n\n**Metrics** (last · min · max · count)\n');
-      for (const m of node.metrics) {
-        tooltip.appendText(`\n${metricTooltipLine(m)}`);
-      }
-    }
-    item.tooltip = tooltip;
     item.command = { command: Commands.showExperiment, title: 'Show Experiment', arguments: [node] };
     return item;
   }
 
-  private currentGroups(): Map<string, RunGroup> {
-    this.groups ??= groupRuns(this.model.items, this.grouping);
+  /** A run's tooltip, built when the pointer rests on its row (100,000 Markdown tooltips cost seconds). */
+  resolveTreeItem(item: vscode.TreeItem, node: ExperimentNode): vscode.TreeItem {
+    if (!isGroup(node) && !isMore(node)) {
+      item.tooltip = runTooltip(node);
+    }
+    return item;
+  }
+
+  private currentGroups(): { byKey: Map<string, RunGroup>; list: RunGroup[] } {
+    if (!this.groups) {
+      const byKey = groupRuns(this.model.items, this.grouping);
+      this.groups = { byKey, list: [...byKey.values()] };
+    }
     return this.groups;
   }
 
   private shownOf(key: string): number {
     return this.shown.get(key) ?? PAGE_SIZE;
   }
+}
+
+/** A run's tooltip: name, id, status, exit code, start, operator, duration, params and metrics. */
+export function runTooltip(node: Experiment): vscode.MarkdownString {
+  const tooltip = new vscode.MarkdownString();
+  tooltip.appendMarkdown(`**${node.name}** \`${node.id}\` — ${node.status}`);
+  if (node.exitCode !== null) {
+    tooltip.appendMarkdown(`, exit code ${node.exitCode}`);
+  }
+  tooltip.appendMarkdown(`\n\nStarted ${new Date(node.startedAt).toLocaleString()} by ${node.operator}`);
+  if (node.durationMs !== null) {
+    tooltip.appendMarkdown(`, ran ${formatDuration(node.durationMs)}`);
+  }
+  if (Object.keys(node.params).length > 0) {
+    tooltip.appendMarkdown('\n\n**Params**\n');
+    for (const [k, v] of Object.entries(node.params)) {
+      tooltip.appendText(`\n${k} = ${JSON.stringify(v)}`);
+    }
+  }
+  if (node.metrics.length > 0) {
+    tooltip.appendMarkdown('\n\n**Metrics** (last · min · max · count)\n');
+    for (const m of node.metrics) {
+      tooltip.appendText(`\n${metricTooltipLine(m)}`);
+    }
+  }
+  return tooltip;
 }

@@ -75,6 +75,10 @@ describe('Experiments in a real VS Code extension host', () => {
     );
     const item = lab.experimentsTree.getTreeItem(run);
     assert.match(String(item.description), /loss 0\.02/);
+    // the tooltip is built when the pointer rests on the row, from the same run
+    assert.strictEqual(item.tooltip, undefined);
+    const tooltip = lab.experimentsTree.resolveTreeItem(item, run).tooltip as vscode.MarkdownString;
+    assert.ok(tooltip.value.includes(`\`${run.id}\``) && tooltip.value.includes('**Params**'), tooltip.value);
     await vscode.commands.executeCommand('workbench.view.extension.mllab');
     await new Promise((r) => setTimeout(r, 1000)); // let the workbench draw the last tree update
     await screenshot('experiments-view');
