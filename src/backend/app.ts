@@ -15,6 +15,7 @@ import { Operations } from './datasets/operations';
 import { DatasetRepository } from './datasets/repository';
 import { ExperimentRepository } from './experiments/repository';
 import { registerExperimentRoutes } from './experiments/routes';
+import { registerRunUploadRoutes } from './experiments/upload/routes';
 import { ExperimentTracker } from './experiments/tracker';
 import { BlobStore } from './files/blob-store';
 import { JobRepository } from './jobs/repository';
@@ -215,6 +216,7 @@ export class Backend {
       usersOf: (projectId, dataset, version) => experimentRepo.usersOfDataset(projectId, dataset, version),
     });
     registerExperimentRoutes(http, { projects, experiments: experimentRepo, tracker });
+    registerRunUploadRoutes(http, { home: options.home, log: options.log });
     registerDockerRoutes(http, connection, images);
     registerOrphanRoutes(http, options.home, connection, (kind, id) =>
       kind === 'job' ? jobRepo.hasRun(id) : kind === 'service' && serviceRepo.byId(id) !== undefined,

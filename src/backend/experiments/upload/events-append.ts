@@ -1,0 +1,105 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { RUN_FILE_MODE } from '../../../common/run-directory/files';
+import type { EventsAnswer } from '../../../protocol/routes/run-upload';
+import { ApiError } from '../../errors';
+
+const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
+
+/** An append refused because the sender's offset does not fit what is stored: 409 with the size. */
+export interface Refused extends EventsAnswer {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+async function readAt(handle: fs.promises.FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buffer, got, length - got, position + got);
+    if (bytesRead === 0) {
+      break;
+    }
+    got += bytesRead;
+  }
+  return buffer.subarray(0, got);
+}
+
+async function openEvents(file: string): Promise<fs.promises.FileHandle> {
+  try {
+    return await fs.promises.open(file, OPEN_FLAGS, RUN_FILE_MODE);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'EMLINK') {
+      throw new ApiError(
+        409,
+        'not_a_file',
+        'events.jsonl of this run is a symbolic link in the lab: it is not written.',
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Stores the events `lines` (whole lines) sent for byte `offset` of the run's events.jsonl, so that
+ * a retry never stores a line twice: the bytes the file already holds at that offset are compared,
+ * not written again; only what goes beyond its end is appended, and synced before the answer. An
+ * offset past the end, or bytes that differ from those stored, are refused with the size the lab
+ * holds, from where the sender goes on. A failed write is cut back: nothing is half-written.
+ */
+export async function appendEvents(runDir: string, offset: number, lines: Buffer): Promise<EventsAnswer | Refused> {
+  if (lines.length > 0 && lines[lines.length - 1] !== 0x0a) {
+    throw new ApiError(
+      400,
+      'partial_line',
+      'The events do not end with a newline: send whole lines of events.jsonl only (keep an unfinished line for later).',
+    );
+  }
+  const handle = await openEvents(path.join(runDir, 'events.jsonl'));
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      throw new ApiError(409, 'not_a_file', 'events.jsonl of this run is not a regular file in the lab.');
+    }
+    const size = st.size;
+    if (offset > size) {
+      return {
+        size,
+        error: {
+          code: 'offset_ahead',
+          message: `The lab holds ${size} bytes of this run's events, not ${offset}: send the events again from byte ${size}.`,
+        },
+      };
+    }
+    const overlap = Math.min(size - offset, lines.length);
+    if (overlap > 0) {
+      const stored = await readAt(handle, offset, overlap);
+      if (!stored.equals(lines.subarray(0, overlap))) {
+        return {
+          size,
+          error: {
+            code: 'events_differ',
+            message: `The events sent for bytes ${offset} to ${offset + overlap} differ from those the lab holds there: another copy of run ${path.basename(runDir)} was sent; record it as a new run.`,
+          },
+        };
+      }
+    }
+    const tail = lines.subarray(overlap);
+    if (tail.length === 0) {
+      return { size };
+    }
+    try {
+      let written = 0;
+      while (written < tail.length) {
+        written += (await handle.write(tail, written, tail.length - written)).bytesWritten;
+      }
+      await handle.sync();
+    } catch (e) {
+      await handle.truncate(size).catch(() => undefined);
+      throw e;
+    }
+    return { size: size + tail.length };
+  } finally {
+    await handle.close();
+  }
+}

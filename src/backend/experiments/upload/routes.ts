@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import { RUN_LIMITS } from '../../../protocol/limits';
+import { EVENTS_CHUNK_BYTES, runUploadRoutes as routes } from '../../../protocol/routes/run-upload';
+import { ApiError } from '../../errors';
+import { register } from '../../http/register';
+import type { Logger } from '../../log';
+import { declaredLength, readBounded, type RawBody } from './body';
+import { appendEvents } from './events-append';
+import { checkManifest, writeManifest } from './manifest';
+import { existingRunFolder, relativeParts, runFolder, RunLocks } from './run-folder';
+import { RunFiles } from './run-files';
+
+/** The `*` part of a files route: the file's path relative to the run directory. */
+function wildcard(params: object): string {
+  return (params as Record<string, string>)['*'];
+}
+
+export interface RunUploadDeps {
+  readonly home: string;
+  readonly log: Logger;
+}
+
+/**
+ * The routes that receive a run recorded on another machine (see `src/protocol/routes/run-upload.ts`).
+ * They write `<home>/runs/<id>/` as a local client would, so the ingest, which follows runs/, takes
+ * the run from there. Registered in a scope of their own, where every body comes as a stream (events
+ * and files are raw bytes, a manifest may be bigger than the API's JSON limit): each handler reads
+ * it with its own bound, and the other routes keep their JSON-only parsing.
+ */
+export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDeps): void {
+  const { home, log } = deps;
+  const locks = new RunLocks();
+  const files = new RunFiles(home);
+
+  void app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+    register(scope, routes.manifest, async (request) => {
+      const { id } = request.params;
+      const text = await readBounded(
+        request.body as unknown as RawBody,
+        RUN_LIMITS.manifestBytes,
+        'run.json',
+        declaredLength(request.headers['content-length']),
+      );
+      checkManifest(id, text);
+      return locks.run(id, async () => ({ sha256: writeManifest(runFolder(home, id), text) }));
+    });
+
+    register(scope, routes.events, async (request, reply) => {
+      const { id } = request.params;
+      const offset = Number(request.query.offset);
+      if (!Number.isSafeInteger(offset)) {
+        throw new ApiError(400, 'invalid_request', `offset=${request.query.offset} is too big: send a byte offset.`);
+      }
+      const lines = await readBounded(
+        request.body as unknown as RawBody,
+        EVENTS_CHUNK_BYTES,
+        'The events sent',
+        declaredLength(request.headers['content-length']),
+      );
+      const answer = await locks.run(id, () => appendEvents(runFolder(home, id), offset, lines));
+      if (answer.error) {
+        log.info(`runs: ${id}: events at ${offset} refused (${answer.error.code}); the lab holds ${answer.size} bytes`);
+        void reply.code(409);
+      }
+      return answer;
+    });
+
+    register(scope, routes.state, async (request) => files.state(request.params.id));
+
+    register(scope, routes.putFile, async (request) => {
+      const { id } = request.params;
+      relativeParts(wildcard(request.params)); // refused before the run directory is created
+      return files.put(
+        runFolder(home, id),
+        wildcard(request.params),
+        request.query.sha256,
+        request.body as unknown as RawBody,
+        declaredLength(request.headers['content-length']),
+      );
+    });
+
+    register(scope, routes.checkFile, async (request) => {
+      const { id } = request.params;
+      const rel = relativeParts(wildcard(request.params)).join('/');
+      const dir = existingRunFolder(home, id);
+      const found = dir === undefined ? undefined : await files.stored(dir, rel);
+      if (found?.sha256 !== request.query.sha256) {
+        throw new ApiError(
+          404,
+          'not_stored',
+          `The lab does not hold "${rel.slice(0, 200)}" of run ${id} with that sha256: send it with PUT.`,
+        );
+      }
+      return { path: rel, ...found };
+    });
+  });
+}
