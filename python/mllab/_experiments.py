@@ -36,6 +36,7 @@ from ._home import HOME_ENV, find_home
 from ._run_environment import StartProbes, _in_notebook, _notebook_path, _operator, _packages_text, host_info
 from ._run_lifecycle import FLUSH_INTERVAL
 from ._run_output import RunOutput
+from ._remote import local_runs_dir, remote_from_env
 from ._run_writer import (_CLOEXEC, _NOFOLLOW, DIR_MODE, FILE_MODE, FLUSH_LINES, FORMAT, RUN_LIMITS, _bound,
                           _check_key, _check_length, _dumps, _iso, _jsonable, _make_private, _metric_step,
                           _metric_value, _now_ms, _open_private, _remove_quiet, _special, _time_ns,
@@ -115,6 +116,7 @@ class Experiment:
         self._tags: Dict[str, str] = {}
         self._manifest: Dict[str, Any] = {}
         self._warnings: List[str] = []
+        self._shipper: Any = None  # sends the run to a remote lab (MLLAB_URL), see _shipper
 
         run_dir = os.environ.get(RUN_DIR_ENV)
         self._attached = bool(run_dir)
@@ -206,14 +208,16 @@ class Experiment:
 
     def _create(self, start_ms: int, name: Optional[str], params: Optional[Mapping[str, Any]],
                 tags: Optional[Mapping[str, Any]], project: Optional[str], home: Optional[str]) -> None:
-        home_path = _find_or_create_home(home)
+        # a lab over the network: the run directory is a local journal, sent by a background thread
+        remote = remote_from_env() if home is None else None
+        home_path = None if remote is not None else _find_or_create_home(home)
         in_notebook = _in_notebook()
         script = _notebook_path() if in_notebook else environment._script_path()
         cwd = os.getcwd()
         # slow probes first, in parallel: git (in the script's folder) and nvidia-smi
         probes = StartProbes(script, cwd)
 
-        runs = runs_dir(home_path)
+        runs = local_runs_dir() if home_path is None else runs_dir(home_path)
         os.makedirs(runs, DIR_MODE, exist_ok=True)
         stamp = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
         while True:
@@ -279,6 +283,10 @@ class Experiment:
         self._open_events()
         self._output.start(run_dir)
         _write_json_atomic(os.path.join(run_dir, "run.json"), self._manifest)
+        if remote is not None:
+            from ._shipper import Shipper
+
+            self._shipper = Shipper(remote, run_dir, runs)
         self._say_warnings()
 
     def _open_events(self) -> None:
@@ -548,6 +556,8 @@ class Experiment:
         except OSError as e:
             raise MLLabError(f"Cannot write the end of run {self._id} to {self._dir}: {e.strerror or e}.",
                              code="io_error") from e
+        if self._shipper is not None:
+            self._shipper.finish()  # waits at most MLLAB_SHIP_TIMEOUT seconds; `mllab sync` sends the rest
 
     def _stop_tee_and_flush(self) -> None:
         try:
