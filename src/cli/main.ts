@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { parseArgs } from 'util';
 import type { ApiClient } from '../client/api-client';
-import { connect } from '../client/connect';
+import { connect, connectRemote, labTarget, notRemote, type LabTarget } from '../client/connect';
 import { resolveHome } from '../common/home';
 import { VERSION } from '../common/version';
 import { Output } from './output';
@@ -10,6 +10,7 @@ import {
   DATASET_USAGE,
   EXP_USAGE,
   JOB_USAGE,
+  LOGIN_USAGE,
   MODEL_USAGE,
   PIPELINE_USAGE,
   PROJECT_USAGE,
@@ -29,8 +30,9 @@ Usage:
   mllab serve [--home DIR] [--port N]   run the backend of a lab home in the foreground
   mllab serve --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
                                          also serve it to a team (TLS required off 127.0.0.1)
-  mllab status [--json]                  show the backend of the lab home
+  mllab status [--json]                  show which lab this talks to (a local home or a URL) and as whom
   mllab stop [--json]                    stop the backend of the lab home
+  ${LOGIN_USAGE.split('\n').join('\n  ')}
   ${PROJECT_USAGE.split('\n').join('\n  ')}
   ${DATASET_USAGE.split('\n').join('\n  ')}
   ${RUN_USAGE}
@@ -42,16 +44,39 @@ Usage:
   ${MODEL_USAGE.split('\n').join('\n  ')}
   ${USER_USAGE.split('\n').join('\n  ')}
 
-Every command takes --home DIR (default: $MLLAB_HOME, else ./.mllab) and --json.`;
+Every command takes --home DIR and --json. The lab: --home DIR, else $MLLAB_URL with $MLLAB_TOKEN
+(and $MLLAB_CA_FILE for a self-signed lab), else $MLLAB_HOME, else the lab of "mllab login", else ./.mllab.`;
 
-/** Runs `fn` with a client of the home's backend, starting one (stops when idle) unless `start` is false. */
-async function withClient(home: string, fn: (client: ApiClient) => Promise<number>, start = true): Promise<number> {
-  const { client } = await connect({ home, backendScript: start ? path.join(__dirname, 'backend.js') : undefined });
+/**
+ * Runs `fn` with a client of the lab: the home's backend (started, stopping when idle, unless `start`
+ * is false) or the lab served by URL.
+ */
+async function withClient(
+  target: LabTarget,
+  fn: (client: ApiClient) => Promise<number>,
+  start = true,
+): Promise<number> {
+  const { client } =
+    target.kind === 'remote'
+      ? await connectRemote(target.lab)
+      : await connect({ home: target.home, backendScript: start ? path.join(__dirname, 'backend.js') : undefined });
   try {
     return await fn(client);
   } finally {
     client.dispose();
   }
+}
+
+/** The lab home of a local lab; against a lab served by URL, says that `what` needs one. */
+function localHome(
+  target: LabTarget,
+  what: string,
+  instead = "run it on the lab's machine, or pass --home DIR to use a local lab.",
+): string {
+  if (target.kind === 'remote') {
+    throw notRemote(what, target.lab, instead);
+  }
+  return target.home;
 }
 
 interface ServeFlags {
@@ -143,6 +168,8 @@ export async function main(argv: string[]): Promise<number> {
         user: { type: 'string' },
         expires: { type: 'string' },
         label: { type: 'string' },
+        token: { type: 'string' },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -162,10 +189,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return values.help ? 0 : 2;
   }
-  const home = resolveHome(values.home);
+  const target = () => labTarget({ home: values.home });
   try {
     switch (command) {
       case 'serve': {
+        const home = resolveHome(values.home);
         const given = values.port?.at(-1);
         const port = given === undefined ? 0 : Number(given);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -181,27 +209,20 @@ export async function main(argv: string[]): Promise<number> {
         });
       }
       case 'status':
-        return await withClient(
-          home,
-          async (client) => {
-            const s = await client.status();
-            out.result(s, () =>
-              [
-                `ML Lab backend ${s.version} (process ${s.pid}) on ${client.baseUrl}`,
-                `home:     ${s.home}`,
-                `started:  ${s.startedAt}`,
-                `clients:  ${s.clients}`,
-                `active project id: ${s.activeProjectId ?? '(none)'}`,
-                ...(s.waitingRuns > 0 ? [`runs waiting for a project: ${s.waitingRuns}`] : []),
-              ].join('\n'),
-            );
-            return 0;
-          },
-          false,
+        return await (await import('./lab')).statusCommand(target(), out);
+      case 'login':
+        return await (await import('./lab')).loginCommand(out, args, { token: values.token, ca: values.ca });
+      case 'logout':
+        return (await import('./lab')).logoutCommand(out, args);
+      case 'stop': {
+        const stopping = target();
+        localHome(
+          stopping,
+          '"mllab stop"',
+          'a lab served to a team is stopped on its machine (Ctrl+C or SIGTERM to "mllab serve"); use --home DIR to stop a local lab.',
         );
-      case 'stop':
         return await withClient(
-          home,
+          stopping,
           async (client) => {
             await client.shutdown();
             out.result({ stopping: true }, () => 'The backend is stopping.');
@@ -209,8 +230,18 @@ export async function main(argv: string[]): Promise<number> {
           },
           false,
         );
-      case 'dataset':
-        return await withClient(home, async (client) =>
+      }
+      case 'dataset': {
+        const lab = target();
+        const sub = args[0];
+        // add reads PATH and get writes a folder on the lab's machine
+        const home =
+          sub === 'add' || sub === 'get'
+            ? localHome(lab, `"mllab dataset ${sub}"`)
+            : lab.kind === 'local'
+              ? lab.home
+              : '';
+        return await withClient(lab, async (client) =>
           (await import('./datasets')).datasetCommand(client, home, out, args, {
             name: values.name,
             description: values.description,
@@ -221,12 +252,19 @@ export async function main(argv: string[]): Promise<number> {
             force: values.force,
           }),
         );
-      case 'run':
+      }
+      case 'run': {
+        const runHome = localHome(
+          target(),
+          '"mllab run"',
+          'its run would be recorded in a lab home on this machine only; pass --home DIR to record it in a local lab.',
+        );
         return await (
           await import('./run')
-        ).runCommand(home, out, args, { name: values.name, param: values.param, project: values.project });
+        ).runCommand(runHome, out, args, { name: values.name, param: values.param, project: values.project });
+      }
       case 'exp':
-        return await withClient(home, async (client) =>
+        return await withClient(target(), async (client) =>
           (await import('./experiments')).expCommand(client, out, args, {
             project: values.project,
             maxPoints: values['max-points'],
@@ -237,7 +275,7 @@ export async function main(argv: string[]): Promise<number> {
         );
       case 'job':
         if (SCHEDULE_COMMANDS.includes(args[0])) {
-          return await withClient(home, async (client) =>
+          return await withClient(target(), async (client) =>
             (await import('./schedules')).scheduleCommand(client, out, args, {
               project: values.project,
               tz: values.tz,
@@ -250,7 +288,7 @@ export async function main(argv: string[]): Promise<number> {
             }),
           );
         }
-        return await withClient(home, async (client) =>
+        return await withClient(target(), async (client) =>
           (await import('./jobs')).jobCommand(client, out, args, {
             project: values.project,
             image: values.image,
@@ -268,11 +306,11 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'pipeline':
-        return await withClient(home, async (client) =>
+        return await withClient(target(), async (client) =>
           (await import('./pipeline')).pipelineCommand(client, out, args, { project: values.project }),
         );
       case 'service':
-        return await withClient(home, async (client) =>
+        return await withClient(target(), async (client) =>
           (await import('./services')).serviceCommand(client, out, args, {
             project: values.project,
             image: values.image,
@@ -285,7 +323,10 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'model':
-        return await withClient(home, async (client) =>
+        if (args[0] === 'register') {
+          localHome(target(), '"mllab model register PATH"');
+        }
+        return await withClient(target(), async (client) =>
           (await import('./models')).modelCommand(client, out, args, {
             project: values.project,
             name: values.name,
@@ -301,7 +342,7 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'project':
-        return await withClient(home, async (client) =>
+        return await withClient(target(), async (client) =>
           (await import('./projects')).projectCommand(client, out, args, {
             description: values.description,
             yes: values.yes,
@@ -309,7 +350,7 @@ export async function main(argv: string[]): Promise<number> {
         );
       case 'user':
       case 'token':
-        return await withClient(home, async (client) =>
+        return await withClient(target(), async (client) =>
           (await import('./users')).userCommand(client, out, command, args, {
             role: values.role,
             user: values.user,

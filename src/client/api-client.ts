@@ -1,4 +1,5 @@
 import * as http from 'http';
+import * as https from 'https';
 import type { BuildImageRequest, CreateJobRequest, DeployServiceRequest } from '../protocol/containers';
 import type { AddDatasetRequest, DatasetVersion } from '../protocol/datasets';
 import type { Experiment } from '../protocol/experiments';
@@ -37,17 +38,58 @@ export class BackendError extends Error {
   }
 }
 
-/** Typed HTTP client of the backend's REST API (127.0.0.1 + bearer token). */
+/** Where a lab answers and with which token. */
+export interface LabEndpoint {
+  /** `http://127.0.0.1:PORT` for a local lab; `https://HOST[:PORT][/PREFIX]` for a lab served to a team */
+  readonly url: string;
+  readonly token: string;
+  /** the PEM certificate(s) of the CA that signed the lab's certificate (a self-signed lab) */
+  readonly ca?: string | Buffer;
+  /**
+   * Where the token of a lab reached by URL came from, which says how to replace a refused one:
+   * `MLLAB_TOKEN` or `login` (`mllab login`); absent for a local lab (the registration file's token).
+   */
+  readonly tokenFrom?: 'MLLAB_TOKEN' | 'login';
+}
+
+/** Typed HTTP(S) client of the backend's REST API: a local lab on 127.0.0.1, or a lab served by URL. */
 export class ApiClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  readonly endpoint: LabEndpoint;
+  private readonly target: URL;
+  private readonly secure: boolean;
+  /** requests answered at once share kept-alive connections */
+  private readonly agent: http.Agent;
+  /** long answers (the event stream, followed logs) each get a connection of their own */
+  private readonly streamAgent: http.Agent;
 
-  constructor(
-    readonly port: number,
-    private readonly token: string,
-  ) {}
+  /** `new ApiClient(port, token)`: the local backend on 127.0.0.1:port; or a lab's endpoint */
+  constructor(endpoint: LabEndpoint | number, token?: string) {
+    this.endpoint =
+      typeof endpoint === 'number' ? { url: `http://127.0.0.1:${endpoint}`, token: token ?? '' } : endpoint;
+    this.target = new URL(this.endpoint.url);
+    this.secure = this.target.protocol === 'https:';
+    const tls = this.secure && this.endpoint.ca !== undefined ? { ca: this.endpoint.ca } : {};
+    this.agent = this.secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...tls })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.streamAgent = this.secure
+      ? new https.Agent({ keepAlive: false, ...tls })
+      : new http.Agent({ keepAlive: false });
+  }
 
+  /** the lab's URL, without a trailing slash */
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.endpoint.url.replace(/\/+$/, '');
+  }
+
+  /** the TCP port the lab answers on */
+  get port(): number {
+    return Number(this.target.port || (this.secure ? 443 : 80));
+  }
+
+  /** true for a lab reached by URL (`MLLAB_URL`, `mllab login`), false for the backend of a local lab home */
+  get remote(): boolean {
+    return this.endpoint.tokenFrom !== undefined;
   }
 
   status = () => this.call(statusRoutes.status, {});
@@ -162,6 +204,7 @@ export class ApiClient {
     this.call(modelRoutes.removeAlias, { params: { name, alias }, query: { project } });
   deployModel = (name: string, request: DeployModelRequest, project?: string) =>
     this.call(modelRoutes.deploy, { params: { name }, query: { project }, body: request });
+  whoami = () => this.call(userRoutes.whoami, {});
   listUsers = () => this.call(userRoutes.list, {});
   addUser = (name: string, role?: Role) => this.call(userRoutes.add, { body: role ? { name, role } : { name } });
   removeUser = (name: string) => this.call(userRoutes.remove, { params: { name } });
@@ -202,41 +245,31 @@ export class ApiClient {
         reject(new BackendError(0, 'cancelled', 'Cancelled.'));
         return;
       }
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          method,
-          path,
-          agent: this.agent,
-          headers: {
-            authorization: `Bearer ${this.token}`,
-            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-          },
-        },
+      const req = this.send(
+        method,
+        path,
+        this.agent,
+        payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => reject(this.transportError(e)));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) {
-              resolve((text ? JSON.parse(text) : undefined) as T);
+              try {
+                resolve((text ? JSON.parse(text) : undefined) as T);
+              } catch {
+                reject(this.notMlLab(method, path, res, text));
+              }
               return;
             }
-            let error: ApiErrorBody['error'] = { code: 'http_' + status, message: `HTTP ${status}` };
-            try {
-              error = (JSON.parse(text) as ApiErrorBody).error ?? error;
-            } catch {
-              // not our JSON: keep the status line
-            }
-            reject(new BackendError(status, error.code, error.message));
+            reject(this.errorAnswer(method, path, res, text));
           });
         },
       );
-      req.on('error', (e) =>
-        reject(new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`)),
-      );
+      req.on('error', (e) => reject(this.transportError(e)));
       if (signal) {
         // closing the request is how a long operation is cancelled on the backend
         const onAbort = () => {
@@ -256,43 +289,154 @@ export class ApiClient {
   /** A GET whose answer is a stream (logs, files); a 4xx/5xx becomes a BackendError with its message. */
   openStream(path: string): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = http.get(
-        { ...this.streamOptions(path), headers: { authorization: `Bearer ${this.token}` } },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            resolve(res);
-            return;
-          }
-          void readAll(res).then((text) => {
-            let error: ApiErrorBody['error'] = { code: 'http_' + status, message: `HTTP ${status}` };
-            try {
-              error = (JSON.parse(text) as ApiErrorBody).error ?? error;
-            } catch {
-              // not our JSON: keep the status line
-            }
-            reject(new BackendError(status, error.code, error.message));
-          });
-        },
-      );
-      req.on('error', (e) =>
-        reject(new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`)),
-      );
+      const req = this.send('GET', path, this.streamAgent, {}, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          resolve(res);
+          return;
+        }
+        readAll(res).then(
+          (text) => reject(this.errorAnswer('GET', path, res, text)),
+          (e: Error) => reject(this.transportError(e)),
+        );
+      });
+      req.on('error', (e) => reject(this.transportError(e)));
+      req.end();
     });
   }
 
-  /** Raw HTTP options for a streaming request (the event stream). */
-  streamOptions(path: string): http.RequestOptions {
-    return {
-      host: '127.0.0.1',
+  /**
+   * Opens the event stream (GET /api/events) on a connection of its own, resuming after
+   * `lastEventId` when given; `onResponse` gets the reply whatever its status.
+   */
+  openEvents(lastEventId: string | undefined, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+    const req = this.send(
+      'GET',
+      '/api/events',
+      this.streamAgent,
+      { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      onResponse,
+    );
+    req.end();
+    return req;
+  }
+
+  /**
+   * Why an answer that is not a success failed: the backend's own error, said for a person; a refused
+   * token of a lab reached by URL also says how to give a new one.
+   */
+  errorAnswer(method: string, path: string, res: http.IncomingMessage, text: string): BackendError {
+    const status = res.statusCode ?? 0;
+    const error = errorOf(text);
+    if (!error) {
+      if (status === 502 || status === 503 || status === 504) {
+        return new BackendError(
+          status,
+          'unreachable',
+          `The lab at ${this.baseUrl} does not answer behind its proxy (HTTP ${status} ${res.statusMessage ?? ''}): it may be stopped or restarting; try again in a moment, or ask its admin.`,
+        );
+      }
+      return this.notMlLab(method, path, res, text);
+    }
+    if (status === 401 && this.remote) {
+      const renew =
+        this.endpoint.tokenFrom === 'MLLAB_TOKEN'
+          ? 'set MLLAB_TOKEN to a new one'
+          : `run "mllab login ${this.baseUrl}" with a new one`;
+      return new BackendError(
+        status,
+        error.code,
+        `The lab at ${this.baseUrl} refused the token (expired or revoked?): ${renew}. The lab says: ${error.message}`,
+      );
+    }
+    return new BackendError(status, error.code, error.message);
+  }
+
+  /** An answer that is not ML Lab's: the URL points at something else. */
+  private notMlLab(method: string, path: string, res: http.IncomingMessage, text: string): BackendError {
+    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
+    const start = text
+      .slice(0, 60)
+      .replace(/[^\x20-\x7e]+/g, ' ')
+      .trim();
+    return new BackendError(
+      res.statusCode ?? 0,
+      'not_ml_lab',
+      `${this.baseUrl} is not an ML Lab (${method} ${path.split('?')[0]} answered HTTP ${res.statusCode} ${res.statusMessage ?? ''}, ${type}${start ? `: "${start}${text.length > 60 ? '...' : ''}"` : ''}): check the URL (and its port and path).`,
+    );
+  }
+
+  /** A connection that failed, named for a person: TLS problems say what to do about them. */
+  private transportError(e: NodeJS.ErrnoException): BackendError {
+    if (!this.remote) {
+      return new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`);
+    }
+    const url = this.baseUrl;
+    const code = e.code ?? '';
+    if (UNTRUSTED.has(code)) {
+      return new BackendError(
+        0,
+        'tls_untrusted',
+        `The lab's certificate is not trusted (${code}: ${e.message}): if the lab at ${url} uses its own CA or a self-signed certificate, pass that CA's PEM file with MLLAB_CA_FILE=FILE or "mllab login ${url} --ca FILE".`,
+      );
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+      return new BackendError(
+        0,
+        'tls_expired',
+        `The lab's certificate at ${url} is out of its validity dates (${code}): its admin must renew it (or check this machine's clock).`,
+      );
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      return new BackendError(
+        0,
+        'tls_wrong_host',
+        `The lab's certificate does not name ${this.target.hostname} (${e.message}): use the host name it was issued for in the URL.`,
+      );
+    }
+    if (code === 'EPROTO' || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
+      return new BackendError(
+        0,
+        'tls_failed',
+        `The TLS connection to ${url} failed (${code}: ${e.message}): check that the URL's scheme (https or http) and port are the lab's.`,
+      );
+    }
+    if (code === 'ECONNREFUSED') {
+      return new BackendError(
+        0,
+        'unreachable',
+        `Nothing answers at ${url} (connection refused): check the URL, and that the lab is served ("mllab serve --listen").`,
+      );
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      return new BackendError(0, 'unreachable', `The host of ${url} is not known (${code}): check the URL.`);
+    }
+    return new BackendError(0, 'unreachable', `The lab at ${url} does not answer: ${e.message}`);
+  }
+
+  private send(
+    method: string,
+    path: string,
+    agent: http.Agent,
+    headers: http.OutgoingHttpHeaders,
+    onResponse: (res: http.IncomingMessage) => void,
+  ): http.ClientRequest {
+    const options: http.RequestOptions = {
+      protocol: this.target.protocol,
+      // an IPv6 literal comes bracketed in a URL, not in a host name
+      hostname: this.target.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: this.port,
-      path,
-      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+      method,
+      path: this.target.pathname.replace(/\/+$/, '') + path,
+      agent,
+      headers: { authorization: `Bearer ${this.endpoint.token}`, ...headers },
     };
+    return (this.secure ? https : http).request(options, onResponse);
   }
 
   dispose(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 }
 
@@ -302,6 +446,27 @@ type JsonRouteInput<R extends Route> = [AnswerOf<R>] extends [Streamed] ? { read
 type StreamedRouteInput<R extends Route> = [AnswerOf<R>] extends [Streamed]
   ? RouteInput<R>
   : { readonly useCall: never };
+
+/** the certificate checks that fail when the lab's CA is not among those trusted */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** The `{"error": {code, message}}` of an ML Lab answer, or undefined for anything else. */
+function errorOf(text: string): ApiErrorBody['error'] | undefined {
+  try {
+    const error = (JSON.parse(text) as Partial<ApiErrorBody> | null)?.error;
+    return typeof error?.code === 'string' && typeof error.message === 'string' ? error : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

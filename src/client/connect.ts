@@ -1,8 +1,10 @@
 import { fork } from 'child_process';
 import * as fs from 'fs';
-import { homePaths, isProcessAlive, readRegistration } from '../common/home';
-import { API_VERSION, BackendReadyMessage, Registration } from '../protocol/api';
+import { homePaths, isProcessAlive, readRegistration, resolveHome } from '../common/home';
+import { API_VERSION, BackendReadyMessage, BackendStatus, Registration } from '../protocol/api';
+import type { WhoAmI } from '../protocol/routes/users';
 import { ApiClient, BackendError } from './api-client';
+import { checkToken, parseLabUrl, readCaFile, readLogin, type StoredLogin } from './credentials';
 
 export interface ConnectOptions {
   readonly home: string;
@@ -123,4 +125,132 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const client = new ApiClient(registration.port, registration.token);
   await client.status();
   return { client, registration, started };
+}
+
+/** A lab served to a team, reached by URL: from MLLAB_URL and MLLAB_TOKEN, or the stored login. */
+export interface RemoteLab {
+  readonly url: string;
+  readonly token: string;
+  /** PEM of the lab's CA (MLLAB_CA_FILE or the login's), for a self-signed lab */
+  readonly ca?: string;
+  readonly tokenFrom: 'MLLAB_TOKEN' | 'login';
+}
+
+/** Which lab a client talks to: the backend of a local lab home, or a lab served by URL. */
+export type LabTarget =
+  { readonly kind: 'local'; readonly home: string } | { readonly kind: 'remote'; readonly lab: RemoteLab };
+
+/**
+ * The lab to talk to: an explicit home (`--home`, the `home` option) is local; then MLLAB_URL (with
+ * MLLAB_TOKEN, MLLAB_CA_FILE); then MLLAB_HOME (local); then the login stored by `mllab login`; else the
+ * local lab home found from the working directory, as always.
+ */
+export function labTarget(options: { home?: string; env?: NodeJS.ProcessEnv } = {}): LabTarget {
+  const env = options.env ?? process.env;
+  if (options.home !== undefined) {
+    return { kind: 'local', home: resolveHome(options.home) };
+  }
+  if (env.MLLAB_URL) {
+    const url = parseLabUrl(env.MLLAB_URL, 'MLLAB_URL');
+    // the stored login of the same lab gives its CA (and its token when MLLAB_TOKEN is not set)
+    const stored = env.MLLAB_TOKEN ? storedOrNone(env) : readLogin(env);
+    const login = stored?.url === url ? stored : undefined;
+    if (!env.MLLAB_TOKEN && !login) {
+      throw new Error(
+        `MLLAB_URL is set (${url}) but MLLAB_TOKEN is not: set MLLAB_TOKEN to your token (an admin of the lab creates one with "mllab token create --user NAME"), or run "mllab login ${url}".`,
+      );
+    }
+    const ca = env.MLLAB_CA_FILE ? readCaFile(env.MLLAB_CA_FILE, 'MLLAB_CA_FILE') : login?.ca;
+    return {
+      kind: 'remote',
+      lab: {
+        url,
+        token: env.MLLAB_TOKEN ? checkToken(env.MLLAB_TOKEN, 'MLLAB_TOKEN') : login!.token,
+        tokenFrom: env.MLLAB_TOKEN ? 'MLLAB_TOKEN' : 'login',
+        ...(ca ? { ca } : {}),
+      },
+    };
+  }
+  if (env.MLLAB_TOKEN) {
+    throw new Error(
+      "MLLAB_TOKEN is set but MLLAB_URL is not: set MLLAB_URL to the lab's URL too (e.g. https://lab.example.com:8443), or unset MLLAB_TOKEN.",
+    );
+  }
+  if (env.MLLAB_HOME) {
+    return { kind: 'local', home: resolveHome(env.MLLAB_HOME) };
+  }
+  const login = readLogin(env);
+  if (login) {
+    const ca = env.MLLAB_CA_FILE ? readCaFile(env.MLLAB_CA_FILE, 'MLLAB_CA_FILE') : login.ca;
+    return { kind: 'remote', lab: { url: login.url, token: login.token, tokenFrom: 'login', ...(ca ? { ca } : {}) } };
+  }
+  return { kind: 'local', home: resolveHome(undefined) };
+}
+
+/** The stored login where it is not needed: one that cannot be read is passed over. */
+function storedOrNone(env: NodeJS.ProcessEnv): StoredLogin | undefined {
+  try {
+    return readLogin(env);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RemoteConnection {
+  readonly client: ApiClient;
+  readonly status: BackendStatus;
+  /** who the token speaks for (undefined from a lab too old to say) */
+  readonly me: WhoAmI | undefined;
+}
+
+/**
+ * Connects to a lab served by URL and checks that it is an ML Lab of this API version that takes the
+ * token. Throws a BackendError whose message says what to do.
+ */
+export async function connectRemote(lab: RemoteLab): Promise<RemoteConnection> {
+  const client = new ApiClient({
+    url: lab.url,
+    token: lab.token,
+    tokenFrom: lab.tokenFrom,
+    ...(lab.ca ? { ca: lab.ca } : {}),
+  });
+  try {
+    const status = (await client.status()) as Partial<BackendStatus> | undefined;
+    if (typeof status?.apiVersion !== 'number' || typeof status.version !== 'string') {
+      throw new BackendError(
+        0,
+        'not_ml_lab',
+        `${client.baseUrl} is not an ML Lab (GET /api/status answered JSON that is not a lab's status): check the URL (and its port and path).`,
+      );
+    }
+    if (status.apiVersion !== API_VERSION) {
+      throw new BackendError(
+        0,
+        'version_mismatch',
+        `The lab at ${client.baseUrl} (ML Lab ${status.version.slice(0, 40)}) speaks API version ${status.apiVersion}, this client ${API_VERSION}: use the ML Lab version of the lab.`,
+      );
+    }
+    const me = await client.whoami().catch((e: unknown) => {
+      if (e instanceof BackendError && e.code === 'no_route') {
+        return undefined;
+      }
+      throw e;
+    });
+    return { client, status: status as BackendStatus, me };
+  } catch (e) {
+    client.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Says that something needs the lab home's files on this machine, which a lab reached by URL does
+ * not offer (yet): `what` names it, `instead` says what to do.
+ */
+export function notRemote(what: string, lab: RemoteLab, instead: string): BackendError {
+  return new BackendError(
+    0,
+    'not_available_remote',
+    `${what} is not available against a remote lab (${lab.url}) yet: ${instead}`,
+  );
 }

@@ -6,15 +6,18 @@
  *   const csv = await mllab.dataset('iris:v2');           // path of a single-file version
  *   await mllab.addDataset('data/train.csv', { name: 'train' });
  *
- * The lab home is the `home` option, else MLLAB_HOME, else the nearest `.mllab` folder at or above
- * the working directory. A backend is started in the background when none runs.
+ * The lab is the `home` option (a local lab home); else a lab served by URL (MLLAB_URL with
+ * MLLAB_TOKEN and MLLAB_CA_FILE); else MLLAB_HOME; else the login stored by `mllab login`; else the
+ * nearest `.mllab` folder at or above the working directory. For a local lab, a backend is started in
+ * the background when none runs. Against a lab served by URL, what needs its files on this machine
+ * (a dataset's local path, adding one from a path, recording an experiment) is not available yet.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { resolveHome } from '../common/home';
 import { parseDatasetRef } from '../protocol/dataset-ref';
 import type { Dataset, DatasetVersion } from '../protocol/datasets';
-import { connect } from './connect';
+import type { ApiClient } from './api-client';
+import { connect, connectRemote, labTarget, notRemote, type LabTarget } from './connect';
 import { localPath } from './datasets';
 import { Experiment } from './runs/experiment';
 import { RunWriter } from './runs/run-writer';
@@ -30,16 +33,28 @@ export interface ClientOptions {
   readonly project?: string;
 }
 
-async function withBackend<T>(
-  options: ClientOptions,
-  fn: (home: string, c: Awaited<ReturnType<typeof connect>>) => Promise<T>,
-): Promise<T> {
-  const home = resolveHome(options.home);
-  const connection = await connect({ home, backendScript: path.join(__dirname, 'backend.js') });
+/** The lab home on this machine, or the error saying that `what` needs one. */
+function localHome(target: LabTarget, what: string): string {
+  if (target.kind === 'remote') {
+    throw notRemote(what, target.lab, 'pass the home option to use a local lab home.');
+  }
+  return target.home;
+}
+
+/** Runs `fn` with the lab of `options`; a mistake in choosing it (a bad MLLAB_URL) rejects the promise. */
+async function inTarget<T>(options: ClientOptions, fn: (target: LabTarget) => Promise<T>): Promise<T> {
+  return fn(labTarget(options));
+}
+
+async function withClient<T>(target: LabTarget, fn: (client: ApiClient) => Promise<T>): Promise<T> {
+  const { client } =
+    target.kind === 'remote'
+      ? await connectRemote(target.lab)
+      : await connect({ home: target.home, backendScript: path.join(__dirname, 'backend.js') });
   try {
-    return await fn(home, connection);
+    return await fn(client);
   } finally {
-    connection.client.dispose();
+    client.dispose();
   }
 }
 
@@ -52,9 +67,12 @@ export function dataset(
   if (options.version !== undefined && ref.version !== 'latest') {
     throw new Error(`Give the version once: either "${name}" or the version option.`);
   }
-  return withBackend(options, async (home, { client }) => {
-    const version = await client.getDatasetVersion(ref.name, options.version ?? ref.version, options.project);
-    return localPath(home, version, options.unpack ?? true);
+  return inTarget(options, async (target) => {
+    const home = localHome(target, "A dataset's local path");
+    return withClient(target, async (client) => {
+      const version = await client.getDatasetVersion(ref.name, options.version ?? ref.version, options.project);
+      return localPath(home, version, options.unpack ?? true);
+    });
   });
 }
 
@@ -63,20 +81,23 @@ export function addDataset(
   source: string,
   options: ClientOptions & { name?: string; description?: string; tags?: string[] } = {},
 ): Promise<DatasetVersion> {
-  return withBackend(options, (_home, { client }) =>
-    client.addDataset({
-      path: path.resolve(source),
-      name: options.name,
-      description: options.description,
-      tags: options.tags,
-      project: options.project,
-    }),
-  );
+  return inTarget(options, (target) => {
+    localHome(target, 'Adding a dataset from a path');
+    return withClient(target, (client) =>
+      client.addDataset({
+        path: path.resolve(source),
+        name: options.name,
+        description: options.description,
+        tags: options.tags,
+        project: options.project,
+      }),
+    );
+  });
 }
 
 /** The project's datasets with their versions. */
 export function datasets(options: ClientOptions = {}): Promise<Dataset[]> {
-  return withBackend(options, (_home, { client }) => client.listDatasets(options.project));
+  return inTarget(options, (target) => withClient(target, (client) => client.listDatasets(options.project)));
 }
 
 /**
@@ -92,7 +113,7 @@ export function startExperiment(
   const writer = attached
     ? RunWriter.attach(attached)
     : RunWriter.create({
-        home: resolveHome(options.home),
+        home: localHome(labTarget(options), 'Recording an experiment'),
         name,
         project: options.project ?? null,
         params: options.params ?? {},

@@ -67,9 +67,21 @@ export interface ApiErrorBody {
   };
 }
 
-/** Events pushed on GET /api/events (server-sent events, `event:` = type, `data:` = JSON). */
+/**
+ * How a `hello` continues an event stream that was dropped (the client sent `Last-Event-ID`):
+ * 'replayed': every event published after that id follows, so nothing was missed;
+ * 'reset': some are no longer kept (or the id is of an earlier backend process): reload everything.
+ */
+export type StreamResume = 'replayed' | 'reset';
+
+/**
+ * Events pushed on GET /api/events (server-sent events, `id:` = an opaque id, increasing within one
+ * backend process, `event:` = type, `data:` = JSON). A client that reconnects sends the last id it
+ * got as `Last-Event-ID`.
+ */
 export type BackendEvent =
-  | { readonly type: 'hello'; readonly status: BackendStatus }
+  /** first on every stream; absent `resume`: a new stream, whose state the client loads */
+  | { readonly type: 'hello'; readonly status: BackendStatus; readonly resume?: StreamResume }
   | { readonly type: 'datasetVersionAdded'; readonly version: DatasetVersion }
   | {
       readonly type: 'datasetVersionDeleted';

@@ -1,4 +1,4 @@
-import { ChildProcess, fork, spawnSync } from 'child_process';
+import { ChildProcess, fork, spawn, spawnSync } from 'child_process';
 import * as path from 'path';
 import { ApiClient } from '../../src/client/api-client';
 import { isProcessAlive, readRegistration } from '../../src/common/home';
@@ -45,14 +45,52 @@ export interface CliResult {
   json: <T>() => T;
 }
 
+export interface CliOptions {
+  input?: string;
+  /** set over this process's environment (an empty value unsets a variable for the CLI) */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+function cliEnv(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  return { ...process.env, ...env };
+}
+
 /** Runs bin/mllab.js (the built CLI) synchronously. */
-export function cli(args: string[], options: { input?: string } = {}): CliResult {
+export function cli(args: string[], options: CliOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'mllab.js'), ...args], {
     encoding: 'utf8',
     input: options.input ?? '',
     timeout: 30000,
+    env: cliEnv(options.env),
+    cwd: options.cwd,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: <T>() => JSON.parse(r.stdout) as T };
+}
+
+/**
+ * Runs bin/mllab.js (the built CLI) without blocking this process, so that a server the test runs
+ * in this process can answer it.
+ */
+export function cliAsync(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'mllab.js'), ...args], {
+      env: cliEnv(options.env),
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr, json: <T>() => JSON.parse(stdout) as T });
+    });
+    child.stdin.end(options.input ?? '');
+  });
 }
 
 /**

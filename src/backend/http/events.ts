@@ -1,12 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import type { BackendEvent, BackendStatus } from '../../protocol/api';
-import type { EventBus } from '../events';
+import type { BackendEvent, BackendStatus, StreamResume } from '../../protocol/api';
+import type { EventBus, PublishedEvent } from '../events';
 
 const HEARTBEAT_MS = 15_000;
+/** a Last-Event-ID longer than this is none of ours: the client gets a reset */
+const MAX_EVENT_ID_LENGTH = 64;
+/**
+ * A client this far behind (bytes written but not yet taken by the network) is disconnected rather
+ * than buffered without end; it reconnects with its Last-Event-ID and resumes from the ring.
+ */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /**
- * GET /api/events: server-sent events. Each event is `event: <type>` + `data: <json>`; a comment line
- * every 15 s keeps proxies (code-server) from closing an idle stream. The first event is `hello`.
+ * GET /api/events: server-sent events. Each event is `id: <id>` + `event: <type>` + `data: <json>`;
+ * a comment line every 15 s keeps proxies (code-server) from closing an idle stream. The first event
+ * is `hello`. A client that reconnects with `Last-Event-ID` gets the events it missed after its
+ * `hello` (`resume: 'replayed'`), or, when they are no longer kept, a `hello` with `resume: 'reset'`.
  */
 export function registerEventRoutes(
   app: FastifyInstance,
@@ -15,6 +24,8 @@ export function registerEventRoutes(
   onSubscribersChanged: () => void,
 ): void {
   app.get('/api/events', (request, reply) => {
+    const header = request.headers['last-event-id'];
+    const lastEventId = typeof header === 'string' ? header.trim() : undefined;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -23,15 +34,41 @@ export function registerEventRoutes(
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const send = (event: BackendEvent) => {
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-      if (event.type === 'shuttingDown') {
+    const write = (text: string) => {
+      if (res.destroyed || res.writableEnded) {
+        return;
+      }
+      res.write(text);
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        res.destroy();
+      }
+    };
+    const send = (published: PublishedEvent) => {
+      write(`id: ${published.id}\nevent: ${published.event.type}\ndata: ${published.json}\n\n`);
+      if (published.event.type === 'shuttingDown') {
         res.end();
       }
     };
-    const unsubscribe = bus.subscribe(send);
-    send({ type: 'hello', status: status() });
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    const hello = (id: string | undefined, resume?: StreamResume) => {
+      const event: BackendEvent = { type: 'hello', status: status(), ...(resume ? { resume } : {}) };
+      write(`${id === undefined ? '' : `id: ${id}\n`}event: hello\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    // the replay and the subscription happen in one turn of the event loop: nothing is published between
+    if (lastEventId === undefined || lastEventId === '') {
+      hello(bus.lastId);
+    } else {
+      const resumption =
+        lastEventId.length > MAX_EVENT_ID_LENGTH ? ({ kind: 'reset' } as const) : bus.resume(lastEventId);
+      if (resumption.kind === 'reset') {
+        hello(bus.lastId, 'reset');
+      } else {
+        // no id: the client's last id stays the one it sent until a replayed event moves it
+        hello(undefined, 'replayed');
+        resumption.events.forEach(send);
+      }
+    }
+    const unsubscribe = bus.subscribe((_event, published) => send(published));
+    const heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
     onSubscribersChanged();
     request.raw.on('close', () => {
       clearInterval(heartbeat);

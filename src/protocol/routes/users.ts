@@ -1,12 +1,20 @@
-import type { AddUserRequest, CreatedToken, CreateTokenRequest, TokenInfo, User } from '../users';
+import type { AddUserRequest, CreatedToken, CreateTokenRequest, Role, TokenInfo, User } from '../users';
 import { ROLES, TOKEN_LABEL_MAX_LENGTH, TOKEN_MAX_SECONDS, USER_NAME_MAX_LENGTH, USER_NAME_PATTERN } from '../users';
 import { route } from './route';
 import { text } from './schema';
 
 const userName = { type: 'string', minLength: 1, maxLength: USER_NAME_MAX_LENGTH, pattern: USER_NAME_PATTERN } as const;
 
-/** The users of a lab and their tokens: every route needs the admin role. */
+/** Who the token of a request speaks for: a user, or "owner" (the lab home's own token, an admin). */
+export interface WhoAmI {
+  readonly name: string;
+  readonly role: Role;
+}
+
+/** The users of a lab and their tokens: every route but `whoami` needs the admin role. */
 export const userRoutes = {
+  /** any role: who am I? (`mllab login` and `mllab status` show it) */
+  whoami: route<WhoAmI>()({ method: 'GET', path: '/api/whoami' }),
   list: route<User[]>()({ method: 'GET', path: '/api/users' }),
   add: route<User, AddUserRequest>()({
     method: 'POST',
