@@ -239,7 +239,7 @@ async function tree(): Promise<void> {
       .join(' ');
     const shapes = {
       status: 'grouped by status (1 group: 200 runs and "Show 200 more")',
-      name: `grouped by name (${runs}, a group each)`,
+      name: `grouped by name (${runs}, a group each; the top level shows 200 and "Show 200 more groups")`,
     };
     for (const grouping of ['status', 'name'] as const) {
       const show = figures.get(`tree_show_${grouping}`)!;

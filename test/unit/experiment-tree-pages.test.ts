@@ -39,14 +39,14 @@ describe('Experiments view paging', () => {
     const all = runs(100_000, ['train', 'eval', 'sweep']);
     const groups = groupRuns(all, 'name');
     assert.deepStrictEqual(
-      [...groups.values()].map((g) => [g.name, g.runs.length]),
+      groups.list.map((g) => [g.name, g.runs.length]),
       [
         ['train', 33_334],
         ['eval', 33_333],
         ['sweep', 33_333],
       ],
     );
-    const train = groups.get('name:train')!;
+    const train = groups.byName.get('train')!;
     assert.strictEqual(train.runs[0].id, all[0].id);
     assert.strictEqual(train.runs[1].id, all[3].id, 'newest first, as the model lists them');
     assert.strictEqual(train.running, train.runs.filter((r) => r.status === 'running').length);
@@ -57,15 +57,18 @@ describe('Experiments view paging', () => {
   it('groups by status too', () => {
     const all = runs(5_000, ['train']);
     const groups = groupRuns(all, 'status');
-    assert.deepStrictEqual([...groups.keys()], ['status:running', 'status:completed', 'status:failed']);
-    const total = [...groups.values()].reduce((n, g) => n + g.runs.length, 0);
+    assert.deepStrictEqual(
+      groups.list.map((g) => `${g.by}:${g.name}`),
+      ['status:running', 'status:completed', 'status:failed'],
+    );
+    const total = groups.list.reduce((n, g) => n + g.runs.length, 0);
     assert.strictEqual(total, 5_000);
-    assert.ok(groups.get('status:failed')!.runs.every((r) => r.status === 'failed'));
-    assert.strictEqual(groups.get('status:completed')!.running, 0);
+    assert.ok(groups.byName.get('failed')!.runs.every((r) => r.status === 'failed'));
+    assert.strictEqual(groups.byName.get('completed')!.running, 0);
   });
 
   it('shows a page of 200 runs and a "Show 200 more" row with what remains', () => {
-    const group = groupRuns(runs(5_000, ['train']), 'name').get('name:train')!;
+    const group = groupRuns(runs(5_000, ['train']), 'name').byName.get('train')!;
     const first = groupPage(group, PAGE_SIZE);
     assert.strictEqual(PAGE_SIZE, 200);
     assert.strictEqual(first.runs.length, 200);
@@ -84,12 +87,12 @@ describe('Experiments view paging', () => {
   });
 
   it('a small group has no "more" row', () => {
-    const group = groupRuns(runs(3, ['train']), 'name').get('name:train')!;
+    const group = groupRuns(runs(3, ['train']), 'name').byName.get('train')!;
     const page = groupPage(group, PAGE_SIZE);
     assert.strictEqual(page.runs.length, 3);
     assert.strictEqual(page.more, undefined);
     assert.strictEqual(groupDescription(group), '3 runs, 1 running');
-    assert.strictEqual(groupDescription(groupRuns(runs(2, ['a', 'b']), 'name').get('name:b')!), '1 run');
+    assert.strictEqual(groupDescription(groupRuns(runs(2, ['a', 'b']), 'name').byName.get('b')!), '1 run');
   });
 
   it('grows the page by whole pages to reach a run being revealed', () => {
@@ -101,7 +104,7 @@ describe('Experiments view paging', () => {
 
   it('pages the top level too: 100,000 runs of their own names show 200 groups and a "Show 200 more groups" row', () => {
     const all = runs(100_000, []).map((r, i) => ({ ...r, name: `run-${i}` }));
-    const groups = [...groupRuns(all, 'name').values()];
+    const groups = groupRuns(all, 'name').list;
     assert.strictEqual(groups.length, 100_000);
     const first = rootPage(groups, PAGE_SIZE);
     assert.deepStrictEqual(
@@ -117,21 +120,21 @@ describe('Experiments view paging', () => {
 
   it('opens the first groups expanded while their rows fit in a page, and every group with a running run', () => {
     // 3 names over 1,000 runs: the first group alone shows a full page (and its "more" row)
-    const big = [...groupRuns(runs(1_000, ['train', 'eval', 'sweep']), 'name').values()];
+    const big = groupRuns(runs(1_000, ['train', 'eval', 'sweep']), 'name').list;
     assert.deepStrictEqual(
       [...expandedGroups(big)],
       ['name:train', 'name:eval', 'name:sweep'],
       'each has running runs',
     );
     const finished = runs(1_000, ['train', 'eval', 'sweep']).map((r) => ({ ...r, status: 'completed' as const }));
-    assert.deepStrictEqual([...expandedGroups([...groupRuns(finished, 'name').values()])], ['name:train']);
+    assert.deepStrictEqual([...expandedGroups(groupRuns(finished, 'name').list)], ['name:train']);
     // small groups: as many as fit in 200 rows
     const small = runs(1_000, []).map((r, i) => ({
       ...r,
       name: `n${Math.floor(i / 3)}`,
       status: 'completed' as const,
     }));
-    const open = expandedGroups(rootPage([...groupRuns(small, 'name').values()], PAGE_SIZE).groups);
+    const open = expandedGroups(rootPage(groupRuns(small, 'name').list, PAGE_SIZE).groups);
     assert.strictEqual(open.size, 66, '66 groups of 3 runs = 198 rows');
     assert.ok(open.has('name:n0') && open.has('name:n65') && !open.has('name:n66'));
   });

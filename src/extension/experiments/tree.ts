@@ -12,6 +12,7 @@ import {
   groupDescription,
   groupKey,
   groupKeyOf,
+  groupNameOf,
   groupPage,
   groupRuns,
   moreLabel,
@@ -19,6 +20,7 @@ import {
   shownToInclude,
   type MoreRuns,
   type RunGroup,
+  type RunGroups,
 } from './tree-pages';
 
 export type { Grouping };
@@ -55,7 +57,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
 
   private grouping: Grouping = 'name';
   /** the model's runs grouped, built on first use after each change */
-  private groups: { byKey: Map<string, RunGroup>; list: RunGroup[] } | undefined;
+  private groups: RunGroups | undefined;
   /** the groups of the top level's page that open expanded (by group key) */
   private expanded: Set<string> | undefined;
   /** how many runs each group shows (by group key; ROOT_KEY: how many groups the top level shows),
@@ -101,7 +103,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       if (!isGroup(node)) {
         return [];
       }
-      const group = this.currentGroups().byKey.get(groupKey(node.by, node.name)) ?? node;
+      const group = this.currentGroups().byName.get(node.name) ?? node;
       const page = groupPage(group, this.shownOf(groupKey(group.by, group.name)));
       // runs are told apart among those shown with them: the group's page
       for (const [id, row] of runRows(page.runs, group.by)) {
@@ -128,7 +130,9 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       return undefined;
     }
     const key = isMore(node) ? node.group : groupKeyOf(node, this.grouping);
-    const group = this.currentGroups().byKey.get(key);
+    const group = isMore(node)
+      ? this.currentGroups().list.find((g) => groupKey(g.by, g.name) === key)
+      : this.currentGroups().byName.get(groupNameOf(node, this.grouping));
     if (group) {
       this.include(ROOT_KEY, this.currentGroups().list, (g) => g === group);
       if (!isMore(node)) {
@@ -153,7 +157,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     let row = this.rows.get(run.id);
     if (!row) {
       const key = groupKeyOf(run, this.grouping);
-      const group = this.currentGroups().byKey.get(key);
+      const group = this.currentGroups().byName.get(groupNameOf(run, this.grouping));
       const page = group ? groupPage(group, this.shownOf(key)).runs : [];
       row = runRows(page.some((e) => e.id === run.id) ? page : [run], this.grouping).get(run.id)!;
     }
@@ -206,11 +210,8 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     return item;
   }
 
-  private currentGroups(): { byKey: Map<string, RunGroup>; list: RunGroup[] } {
-    if (!this.groups) {
-      const byKey = groupRuns(this.model.items, this.grouping);
-      this.groups = { byKey, list: [...byKey.values()] };
-    }
+  private currentGroups(): RunGroups {
+    this.groups ??= groupRuns(this.model.items, this.grouping);
     return this.groups;
   }
 
