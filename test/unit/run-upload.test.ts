@@ -2,6 +2,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Backend } from '../../src/backend/app';
 import { MemoryLogger } from '../../src/backend/log';
@@ -10,7 +11,7 @@ import type { ExperimentList } from '../../src/protocol/experiment-list';
 import type { MetricSeries } from '../../src/protocol/experiments';
 import type { EventsAnswer, UploadedFile, UploadState } from '../../src/protocol/routes/run-upload';
 import type { CreatedToken } from '../../src/protocol/users';
-import { errorOf, raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
+import { errorOf, raw, startBackend, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
 
 /** A self-signed certificate for 127.0.0.1, made with openssl in `dir`. */
 function makeCertificate(dir: string): { cert: string; key: string } {
@@ -323,5 +324,61 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
       manifestSha256: sha256(finished),
       files: [{ path: 'stdout.log', size: log.length, sha256: sha256(log) }],
     });
+  });
+});
+
+describe('a run sent to the lab after it had settled there', function () {
+  this.timeout(60000);
+
+  it('is read again at once: the ingest hears of changes inside a run directory sent over the network', async () => {
+    const { home, cleanup } = tempHome();
+    let backend = await startBackend(home);
+    try {
+      const call = (method: string, url: string, body?: string, type = 'application/x-ndjson') =>
+        raw(backend.port, method, url, { body, headers: body === undefined ? {} : { 'content-type': type } });
+      const project = await call('POST', '/api/projects', JSON.stringify({ name: 'Lab' }), 'application/json');
+      const projectId = (project.json() as { id: string }).id;
+      await call('PUT', '/api/active-project', JSON.stringify({ projectId }), 'application/json');
+      const id = '20260102-030405-0a0b0c';
+      // recorded on this machine by a process that is gone: the lab marks it interrupted and settles it
+      const running = { ...manifest(id), host: { hostname: os.hostname() } };
+      assert.strictEqual((await call('PUT', `/api/runs/${id}/manifest`, JSON.stringify(running))).status, 200);
+      let lines = '';
+      for (let s = 0; s < 100; s++) {
+        lines += metricLine('loss', s, s);
+      }
+      assert.strictEqual((await call('POST', `/api/runs/${id}/events?offset=0`, lines)).status, 200);
+      const listed = async (status: string, points: number) => {
+        const deadline = Date.now() + 30000;
+        for (;;) {
+          const rows = ((await call('GET', '/api/experiments')).json() as ExperimentList).rows;
+          const row = rows.find((r) => r[0] === id);
+          if (row?.[2] === status && row[10].some((m) => m[0] === 'loss' && m[1] === points)) {
+            return;
+          }
+          assert.ok(
+            Date.now() < deadline,
+            `run ${id} is listed ${status} with ${points} points: ${JSON.stringify(row)}`,
+          );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await listed('interrupted', 100);
+      await backend.stop('restart');
+      backend = await startBackend(home); // found settled at start: no longer followed
+      await listed('interrupted', 100);
+
+      let rest = '';
+      for (let s = 100; s < 150; s++) {
+        rest += metricLine('loss', s, s);
+      }
+      rest += JSON.stringify({ k: 'status', status: 'completed', exitCode: 0, t: 1767225700000 }) + '\n';
+      const res = await call('POST', `/api/runs/${id}/events?offset=${Buffer.byteLength(lines)}`, rest);
+      assert.strictEqual(res.status, 200, res.text);
+      await listed('completed', 150);
+    } finally {
+      await backend.stop('test done');
+      cleanup();
+    }
   });
 });

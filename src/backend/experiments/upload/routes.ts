@@ -7,7 +7,7 @@ import type { Logger } from '../../log';
 import { declaredLength, readBounded, type RawBody } from './body';
 import { appendEvents } from './events-append';
 import { checkManifest, writeManifest } from './manifest';
-import { existingRunFolder, relativeParts, runFolder, RunLocks } from './run-folder';
+import { existingRunFolder, relativeParts, runFolder, RunLocks, touchRun } from './run-folder';
 import { RunFiles } from './run-files';
 
 /** The `*` part of a files route: the file's path relative to the run directory. */
@@ -45,7 +45,12 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
         declaredLength(request.headers['content-length']),
       );
       checkManifest(id, text);
-      return locks.run(id, async () => ({ sha256: writeManifest(runFolder(home, id), text) }));
+      return locks.run(id, async () => {
+        const dir = runFolder(home, id);
+        const sha256 = writeManifest(dir, text);
+        touchRun(dir);
+        return { sha256 };
+      });
     });
 
     register(scope, routes.events, async (request, reply) => {
@@ -60,7 +65,14 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
         'The events sent',
         declaredLength(request.headers['content-length']),
       );
-      const answer = await locks.run(id, () => appendEvents(runFolder(home, id), offset, lines));
+      const answer = await locks.run(id, async () => {
+        const dir = runFolder(home, id);
+        const appended = await appendEvents(dir, offset, lines);
+        if (!appended.error && appended.size > offset) {
+          touchRun(dir);
+        }
+        return appended;
+      });
       if (answer.error) {
         log.info(`runs: ${id}: events at ${offset} refused (${answer.error.code}); the lab holds ${answer.size} bytes`);
         void reply.code(409);
@@ -73,13 +85,16 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
     register(scope, routes.putFile, async (request) => {
       const { id } = request.params;
       relativeParts(wildcard(request.params)); // refused before the run directory is created
-      return files.put(
-        runFolder(home, id),
+      const dir = runFolder(home, id);
+      const stored = await files.put(
+        dir,
         wildcard(request.params),
         request.query.sha256,
         request.body as unknown as RawBody,
         declaredLength(request.headers['content-length']),
       );
+      touchRun(dir);
+      return stored;
     });
 
     register(scope, routes.checkFile, async (request) => {

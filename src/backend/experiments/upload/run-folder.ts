@@ -106,3 +106,17 @@ export class RunLocks {
     }
   }
 }
+
+/**
+ * Tells the ingest that a run changed: it watches runs/, where a change inside a run directory is no
+ * event, but a run directory's own times changing is (inotify's IN_ATTRIB of a child). A run that
+ * had settled (its process gone, its directory no longer followed) is read again at once.
+ */
+export function touchRun(runDir: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(runDir, now, now);
+  } catch {
+    // the periodic re-check of followed runs and the scan at start still find it
+  }
+}
