@@ -163,6 +163,11 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
     assert.strictEqual(errorOf(gap).code, 'offset_ahead');
     assert.match(errorOf(gap).message, new RegExp(`send the events again from byte ${Buffer.byteLength(line)}`));
 
+    const unknown = await events('20260102-030405-b2b2b3', 100, line);
+    assert.strictEqual(unknown.status, 409, 'a run the lab does not hold starts at 0');
+    assert.strictEqual(sizeOf(unknown), 0);
+    assert.ok(!fs.existsSync(path.join(home, 'runs', '20260102-030405-b2b2b3')));
+
     const differ = await events(id, 0, metricLine('acc', 0.9, 0));
     assert.strictEqual(differ.status, 409);
     assert.strictEqual(errorOf(differ).code, 'events_differ');
@@ -179,7 +184,7 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
     const wrong = await send('PUT', `${url}?sha256=${sha256('other')}`, member, content);
     assert.strictEqual(wrong.status, 400, wrong.text);
     assert.match(errorOf(wrong).message, /nothing was stored/);
-    assert.ok(!fs.existsSync(path.join(home, 'runs', id, 'artifacts', 'nested', 'model.bin')));
+    assert.ok(!fs.existsSync(path.join(home, 'runs', id)), 'not even the run directory was made');
     assert.deepStrictEqual(fs.readdirSync(path.join(home, 'tmp')), [], 'no temp file left');
 
     const missing = await send('GET', `${url}?sha256=${sha256(content)}`, viewer);

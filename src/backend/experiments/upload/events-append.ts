@@ -11,6 +11,28 @@ export interface Refused extends EventsAnswer {
   readonly error: { readonly code: string; readonly message: string };
 }
 
+/** Refuses events that do not end with a newline (400): only whole lines are stored. */
+export function checkWholeLines(lines: Buffer): void {
+  if (lines.length > 0 && lines[lines.length - 1] !== 0x0a) {
+    throw new ApiError(
+      400,
+      'partial_line',
+      'The events do not end with a newline: send whole lines of events.jsonl only (keep an unfinished line for later).',
+    );
+  }
+}
+
+/** The answer to events sent for an offset past what the lab holds (`size`): where to go on from. */
+export function offsetAhead(size: number, offset: number): Refused {
+  return {
+    size,
+    error: {
+      code: 'offset_ahead',
+      message: `The lab holds ${size} bytes of this run's events, not ${offset}: send the events again from byte ${size}.`,
+    },
+  };
+}
+
 async function readAt(handle: fs.promises.FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   let got = 0;
@@ -48,13 +70,7 @@ async function openEvents(file: string): Promise<fs.promises.FileHandle> {
  * holds, from where the sender goes on. A failed write is cut back: nothing is half-written.
  */
 export async function appendEvents(runDir: string, offset: number, lines: Buffer): Promise<EventsAnswer | Refused> {
-  if (lines.length > 0 && lines[lines.length - 1] !== 0x0a) {
-    throw new ApiError(
-      400,
-      'partial_line',
-      'The events do not end with a newline: send whole lines of events.jsonl only (keep an unfinished line for later).',
-    );
-  }
+  checkWholeLines(lines);
   const handle = await openEvents(path.join(runDir, 'events.jsonl'));
   try {
     const st = await handle.stat();
@@ -63,13 +79,7 @@ export async function appendEvents(runDir: string, offset: number, lines: Buffer
     }
     const size = st.size;
     if (offset > size) {
-      return {
-        size,
-        error: {
-          code: 'offset_ahead',
-          message: `The lab holds ${size} bytes of this run's events, not ${offset}: send the events again from byte ${size}.`,
-        },
-      };
+      return offsetAhead(size, offset);
     }
     const overlap = Math.min(size - offset, lines.length);
     if (overlap > 0) {

@@ -5,7 +5,7 @@ import { ApiError } from '../../errors';
 import { register } from '../../http/register';
 import type { Logger } from '../../log';
 import { declaredLength, readBounded, type RawBody } from './body';
-import { appendEvents } from './events-append';
+import { appendEvents, checkWholeLines, offsetAhead } from './events-append';
 import { checkManifest, writeManifest } from './manifest';
 import { existingRunFolder, relativeParts, runFolder, RunLocks, touchRun } from './run-folder';
 import { RunFiles } from './run-files';
@@ -65,8 +65,13 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
         'The events sent',
         declaredLength(request.headers['content-length']),
       );
+      checkWholeLines(lines);
       const answer = await locks.run(id, async () => {
-        const dir = runFolder(home, id);
+        // a run the lab does not hold yet starts at offset 0: no folder is made for a request refused
+        const dir = offset === 0 ? runFolder(home, id) : existingRunFolder(home, id);
+        if (dir === undefined) {
+          return offsetAhead(0, offset);
+        }
         const appended = await appendEvents(dir, offset, lines);
         if (!appended.error && appended.size > offset) {
           touchRun(dir);
@@ -84,17 +89,13 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
 
     register(scope, routes.putFile, async (request) => {
       const { id } = request.params;
-      relativeParts(wildcard(request.params)); // refused before the run directory is created
-      const dir = runFolder(home, id);
-      const stored = await files.put(
-        dir,
+      return files.put(
+        id,
         wildcard(request.params),
         request.query.sha256,
         request.body as unknown as RawBody,
         declaredLength(request.headers['content-length']),
       );
-      touchRun(dir);
-      return stored;
     });
 
     register(scope, routes.checkFile, async (request) => {

@@ -8,7 +8,7 @@ import { RUN_FILE_MAX_BYTES, type UploadedFile, type UploadState } from '../../.
 import { ApiError } from '../../errors';
 import { openInside, UnsafePathError } from '../../files/copy';
 import type { RawBody } from './body';
-import { ensureParents, existingRunFolder, relativeParts } from './run-folder';
+import { ensureParents, existingRunFolder, relativeParts, runFolder, touchRun } from './run-folder';
 
 /** Files listed by the upload state at most. */
 const MAX_LISTED = 10_000;
@@ -66,10 +66,11 @@ export class RunFiles {
    * following it). A file already stored with that hash is answered at once: the body is not read.
    * A wrong hash stores nothing (400).
    */
-  async put(runDir: string, relative: string, sha256: string, body: RawBody, length?: number): Promise<UploadedFile> {
+  async put(id: string, relative: string, sha256: string, body: RawBody, length?: number): Promise<UploadedFile> {
     const parts = relativeParts(relative);
     const rel = parts.join('/');
-    const already = await this.stored(runDir, rel);
+    const existing = existingRunFolder(this.home, id);
+    const already = existing === undefined ? undefined : await this.stored(existing, rel);
     if (already?.sha256 === sha256) {
       return { path: rel, ...already };
     }
@@ -114,6 +115,7 @@ export class RunFiles {
       } finally {
         fs.closeSync(fd);
       }
+      const runDir = runFolder(this.home, id); // made only for a file that is stored
       const target = ensureParents(runDir, parts);
       if (fs.lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) {
         throw new ApiError(409, 'not_a_file', `"${rel.slice(0, 200)}" is a folder in the lab: it is not replaced.`);
@@ -122,6 +124,7 @@ export class RunFiles {
       fsyncDir(path.dirname(target));
       const st = fs.lstatSync(target);
       this.remember(target, { key: `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`, sha256 });
+      touchRun(runDir);
       return { path: rel, size, sha256 };
     } finally {
       fs.rmSync(tmp, { force: true });
