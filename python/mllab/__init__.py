@@ -20,6 +20,10 @@ Experiments write a run directory under ``<home>/runs/`` and need no backend::
         for step in range(100):
             exp.log_metric("loss", 1 / (step + 1))
 
+With ``MLLAB_URL`` and ``MLLAB_TOKEN`` set (``MLLAB_CA_FILE`` for a self-signed lab), a run is
+written to a local journal (``MLLAB_LOCAL_RUNS``, default ``~/.cache/mllab/runs``) and sent to that
+lab by a background thread; ``python -m mllab sync`` sends what a run's end could not.
+
 Every error is an
 :class:`MLLabError` whose message says what to do.
 """

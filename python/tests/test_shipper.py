@@ -116,7 +116,7 @@ class CuttingProxy:
 
 
 SCRIPT = """
-import sys, time
+import os, sys, time
 import mllab
 n, pause = int(sys.argv[1]), float(sys.argv[2])
 with mllab.experiment("over the network", params={"n": n}) as exp:
@@ -125,6 +125,10 @@ with mllab.experiment("over the network", params={"n": n}) as exp:
         exp.log_metric("loss", 1.0 / (i + 1))
         if i % 500 == 499:
             time.sleep(pause)
+        if i == n // 2:
+            with open("weights.bin", "wb") as f:
+                f.write(os.urandom(300_000))
+            exp.log_artifact("weights.bin")
 """
 
 
@@ -260,6 +264,10 @@ class ShipperTest(unittest.TestCase):
             self.assertEqual(f.read(), local, "the lab holds the journal's events byte for byte")
         with open(os.path.join(self.journal, ".shipped", run_id + ".json"), encoding="utf-8") as f:
             self.assertTrue(json.load(f)["done"])
+        for name in ("run.json", "artifacts/weights.bin", "stdout.log", "packages.txt"):
+            with open(os.path.join(self.journal, run_id, name), "rb") as mine, \
+                    open(os.path.join(self.home, "runs", run_id, name), "rb") as labs:
+                self.assertEqual(labs.read(), mine.read(), f"{name} is in the lab as in the journal")
 
     def test_a_run_that_ended_while_the_lab_was_down_is_sent_by_sync(self) -> None:
         self.stop_lab()
