@@ -177,9 +177,10 @@ class ShipperTest(unittest.TestCase):
         for drain in self.drains:  # so that the lab never blocks on a full pipe
             drain.start()
 
-    def stop_lab(self) -> None:
+    def stop_lab(self, kill: bool = False) -> None:
+        """Stops the lab: SIGTERM, or SIGKILL (no chance to finish a write or an answer)."""
         if self.lab is not None and self.lab.poll() is None:
-            self.lab.send_signal(signal.SIGTERM)
+            self.lab.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             self.lab.wait(30)
         if self.lab is not None:
             for drain in self.drains:
@@ -268,6 +269,28 @@ class ShipperTest(unittest.TestCase):
             with open(os.path.join(self.journal, run_id, name), "rb") as mine, \
                     open(os.path.join(self.home, "runs", run_id, name), "rb") as labs:
                 self.assertEqual(labs.read(), mine.read(), f"{name} is in the lab as in the journal")
+
+    def test_the_lab_killed_during_the_run_loses_no_acknowledged_point_and_stores_none_twice(self) -> None:
+        script = self.run_script(10_000, 0.25)
+        run_id = script.stdout.readline().strip()
+        journal_events = os.path.join(self.journal, run_id, "events.jsonl")
+        lab_events = os.path.join(self.home, "runs", run_id, "events.jsonl")
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(lab_events) and os.path.getsize(lab_events) > 0):  # sending has begun
+            self.assertLess(time.monotonic(), deadline, "the run reached the lab")
+            time.sleep(0.05)
+        self.stop_lab(kill=True)
+        self.assertIsNone(script.poll(), "the lab went down while the run was going on")
+        time.sleep(1)
+        self.start_lab()
+        self.owner = self.registration()["token"]
+        out, err = script.communicate(timeout=120)
+        self.assertEqual(script.returncode, 0, err)
+        status, steps = self.points(run_id, 10_000)
+        self.assertEqual(status, "completed")
+        self.assertEqual(steps, list(range(10_000)))
+        with open(journal_events, "rb") as mine, open(lab_events, "rb") as labs:
+            self.assertEqual(labs.read(), mine.read())
 
     def test_a_run_that_ended_while_the_lab_was_down_is_sent_by_sync(self) -> None:
         self.stop_lab()
