@@ -46,7 +46,7 @@ describe('Experiments view paging', () => {
         ['sweep', 33_333],
       ],
     );
-    const train = groups.byName.get('train')!;
+    const train = groups.get('train')!;
     assert.strictEqual(train.runs[0].id, all[0].id);
     assert.strictEqual(train.runs[1].id, all[3].id, 'newest first, as the model lists them');
     assert.strictEqual(train.running, train.runs.filter((r) => r.status === 'running').length);
@@ -63,12 +63,12 @@ describe('Experiments view paging', () => {
     );
     const total = groups.list.reduce((n, g) => n + g.runs.length, 0);
     assert.strictEqual(total, 5_000);
-    assert.ok(groups.byName.get('failed')!.runs.every((r) => r.status === 'failed'));
-    assert.strictEqual(groups.byName.get('completed')!.running, 0);
+    assert.ok(groups.get('failed')!.runs.every((r) => r.status === 'failed'));
+    assert.strictEqual(groups.get('completed')!.running, 0);
   });
 
   it('shows a page of 200 runs and a "Show 200 more" row with what remains', () => {
-    const group = groupRuns(runs(5_000, ['train']), 'name').byName.get('train')!;
+    const group = groupRuns(runs(5_000, ['train']), 'name').get('train')!;
     const first = groupPage(group, PAGE_SIZE);
     assert.strictEqual(PAGE_SIZE, 200);
     assert.strictEqual(first.runs.length, 200);
@@ -87,12 +87,12 @@ describe('Experiments view paging', () => {
   });
 
   it('a small group has no "more" row', () => {
-    const group = groupRuns(runs(3, ['train']), 'name').byName.get('train')!;
+    const group = groupRuns(runs(3, ['train']), 'name').get('train')!;
     const page = groupPage(group, PAGE_SIZE);
     assert.strictEqual(page.runs.length, 3);
     assert.strictEqual(page.more, undefined);
     assert.strictEqual(groupDescription(group), '3 runs, 1 running');
-    assert.strictEqual(groupDescription(groupRuns(runs(2, ['a', 'b']), 'name').byName.get('b')!), '1 run');
+    assert.strictEqual(groupDescription(groupRuns(runs(2, ['a', 'b']), 'name').get('b')!), '1 run');
   });
 
   it('grows the page by whole pages to reach a run being revealed', () => {
@@ -104,8 +104,8 @@ describe('Experiments view paging', () => {
 
   it('pages the top level too: 100,000 runs of their own names show 200 groups and a "Show 200 more groups" row', () => {
     const all = runs(100_000, []).map((r, i) => ({ ...r, name: `run-${i}` }));
-    const groups = groupRuns(all, 'name').list;
-    assert.strictEqual(groups.length, 100_000);
+    const groups = groupRuns(all, 'name');
+    assert.strictEqual(groups.count, 100_000);
     const first = rootPage(groups, PAGE_SIZE);
     assert.deepStrictEqual(
       first.groups.map((g) => g.name),
@@ -115,7 +115,11 @@ describe('Experiments view paging', () => {
     assert.deepStrictEqual(first.more, { kind: 'more', group: ROOT_KEY, shown: 200, remaining: 99_800 });
     assert.strictEqual(moreLabel(first.more!), 'Show 200 more groups (99,800 remaining)');
     assert.strictEqual(rootPage(groups, 100_000).more, undefined);
-    assert.strictEqual(rootPage(groups.slice(0, 3), PAGE_SIZE).more, undefined, 'a few groups: no "more" row');
+    assert.strictEqual(
+      rootPage(groupRuns(all.slice(0, 3), 'name'), PAGE_SIZE).more,
+      undefined,
+      'a few groups: no "more" row',
+    );
   });
 
   it('opens the first groups expanded while their rows fit in a page, and every group with a running run', () => {
@@ -134,7 +138,12 @@ describe('Experiments view paging', () => {
       name: `n${Math.floor(i / 3)}`,
       status: 'completed' as const,
     }));
-    const open = expandedGroups(rootPage(groupRuns(small, 'name').list, PAGE_SIZE).groups);
+    const page = rootPage(groupRuns(small, 'name'), PAGE_SIZE).groups;
+    assert.ok(
+      page.every((g) => g.runs.length === 3 && g.runs.every((r) => r.name === g.name)),
+      'each shown group holds all its runs',
+    );
+    const open = expandedGroups(page);
     assert.strictEqual(open.size, 66, '66 groups of 3 runs = 198 rows');
     assert.ok(open.has('name:n0') && open.has('name:n65') && !open.has('name:n66'));
   });

@@ -103,7 +103,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       if (!isGroup(node)) {
         return [];
       }
-      const group = this.currentGroups().byName.get(node.name) ?? node;
+      const group = this.currentGroups().get(node.name) ?? node;
       const page = groupPage(group, this.shownOf(groupKey(group.by, group.name)));
       // runs are told apart among those shown with them: the group's page
       for (const [id, row] of runRows(page.runs, group.by)) {
@@ -112,7 +112,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       return page.more ? [...page.runs, page.more] : [...page.runs];
     }
     this.rows = new Map();
-    const page = rootPage(this.currentGroups().list, this.shownOf(ROOT_KEY));
+    const page = rootPage(this.currentGroups(), this.shownOf(ROOT_KEY));
     this.expanded = expandedGroups(page.groups);
     return page.more ? [...page.groups, page.more] : [...page.groups];
   }
@@ -123,7 +123,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
    */
   getParent(node: ExperimentNode): ExperimentNode | undefined {
     if (isGroup(node)) {
-      this.include(ROOT_KEY, this.currentGroups().list, (g) => groupKey(g.by, g.name) === groupKey(node.by, node.name));
+      this.include(ROOT_KEY, this.currentGroups().names, (name) => node.by === this.grouping && name === node.name);
       return undefined;
     }
     if (isMore(node) && node.group === ROOT_KEY) {
@@ -131,10 +131,12 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     }
     const key = isMore(node) ? node.group : groupKeyOf(node, this.grouping);
     const group = isMore(node)
-      ? this.currentGroups().list.find((g) => groupKey(g.by, g.name) === key)
-      : this.currentGroups().byName.get(groupNameOf(node, this.grouping));
+      ? key.startsWith(`${this.grouping}:`)
+        ? this.currentGroups().get(key.slice(this.grouping.length + 1))
+        : undefined
+      : this.currentGroups().get(groupNameOf(node, this.grouping));
     if (group) {
-      this.include(ROOT_KEY, this.currentGroups().list, (g) => g === group);
+      this.include(ROOT_KEY, this.currentGroups().names, (name) => name === group.name);
       if (!isMore(node)) {
         this.include(key, group.runs, (r) => r.id === node.id);
       }
@@ -157,7 +159,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     let row = this.rows.get(run.id);
     if (!row) {
       const key = groupKeyOf(run, this.grouping);
-      const group = this.currentGroups().byName.get(groupNameOf(run, this.grouping));
+      const group = this.currentGroups().get(groupNameOf(run, this.grouping));
       const page = group ? groupPage(group, this.shownOf(key)).runs : [];
       row = runRows(page.some((e) => e.id === run.id) ? page : [run], this.grouping).get(run.id)!;
     }
@@ -168,7 +170,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     if (isGroup(node)) {
       const key = groupKey(node.by, node.name);
       const expanded = (this.expanded ??= expandedGroups(
-        rootPage(this.currentGroups().list, this.shownOf(ROOT_KEY)).groups,
+        rootPage(this.currentGroups(), this.shownOf(ROOT_KEY)).groups,
       ));
       const item = new vscode.TreeItem(
         node.name,
