@@ -9,6 +9,7 @@ import { experimentRoutes } from '../../src/protocol/routes/experiments';
 import { jobRoutes } from '../../src/protocol/routes/jobs';
 import { modelRoutes } from '../../src/protocol/routes/models';
 import { projectRoutes } from '../../src/protocol/routes/projects';
+import { runUploadRoutes } from '../../src/protocol/routes/run-upload';
 import { runtimeRoutes } from '../../src/protocol/routes/runtime';
 import { schedulerRoutes } from '../../src/protocol/routes/scheduler';
 import { serviceRoutes } from '../../src/protocol/routes/services';
@@ -29,6 +30,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   models: modelRoutes,
   experiments: experimentRoutes,
   users: userRoutes,
+  runUpload: runUploadRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>
