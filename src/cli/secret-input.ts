@@ -14,6 +14,8 @@ export function readSecret(
 }
 
 function fromTerminal(prompt: string, input: NodeJS.ReadStream, output: NodeJS.WritableStream): Promise<string> {
+  // echo goes off before the prompt shows, so nothing typed after it is ever echoed
+  input.setRawMode(true);
   output.write(prompt);
   return new Promise((resolve, reject) => {
     let text = '';
@@ -45,7 +47,6 @@ function fromTerminal(prompt: string, input: NodeJS.ReadStream, output: NodeJS.W
         }
       }
     };
-    input.setRawMode(true);
     input.on('data', onData);
     input.resume();
   });

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -16,7 +16,7 @@ import { EventStream } from '../../src/client/event-stream';
 import * as mllab from '../../src/client/index';
 import type { BackendEvent, BackendStatus, Project } from '../../src/protocol/api';
 import type { CreatedToken } from '../../src/protocol/users';
-import { eventually, raw, tempHome, TEST_TOKEN } from './helpers';
+import { eventually, raw, REPO, tempHome, TEST_TOKEN } from './helpers';
 import { cliAsync, type CliResult } from './process-helpers';
 
 /** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
@@ -83,6 +83,55 @@ async function tcpProxy(port: number): Promise<{ port: number; cut: () => number
       server.close();
     },
   };
+}
+
+/**
+ * Runs a command in a pseudo-terminal (Python's pty module), typing `secret` and Enter once the
+ * command asks for it; resolves with everything the terminal showed.
+ */
+const PTY_DRIVER = `
+import os, pty, select, sys
+secret = os.environ.pop('PTY_SECRET')
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+shown, sent = b'', False
+while True:
+    ready, _, _ = select.select([fd], [], [], 30)
+    if not ready:
+        break
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    shown += chunk
+    if not sent and b'(not shown): ' in shown:
+        os.write(fd, secret.encode() + b'\\r')
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode('utf8', 'replace'))
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+function inTerminal(
+  command: string[],
+  secret: string,
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ status: number | null; shown: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', PTY_DRIVER, ...command], {
+      env: { ...process.env, ...env, PTY_SECRET: secret },
+      cwd,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let shown = '';
+    child.stdout.on('data', (d: Buffer) => (shown += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, shown }));
+  });
 }
 
 /** The variables that choose a lab, all unset (the CLI inherits this process's environment). */
@@ -377,6 +426,26 @@ describe('the CLI and the Node client against a lab served over TLS', function (
     assert.match((await run(['logout'])).stdout, /Not logged in to any lab/);
   });
 
+  it('asks for the token on a terminal without showing it', async () => {
+    const { token } = await tokenFor('max');
+    const env = { ...NO_LAB, XDG_CONFIG_HOME: config };
+    const typed = await inTerminal(
+      [process.execPath, path.join(REPO, 'bin', 'mllab.js'), 'login', url, '--ca', caFile],
+      token,
+      env,
+      elsewhere,
+    );
+    assert.strictEqual(typed.status, 0, typed.shown);
+    assert.match(typed.shown, new RegExp(`Token for ${url} \\(not shown\\): `));
+    assert.match(typed.shown, /Logged in to .* as max \(member\)/);
+    assert.ok(!typed.shown.includes(token.slice(24)), 'what was typed is not echoed');
+    const stored = JSON.parse(fs.readFileSync(credentialsFile({ XDG_CONFIG_HOME: config }), 'utf8')) as {
+      token: string;
+    };
+    assert.strictEqual(stored.token, token);
+    assert.strictEqual((await run(['logout'])).status, 0);
+  });
+
   it('takes the token from --token, and checks the lab and the token with connectRemote', async () => {
     const { token } = await tokenFor('max');
     const login = await run(['login', url, '--token', token, '--ca', caFile, '--json']);
@@ -527,6 +596,26 @@ describe('the event stream resumes after a dropped connection', function () {
     } finally {
       client.dispose();
     }
+  });
+
+  it('disconnects a client that reads nothing while far too much is published', async () => {
+    const socket = net.connect(backend.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\n\r\n`);
+    await eventually(() => backend.events.size === 1);
+    socket.pause();
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const line = 'x'.repeat(64 * 1024);
+    // up to 48 MiB: more than the socket buffers plus the 16 MiB a stream may hold back
+    for (let i = 0; i < 768 && backend.events.size > 0; i++) {
+      backend.events.publish({ type: 'imageBuildOutput', tag: 'big', line });
+      if (i % 16 === 15) {
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    await eventually(() => backend.events.size === 0);
+    socket.resume();
+    await closed;
   });
 
   it('keeps at most the configured events and characters for replay', () => {
