@@ -50,7 +50,15 @@ export interface LabEndpoint {
    * `MLLAB_TOKEN` or `login` (`mllab login`); absent for a local lab (the registration file's token).
    */
   readonly tokenFrom?: 'MLLAB_TOKEN' | 'login';
+  /**
+   * How long connecting (with the TLS handshake) may take, in ms, before the request fails; default:
+   * 20 s for a lab reached by URL, no limit for a local one
+   */
+  readonly connectTimeoutMs?: number;
 }
+
+/** how long connecting to a lab reached by URL may take */
+const REMOTE_CONNECT_TIMEOUT_MS = 20_000;
 
 /** Typed HTTP(S) client of the backend's REST API: a local lab on 127.0.0.1, or a lab served by URL. */
 export class ApiClient {
@@ -408,6 +416,13 @@ export class ApiClient {
         `Nothing answers at ${url} (connection refused): check the URL, and that the lab is served ("mllab serve --listen").`,
       );
     }
+    if (code === 'ECONNECT_TIMEOUT') {
+      return new BackendError(
+        0,
+        'unreachable',
+        `The lab at ${url} did not answer in time (${e.message}${this.secure ? ', with the TLS handshake' : ''}): check the URL, the network (a firewall?) and that the lab runs.`,
+      );
+    }
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       return new BackendError(0, 'unreachable', `The host of ${url} is not known (${code}): check the URL.`);
     }
@@ -431,7 +446,23 @@ export class ApiClient {
       agent,
       headers: { authorization: `Bearer ${this.endpoint.token}`, ...headers },
     };
-    return (this.secure ? https : http).request(options, onResponse);
+    const req = (this.secure ? https : http).request(options, onResponse);
+    const limit = this.endpoint.connectTimeoutMs ?? (this.remote ? REMOTE_CONNECT_TIMEOUT_MS : undefined);
+    if (limit !== undefined) {
+      req.once('socket', (socket) => {
+        if (req.reusedSocket) {
+          return;
+        }
+        const timer = setTimeout(() => {
+          const error: NodeJS.ErrnoException = new Error(`no connection within ${limit} ms`);
+          error.code = 'ECONNECT_TIMEOUT';
+          req.destroy(error);
+        }, limit);
+        socket.once(this.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+    }
+    return req;
   }
 
   dispose(): void {

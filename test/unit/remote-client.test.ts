@@ -310,6 +310,28 @@ describe('the CLI and the Node client against a lab served over TLS', function (
     }
   });
 
+  it('gives up on a lab that accepts the connection but never answers the TLS handshake, saying so', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const client = new ApiClient({
+      url: `https://127.0.0.1:${port}`,
+      token: 'x',
+      tokenFrom: 'MLLAB_TOKEN',
+      connectTimeoutMs: 300,
+    });
+    try {
+      await assert.rejects(client.status(), (e: BackendError) =>
+        e.message.startsWith(
+          `The lab at https://127.0.0.1:${port} did not answer in time (no connection within 300 ms, with the TLS handshake): check the URL`,
+        ),
+      );
+    } finally {
+      client.dispose();
+      silent.close();
+    }
+  });
+
   it('refuses a bad MLLAB_URL or a token without a URL, saying what to give', async () => {
     const bad = await run(['project', 'list'], { MLLAB_URL: 'lab.example.com', MLLAB_TOKEN: 'x' });
     assert.match(bad.stderr, /MLLAB_URL "lab\.example\.com" is not a URL: give it as https:\/\/HOST\[:PORT\]/);
