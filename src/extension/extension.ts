@@ -22,9 +22,10 @@ export function activate(context: vscode.ExtensionContext): MlLabApi {
   const lab = new MlLab(context);
   context.subscriptions.push(lab);
   // never block activation on the backend: it starts (or is attached to) in the background, at once
-  // only when the lab home exists (the extension activates on every start, for its status bar item)
+  // only when the lab home exists or the workspace talks to a lab by URL (the extension activates on
+  // every start, for its status bar item)
   const homeExistedAtActivation = startsAtOnce(lab.backend.home);
-  if (homeExistedAtActivation) {
+  if (homeExistedAtActivation || lab.backend.remoteUrl !== undefined) {
     setImmediate(() => void lab.backend.start());
   }
   const end = performance.now();

@@ -4,6 +4,9 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { BackendLogView } from './backend/log-view';
 import { BackendService } from './backend/backend-service';
+import { LabConnection } from './backend/lab-connection';
+import { secretKeyOf } from './backend/lab-link';
+import { LabStatusBar } from './backend/lab-status-bar';
 import { Commands, ContextKeys } from './common/commands';
 import { Disposable } from './common/lifecycle';
 import { registerCommand } from './common/register-command';
@@ -40,12 +43,13 @@ export function labHome(): string | undefined {
 }
 
 /**
- * Whether this window starts its backend at once: when its lab home exists. A folder without one
- * (the extension activates on every start, for the status bar) gets its backend, and its lab home,
- * only once the ML Lab views are opened or a command needs it.
+ * Whether this window starts its backend at once: when its lab home exists, or it talks to a lab by
+ * URL (no process to start here). A folder without one (the extension activates on every start, for
+ * the status bar) gets its backend, and its lab home, only once the ML Lab views are opened or a
+ * command needs it.
  */
-export function startsAtOnce(home: string | undefined): boolean {
-  return home !== undefined && fs.existsSync(home);
+export function startsAtOnce(home: string | undefined, remoteUrl?: string): boolean {
+  return remoteUrl !== undefined || (home !== undefined && fs.existsSync(home));
 }
 
 /** Where the `mllab` launcher of the integrated terminals goes: the extension's storage on this machine. */
@@ -61,6 +65,10 @@ export class MlLab extends Disposable {
   readonly ui = new Ui();
   readonly log: vscode.LogOutputChannel;
   readonly backend: BackendService;
+  /** "Connect to Lab...", "Disconnect from Lab": a lab served by URL instead of the folder's */
+  readonly labConnection: LabConnection;
+  /** which lab the window talks to (local, or a lab's host with the user and role) */
+  readonly labStatusBar: LabStatusBar;
   /** the Projects view, the active project and the status bar item */
   readonly projectsFeature: Projects;
   /** the Datasets view and the dataset preview */
@@ -135,9 +143,18 @@ export class MlLab extends Disposable {
         idleExitSeconds: Math.max(1, config.get<number>('backend.idleShutdownMinutes', 5)) * 60,
         dockerHost: config.get<string>('docker.host', '').trim() || undefined,
         log: this.log,
+        tokenOf: (url) => context.secrets.get(secretKeyOf(url)),
       }),
     );
-    this.projectsFeature = this._register(new Projects(this.backend, this.ui, startsAtOnce(this.backend.home)));
+    this.labConnection = this._register(
+      new LabConnection(this.backend, context.secrets, context.workspaceState, this.ui, this.log),
+    );
+    // a workspace connected to a lab by URL talks to it again (its token from SecretStorage)
+    this.labConnection.restore();
+    this.projectsFeature = this._register(
+      new Projects(this.backend, this.ui, startsAtOnce(this.backend.home, this.backend.remoteUrl)),
+    );
+    this.labStatusBar = this._register(new LabStatusBar(this.backend, this.ui));
     const logView = this._register(new BackendLogView(() => this.backend.home));
     this.datasetsFeature = this._register(
       new Datasets(context.extensionUri, this.backend, this.projectsFeature.model, this.ui),
@@ -164,13 +181,34 @@ export class MlLab extends Disposable {
     );
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
-    this._register(registerCommand(Commands.showBackendLog, this.ui, () => logView.show()));
+    this._register(
+      registerCommand(Commands.showBackendLog, this.ui, () => {
+        if (this.backend.remoteUrl) {
+          // the backend's log is on the lab's machine: this window's own log says what it did
+          this.log.show(true);
+          void this.ui.info(
+            `ML Lab: the log of the lab at ${this.backend.remoteUrl} is kept on its machine (ask its admin); this is the window's own log.`,
+          );
+          return;
+        }
+        logView.show();
+      }),
+    );
     this._register(registerCommand(Commands.restartBackend, this.ui, () => this.backend.restart()));
 
     this._register(
       this.backend.onDidChangeState((s) => {
         void vscode.commands.executeCommand('setContext', ContextKeys.backendState, s.kind);
-        if (s.kind === 'failed') {
+        if (s.kind === 'failed' && s.remote) {
+          const actions = s.refusedToken ? ['Connect to Lab...'] : ['Retry', 'Connect to Lab...'];
+          void this.ui.error(`ML Lab: ${s.message}`, ...actions).then((choice) => {
+            if (choice === 'Connect to Lab...') {
+              void vscode.commands.executeCommand(Commands.connectLab);
+            } else if (choice === 'Retry') {
+              void this.backend.restart();
+            }
+          });
+        } else if (s.kind === 'failed') {
           void this.ui
             .error(`ML Lab: the backend could not start: ${s.message}`, 'Show Log', 'Retry')
             .then((choice) => {

@@ -8,6 +8,10 @@ export const Commands = {
   refreshProjects: 'mllab.project.refresh',
   showBackendLog: 'mllab.backend.showLog',
   restartBackend: 'mllab.backend.restart',
+  connectLab: 'mllab.lab.connect',
+  disconnectLab: 'mllab.lab.disconnect',
+  /** the lab status bar item's quick pick */
+  labMenu: 'mllab.lab.menu',
   addDatasetFile: 'mllab.dataset.addFile',
   addDatasetFolder: 'mllab.dataset.addFolder',
   addDatasetFromExplorer: 'mllab.dataset.addFromExplorer',
@@ -85,6 +89,8 @@ export const Views = {
 export const ContextKeys = {
   backendState: 'mllab.backendState',
   hasHome: 'mllab.hasHome',
+  /** the window talks to a lab served by URL instead of its folder's lab home */
+  remoteLab: 'mllab.remoteLab',
   hasProjects: 'mllab.hasProjects',
   hasActiveProject: 'mllab.hasActiveProject',
   hasDatasets: 'mllab.hasDatasets',

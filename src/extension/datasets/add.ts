@@ -57,6 +57,11 @@ export class DatasetAdder {
 
   /** Resolves with the new version, or undefined when the person cancelled. */
   async add(source: string, options: AddOptions = {}): Promise<DatasetVersion | undefined> {
+    // the lab reads the path on its own machine
+    this.backend.requireLocal(
+      'Adding a dataset from a local path',
+      'add it on the lab\'s machine with "mllab dataset add PATH" (or ask its admin).',
+    );
     const client = await this.backend.ready();
     await this.projects.refresh();
     const project = this.projects.activeProject;

@@ -46,6 +46,10 @@ export function registerDatasetCommands(deps: DatasetCommandDeps): vscode.Dispos
   };
 
   const openPreview = async (arg?: unknown) => {
+    deps.backend.requireLocal(
+      'Previewing a dataset',
+      'its content is stored on the lab\'s machine; load it there with the code of "Copy Code to Load".',
+    );
     const version = await target.resolve(arg, 'Preview Dataset Version');
     if (version && previewKindOf(version) === 'text') {
       await deps.textDocuments.open(version);

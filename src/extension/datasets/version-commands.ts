@@ -46,6 +46,10 @@ export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Dispos
   };
 
   const exportTo = async (arg?: unknown, dir?: vscode.Uri | string) => {
+    deps.backend.requireLocal(
+      'Exporting a dataset version',
+      "its content is stored on the lab's machine: export it there.",
+    );
     const version = await target.resolve(arg, 'Export Dataset Version');
     if (!version) {
       return undefined;
@@ -73,6 +77,10 @@ export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Dispos
   };
 
   const reveal = async (arg?: unknown) => {
+    deps.backend.requireLocal(
+      'Revealing a dataset version in the file explorer',
+      "its content is stored on the lab's machine (Copy Path gives its path there).",
+    );
     const version = await target.resolve(arg, 'Reveal in File Explorer');
     if (!version) {
       return;

@@ -23,6 +23,8 @@ export function registerImageCommands(
 ): vscode.Disposable[] {
   return [
     registerCommand(Commands.buildImage, ui, async (uri?: vscode.Uri) => {
+      // the lab's Docker Engine reads the build context from its own machine
+      backend.requireLocal('Building an image from a Dockerfile of this machine', "build it on the lab's machine.");
       const dockerfile =
         uri ??
         (

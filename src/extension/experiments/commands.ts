@@ -60,6 +60,12 @@ function paramArgs(params: Readonly<Record<string, unknown>>): string {
     .join(' ');
 }
 
+/** what to do instead of running a file in this window's terminal against a lab reached by URL */
+const RUN_ELSEWHERE =
+  'run the script in a terminal with MLLAB_URL and MLLAB_TOKEN set: the Python client (mllab.experiment) records the run here and sends it to the lab.';
+/** what to do instead of opening a run's files against a lab reached by URL */
+const ON_LAB_MACHINE = "its files are on the lab's machine; the experiment's details page shows what the lab keeps.";
+
 export function registerExperimentCommands(
   backend: BackendService,
   model: ExperimentsModel,
@@ -72,9 +78,10 @@ export function registerExperimentCommands(
 
   /** Runs a recorded run's command again, with its params or with changed ones. */
   const rerun = async (e: Experiment | undefined, change: boolean) => {
-    if (!e || !backend.home) {
+    if (!e) {
       return undefined;
     }
+    backend.localHome('Re-running an experiment in a terminal', RUN_ELSEWHERE);
     // the recorded params: those given to the run plus those the code logged
     const { manifest, params: recorded } = await (await backend.ready()).getExperiment(e.id);
     const params = change ? await askParams(ui, `Re-run ${e.name} with params`, recorded) : recorded;
@@ -95,11 +102,8 @@ export function registerExperimentCommands(
       if (!file || file.scheme !== 'file') {
         throw new Error('Open a Python script or a Jupyter notebook first: Run as Experiment runs the active file.');
       }
+      backend.localHome('Running a file as an experiment in the terminal', RUN_ELSEWHERE);
       await saveIfDirty(file);
-      const home = backend.home;
-      if (!home) {
-        throw new Error('Open a folder first: experiments are recorded in its lab home (.mllab).');
-      }
       const name = path.basename(file.fsPath).replace(/\.[^.]+$/, '');
       const fromFile = readParamsFile(file.fsPath);
       const values =
@@ -126,6 +130,7 @@ export function registerExperimentCommands(
       if (!e) {
         return;
       }
+      backend.requireLocal("Opening a run's output log", ON_LAB_MACHINE);
       const log = path.join(e.dir, 'stdout.log');
       if (!fs.existsSync(log)) {
         throw new Error(`This run has no output log (${log}).`);
@@ -152,6 +157,7 @@ export function registerExperimentCommands(
       if (!e) {
         return;
       }
+      backend.requireLocal("Comparing a run's copy of its script", ON_LAB_MACHINE);
       const { manifest } = await (await backend.ready()).getExperiment(e.id);
       if (!manifest.script) {
         throw new Error(`The run ${e.id} kept no copy of its script.`);
@@ -175,6 +181,8 @@ export function registerExperimentCommands(
       if (!e) {
         return;
       }
+      // the run's process is on the machine that recorded it, not necessarily this one
+      backend.requireLocal('Stopping a run', 'stop it where it runs.');
       const { manifest } = await (await backend.ready()).getExperiment(e.id);
       try {
         process.kill(manifest.pid, 'SIGTERM');

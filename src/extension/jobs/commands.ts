@@ -215,6 +215,11 @@ export function registerJobCommands(deps: JobCommandDeps): vscode.Disposable[] {
       return result;
     }),
     registerCommand(Commands.runFileAsJob, ui, async (uri?: vscode.Uri) => {
+      // the job mounts this workspace folder, which the lab's machine does not have
+      backend.requireLocal(
+        'Running a file of this workspace as a job',
+        'create the job on the lab with an image that holds the code.',
+      );
       const file = uri ?? vscode.window.activeTextEditor?.document.uri;
       const folder = workspaceFolder();
       if (!file || file.scheme !== 'file' || !folder) {

@@ -46,6 +46,13 @@ export function registerModelCommands(deps: ModelCommandDeps): vscode.Disposable
   return [
     registerCommand(Commands.registerModel, ui, async (target?: vscode.Uri | ArtifactRef) => {
       const artifact = target && !(target instanceof vscode.Uri) ? target : undefined;
+      if (!artifact) {
+        // the lab reads the file on its own machine (a run's artifact is already there)
+        backend.requireLocal(
+          'Registering a model from a file on this machine',
+          "register it from a run's artifact (its experiment's details page), or log it from the run with exp.log_model(path, name).",
+        );
+      }
       let file = target instanceof vscode.Uri ? target.fsPath : artifact?.path;
       if (!file) {
         const picked = await ui.openDialog({ title: 'Register Model: the model file', canSelectMany: false });

@@ -95,7 +95,14 @@ export function registerModelWebviews(deps: ModelWebviewsDeps): {
       card,
       playground,
       registerCommand(Commands.showModelCard, deps.ui, (arg?: CardArgument) => card.run(arg)),
-      registerCommand(Commands.openPredictionPlayground, deps.ui, (arg?: PlaygroundArgument) => playground.run(arg)),
+      registerCommand(Commands.openPredictionPlayground, deps.ui, (arg?: PlaygroundArgument) => {
+        // the deployed model answers on a port of the lab's machine
+        deps.backend.requireLocal(
+          'The prediction playground',
+          "the model's service runs on the lab's machine: try it there, or through a port its admin publishes.",
+        );
+        return playground.run(arg);
+      }),
     ],
   };
 }

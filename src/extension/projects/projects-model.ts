@@ -35,6 +35,15 @@ export class ProjectsModel extends Disposable {
       }),
     );
     this._register(
+      backend.onDidSwitchLab(() => {
+        // the projects of the lab left behind are not this lab's: none until the new one answers
+        this.generation++;
+        this._projects = [];
+        this._activeId = null;
+        this._loaded = false;
+      }),
+    );
+    this._register(
       backend.onDidChangeState((s) => {
         if (s.kind !== 'connected') {
           this.changed();

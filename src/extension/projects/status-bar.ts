@@ -61,12 +61,16 @@ export class ProjectStatusBar extends Disposable {
           return;
         }
         item.text = '$(loading~spin) ML Lab';
-        item.tooltip = 'ML Lab: starting the backend...';
+        item.tooltip = this.backend.remoteUrl
+          ? `ML Lab: connecting to the lab at ${this.backend.remoteUrl}...`
+          : 'ML Lab: starting the backend...';
         item.command = Commands.showBackendLog;
         return;
       case 'failed':
         item.text = '$(error) ML Lab';
-        item.tooltip = `ML Lab: the backend is not running: ${state.message}\nClick to restart it.`;
+        item.tooltip = state.remote
+          ? `ML Lab: not connected to the lab at ${state.remote}: ${state.message}\nClick to try again.`
+          : `ML Lab: the backend is not running: ${state.message}\nClick to restart it.`;
         item.command = Commands.restartBackend;
         item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         return;
@@ -75,7 +79,10 @@ export class ProjectStatusBar extends Disposable {
         item.text = `$(beaker) ${active ? active.name : 'No project'}`;
         item.tooltip = new vscode.MarkdownString(
           `**ML Lab** — active project: ${active ? active.name : '(none)'}\n\n` +
-            `Backend: running (process ${state.pid}, port ${state.port})\n\nClick to switch project.`,
+            (state.lab.kind === 'remote'
+              ? `Lab: ${state.lab.url} (${state.lab.user}${state.lab.role ? `, ${state.lab.role}` : ''})`
+              : `Backend: running (process ${state.pid}, port ${state.port})`) +
+            '\n\nClick to switch project.',
         );
         item.command = Commands.selectProject;
         item.accessibilityInformation = { label: `ML Lab active project ${active?.name ?? 'none'}, backend running` };

@@ -127,6 +127,10 @@ export function registerServiceCommands(deps: ServiceCommandDeps): vscode.Dispos
       return logs.show(`ML Lab Service: ${s.name}`, stream);
     }),
     registerCommand(Commands.openService, ui, async (node?: ServiceNode) => {
+      backend.requireLocal(
+        'Opening a service in the browser',
+        "it listens on a port of the lab's machine: open it there, or through an address its admin publishes.",
+      );
       const s = await pick(node, 'Service to open');
       const port = s?.ports[0];
       if (!s || !port) {

@@ -183,6 +183,10 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
       await vscode.commands.executeCommand(Commands.registerModel, artifact);
       return;
     }
+    this.deps.backend.requireLocal(
+      "Opening a run's files",
+      "they are on the lab's machine; this page shows what the lab keeps of the run.",
+    );
     await openOrReveal(request.action, file);
   }
 

@@ -80,7 +80,10 @@ export class ModelCards extends Disposable {
       backend: this.backend,
       runCommand: (action, arg) => vscode.commands.executeCommand(COMMANDS[action as keyof typeof COMMANDS], arg),
       copy: (text) => this.ui.copy(text),
-      reveal: (file) => revealFile(file, this.ui),
+      reveal: async (file) => {
+        this.backend.requireLocal("Revealing a model's file", "it is stored on the lab's machine.");
+        await revealFile(file, this.ui);
+      },
       reportError: (message) => void this.ui.error(message),
       revealOther: (wanted): boolean => {
         const other: ModelCardPanel | undefined = [...this.panels].find((p) => p !== panel && sameKey(p.key, wanted));

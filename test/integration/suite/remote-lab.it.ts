@@ -1,0 +1,317 @@
+import * as assert from 'assert';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { ApiClient } from '../../../src/client/api-client';
+import { newRunId } from '../../../src/common/run-directory/files';
+import type { BackendState } from '../../../src/extension/backend/backend-service';
+import type { MlLabApi } from '../../../src/extension/extension';
+import type { MlLab } from '../../../src/extension/lab';
+import type { Project, Registration } from '../../../src/protocol/api';
+import { manifest, writeManifest } from '../../unit/experiments-helpers';
+import { waitFor } from './helpers';
+
+/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
+function makeCertificate(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, 'lab.crt');
+  const key = path.join(dir, 'lab.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
+
+/** `mllab serve --listen` of a lab home over TLS, in the foreground; resolves once it answers. */
+async function serveLab(
+  extensionPath: string,
+  home: string,
+  listen: string,
+  tls: { cert: string; key: string },
+): Promise<{ child: ChildProcess; teamUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(extensionPath, 'bin', 'mllab.js'),
+      'serve',
+      '--listen',
+      listen,
+      '--tls-cert',
+      tls.cert,
+      '--tls-key',
+      tls.key,
+      '--home',
+      home,
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLLAB_URL: '', MLLAB_TOKEN: '', MLLAB_HOME: '' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const started = await new Promise<{ teamUrl: string }>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      try {
+        resolve(JSON.parse(stdout) as { teamUrl: string });
+      } catch {
+        // not whole yet
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`mllab serve exited with ${code}: ${stdout} ${stderr}`)));
+  });
+  return { child, teamUrl: started.teamUrl };
+}
+
+/** The lab owner's client: its registration file's token, on its loopback port. */
+function ownerOf(home: string): ApiClient {
+  const registration = JSON.parse(fs.readFileSync(path.join(home, 'run', 'backend.json'), 'utf8')) as Registration;
+  return new ApiClient(registration.port, registration.token);
+}
+
+/** A state for an assertion's message (its client is not JSON). */
+function shown(state: BackendState): string {
+  return state.kind === 'connected' ? JSON.stringify(state.lab) : JSON.stringify(state);
+}
+
+/** the state now (a function: an earlier assertion on `lab.backend.state` does not narrow it) */
+const stateOf = (lab: MlLab): BackendState => lab.backend.state;
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('the window connected to a lab served by URL (a real VS Code extension host)', function () {
+  this.timeout(180000);
+  let lab: MlLab;
+  let extensionPath: string;
+  let root: string;
+  let home: string;
+  let tls: { cert: string; key: string };
+  let served: ChildProcess | undefined;
+  let url: string;
+  let owner: ApiClient;
+  let token: string;
+  let tokenId: string;
+  let project: Project | undefined;
+  let localProjects: string[];
+  const errors: { message: string; actions: string[] }[] = [];
+  /** how the next error notification is answered (none: dismissed) */
+  let answerError: ((message: string, actions: string[]) => Thenable<string | undefined>) | undefined;
+
+  /** A run recorded in the served lab: its run directory written into the lab's own home. */
+  function recordRun(name: string): string {
+    const id = newRunId();
+    const at = new Date().toISOString();
+    writeManifest(
+      home,
+      manifest(id, { name, project: project!.id, status: 'completed', startedAt: at, endedAt: at, exitCode: 0 }),
+    );
+    return id;
+  }
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<MlLabApi>('mllab.mllab')!;
+    extensionPath = ext.extensionPath;
+    lab = (await ext.activate()).lab;
+    lab.ui.error = (message: string, ...actions: string[]) => {
+      errors.push({ message, actions });
+      return answerError ? answerError(message, actions) : Promise.resolve(undefined);
+    };
+    await vscode.commands.executeCommand('workbench.view.extension.mllab');
+    await waitFor('the local lab to connect', () => lab.backend.state.kind === 'connected');
+    await lab.projects.refresh();
+    localProjects = lab.projects.projects.map((p) => p.id);
+
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-remote-it-'));
+    home = path.join(root, 'team-lab');
+    fs.mkdirSync(home, { mode: 0o700 });
+    tls = makeCertificate(root);
+    const started = await serveLab(extensionPath, home, '127.0.0.1:0', tls);
+    served = started.child;
+    url = started.teamUrl;
+    // the lab's owner (its registration file's token, on its loopback port) adds a member and a token
+    owner = ownerOf(home);
+    await owner.addUser('alice', 'member');
+    const created = await owner.createToken({ user: 'alice', label: 'editor test' });
+    token = created.token;
+    tokenId = created.id;
+  });
+
+  after(async () => {
+    if (lab?.backend.remoteUrl) {
+      await vscode.commands.executeCommand('mllab.lab.disconnect');
+    }
+    owner?.dispose();
+    await stop(served);
+    if (root) {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('connects through "Connect to Lab...": the URL, the token, then the CA file of a self-signed lab', async () => {
+    const asked: { title: string; password: boolean; value?: string }[] = [];
+    const answers = [url, token];
+    lab.ui.input = async (options) => {
+      asked.push({ title: options.title ?? '', password: options.password === true, value: options.value });
+      const validate = options.validateInput as (v: string) => unknown;
+      if (asked.length === 1) {
+        assert.match(String(await validate('ftp://x')), /must start with https:\/\//);
+        assert.match(String(await validate('http://lab.example.com')), /plain HTTP off this machine/);
+      } else {
+        assert.match(String(await validate('two words')), /spaces or characters no token has/);
+      }
+      assert.strictEqual(await validate(answers[asked.length - 1]), undefined);
+      return answers[asked.length - 1];
+    };
+    answerError = async (message, actions) => {
+      assert.match(message, /certificate of 127\.0\.0\.1:\d+ is not trusted/);
+      return actions[0];
+    };
+    lab.ui.openDialog = async () => [vscode.Uri.file(tls.cert)];
+    const connected = await vscode.commands.executeCommand('mllab.lab.connect');
+    answerError = undefined;
+    assert.deepStrictEqual(
+      asked.map((a) => a.password),
+      [false, true],
+      'the token is asked in a password box',
+    );
+    assert.ok(connected, `connected (errors: ${JSON.stringify(errors)})`);
+    const state = lab.backend.state;
+    assert.ok(state.kind === 'connected');
+    assert.deepStrictEqual(state.lab, { kind: 'remote', url, user: 'alice', role: 'member' });
+    assert.strictEqual(lab.backend.remoteUrl, url);
+    assert.strictEqual(lab.backend.remoteCaFile, tls.cert);
+    const port = new URL(url).port;
+    assert.strictEqual(lab.labStatusBar.text, `$(cloud) ML Lab: 127.0.0.1:${port} (alice, member)`);
+    assert.match(lab.labStatusBar.tooltip, new RegExp(`${url.replace(/\./g, '\\.')}\\n.*alice, role member`));
+  });
+
+  it('creates a project in the served lab and shows it in the Projects view (not the local lab)', async () => {
+    project = await vscode.commands.executeCommand<Project>('mllab.project.create', `Team ${Date.now()}`);
+    assert.ok(project, JSON.stringify(errors));
+    await waitFor('the project in the Projects view', () =>
+      lab.projectsTree.getChildren().some((p) => p.id === project!.id),
+    );
+    assert.ok(
+      (await owner.listProjects()).some((p) => p.id === project!.id),
+      'stored in the served lab',
+    );
+    assert.ok(
+      lab.projectsTree.getChildren().every((p) => !localProjects.includes(p.id)),
+      'no local project is shown',
+    );
+    await (await lab.backend.ready()).setActiveProject(project.id);
+    await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
+  });
+
+  it('shows a run recorded in the served lab live in the Experiments view', async () => {
+    const id = recordRun('remote-live');
+    await waitFor('the run in the Experiments view', () => lab.experiments.items.some((e) => e.id === id), 60000);
+  });
+
+  it('says that running a file in the terminal is not available for a lab reached by URL yet', async () => {
+    errors.length = 0;
+    const script = path.join(root, 'train.py');
+    fs.writeFileSync(script, 'print(1)\n');
+    await vscode.commands.executeCommand('mllab.experiment.run', vscode.Uri.file(script));
+    await vscode.commands.executeCommand('mllab.dataset.addFile', vscode.Uri.file(script));
+    assert.deepStrictEqual(
+      errors.map((e) => e.message.replace(/ yet: .*/, '')),
+      [
+        `ML Lab: Running a file as an experiment in the terminal is not available for a lab reached by URL (${url})`,
+        `ML Lab: Adding a dataset from a local path is not available for a lab reached by URL (${url})`,
+      ],
+    );
+  });
+
+  it('reconnects a lost event stream by itself when the lab comes back, and shows what changed meanwhile', async () => {
+    const port = new URL(url).port;
+    await stop(served);
+    await waitFor('the window to see the stream drop', () => lab.backend.linkDown !== undefined);
+    assert.match(lab.labStatusBar.text, /^\$\(sync~spin\) ML Lab: 127\.0\.0\.1:\d+ \(reconnecting\)$/);
+    assert.strictEqual(lab.backend.state.kind, 'connected', 'no restart, no failed state: it reconnects');
+    const id = recordRun('while-away');
+    served = (await serveLab(extensionPath, home, `127.0.0.1:${port}`, tls)).child;
+    owner.dispose();
+    owner = ownerOf(home); // the new process has a new loopback port
+    await waitFor('the stream to be back', () => lab.backend.linkDown === undefined, 60000);
+    await waitFor('the run recorded meanwhile', () => lab.experiments.items.some((e) => e.id === id), 60000);
+    assert.strictEqual(lab.labStatusBar.text, `$(cloud) ML Lab: 127.0.0.1:${port} (alice, member)`);
+  });
+
+  it('connects again to the stored lab when a window opens (the token from SecretStorage)', async () => {
+    // as a new window: the lab the workspace remembers, its token read from the secret storage
+    await lab.backend.useLocal();
+    assert.strictEqual(lab.backend.remoteUrl, undefined);
+    assert.deepStrictEqual(lab.labConnection.restore(), { url, caFile: tls.cert });
+    await lab.backend.start();
+    const state = lab.backend.state;
+    assert.ok(state.kind === 'connected' && state.lab.kind === 'remote', `${state.kind}: ${shown(state)}`);
+    await waitFor('the served project again', () => lab.projectsTree.getChildren().some((p) => p.id === project!.id));
+  });
+
+  it('refuses a wrong token, keeping the lab; a revoked one fails with what to do and no retry loop', async () => {
+    await assert.rejects(
+      lab.labConnection.connect(url, `mllab_${'0'.repeat(16)}_${'1'.repeat(64)}`, tls.cert),
+      /refused the token .*"ML Lab: Connect to Lab\.\.\." with a new one\. The lab says: .*not known to the lab/,
+    );
+    assert.strictEqual(lab.backend.state.kind, 'connected', 'the window keeps its lab');
+    errors.length = 0;
+    await owner.revokeToken(tokenId);
+    await lab.backend.restart();
+    const state = stateOf(lab);
+    assert.ok(state.kind === 'failed', `${state.kind}: ${shown(state)}`);
+    assert.strictEqual(state.remote, url);
+    assert.strictEqual(state.refusedToken, true);
+    assert.match(state.message, /refused the token .*Connect to Lab.*was revoked/);
+    assert.ok(!state.message.includes(token.slice(24)), 'the token is in no message');
+    await waitFor('the notification', () => errors.length > 0);
+    assert.deepStrictEqual(errors[0].actions, ['Connect to Lab...'], 'no Retry for a refused token');
+    assert.match(lab.labStatusBar.text, /^\$\(error\) ML Lab: 127\.0\.0\.1:\d+$/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.strictEqual(stateOf(lab).kind, 'failed', 'it does not try again by itself');
+  });
+
+  it('disconnects back to the local lab of the folder', async () => {
+    await vscode.commands.executeCommand('mllab.lab.disconnect');
+    assert.strictEqual(lab.backend.remoteUrl, undefined);
+    await waitFor('the local lab', () => lab.backend.state.kind === 'connected');
+    const state = lab.backend.state;
+    assert.ok(state.kind === 'connected' && state.lab.kind === 'local');
+    assert.strictEqual(lab.labStatusBar.text, '$(beaker) ML Lab: local');
+    await waitFor('the local projects', () => lab.projects.loaded);
+    assert.deepStrictEqual(
+      lab.projects.projects.map((p) => p.id).sort(),
+      [...localProjects].sort(),
+      'the projects of the local lab, not the served one',
+    );
+    assert.strictEqual(lab.labConnection.restore(), undefined, 'the workspace no longer remembers the lab');
+  });
+});

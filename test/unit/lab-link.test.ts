@@ -1,0 +1,139 @@
+import * as assert from 'assert';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { BackendError } from '../../src/client/api-client';
+import {
+  EditorRemoteClient,
+  isRefusedToken,
+  isUntrustedCertificate,
+  labHostOf,
+  labStatusText,
+  labTooltip,
+  notAvailableRemotely,
+  parseStoredRemote,
+  secretKeyOf,
+} from '../../src/extension/backend/lab-link';
+
+describe('the lab a window talks to, said for a person', () => {
+  it('names a lab reached by URL by its host (and port, and path), a local one as local', () => {
+    assert.strictEqual(labHostOf('https://lab.example.com'), 'lab.example.com');
+    assert.strictEqual(labHostOf('https://lab.example.com:8443'), 'lab.example.com:8443');
+    assert.strictEqual(labHostOf('https://example.com/mllab'), 'example.com/mllab');
+    assert.strictEqual(
+      labStatusText({ kind: 'remote', url: 'https://lab.example.com', user: 'alice', role: 'member' }),
+      '$(cloud) ML Lab: lab.example.com (alice, member)',
+    );
+    assert.strictEqual(
+      labStatusText({ kind: 'local', home: '/w/.mllab', pid: 12, port: 3000 }),
+      '$(beaker) ML Lab: local',
+    );
+    assert.strictEqual(labStatusText(undefined), '$(beaker) ML Lab: local');
+    assert.strictEqual(
+      labStatusText(undefined, 'https://lab.example.com:8443'),
+      '$(cloud) ML Lab: lab.example.com:8443',
+    );
+  });
+
+  it('gives the full URL and the role in the tooltip', () => {
+    const tip = labTooltip({ kind: 'remote', url: 'https://lab.example.com:8443', user: 'bob', role: 'viewer' }, '');
+    assert.match(tip, /the lab at https:\/\/lab\.example\.com:8443\n/);
+    assert.match(tip, /Signed in as bob, role viewer/);
+    assert.match(
+      labTooltip({ kind: 'local', home: '/w/.mllab', pid: 12, port: 3000 }, ''),
+      /\/w\/\.mllab.*process 12, port 3000/s,
+    );
+    assert.match(
+      labTooltip(undefined, 'Not connected: refused', 'https://lab.example.com'),
+      /lab\.example\.com\nNot connected: refused/,
+    );
+  });
+
+  it('reads back only a usable stored lab (a damaged workspace state is passed over)', () => {
+    assert.deepStrictEqual(parseStoredRemote({ url: 'https://lab.example.com/' }), { url: 'https://lab.example.com' });
+    assert.deepStrictEqual(parseStoredRemote({ url: 'https://lab.example.com', caFile: '/etc/ca.pem' }), {
+      url: 'https://lab.example.com',
+      caFile: '/etc/ca.pem',
+    });
+    for (const bad of [
+      undefined,
+      null,
+      'https://x',
+      42,
+      {},
+      { url: 7 },
+      { url: 'ftp://lab' },
+      { url: 'http://lab.example.com' },
+    ]) {
+      assert.strictEqual(parseStoredRemote(bad), undefined, JSON.stringify(bad));
+    }
+    assert.deepStrictEqual(parseStoredRemote({ url: 'https://lab.example.com', caFile: 'x'.repeat(5000) }), {
+      url: 'https://lab.example.com',
+    });
+    assert.strictEqual(secretKeyOf('https://lab.example.com'), 'mllab.token:https://lab.example.com');
+  });
+
+  it('says clearly what a lab reached by URL does not offer yet', () => {
+    const e = notAvailableRemotely('Adding a dataset from a local path', 'https://lab.example.com', 'add it there.');
+    assert.ok(e instanceof BackendError);
+    assert.strictEqual(e.code, 'not_available_remote');
+    assert.strictEqual(
+      e.message,
+      'Adding a dataset from a local path is not available for a lab reached by URL (https://lab.example.com) yet: add it there.',
+    );
+    assert.ok(isUntrustedCertificate(new BackendError(0, 'tls_untrusted', 'x')));
+    assert.ok(!isUntrustedCertificate(new Error('tls_untrusted')));
+    assert.ok(isRefusedToken(new BackendError(401, 'unauthorized', 'x')));
+    assert.ok(!isRefusedToken(new BackendError(403, 'forbidden', 'x')));
+  });
+});
+
+describe("the editor's client of a lab reached by URL", () => {
+  let server: http.Server;
+  let url: string;
+  const token = `mllab_${'a'.repeat(16)}_${'b'.repeat(64)}`;
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const status = req.url === '/api/projects' ? 401 : 403;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: {
+            code: status === 401 ? 'unauthorized' : 'forbidden',
+            message:
+              status === 401
+                ? 'Token aaaa expired at 2026-01-01: ask an admin of the lab for a new one.'
+                : 'This needs the member role; you are a viewer ("ann").',
+          },
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('says to run "Connect to Lab..." with a new token when the lab refuses one, with what the lab says, never the token', async () => {
+    const client = new EditorRemoteClient({ url, token, tokenFrom: 'login' });
+    try {
+      const refused = await client.listProjects().then(
+        () => assert.fail('answered'),
+        (e: unknown) => e as BackendError,
+      );
+      assert.strictEqual(refused.status, 401);
+      assert.strictEqual(
+        refused.message,
+        `The lab at ${url} refused the token (expired or revoked?): run "ML Lab: Connect to Lab..." with a new one. The lab says: Token aaaa expired at 2026-01-01: ask an admin of the lab for a new one.`,
+      );
+      assert.ok(!refused.message.includes(token.slice(24)));
+      const forbidden = await client.listDatasets().then(
+        () => assert.fail('answered'),
+        (e: unknown) => e as BackendError,
+      );
+      assert.strictEqual(forbidden.status, 403);
+      assert.strictEqual(forbidden.message, 'This needs the member role; you are a viewer ("ann").');
+    } finally {
+      client.dispose();
+    }
+  });
+});
