@@ -661,5 +661,25 @@ describe('the event stream resumes after a dropped connection', function () {
     assert.strictEqual(big.kind, 'reset', 'the characters bound dropped events 3 to 5 but the newest');
     const newest = bus.resume(first.replace(/-0$/, '-5'));
     assert.ok(newest.kind === 'replay' && newest.events.length === 1);
+    // metric points count by their number (they become JSON only when sent)
+    const points = new EventBus({ maxEvents: 100, maxChars: 256 + 48 * 10 });
+    const start = points.lastId;
+    const event = (run: string): BackendEvent => ({
+      type: 'metricPoints',
+      runId: run,
+      key: 'loss',
+      steps: [...Array(10).keys()],
+      times: Array.from({ length: 10 }, (_, i) => 1767225700000 + i),
+      values: Array.from({ length: 10 }, (_, i) => 1 / (i + 1)),
+    });
+    points.publish(event('a'));
+    points.publish(event('b'));
+    assert.strictEqual(points.resume(start).kind, 'reset', 'two of 10 points are more than the bound');
+    const kept = points.resume(start.replace(/-0$/, '-1'));
+    assert.ok(kept.kind === 'replay');
+    assert.deepStrictEqual(
+      kept.events.map((e) => e.json),
+      [JSON.stringify(event('b'))],
+    );
   });
 });
