@@ -60,6 +60,7 @@ mllab token create --user NAME [--expires 30d] [--label TEXT]
 mllab token list
 mllab token revoke ID`;
 
-export const LOGIN_USAGE = `mllab login URL [--ca FILE] [--token T]  remember a lab served to a team (the token is asked for,
-                                         or read from stdin; --token shows it to other users of this machine)
-mllab logout                             forget the stored login`;
+export const LOGIN_USAGE = `mllab login URL [--ca FILE] [--token T]
+                                       remember a lab served to a team (the token is asked for,
+                                       or read from stdin; --token shows it to others on this machine)
+mllab logout                           forget the stored login`;
