@@ -620,6 +620,42 @@ describe('the event stream resumes after a dropped connection', function () {
     }
   });
 
+  it('stops reconnecting when the lab refuses the token, or after the attempts it was given', async () => {
+    const closedWith = (client: ApiClient, attempts: number) =>
+      new Promise<{ reason: string; retries: number }>((resolve) => {
+        let retries = 0;
+        const stream = new EventStream(
+          client,
+          () => undefined,
+          (reason) => {
+            stream.dispose();
+            resolve({ reason, retries });
+          },
+          { reconnect: { delaysMs: [10], attempts }, onReconnecting: () => retries++ },
+        );
+      });
+    const refused = new ApiClient({ url: backend.url, token: token + 'x', ca, tokenFrom: 'MLLAB_TOKEN' });
+    const nowhere = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const gone = new ApiClient({ url: `https://127.0.0.1:${nowhere}`, token, ca, tokenFrom: 'MLLAB_TOKEN' });
+    try {
+      assert.deepStrictEqual(await closedWith(refused, 5), {
+        reason: 'event stream refused with HTTP 401',
+        retries: 0,
+      });
+      const lost = await closedWith(gone, 2);
+      assert.strictEqual(lost.retries, 2);
+      assert.match(lost.reason, /ECONNREFUSED/);
+    } finally {
+      refused.dispose();
+      gone.dispose();
+    }
+  });
+
   it('disconnects a client that reads nothing while far too much is published', async () => {
     const socket = net.connect(backend.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
