@@ -54,8 +54,12 @@ export class LabConnection extends Disposable {
       readCaFile(caFile); // a bad file is named before anything is tried
     }
     await this.state.update(LAST_URL_KEY, lab);
+    const before = this.backend.remoteUrl;
     const connected = await this.backend.connectTo({ url: lab, token: secret, ...(caFile ? { caFile } : {}) });
     await this.secrets.store(secretKeyOf(lab), secret);
+    if (before !== undefined && before !== lab) {
+      await this.secrets.delete(secretKeyOf(before)); // the window no longer talks to that lab
+    }
     await this.state.update(REMOTE_KEY, { url: lab, ...(caFile ? { caFile } : {}) } satisfies StoredRemoteLab);
     this.setContext();
     return connected;

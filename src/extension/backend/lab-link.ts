@@ -72,13 +72,15 @@ export function labTooltip(lab: ConnectedLab | undefined, state: string, remoteU
     );
   }
   if (remoteUrl) {
-    return `ML Lab: the lab at ${remoteUrl}\n${state}\nClick to connect again or disconnect.`;
+    return lines(`ML Lab: the lab at ${remoteUrl}`, state, 'Click to connect again or disconnect.');
   }
   if (lab?.kind === 'local') {
     return `ML Lab: the local lab of this folder (${lab.home})\nBackend: process ${lab.pid}, port ${lab.port}\nClick to connect to a lab by URL.`;
   }
-  return `ML Lab: the local lab of this folder\n${state}\nClick to connect to a lab by URL.`;
+  return lines('ML Lab: the local lab of this folder', state, 'Click to connect to a lab by URL.');
 }
+
+const lines = (...parts: string[]) => parts.filter((p) => p.length > 0).join('\n');
 
 /** The message of a token the lab refused, saying how to give a new one in the editor. */
 export function refusedTokenMessage(url: string, labSays: string): string {

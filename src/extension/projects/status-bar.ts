@@ -71,7 +71,7 @@ export class ProjectStatusBar extends Disposable {
         item.tooltip = state.remote
           ? `ML Lab: not connected to the lab at ${state.remote}: ${state.message}\nClick to try again.`
           : `ML Lab: the backend is not running: ${state.message}\nClick to restart it.`;
-        item.command = Commands.restartBackend;
+        item.command = state.refusedToken ? Commands.connectLab : Commands.restartBackend;
         item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         return;
       case 'connected': {

@@ -1,6 +1,7 @@
 import * as assert from 'assert';
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -91,6 +92,53 @@ function ownerOf(home: string): ApiClient {
 /** A state for an assertion's message (its client is not JSON). */
 function shown(state: BackendState): string {
   return state.kind === 'connected' ? JSON.stringify(state.lab) : JSON.stringify(state);
+}
+
+/** A TCP proxy in front of the lab that can cut every connection and refuse new ones for a while. */
+class FlakyLink {
+  private readonly sockets = new Set<net.Socket>();
+  private down = false;
+  readonly server: net.Server;
+
+  constructor(private readonly target: number) {
+    this.server = net.createServer((client) => {
+      if (this.down) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(this.target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Drops every connection; new ones are refused until `restore`. */
+  cut(): void {
+    this.down = true;
+    for (const s of this.sockets) {
+      s.destroy();
+    }
+  }
+
+  restore(): void {
+    this.down = false;
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((r) => this.server.close(() => r()));
+  }
 }
 
 /** the state now (a function: an earlier assertion on `lab.backend.state` does not narrow it) */
@@ -264,6 +312,44 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     await waitFor('the stream to be back', () => lab.backend.linkDown === undefined, 60000);
     await waitFor('the run recorded meanwhile', () => lab.experiments.items.some((e) => e.id === id), 60000);
     assert.strictEqual(lab.labStatusBar.text, `$(cloud) ML Lab: 127.0.0.1:${port} (alice, member)`);
+  });
+
+  it('replays what it missed after the link dropped, without reloading the lists', async () => {
+    const link = new FlakyLink(Number(new URL(url).port));
+    const linkUrl = `https://127.0.0.1:${await link.listen()}`;
+    try {
+      await lab.labConnection.connect(linkUrl, token, tls.cert);
+      await waitFor('the project through the link', () => lab.projects.activeProject?.id === project!.id);
+      const state = stateOf(lab);
+      assert.ok(state.kind === 'connected' && state.lab.kind === 'remote' && state.lab.url === linkUrl);
+      let projectLoads = 0;
+      const listProjects = state.client.listProjects;
+      state.client.listProjects = () => {
+        projectLoads++;
+        return listProjects();
+      };
+      link.cut();
+      await waitFor('the window to see the link drop', () => lab.backend.linkDown !== undefined);
+      const id = recordRun('while-cut');
+      await waitFor(
+        'the lab to record the run',
+        () =>
+          owner.getExperiment(id).then(
+            () => true,
+            () => false,
+          ),
+        60000,
+      );
+      assert.ok(!lab.experiments.items.some((e) => e.id === id), 'not seen while the link is down');
+      link.restore();
+      await waitFor('the stream to be back', () => lab.backend.linkDown === undefined, 60000);
+      await waitFor('the run missed meanwhile, replayed', () => lab.experiments.items.some((e) => e.id === id), 60000);
+      assert.strictEqual(projectLoads, 0, 'a replay reloads nothing: the missed events are applied');
+      assert.strictEqual(stateOf(lab).kind, 'connected');
+    } finally {
+      await lab.labConnection.connect(url, token, tls.cert);
+      await link.close();
+    }
   });
 
   it('connects again to the stored lab when a window opens (the token from SecretStorage)', async () => {
