@@ -7,6 +7,10 @@
 import type { Experiment } from '../../protocol/experiments';
 import type { Grouping } from './labels';
 
+/** Counts as `4,800`: one formatter made once (`toLocaleString` makes one per call, ~15 us). */
+const COUNT = new Intl.NumberFormat('en-US');
+export const formatCount = (n: number): string => COUNT.format(n);
+
 /** Runs listed per page of a group. */
 export const PAGE_SIZE = 200;
 
@@ -181,11 +185,11 @@ export function shownToInclude(index: number, shown: number, page = PAGE_SIZE): 
 export function moreLabel(more: MoreRuns, page = PAGE_SIZE): string {
   const next = Math.min(page, more.remaining);
   const what = more.group === ROOT_KEY ? ' groups' : '';
-  return `Show ${next.toLocaleString('en-US')} more${what} (${more.remaining.toLocaleString('en-US')} remaining)`;
+  return `Show ${formatCount(next)} more${what} (${formatCount(more.remaining)} remaining)`;
 }
 
 /** A group's description: `5,000 runs, 2 running`. */
 export function groupDescription(group: RunGroup): string {
   const n = group.runs.length;
-  return `${n.toLocaleString('en-US')} run${n === 1 ? '' : 's'}${group.running ? `, ${group.running.toLocaleString('en-US')} running` : ''}`;
+  return `${formatCount(n)} run${n === 1 ? '' : 's'}${group.running ? `, ${formatCount(group.running)} running` : ''}`;
 }

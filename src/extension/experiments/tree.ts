@@ -9,6 +9,7 @@ import {
   PAGE_SIZE,
   ROOT_KEY,
   expandedGroups,
+  formatCount,
   groupDescription,
   groupKey,
   groupKeyOf,
@@ -189,8 +190,8 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
       item.contextValue = 'experimentsMore';
       item.tooltip =
         node.group === ROOT_KEY
-          ? `${node.shown.toLocaleString('en-US')} groups shown, newest run first`
-          : `${node.shown.toLocaleString('en-US')} runs shown, newest first`;
+          ? `${formatCount(node.shown)} groups shown, newest run first`
+          : `${formatCount(node.shown)} runs shown, newest first`;
       item.command = { command: Commands.showMoreExperiments, title: 'Show More Runs', arguments: [node] };
       return item;
     }
