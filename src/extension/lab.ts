@@ -23,7 +23,7 @@ import type { ExperimentsModel } from './experiments/experiments-model';
 import { Experiments } from './experiments/register';
 import type { ExperimentsTree, ExperimentNode } from './experiments/tree';
 import { RunTerminals } from './experiments/run-terminal';
-import { configureTerminalEnvironment } from './backend/terminal-env';
+import { configureTerminalEnvironment, pointTerminalsAt } from './backend/terminal-env';
 import type { ProjectsModel } from './projects/projects-model';
 import { Projects } from './projects/register';
 import type { ProjectStatusBar } from './projects/status-bar';
@@ -161,6 +161,24 @@ export class MlLab extends Disposable {
     );
     this.terminalEnvironment = context.environmentVariableCollection;
     configureTerminalEnvironment(context.environmentVariableCollection, context.extensionPath, this.backend.home);
+    // new terminals talk to the lab the window talks to (the folder's, or the one reached by URL)
+    let pointedAt: string | undefined;
+    const pointTerminals = () => {
+      const url = this.backend.remoteUrl;
+      const key = url && `${url} ${this.backend.remoteCaFile ?? ''}`;
+      if (key !== pointedAt) {
+        pointedAt = key;
+        pointTerminalsAt(
+          context.environmentVariableCollection,
+          this.backend.home,
+          url ? { url, caFile: this.backend.remoteCaFile } : undefined,
+        );
+      }
+    };
+    if (this.backend.remoteUrl) {
+      pointTerminals();
+    }
+    this._register(this.backend.onDidChangeState(pointTerminals));
     this.runTerminals = this._register(
       new RunTerminals(
         () => this.backend.home,

@@ -18,3 +18,32 @@ export function configureTerminalEnvironment(
   }
   collection.prepend('PYTHONPATH', path.join(extensionPath, 'python') + path.delimiter);
 }
+
+/**
+ * Points the integrated terminals at the lab the window talks to: MLLAB_HOME of the folder's lab home,
+ * or MLLAB_URL (and MLLAB_CA_FILE) of a lab served by URL. The token is never put in the environment
+ * (VS Code keeps the collection on disk): `mllab login URL` or MLLAB_TOKEN gives it in the terminal.
+ */
+export function pointTerminalsAt(
+  collection: vscode.EnvironmentVariableCollection,
+  home: string | undefined,
+  remote: { readonly url: string; readonly caFile?: string } | undefined,
+): void {
+  if (remote) {
+    collection.description = `ML Lab: MLLAB_URL of the lab at ${remote.url} (log in there with "mllab login"), and its Python client (import mllab)`;
+    collection.delete('MLLAB_HOME');
+    collection.replace('MLLAB_URL', remote.url);
+    if (remote.caFile) {
+      collection.replace('MLLAB_CA_FILE', remote.caFile);
+    } else {
+      collection.delete('MLLAB_CA_FILE');
+    }
+    return;
+  }
+  collection.description = 'ML Lab: MLLAB_HOME of this lab home, and its Python client (import mllab)';
+  collection.delete('MLLAB_URL');
+  collection.delete('MLLAB_CA_FILE');
+  if (home) {
+    collection.replace('MLLAB_HOME', home);
+  }
+}

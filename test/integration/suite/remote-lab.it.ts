@@ -258,6 +258,11 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     assert.strictEqual(lab.backend.remoteCaFile, tls.cert);
     const port = new URL(url).port;
     assert.strictEqual(lab.labStatusBar.text, `$(cloud) ML Lab: 127.0.0.1:${port} (alice, member)`);
+    // new terminals talk to the same lab (the token is never put in their environment)
+    assert.strictEqual(lab.terminalEnvironment.get('MLLAB_URL')?.value, url);
+    assert.strictEqual(lab.terminalEnvironment.get('MLLAB_CA_FILE')?.value, tls.cert);
+    assert.strictEqual(lab.terminalEnvironment.get('MLLAB_HOME'), undefined);
+    assert.strictEqual(lab.terminalEnvironment.get('MLLAB_TOKEN'), undefined);
     assert.match(lab.labStatusBar.tooltip, new RegExp(`${url.replace(/\./g, '\\.')}\\n.*alice, role member`));
   });
 
@@ -392,6 +397,8 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     const state = lab.backend.state;
     assert.ok(state.kind === 'connected' && state.lab.kind === 'local');
     assert.strictEqual(lab.labStatusBar.text, '$(beaker) ML Lab: local');
+    assert.strictEqual(lab.terminalEnvironment.get('MLLAB_HOME')?.value, lab.backend.home);
+    assert.strictEqual(lab.terminalEnvironment.get('MLLAB_URL'), undefined);
     await waitFor('the local projects', () => lab.projects.loaded);
     assert.deepStrictEqual(
       lab.projects.projects.map((p) => p.id).sort(),
