@@ -195,16 +195,13 @@ describe('the CLI and the Node client against a lab served over TLS', function (
   it('lists projects with MLLAB_URL, MLLAB_TOKEN and MLLAB_CA_FILE, and says which lab and user', async () => {
     const { token } = await tokenFor('max');
     const env = { MLLAB_URL: url, MLLAB_TOKEN: token, MLLAB_CA_FILE: caFile };
-    const list = await run(['project', 'list', '--json'], env);
-    assert.strictEqual(list.status, 0, list.stderr);
-    assert.deepStrictEqual(
-      list.json<{ projects: Project[] }>().projects.map((p) => p.name),
-      ['Shared'],
-    );
     const created = await run(['project', 'create', 'Remote'], env);
     assert.strictEqual(created.status, 0, created.stderr);
     const names = ((await raw(backend.port, 'GET', '/api/projects')).json() as Project[]).map((p) => p.name);
     assert.deepStrictEqual(names.sort(), ['Remote', 'Shared']);
+    const list = await run(['project', 'list', '--json'], env);
+    assert.strictEqual(list.status, 0, list.stderr);
+    assert.ok(list.json<{ projects: Project[] }>().projects.some((p) => p.name === 'Remote'));
     const status = await run(['status'], env);
     assert.strictEqual(status.status, 0, status.stderr);
     assert.match(
@@ -352,8 +349,6 @@ describe('the CLI and the Node client against a lab served over TLS', function (
     const env = { MLLAB_URL: url, MLLAB_TOKEN: token, MLLAB_CA_FILE: caFile };
     fs.writeFileSync(path.join(elsewhere, 'data.csv'), 'a,b\n1,2\n');
     for (const [args, what] of [
-      [['dataset', 'add', 'data.csv'], '"mllab dataset add"'],
-      [['dataset', 'get', 'data'], '"mllab dataset get"'],
       [['run', '--', 'true'], '"mllab run"'],
       [['stop'], '"mllab stop"'],
       [['model', 'register', 'data.csv', '--name', 'm'], '"mllab model register PATH"'],
@@ -366,7 +361,7 @@ describe('the CLI and the Node client against a lab served over TLS', function (
       );
     }
     assert.ok(!fs.existsSync(path.join(elsewhere, '.mllab')), 'no local lab home was made');
-    const list = await run(['dataset', 'list', '--json'], env);
+    const list = await run(['project', 'list', '--json'], env);
     assert.strictEqual(list.status, 0, list.stderr);
   });
 
@@ -375,8 +370,10 @@ describe('the CLI and the Node client against a lab served over TLS', function (
     const saved = { ...process.env };
     Object.assign(process.env, { MLLAB_URL: url, MLLAB_TOKEN: token, MLLAB_CA_FILE: caFile });
     delete process.env.MLLAB_HOME;
+    const max = new ApiClient({ url, token, ca: fs.readFileSync(caFile), tokenFrom: 'MLLAB_TOKEN' });
     try {
-      assert.deepStrictEqual(await mllab.datasets({ project: 'Shared' }), []);
+      await max.createProject('Node');
+      assert.deepStrictEqual(await mllab.datasets({ project: 'Node' }), []);
       await assert.rejects(mllab.dataset('iris'), /A dataset's local path is not available against a remote lab/);
       await assert.rejects(mllab.addDataset('x.csv'), /Adding a dataset from a path is not available against a remote/);
       assert.throws(() => mllab.startExperiment('train'), /Recording an experiment is not available against a remote/);
@@ -384,6 +381,7 @@ describe('the CLI and the Node client against a lab served over TLS', function (
       process.env.MLLAB_TOKEN = `mllab_${'0'.repeat(16)}_${'1'.repeat(64)}`;
       await assert.rejects(mllab.datasets(), /refused the token \(expired or revoked\?\): set MLLAB_TOKEN/);
     } finally {
+      max.dispose();
       for (const k of ['MLLAB_URL', 'MLLAB_TOKEN', 'MLLAB_CA_FILE', 'MLLAB_HOME']) {
         if (saved[k] === undefined) {
           delete process.env[k];
@@ -420,7 +418,13 @@ describe('the CLI and the Node client against a lab served over TLS', function (
 
     const list = await run(['project', 'list', '--json']);
     assert.strictEqual(list.status, 0, list.stderr);
-    assert.ok(list.json<{ projects: Project[] }>().projects.some((p) => p.name === 'Shared'));
+    const tlsPort = Number(new URL(url).port);
+    const asAnn = await raw(tlsPort, 'GET', '/api/projects', { token, ca: fs.readFileSync(caFile) });
+    assert.deepStrictEqual(
+      list.json<{ projects: Project[] }>().projects.map((p) => p.id),
+      (asAnn.json() as Project[]).map((p) => p.id),
+      'the projects the lab shows this user',
+    );
     const status = await run(['status']);
     assert.match(status.stdout, new RegExp(`at ${url} \\(a lab served to a team, from the login of "mllab login"\\)`));
     assert.match(status.stdout, /^user: +ann \(viewer\)$/m);
