@@ -183,7 +183,13 @@ export class BackendService extends Disposable {
 
   /** Resolves once connected (or failed); starts the connection if needed (connected: nothing to do). */
   start(): Promise<void> {
-    if ((!this.options.home && !this.remote) || this.isDisposed || this._state.kind === 'connected') {
+    if (
+      (!this.options.home && !this.remote) ||
+      this.isDisposed ||
+      this._state.kind === 'connected' ||
+      // a refused token stays refused: a new one comes with "Connect to Lab..." (or "Restart Backend" tries again)
+      (this._state.kind === 'failed' && this._state.refusedToken === true)
+    ) {
       // (showing a view started a new connection even when one was up: every list was emptied and
       // loaded again, 1.2 s at 100,000 runs)
       return Promise.resolve();
