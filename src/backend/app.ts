@@ -38,6 +38,8 @@ import { registerProjectRoutes } from './projects/routes';
 import { Store } from './store/database';
 import { UserRepository } from './users/repository';
 import { registerUserRoutes } from './users/routes';
+import { registerMemberRoutes } from './users/member-routes';
+import { ProjectAccess } from './users/project-access';
 
 /** How long the start waits for Docker's first answer before serving (it goes on in the background). */
 const DOCKER_START_WAIT_MS = 1000;
@@ -107,6 +109,7 @@ export class Backend {
       log: options.log,
       start: (job, trigger) => runner.run(job, trigger),
     });
+    const users = new UserRepository(store);
     const projects = new ProjectRepository(store, events, [
       datasets,
       experimentRepo,
@@ -114,6 +117,7 @@ export class Backend {
       serviceRepo,
       scheduler.repo,
       models,
+      users.members,
     ]);
     const operations = new Operations();
     const leftovers = blobs.cleanTemp();
@@ -132,7 +136,6 @@ export class Backend {
       log: options.log,
       onModel: modelsFromRuns({ blobs, models, log: options.log }),
     });
-    const users = new UserRepository(store);
     const audit = new AuditLog(path.join(homePaths(options.home).logs, 'audit.jsonl'));
     // served to a team: the API answers on the given address (over TLS when given) and, for the clients
     // of this machine that read the registration file, on a plain port of 127.0.0.1 as always
@@ -148,6 +151,7 @@ export class Backend {
       : undefined;
     const http = createHttpServer(options.token, options.log, {
       checkToken: (token) => users.check(token),
+      projects: new ProjectAccess({ home: options.home, store, projects, members: users.members }),
       audit,
       serverFactory,
     });
@@ -206,6 +210,7 @@ export class Backend {
     );
     registerProjectRoutes(http, projects);
     registerUserRoutes(http, users);
+    registerMemberRoutes(http, { projects, users, members: users.members });
     registerDatasetRoutes(http, {
       projects,
       datasets,

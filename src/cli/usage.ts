@@ -37,6 +37,10 @@ mllab project rename ID|NAME NEW_NAME
 mllab project delete ID|NAME [--yes]
 mllab project use ID|NAME`;
 
+export const MEMBER_USAGE = `mllab project members PROJECT
+mllab project member add PROJECT USER --role owner|editor|viewer
+mllab project member remove PROJECT USER`;
+
 export const RUN_USAGE = 'mllab run [--name N] [--param KEY=VALUE]... [--project P] -- COMMAND [ARG...]';
 
 export const SCHEDULE_USAGE = `mllab job schedule NAME "CRON" [--tz ZONE] [--overlap skip|queue] [--missed skip|run-once]

@@ -17,7 +17,8 @@ import { serviceRoutes } from '../protocol/routes/services';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
 import { statusRoutes } from '../protocol/routes/status';
 import { userRoutes } from '../protocol/routes/users';
-import type { CreateTokenRequest, Role } from '../protocol/users';
+import { memberRoutes } from '../protocol/routes/members';
+import type { CreateTokenRequest, ProjectRole, Role } from '../protocol/users';
 import {
   urlOf,
   type AnswerOf,
@@ -220,6 +221,12 @@ export class ApiClient {
   /** the answer holds the token's secret: the only time it is shown */
   createToken = (request: CreateTokenRequest) => this.call(userRoutes.createToken, { body: request });
   revokeToken = (id: string) => this.call(userRoutes.revokeToken, { params: { id } });
+  /** `project`: an id or a name */
+  listMembers = (project: string) => this.call(memberRoutes.list, { params: { id: project } });
+  /** adds the user to the project, or changes their role */
+  setMember = (project: string, user: string, role: ProjectRole) =>
+    this.call(memberRoutes.set, { params: { id: project, user }, body: { role } });
+  removeMember = (project: string, user: string) => this.call(memberRoutes.remove, { params: { id: project, user } });
   cancelOperation = (operationId: string) => this.call(datasetRoutes.cancelOperation, { params: { id: operationId } });
 
   /**

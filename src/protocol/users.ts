@@ -50,3 +50,23 @@ export interface CreatedToken extends TokenInfo {
   /** `mllab_<id>_<secret>`: send it as `Authorization: Bearer <token>` */
   readonly token: string;
 }
+
+/**
+ * A user's role in one project: viewer reads it, editor also changes its records, owner also renames
+ * or deletes it and says who its members are. The lab's admins (and its owner) act as owner of every
+ * project; a lab viewer can at most be a project viewer.
+ */
+export type ProjectRole = 'owner' | 'editor' | 'viewer';
+
+export const PROJECT_ROLES: readonly ProjectRole[] = ['viewer', 'editor', 'owner'];
+
+/** A member of a project. */
+export interface ProjectMember {
+  readonly user: string;
+  readonly role: ProjectRole;
+  readonly addedAt: string;
+}
+
+export interface SetMemberRequest {
+  readonly role: ProjectRole;
+}

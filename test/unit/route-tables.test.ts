@@ -7,6 +7,7 @@ import { ApiClient, BackendError } from '../../src/client/api-client';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
 import { experimentRoutes } from '../../src/protocol/routes/experiments';
 import { jobRoutes } from '../../src/protocol/routes/jobs';
+import { memberRoutes } from '../../src/protocol/routes/members';
 import { modelRoutes } from '../../src/protocol/routes/models';
 import { projectRoutes } from '../../src/protocol/routes/projects';
 import { runUploadRoutes } from '../../src/protocol/routes/run-upload';
@@ -31,6 +32,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   experiments: experimentRoutes,
   users: userRoutes,
   runUpload: runUploadRoutes,
+  members: memberRoutes,
 };
 
 const entries = Object.entries(TABLES).flatMap(([feature, table]) =>

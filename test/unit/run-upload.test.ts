@@ -119,6 +119,17 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
     const projectId = (project.json() as { id: string }).id;
     const active = await raw(port, 'PUT', '/api/active-project', { ca, body: JSON.stringify({ projectId }) });
     assert.strictEqual(active.status, 200, active.text);
+    // a project made by the lab's owner has no members: max sends runs to it as its editor, ann reads them
+    for (const [user, role] of [
+      ['max', 'editor'],
+      ['ann', 'viewer'],
+    ]) {
+      const res = await raw(port, 'PUT', `/api/projects/${projectId}/members/${user}`, {
+        ca,
+        body: JSON.stringify({ role }),
+      });
+      assert.strictEqual(res.status, 200, res.text);
+    }
   });
   after(async () => {
     await backend.stop('test done');

@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import type { BackendEvent } from '../../protocol/api';
 import type { Role } from '../../protocol/users';
 import { OWNER, ROLES } from '../../protocol/users';
+import type { ProjectNeed, ProjectScope } from './project-scopes';
 
 /** Who sent a request: the lab's owner (the registration file's token, an admin) or a user. */
 export interface Identity {
@@ -29,6 +31,32 @@ export function neededRole(method: string, url: string): Role {
 
 export function allows(role: Role, needed: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
+
+/** The parts of a request a project rule reads (after validation); a rule may pin the project it found. */
+export interface ScopedRequest {
+  readonly params: unknown;
+  readonly query: unknown;
+  readonly body: unknown;
+}
+
+export type ProjectRule = Extract<ProjectScope, { about: 'project' }>;
+export type AnswerRule = Extract<ProjectScope, { about: 'answer' }>['answer'];
+
+/**
+ * Per-project roles (src/backend/users/project-access.ts), asked by `register` for each route by its
+ * rule in project-scopes.ts and by the event stream for each event. A refusal throws an ApiError:
+ * 404 as if the project did not exist when the user cannot read it, else 403 naming the role needed.
+ */
+export interface ProjectGate {
+  /** checks the role the request needs in its project (lab admins pass) */
+  check(identity: Identity, rule: ProjectRule, request: ScopedRequest): void;
+  /** checks a project named inside a body that `check` could not read (a run's manifest); null: the active one */
+  checkNamed(identity: Identity, idOrName: string | null, need: ProjectNeed): void;
+  /** the answer of a route about projects in general, as this user may see it */
+  answer(identity: Identity, rule: AnswerRule, answer: unknown): Promise<unknown>;
+  /** whether the event stream of this user carries the event */
+  sees(identity: Identity, event: BackendEvent): boolean;
 }
 
 /** A line of the audit log: a request that may have changed something (never its body or token). */

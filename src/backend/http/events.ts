@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { BackendEvent, BackendStatus, StreamResume } from '../../protocol/api';
 import type { EventBus, PublishedEvent } from '../events';
+import { eventFilterOf } from './server';
 
 const HEARTBEAT_MS = 15_000;
 /** a Last-Event-ID longer than this is none of ours: the client gets a reset */
@@ -16,6 +17,8 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  * a comment line every 15 s keeps proxies (code-server) from closing an idle stream. The first event
  * is `hello`. A client that reconnects with `Last-Event-ID` gets the events it missed after its
  * `hello` (`resume: 'replayed'`), or, when they are no longer kept, a `hello` with `resume: 'reset'`.
+ * A user of a lab served to a team gets only the events of the projects they can read (and those of
+ * no project), live and replayed alike; the ids of the events left out are skipped, not reused.
  */
 export function registerEventRoutes(
   app: FastifyInstance,
@@ -26,6 +29,7 @@ export function registerEventRoutes(
   app.get('/api/events', (request, reply) => {
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' ? header.trim() : undefined;
+    const visible = eventFilterOf(request);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -44,13 +48,21 @@ export function registerEventRoutes(
       }
     };
     const send = (published: PublishedEvent) => {
+      if (visible && !visible(published.event)) {
+        return;
+      }
       write(`id: ${published.id}\nevent: ${published.event.type}\ndata: ${published.json}\n\n`);
       if (published.event.type === 'shuttingDown') {
         res.end();
       }
     };
     const hello = (id: string | undefined, resume?: StreamResume) => {
-      const event: BackendEvent = { type: 'hello', status: status(), ...(resume ? { resume } : {}) };
+      let current = status();
+      const active = current.activeProjectId;
+      if (visible && active !== null && !visible({ type: 'activeProjectChanged', projectId: active })) {
+        current = { ...current, activeProjectId: null };
+      }
+      const event: BackendEvent = { type: 'hello', status: current, ...(resume ? { resume } : {}) };
       write(`${id === undefined ? '' : `id: ${id}\n`}event: hello\ndata: ${JSON.stringify(event)}\n\n`);
     };
     // the replay and the subscription happen in one turn of the event loop: nothing is published between

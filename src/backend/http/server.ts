@@ -7,11 +7,21 @@ import Fastify, {
   FastifySchema,
   FastifyServerFactory,
 } from 'fastify';
-import type { ApiErrorBody } from '../../protocol/api';
+import type { ApiErrorBody, BackendEvent } from '../../protocol/api';
 import { ApiError } from '../errors';
 import type { Logger } from '../log';
 import type { TokenCheck } from '../users/repository';
-import { allows, type AuditLog, type Identity, neededRole, OWNER_IDENTITY } from './access';
+import {
+  allows,
+  type AnswerRule,
+  type AuditLog,
+  type Identity,
+  neededRole,
+  OWNER_IDENTITY,
+  type ProjectGate,
+  type ProjectRule,
+} from './access';
+import type { ProjectNeed } from './project-scopes';
 import { describeValidation, type SchemaError } from './validation';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -97,13 +107,48 @@ export interface HttpAccess {
   readonly audit?: AuditLog;
   /** the server(s) to answer on (plain HTTP on 127.0.0.1 when absent) */
   readonly serverFactory?: FastifyServerFactory;
+  /** per-project roles (absent: every project is open to every role, as in a server without users) */
+  readonly projects?: ProjectGate;
 }
 
 const IDENTITIES = new WeakMap<FastifyRequest, Identity>();
+const GATES = new WeakMap<FastifyRequest, ProjectGate>();
 
 /** Who sent a request that passed authentication. */
 export function identityOf(request: FastifyRequest): Identity | undefined {
   return IDENTITIES.get(request);
+}
+
+/** Checks the role a request needs in its project (the rule of its route): throws a 403 or 404 ApiError. */
+export function checkProjectRule(request: FastifyRequest, rule: ProjectRule): void {
+  const identity = IDENTITIES.get(request);
+  const gate = GATES.get(request);
+  if (identity && gate) {
+    gate.check(identity, rule, request);
+  }
+}
+
+/** Checks a project a handler found inside its body (a run's manifest); null: the active project. */
+export function checkNamedProject(request: FastifyRequest, idOrName: string | null, need: ProjectNeed): void {
+  const identity = IDENTITIES.get(request);
+  const gate = GATES.get(request);
+  if (identity && gate) {
+    gate.checkNamed(identity, idOrName, need);
+  }
+}
+
+/** The answer of a route about projects in general, as the user of the request may see it. */
+export async function projectAnswer(request: FastifyRequest, rule: AnswerRule, answer: unknown): Promise<unknown> {
+  const identity = IDENTITIES.get(request);
+  const gate = GATES.get(request);
+  return identity && gate ? gate.answer(identity, rule, answer) : answer;
+}
+
+/** Which events the event stream of a request carries (undefined: all). */
+export function eventFilterOf(request: FastifyRequest): ((event: BackendEvent) => boolean) | undefined {
+  const identity = IDENTITIES.get(request);
+  const gate = GATES.get(request);
+  return identity && gate && identity.role !== 'admin' ? (event) => gate.sees(identity, event) : undefined;
 }
 
 /** A route as registered: its method, URL pattern and JSON schemas (for tests that cover every route). */
@@ -147,7 +192,11 @@ export function createHttpServer(token: string, log: Logger, access?: HttpAccess
   });
   // the API speaks JSON only: anything else is refused with 415 and a hint
   app.removeContentTypeParser('text/plain');
+  const gate = access?.projects;
   app.addHook('onRequest', async (request, reply) => {
+    if (gate) {
+      GATES.set(request, gate);
+    }
     const presented = bearer(request.headers.authorization);
     if (tokenMatches(presented, token)) {
       IDENTITIES.set(request, OWNER_IDENTITY);

@@ -125,4 +125,16 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
       revoked_at TEXT
     )`);
   },
+  // 11: the members of each project and their role (owner, editor, viewer; src/backend/users/members.ts);
+  // a project without members is seen by the lab's admins only
+  (tx) => {
+    tx.run(`CREATE TABLE project_members (
+      project_id TEXT NOT NULL,
+      user TEXT NOT NULL COLLATE NOCASE,
+      role TEXT NOT NULL,
+      added_at TEXT NOT NULL,
+      PRIMARY KEY (project_id, user)
+    )`);
+    tx.run('CREATE INDEX project_members_user ON project_members (user)');
+  },
 ];

@@ -3,6 +3,7 @@ import type { CreatedToken, CreateTokenRequest, Role, TokenInfo, User } from '..
 import { OWNER } from '../../protocol/users';
 import { ApiError } from '../errors';
 import type { Row, Store } from '../store/database';
+import { MemberRepository } from './members';
 
 /** What a bearer token of a user says, once checked. */
 export type TokenCheck =
@@ -47,11 +48,14 @@ const ASK_ADMIN = 'ask an admin of the lab for a new one ("mllab token create")'
 export class UserRepository {
   private readonly users = new Map<string, User>();
   private readonly tokens = new Map<string, CachedToken>();
+  /** the members of each project: a user removed from the lab leaves every project too */
+  readonly members: MemberRepository;
 
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),
   ) {
+    this.members = new MemberRepository(store, now);
     this.reload();
   }
 
@@ -94,7 +98,7 @@ export class UserRepository {
     return user;
   }
 
-  /** Removes a user; their tokens are revoked (and kept, for the record). */
+  /** Removes a user; their tokens are revoked (and kept, for the record) and they leave every project. */
   async remove(name: string): Promise<void> {
     const user = this.get(name);
     const at = this.now().toISOString();
@@ -102,9 +106,11 @@ export class UserRepository {
       await this.store.write((tx) => {
         tx.run('DELETE FROM users WHERE name = ?', [user.name]);
         tx.run('UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL', [at, user.name]);
+        this.members.removeUser(tx, user.name);
       });
     } finally {
       this.reload();
+      this.members.refresh();
     }
   }
 
