@@ -1,7 +1,11 @@
 import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { packFolder } from '../backend/files/zip';
 import type { ApiClient } from '../client/api-client';
-import { exportVersion, localPath } from '../client/datasets';
+import { downloadVersion, exportVersion, hashFile, localPath, uploadBlob } from '../client/datasets';
+import { unzipSafe } from '../common/zip/safe-unzip';
 import { EventStream } from '../client/event-stream';
 import { formatDatasetRef, parseDatasetRef } from '../protocol/dataset-ref';
 import type { DatasetVersion } from '../protocol/datasets';
@@ -65,6 +69,135 @@ async function add(client: ApiClient, out: Output, source: string, flags: Datase
   }
 }
 
+/** `name:v3`, `name:3` or `name@3` */
+function parseRef(ref: string): { name: string; version: number | 'latest' } {
+  const at = /^(.*)@v?([1-9][0-9]*)$/.exec(ref);
+  return at ? { name: at[1], version: Number(at[2]) } : parseDatasetRef(ref);
+}
+
+/** Draws transfer progress on the terminal's bar. */
+function transferBar(bar: ProgressBar, phase: string): (bytes: number, total: number) => void {
+  return (bytes, total) => bar.update({ phase, files: 0, totalFiles: 1, bytes, totalBytes: total });
+}
+
+/**
+ * Adds a file or folder to a lab over the network: a folder is packaged here into the same zip a
+ * local lab makes, then the content is sent (nothing when the lab holds it already; resumed after a
+ * dropped connection) and the version is made of it.
+ */
+async function addRemote(client: ApiClient, out: Output, source: string, flags: DatasetFlags): Promise<number> {
+  const absolute = path.resolve(source);
+  const stat = fs.statSync(absolute, { throwIfNoEntry: false });
+  if (!stat || (!stat.isFile() && !stat.isDirectory())) {
+    throw new Error(`"${absolute}" is neither a file nor a folder: check the path.`);
+  }
+  const bar = new ProgressBar();
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  const scratch = stat.isDirectory() ? fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-package-')) : undefined;
+  try {
+    let file = absolute;
+    let content: { sha256: string; size: number };
+    if (scratch) {
+      file = path.join(scratch, 'package.zip');
+      const packed = await packFolder(absolute, file, {
+        signal: abort.signal,
+        onProgress: (p) => bar.update({ phase: 'packaging', ...p }),
+      });
+      content = { sha256: packed.sha256, size: packed.bytesOut };
+    } else {
+      content = await hashFile(absolute);
+    }
+    const sent = await uploadBlob(client, file, content, {
+      signal: abort.signal,
+      onProgress: transferBar(bar, 'uploading'),
+    });
+    bar.done();
+    const version = await client.addUploadedDataset({
+      name: flags.name ?? defaultName(absolute),
+      sha256: content.sha256,
+      size: content.size,
+      fileName: scratch ? `${path.basename(absolute)}.zip` : path.basename(absolute),
+      kind: scratch ? 'package' : 'file',
+      sourcePath: absolute,
+      ...(flags.description !== undefined ? { description: flags.description } : {}),
+      ...(flags.tag ? { tags: flags.tag } : {}),
+      ...(flags.project ? { project: flags.project } : {}),
+      operator: os.userInfo().username,
+    });
+    const how = sent.deduplicated ? 'the lab held the content already: nothing sent' : `${formatBytes(sent.sent)} sent`;
+    out.result(
+      { ...version, sent: sent.sent, deduplicated: sent.deduplicated },
+      () => `Added ${describe(version)} (${how}).`,
+    );
+    return 0;
+  } catch (e) {
+    bar.done();
+    if (abort.signal.aborted) {
+      out.result(
+        { cancelled: true },
+        () => 'Cancelled: what the lab received is kept for a next try, but no version was made.',
+      );
+      return 130;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (scratch) {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A dataset name from a file or folder name, as the lab makes one (see defaultDatasetName there). */
+function defaultName(source: string): string {
+  const base = path
+    .basename(source)
+    .replace(/[^\p{L}\p{N} ._-]/gu, '-')
+    .replace(/^[^\p{L}\p{N}]+/u, '');
+  const trimmed = [...base]
+    .slice(0, 64)
+    .join('')
+    .replace(/[ .]+$/, '');
+  return trimmed.length > 0 ? trimmed : 'dataset';
+}
+
+/**
+ * Fetches a version from a lab over the network into `dir`: a file as `<dir>/<file name>`, a package
+ * unpacked into `<dir>/<folder>`. The content is checked against its sha256; a fetch cut off is
+ * resumed by a later one into the same folder.
+ */
+async function getRemote(
+  client: ApiClient,
+  ref: string,
+  dir: string,
+  project: string | undefined,
+): Promise<{ path: string; version: DatasetVersion }> {
+  const { name, version: which } = parseRef(ref);
+  const version = await client.getDatasetVersion(name, which, project);
+  fs.mkdirSync(dir, { recursive: true });
+  const bar = new ProgressBar();
+  const target =
+    version.kind === 'package'
+      ? path.join(dir, version.fileName.replace(/\.zip$/, ''))
+      : path.join(dir, version.fileName);
+  if (fs.existsSync(target)) {
+    throw new Error(`"${target}" already exists: choose another folder with --to DIR, or remove it first.`);
+  }
+  const download = version.kind === 'package' ? path.join(dir, `.${version.sha256.slice(0, 16)}.zip`) : target;
+  try {
+    await downloadVersion(client, version, download, project, { onProgress: transferBar(bar, 'downloading') });
+  } finally {
+    bar.done();
+  }
+  if (version.kind === 'package') {
+    await unzipSafe(download, target);
+    fs.rmSync(download, { force: true });
+  }
+  return { path: target, version };
+}
+
 export async function datasetCommand(
   client: ApiClient,
   home: string,
@@ -75,9 +208,15 @@ export async function datasetCommand(
   const [sub, ...rest] = args;
   const need = (n: number) => expectArgs(`dataset ${sub}`, rest, n, DATASET_USAGE);
   switch (sub) {
-    case 'add':
+    case 'add': {
+      // "add PATH" or "add NAME PATH"
+      if (rest.length === 2 && flags.name === undefined) {
+        const [name, source] = rest;
+        return datasetCommand(client, home, out, ['add', source], { ...flags, name });
+      }
       need(1);
-      return add(client, out, rest[0], flags);
+      return client.remote ? addRemote(client, out, rest[0], flags) : add(client, out, rest[0], flags);
+    }
     case 'list': {
       need(0);
       const datasets = await client.listDatasets(flags.project);
@@ -103,7 +242,12 @@ export async function datasetCommand(
     }
     case 'get': {
       need(1);
-      const ref = parseDatasetRef(rest[0]);
+      if (client.remote) {
+        const got = await getRemote(client, rest[0], path.resolve(flags.to ?? '.'), flags.project);
+        out.result(got, () => got.path);
+        return 0;
+      }
+      const ref = parseRef(rest[0]);
       const version = await client.getDatasetVersion(ref.name, ref.version, flags.project);
       const where = flags.to
         ? await exportVersion(version, path.resolve(flags.to))

@@ -14,7 +14,6 @@ import {
   MODEL_USAGE,
   PIPELINE_USAGE,
   PROJECT_USAGE,
-  MEMBER_USAGE,
   RUN_USAGE,
   SCHEDULE_COMMANDS,
   SCHEDULE_USAGE,
@@ -35,7 +34,6 @@ Usage:
   mllab stop [--json]                    stop the backend of the lab home
   ${LOGIN_USAGE.split('\n').join('\n  ')}
   ${PROJECT_USAGE.split('\n').join('\n  ')}
-  ${MEMBER_USAGE.split('\n').join('\n  ')}
   ${DATASET_USAGE.split('\n').join('\n  ')}
   ${RUN_USAGE}
   ${EXP_USAGE.split('\n').join('\n  ')}
@@ -235,14 +233,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'dataset': {
         const lab = target();
-        const sub = args[0];
-        // add reads PATH and get writes a folder on the lab's machine
-        const home =
-          sub === 'add' || sub === 'get'
-            ? localHome(lab, `"mllab dataset ${sub}"`)
-            : lab.kind === 'local'
-              ? lab.home
-              : '';
+        // against a lab over the network, add sends the content and get fetches it
+        const home = lab.kind === 'local' ? lab.home : '';
         return await withClient(lab, async (client) =>
           (await import('./datasets')).datasetCommand(client, home, out, args, {
             name: values.name,
@@ -344,11 +336,6 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'project':
-        if (args[0] === 'members' || args[0] === 'member') {
-          return await withClient(target(), async (client) =>
-            (await import('./members')).memberCommand(client, out, args, { role: values.role }),
-          );
-        }
         return await withClient(target(), async (client) =>
           (await import('./projects')).projectCommand(client, out, args, {
             description: values.description,

@@ -17,7 +17,8 @@ export class ProgressBar {
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
 
-  update(p: OperationProgress): void {
+  /** `phase`: what is going on (packaging, uploading, ...) */
+  update(p: Omit<OperationProgress, 'operationId' | 'phase'> & { readonly phase: string }): void {
     if (!this.stream.isTTY) {
       return;
     }

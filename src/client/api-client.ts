@@ -7,7 +7,8 @@ import { fromList } from '../protocol/experiment-list';
 import type { DeployModelRequest, RegisterModelRequest, UpdateModelRequest } from '../protocol/models';
 import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, UpdateProjectRequest } from '../protocol/api';
-import { datasetRoutes } from '../protocol/routes/datasets';
+import { blobRoutes } from '../protocol/routes/blobs';
+import { datasetRoutes, type AddUploadedDatasetRequest } from '../protocol/routes/datasets';
 import { experimentRoutes } from '../protocol/routes/experiments';
 import { jobRoutes } from '../protocol/routes/jobs';
 import { modelRoutes } from '../protocol/routes/models';
@@ -17,8 +18,7 @@ import { serviceRoutes } from '../protocol/routes/services';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
 import { statusRoutes } from '../protocol/routes/status';
 import { userRoutes } from '../protocol/routes/users';
-import { memberRoutes } from '../protocol/routes/members';
-import type { CreateTokenRequest, ProjectRole, Role } from '../protocol/users';
+import type { CreateTokenRequest, Role } from '../protocol/users';
 import {
   urlOf,
   type AnswerOf,
@@ -221,12 +221,11 @@ export class ApiClient {
   /** the answer holds the token's secret: the only time it is shown */
   createToken = (request: CreateTokenRequest) => this.call(userRoutes.createToken, { body: request });
   revokeToken = (id: string) => this.call(userRoutes.revokeToken, { params: { id } });
-  /** `project`: an id or a name */
-  listMembers = (project: string) => this.call(memberRoutes.list, { params: { id: project } });
-  /** adds the user to the project, or changes their role */
-  setMember = (project: string, user: string, role: ProjectRole) =>
-    this.call(memberRoutes.set, { params: { id: project, user }, body: { role } });
-  removeMember = (project: string, user: string) => this.call(memberRoutes.remove, { params: { id: project, user } });
+  /** whether the lab holds content by sha256 (a 404 BackendError when not) */
+  checkBlob = (sha256: string) => this.call(blobRoutes.check, { params: { sha256 } });
+  blobUploadState = (sha256: string) => this.call(blobRoutes.uploadState, { params: { sha256 } });
+  /** a dataset version made of a blob the lab holds (sent with `uploadBlob` of ./datasets) */
+  addUploadedDataset = (request: AddUploadedDatasetRequest) => this.call(datasetRoutes.addUploaded, { body: request });
   cancelOperation = (operationId: string) => this.call(datasetRoutes.cancelOperation, { params: { id: operationId } });
 
   /**
@@ -337,6 +336,19 @@ export class ApiClient {
   }
 
   /**
+   * A request whose body or answer is raw bytes (content sent or fetched by range), on a connection
+   * of its own: the caller writes the body and reads the answer; `transportError` names a failure.
+   */
+  rawRequest(
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    onResponse: (res: http.IncomingMessage) => void,
+  ): http.ClientRequest {
+    return this.send(method, path, this.streamAgent, headers, onResponse);
+  }
+
+  /**
    * Why an answer that is not a success failed: the backend's own error, said for a person; a refused
    * token of a lab reached by URL also says how to give a new one.
    */
@@ -382,7 +394,7 @@ export class ApiClient {
   }
 
   /** A connection that failed, named for a person: TLS problems say what to do about them. */
-  private transportError(e: NodeJS.ErrnoException): BackendError {
+  transportError(e: NodeJS.ErrnoException): BackendError {
     if (!this.remote) {
       return new BackendError(0, 'unreachable', `The ML Lab backend does not answer: ${e.message}`);
     }

@@ -1,8 +1,14 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { pipeline } from 'stream/promises';
 import { homePaths } from '../common/home';
 import { unzipSafe } from '../common/zip/safe-unzip';
 import type { DatasetVersion } from '../protocol/datasets';
+import { blobRoutes, type BlobUploadState } from '../protocol/routes/blobs';
+import { datasetRoutes } from '../protocol/routes/datasets';
+import { urlOf } from '../protocol/routes/route';
+import { BackendError, type ApiClient } from './api-client';
 
 /**
  * The local path to use for a dataset version: the stored file itself, or for a package unpacked
@@ -86,4 +92,274 @@ export async function exportVersion(version: DatasetVersion, dir: string): Promi
   fs.copyFileSync(version.path, target, fs.constants.COPYFILE_EXCL);
   fs.chmodSync(target, 0o644);
   return target;
+}
+
+/** Bytes sent or received so far of `total`. */
+export type TransferProgress = (bytes: number, total: number) => void;
+
+/** Options of a transfer that resumes after a dropped connection. */
+export interface TransferOptions {
+  readonly onProgress?: TransferProgress;
+  readonly signal?: AbortSignal;
+  /** connection failures in a row (without a byte of progress between them) before giving up; default 8 */
+  readonly retries?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The sha256 (hex) and size of a file. */
+export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** A failure worth another try: no answer, or the lab busy or behind a proxy that lost it. */
+function retryable(e: unknown): boolean {
+  return e instanceof BackendError && (e.status === 0 || e.status === 502 || e.status === 503 || e.status === 504)
+    ? e.code !== 'cancelled' && !e.code.startsWith('tls_')
+    : false;
+}
+
+/** Runs one attempt after another while they fail for the network, waiting longer each time. */
+async function withRetries<T>(
+  options: TransferOptions,
+  attempt: () => Promise<T>,
+  progressed: () => number,
+): Promise<T> {
+  const retries = options.retries ?? 8;
+  let failures = 0;
+  let last = progressed();
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      return await attempt();
+    } catch (e) {
+      const now = progressed();
+      failures = now > last ? 1 : failures + 1;
+      last = now;
+      if (!retryable(e) || failures > retries || options.signal?.aborted) {
+        throw e;
+      }
+      await sleep(Math.min(5000, 100 * 2 ** failures));
+    }
+  }
+}
+
+/** Sends one PUT of `file` from `offset`; resolves with the lab's answer (a 409 carries the state). */
+function putFrom(
+  client: ApiClient,
+  file: string,
+  sha256: string,
+  size: number,
+  offset: number,
+  onBytes: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<{ status: number; state: BlobUploadState }> {
+  const url = urlOf(blobRoutes.put.path, { sha256 }, { offset: String(offset), size: String(size) });
+  return new Promise((resolve, reject) => {
+    const source = fs.createReadStream(file, { start: offset, highWaterMark: 1 << 20 });
+    const req = client.rawRequest(
+      'PUT',
+      url,
+      { 'content-type': 'application/octet-stream', 'content-length': size - offset },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(client.transportError(e)));
+        res.on('end', () => {
+          source.destroy();
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if ((status >= 200 && status < 300) || status === 409) {
+            try {
+              resolve({ status, state: JSON.parse(text) as BlobUploadState });
+              return;
+            } catch {
+              // not the lab's JSON: said by errorAnswer
+            }
+          }
+          reject(client.errorAnswer('PUT', url, res, text));
+        });
+      },
+    );
+    const onAbort = () => req.destroy(new Error('cancelled'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => signal?.removeEventListener('abort', onAbort));
+    req.on('error', (e) => {
+      source.destroy();
+      reject(signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : client.transportError(e));
+    });
+    source.on('data', (chunk) => onBytes((chunk as Buffer).length));
+    source.on('error', (e) => req.destroy(e));
+    source.pipe(req);
+  });
+}
+
+/**
+ * Sends a file to the lab as a blob, unless the lab holds it already (then nothing is sent). After a
+ * dropped connection it asks the lab how much it holds and goes on from there. Resolves once the lab
+ * stored the content, its sha256 checked.
+ */
+export async function uploadBlob(
+  client: ApiClient,
+  file: string,
+  content: { readonly sha256: string; readonly size: number },
+  options: TransferOptions = {},
+): Promise<{ readonly deduplicated: boolean; readonly sent: number }> {
+  const { sha256, size } = content;
+  let sent = 0;
+  let held = 0;
+  const report = () => options.onProgress?.(Math.min(size, held), size);
+  const stored = await withRetries(
+    options,
+    () =>
+      client.checkBlob(sha256).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof BackendError && e.status === 404) {
+            return false;
+          }
+          throw e;
+        },
+      ),
+    () => 0,
+  );
+  if (stored) {
+    held = size;
+    report();
+    return { deduplicated: true, sent: 0 };
+  }
+  await withRetries(
+    options,
+    async () => {
+      for (;;) {
+        const state = await client.blobUploadState(sha256);
+        held = state.received;
+        report();
+        if (state.stored) {
+          return;
+        }
+        const answer = await putFrom(
+          client,
+          file,
+          sha256,
+          size,
+          state.received,
+          (n) => {
+            sent += n;
+            held += n;
+            report();
+          },
+          options.signal,
+        );
+        if (answer.state.stored) {
+          held = size;
+          report();
+          return;
+        }
+        if (answer.status === 409) {
+          await sleep(200); // another upload of the same content, or the lab has not yet seen the break
+        }
+      }
+    },
+    () => held,
+  );
+  return { deduplicated: false, sent };
+}
+
+/**
+ * Fetches the content of a dataset version into `target`: into `<target>.part` first, resumed with
+ * a Range (and If-Range on its sha256, so bytes of other content are never mixed in) after a dropped
+ * connection, then checked against its sha256 and renamed into place. A wrong hash removes the
+ * partial file and fails.
+ */
+export async function downloadVersion(
+  client: ApiClient,
+  version: Pick<DatasetVersion, 'name' | 'version' | 'sha256' | 'size'>,
+  target: string,
+  project?: string,
+  options: TransferOptions = {},
+): Promise<string> {
+  const part = `${target}.part`;
+  const url = urlOf(
+    datasetRoutes.content.path,
+    { name: version.name, version: String(version.version) },
+    { project: project || undefined },
+  );
+  const heldBytes = () => fs.statSync(part, { throwIfNoEntry: false })?.size ?? 0;
+  await withRetries(
+    options,
+    async () => {
+      let have = heldBytes();
+      if (have > version.size) {
+        fs.rmSync(part, { force: true });
+        have = 0;
+      }
+      if (have === version.size) {
+        return;
+      }
+      await fetchFrom(client, url, part, have, version, options);
+    },
+    heldBytes,
+  );
+  const got = await hashFile(part);
+  if (got.sha256 !== version.sha256) {
+    fs.rmSync(part, { force: true });
+    throw new Error(
+      `The content received for ${version.name}:v${version.version} has sha256 ${got.sha256}, not ${version.sha256}: it was removed; fetch it again.`,
+    );
+  }
+  fs.renameSync(part, target);
+  return target;
+}
+
+function fetchFrom(
+  client: ApiClient,
+  url: string,
+  part: string,
+  have: number,
+  version: Pick<DatasetVersion, 'sha256' | 'size'>,
+  options: TransferOptions,
+): Promise<void> {
+  const headers: Record<string, string> =
+    have > 0 ? { range: `bytes=${have}-`, 'if-range': `"${version.sha256}"` } : {};
+  return new Promise<void>((resolve, reject) => {
+    const req = client.rawRequest('GET', url, headers, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status !== 200 && status !== 206) {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(client.transportError(e)));
+        res.on('end', () => reject(client.errorAnswer('GET', url, res, Buffer.concat(chunks).toString('utf8'))));
+        return;
+      }
+      const start = status === 206 ? Number(/^bytes (\d+)-/.exec(String(res.headers['content-range']))?.[1]) : 0;
+      if (status === 206 && start !== have) {
+        res.destroy();
+        reject(new Error(`The lab answered bytes from ${start}, not ${have}: fetch again.`));
+        return;
+      }
+      let received = start;
+      const out = fs.createWriteStream(part, status === 206 ? { flags: 'a' } : { flags: 'w' });
+      res.on('data', (c: Buffer) => {
+        received += c.length;
+        options.onProgress?.(received, version.size);
+      });
+      pipeline(res, out).then(resolve, (e: NodeJS.ErrnoException) =>
+        reject(options.signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : client.transportError(e)),
+      );
+    });
+    const onAbort = () => req.destroy(new Error('cancelled'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => options.signal?.removeEventListener('abort', onAbort));
+    req.on('error', (e) =>
+      reject(options.signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : client.transportError(e)),
+    );
+    req.end();
+  });
 }

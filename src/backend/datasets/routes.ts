@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import * as fs from 'fs';
 import type { FastifyInstance } from 'fastify';
 import { datasetRoutes as routes } from '../../protocol/routes/datasets';
 import { ApiError } from '../errors';
@@ -10,6 +11,11 @@ import { addDataset } from './add';
 import type { Operations } from './operations';
 import type { DatasetRepository } from './repository';
 import { register } from '../http/register';
+import { identityOf } from '../http/server';
+import { sendContent } from '../blobs/ranges';
+import { registerBlobRoutes } from '../blobs/routes';
+import { BlobUploads } from '../blobs/uploads';
+import { addUploadedDataset } from './add-uploaded';
 
 export interface DatasetRouteDeps {
   readonly projects: ProjectRepository;
@@ -47,6 +53,30 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
       request.raw.socket.off('close', onClose);
       operation.done();
     }
+  });
+
+  // content sent over the network: blobs by sha256, then the version made of one
+  registerBlobRoutes(app, { blobs: deps.blobs, uploads: new BlobUploads(deps.blobs, deps.log) });
+
+  register(app, routes.addUploaded, async (request) =>
+    addUploadedDataset(deps, projectOf(request.body.project), request.body, identityOf(request)?.name ?? 'unknown'),
+  );
+
+  register(app, routes.content, async (request, reply) => {
+    const version = datasets.get(
+      projectOf(request.query.project),
+      request.params.name,
+      parseVersion(request.params.version),
+    );
+    const size = fs.statSync(version.path, { throwIfNoEntry: false })?.size;
+    if (size === undefined) {
+      throw new ApiError(
+        500,
+        'content_missing',
+        `The stored content of ${version.name}:v${version.version} is missing from the lab's blob store: see the lab's log.`,
+      );
+    }
+    sendContent(request, reply, { ...version, size });
   });
 
   register(app, routes.getVersion, async (request) =>

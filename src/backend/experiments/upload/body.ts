@@ -1,14 +1,32 @@
+import type { Hash } from 'crypto';
+import type { FastifyInstance } from 'fastify';
+import * as fs from 'fs';
 import type { Readable } from 'stream';
+import { Transform } from 'stream';
+import { pipeline } from 'stream/promises';
 import { ApiError } from '../../errors';
 
 /**
- * The upload routes take their body as it comes (see routes.ts): a stream, or undefined when the
- * request has none.
+ * The upload routes take their body as it comes (see `streamedScope`): a stream, or undefined when
+ * the request has none.
  */
 export type RawBody = Readable | undefined;
 
 function tooLarge(what: string, max: number): ApiError {
   return new ApiError(413, 'body_too_large', `${what} is larger than ${max} bytes: send at most that much at once.`);
+}
+
+/**
+ * Registers routes in a fastify scope of their own where every body comes as a stream (raw bytes,
+ * or JSON bigger than the API's limit): each handler reads it with its own bound, and the other
+ * routes keep their JSON-only parsing.
+ */
+export function streamedScope(app: FastifyInstance, routes: (scope: FastifyInstance) => void): void {
+  void app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    routes(scope);
+  });
 }
 
 /** The declared length of a request (Content-Length), or undefined. */
@@ -36,4 +54,42 @@ export async function readBounded(body: RawBody, max: number, what: string, leng
     chunks.push(buffer);
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * Streams a body into `file` (`wx`: a new file; `a`: appended to what it holds), feeding each chunk
+ * to `hash` before it is written, then syncs the file. More than `max` bytes fail with
+ * `tooBig()` before the chunk that goes over is written. Returns the bytes written.
+ */
+export async function writeHashed(
+  body: RawBody,
+  file: string,
+  options: { readonly flags: 'wx' | 'a'; readonly hash: Hash; readonly max: number; readonly tooBig: () => Error },
+): Promise<number> {
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size > options.max) {
+        done(options.tooBig());
+        return;
+      }
+      options.hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const out = fs.createWriteStream(file, { flags: options.flags, mode: 0o600 });
+  if (body === undefined) {
+    out.end();
+    await new Promise<void>((resolve, reject) => out.once('close', resolve).once('error', reject));
+  } else {
+    await pipeline(body, tap, out);
+  }
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return size;
 }

@@ -1,13 +1,12 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import { fsyncDir } from '../../../common/fsync';
 import { RUN_FILE_MAX_BYTES, type UploadedFile, type UploadState } from '../../../protocol/routes/run-upload';
 import { ApiError } from '../../errors';
 import { openInside, UnsafePathError } from '../../files/copy';
-import type { RawBody } from './body';
+import { writeHashed, type RawBody } from './body';
 import { ensureParents, existingRunFolder, relativeParts, runFolder, touchRun } from './run-folder';
 
 /** Files listed by the upload state at most. */
@@ -81,26 +80,13 @@ export class RunFiles {
     fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
     const tmp = path.join(tmpDir, `run-file-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        if (size > RUN_FILE_MAX_BYTES) {
-          done(new ApiError(413, 'body_too_large', `The file is larger than ${RUN_FILE_MAX_BYTES} bytes.`));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
     try {
-      const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
-      if (body === undefined) {
-        out.end();
-        await new Promise<void>((resolve, reject) => out.once('close', resolve).once('error', reject));
-      } else {
-        await pipeline(body, tap, out);
-      }
+      const size = await writeHashed(body, tmp, {
+        flags: 'wx',
+        hash,
+        max: RUN_FILE_MAX_BYTES,
+        tooBig: () => new ApiError(413, 'body_too_large', `The file is larger than ${RUN_FILE_MAX_BYTES} bytes.`),
+      });
       const got = hash.digest('hex');
       if (got !== sha256) {
         throw new ApiError(
@@ -108,12 +94,6 @@ export class RunFiles {
           'hash_mismatch',
           `The ${size} bytes received for "${rel.slice(0, 200)}" have sha256 ${got}, not ${sha256}: nothing was stored; send the file again.`,
         );
-      }
-      const fd = fs.openSync(tmp, 'r');
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
       }
       const runDir = runFolder(this.home, id); // made only for a file that is stored
       const target = ensureParents(runDir, parts);
