@@ -14,6 +14,7 @@ import {
   MODEL_USAGE,
   PIPELINE_USAGE,
   PROJECT_USAGE,
+  MEMBER_USAGE,
   RUN_USAGE,
   SCHEDULE_COMMANDS,
   SCHEDULE_USAGE,
@@ -34,6 +35,7 @@ Usage:
   mllab stop [--json]                    stop the backend of the lab home
   ${LOGIN_USAGE.split('\n').join('\n  ')}
   ${PROJECT_USAGE.split('\n').join('\n  ')}
+  ${MEMBER_USAGE.split('\n').join('\n  ')}
   ${DATASET_USAGE.split('\n').join('\n  ')}
   ${RUN_USAGE}
   ${EXP_USAGE.split('\n').join('\n  ')}
@@ -336,6 +338,11 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       case 'project':
+        if (args[0] === 'members' || args[0] === 'member') {
+          return await withClient(target(), async (client) =>
+            (await import('./members')).memberCommand(client, out, args, { role: values.role }),
+          );
+        }
         return await withClient(target(), async (client) =>
           (await import('./projects')).projectCommand(client, out, args, {
             description: values.description,

@@ -18,7 +18,8 @@ import { serviceRoutes } from '../protocol/routes/services';
 import { schedulerRoutes } from '../protocol/routes/scheduler';
 import { statusRoutes } from '../protocol/routes/status';
 import { userRoutes } from '../protocol/routes/users';
-import type { CreateTokenRequest, Role } from '../protocol/users';
+import { memberRoutes } from '../protocol/routes/members';
+import type { CreateTokenRequest, ProjectRole, Role } from '../protocol/users';
 import {
   urlOf,
   type AnswerOf,
@@ -221,6 +222,12 @@ export class ApiClient {
   /** the answer holds the token's secret: the only time it is shown */
   createToken = (request: CreateTokenRequest) => this.call(userRoutes.createToken, { body: request });
   revokeToken = (id: string) => this.call(userRoutes.revokeToken, { params: { id } });
+  /** `project`: an id or a name */
+  listMembers = (project: string) => this.call(memberRoutes.list, { params: { id: project } });
+  /** adds the user to the project, or changes their role */
+  setMember = (project: string, user: string, role: ProjectRole) =>
+    this.call(memberRoutes.set, { params: { id: project, user }, body: { role } });
+  removeMember = (project: string, user: string) => this.call(memberRoutes.remove, { params: { id: project, user } });
   /** whether the lab holds content by sha256 (a 404 BackendError when not) */
   checkBlob = (sha256: string) => this.call(blobRoutes.check, { params: { sha256 } });
   blobUploadState = (sha256: string) => this.call(blobRoutes.uploadState, { params: { sha256 } });

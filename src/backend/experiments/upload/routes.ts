@@ -3,6 +3,7 @@ import { RUN_LIMITS } from '../../../protocol/limits';
 import { EVENTS_CHUNK_BYTES, runUploadRoutes as routes } from '../../../protocol/routes/run-upload';
 import { ApiError } from '../../errors';
 import { register } from '../../http/register';
+import { checkNamedProject } from '../../http/server';
 import type { Logger } from '../../log';
 import { declaredLength, readBounded, streamedScope, type RawBody } from './body';
 import { appendEvents, checkWholeLines, offsetAhead } from './events-append';
@@ -42,6 +43,9 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
         declaredLength(request.headers['content-length']),
       );
       checkManifest(id, text);
+      // the project the manifest names is the run's project: its editors (and the lab's admins) may send it
+      const named = (JSON.parse(text.toString('utf8')) as { project?: unknown }).project;
+      checkNamedProject(request, typeof named === 'string' ? named : null, 'write');
       return locks.run(id, async () => {
         const dir = runFolder(home, id);
         const sha256 = writeManifest(dir, text);
