@@ -4,6 +4,7 @@ import type { Backend } from '../../src/backend/app';
 import { register } from '../../src/backend/http/register';
 import { registeredRoutes } from '../../src/backend/http/server';
 import { ApiClient, BackendError } from '../../src/client/api-client';
+import { blobRoutes } from '../../src/protocol/routes/blobs';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
 import { experimentRoutes } from '../../src/protocol/routes/experiments';
 import { jobRoutes } from '../../src/protocol/routes/jobs';
@@ -32,6 +33,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   experiments: experimentRoutes,
   users: userRoutes,
   runUpload: runUploadRoutes,
+  blobs: blobRoutes,
   members: memberRoutes,
 };
 
