@@ -8,6 +8,7 @@ import { projectScopeOf } from '../../src/backend/http/project-scopes';
 import { MemoryLogger } from '../../src/backend/log';
 import { listenOptions } from '../../src/backend/main';
 import type { Project } from '../../src/protocol/api';
+import { blobRoutes } from '../../src/protocol/routes/blobs';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
 import { experimentRoutes } from '../../src/protocol/routes/experiments';
 import { jobRoutes } from '../../src/protocol/routes/jobs';
@@ -23,6 +24,7 @@ import { statusRoutes } from '../../src/protocol/routes/status';
 import { userRoutes } from '../../src/protocol/routes/users';
 import type { CreatedToken, ProjectMember } from '../../src/protocol/users';
 import { errorOf, raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
+import { cliAsync } from './process-helpers';
 
 /** Every route table of `src/protocol/routes` (as in route-tables.test.ts). */
 const TABLES: Record<string, Record<string, Route>> = {
@@ -38,6 +40,7 @@ const TABLES: Record<string, Record<string, Route>> = {
   experiments: experimentRoutes,
   users: userRoutes,
   runUpload: runUploadRoutes,
+  blobs: blobRoutes,
 };
 const ENTRIES = Object.entries(TABLES).flatMap(([feature, table]) =>
   Object.entries(table).map(([name, route]) => ({ name: `${feature}.${name}`, route })),
@@ -163,6 +166,7 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
   let ca: Buffer;
   let port: number;
   let csv: string;
+  let caFile: string;
   const tokens: Record<string, string> = {};
   let A: Project;
   let B: Project;
@@ -181,6 +185,7 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
     fs.mkdirSync(home, { recursive: true });
     const files = makeCertificate(path.dirname(home));
     ca = fs.readFileSync(files.cert);
+    caFile = files.cert;
     csv = path.join(path.dirname(home), 'iris.csv');
     fs.writeFileSync(csv, 'a,b\n1,2\n');
     backend = await Backend.start({
@@ -349,6 +354,33 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
     assert.deepStrictEqual(alice, ['alpha'], 'a project without members is seen by admins only');
     assert.strictEqual((await request('GET', '/api/projects/no-members', 'erin')).status, 404);
     assert.strictEqual((await request('PATCH', `/api/projects/${B.id}`, 'ada', { description: 'seen' })).status, 200);
+  });
+
+  it('lists, adds, changes and removes members with the CLI, as the owner of a project on a remote lab', async () => {
+    const env = { MLLAB_URL: backend.url, MLLAB_TOKEN: tokens.alice, MLLAB_CA_FILE: caFile, MLLAB_HOME: '' };
+    let r = await cliAsync(['project', 'member', 'add', 'alpha', 'erin', '--role', 'viewer'], { env });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /"erin" is now viewer of project "alpha"/);
+    r = await cliAsync(['project', 'members', 'alpha'], { env });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^alice\s+owner\s/m);
+    assert.match(r.stdout, /^erin\s+viewer\s/m);
+    r = await cliAsync(['project', 'member', 'add', 'alpha', 'carol', '--role', 'editor'], { env });
+    assert.notStrictEqual(r.status, 0);
+    assert.match(r.stderr, /"carol" is a viewer of the lab/);
+    r = await cliAsync(['project', 'member', 'add', 'alpha', 'erin'], { env });
+    assert.notStrictEqual(r.status, 0);
+    assert.match(r.stderr, /needs --role owner\|editor\|viewer/);
+    r = await cliAsync(['project', 'member', 'remove', 'alpha', 'erin', '--json'], { env });
+    assert.strictEqual(r.status, 0, r.stderr);
+    r = await cliAsync(['project', 'members', 'alpha', '--json'], { env });
+    assert.deepStrictEqual(
+      r.json<ProjectMember[]>().map((m) => m.user),
+      ['alice', 'bob', 'carol'],
+    );
+    r = await cliAsync(['project', 'members', 'bobs-secret'], { env });
+    assert.notStrictEqual(r.status, 0);
+    assert.match(r.stderr, /No project is called or has the id "bobs-secret"/);
   });
 
   it('declares a project rule for every entry of every route table', () => {
