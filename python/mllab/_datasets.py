@@ -13,6 +13,8 @@ from urllib.parse import quote
 from . import _backend
 from ._errors import MLLabError
 from ._home import datasets_cache_dir, find_home, registration_path
+from ._remote import remote_from_env
+from ._remote_datasets import remote_dataset
 from ._unzip import unpack_cached
 
 __all__ = ["dataset", "add_dataset", "datasets", "parse_name"]
@@ -85,7 +87,10 @@ def dataset(name: str, version: Optional[int] = None, unpack: bool = True, proje
             afterwards; False returns the zip itself. Ignored for a single file.
         project: project id or name; None for the lab home's active project.
         home: the lab home; None to use ``$MLLAB_HOME`` or the ``.mllab`` folder found
-            walking up from the working directory.
+            walking up from the working directory. With ``$MLLAB_URL`` and ``$MLLAB_TOKEN``
+            set (and ``home`` None), the lab over the network: the content is fetched into
+            the local cache (``$MLLAB_CACHE_DIR``, default ``~/.cache/mllab/blobs``, capped
+            by ``$MLLAB_CACHE_MAX_BYTES``) once, checked against its sha256, and reused.
 
     Returns:
         For a single file, the path of the stored read-only file; for a package, the
@@ -96,6 +101,9 @@ def dataset(name: str, version: Optional[int] = None, unpack: bool = True, proje
     """
     plain, which = parse_name(name, version)
     _check_project(project)
+    remote = remote_from_env() if home is None else None
+    if remote is not None:
+        return remote_dataset(remote, plain, which, unpack, project)
     lab_home = find_home(home)
     info = _offline_version(lab_home, plain, which)
     if info is None:

@@ -1,0 +1,237 @@
+"""Datasets of a lab over the network: a version's content fetched into the local cache.
+
+``mllab.dataset("name")`` with ``MLLAB_URL`` and ``MLLAB_TOKEN`` set asks the lab which content the
+version is (its sha256), and returns it from the cache (``_blob_cache``) when it is there: no byte is
+fetched. Otherwise the content is fetched into ``tmp/<sha256>.part`` of the cache, resumed after a
+dropped connection with ``Range`` and ``If-Range`` (the lab's ETag is the sha256, so bytes of other
+content are never mixed in), checked against its sha256, and moved into place; a package is then
+unpacked once. When the lab cannot be reached, the version the same name resolved to last time is
+used if its content is cached.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import ssl
+import sys
+import time
+from typing import Any, Dict, Optional, Union
+from urllib.parse import quote
+
+from ._blob_cache import BlobCache, hash_file
+from ._errors import MLLabError
+from ._remote import Connection, LabError, NetworkError, Remote
+from ._unzip import unpack_cached
+
+#: network failures in a row (with no byte of progress between them) before giving up
+RETRIES = 8
+_CHUNK = 1024 * 1024
+
+
+def _version_path(name: str, which: Union[int, str], project: Optional[str], content: bool = False) -> str:
+    query = f"?project={quote(project, safe='')}" if project is not None else ""
+    return f"/api/datasets/{quote(name, safe='')}/versions/{which}{'/content' if content else ''}{query}"
+
+
+def _lab_error(e: LabError, what: str) -> MLLabError:
+    message = e.body.get("error", {}).get("message") if isinstance(e.body.get("error"), dict) else None
+    if e.status == 401:
+        return MLLabError(f"The lab refused the token (expired or revoked?): set MLLAB_TOKEN to a new one. "
+                          f"The lab says: {message or e}", code="unauthorized")
+    return MLLabError(f"{what}: {message or e}", code=e.code or "lab_error")
+
+
+def _resolve(conn: Connection, cache: BlobCache, name: str, which: Union[int, str],
+             project: Optional[str]) -> Dict[str, Any]:
+    """The version's record from the lab, or the one remembered when the lab cannot be reached."""
+    path = _version_path(name, which, project)
+    key = f"{conn.remote.url}|{project or ''}|{name.lower()}|{which}"
+    failures = 0
+    while True:
+        try:
+            _status, info = conn.request("GET", path)
+            break
+        except LabError as e:
+            raise _lab_error(e, f"Dataset {name} ({which})") from None
+        except NetworkError as e:
+            failures += 1
+            if failures < 3:
+                time.sleep(0.2 * failures)
+                continue
+            known = cache.recall(key)
+            if known is not None and cache.lookup(str(known.get("sha256"))) is not None:
+                if which == "latest":
+                    sys.stderr.write(f"mllab: the lab at {conn.remote.url} does not answer ({e}): using "
+                                     f"{name} v{known.get('version')}, the latest version when it last did.\n")
+                return known
+            raise MLLabError(f"The lab at {conn.remote.url} does not answer ({e}), and dataset {name} is not in "
+                             f"the local cache: check the network and MLLAB_URL.", code="unreachable") from None
+    sha = str(info.get("sha256", "")).lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha) or not isinstance(info.get("size"), int):
+        raise MLLabError(f"The lab answered GET {path} with something that is not a dataset version.",
+                         code="bad_answer")
+    info["sha256"] = sha
+    kept = {k: info.get(k) for k in ("name", "version", "sha256", "size", "kind", "fileName", "projectId")}
+    cache.remember(key, kept)
+    if which == "latest":
+        cache.remember(f"{conn.remote.url}|{project or ''}|{name.lower()}|{info.get('version')}", kept)
+    return info
+
+
+class _Progress:
+    """One line on stderr, redrawn in place, when stderr is a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = total
+        self.shown = sys.stderr.isatty()
+        self.last = 0.0
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.shown or (not force and now - self.last < 0.1):
+            return
+        self.last = now
+        fraction = min(1.0, done / self.total) if self.total else 1.0
+        filled = int(fraction * 24)
+        sys.stderr.write(f"\rdownloading {self.label} [{'#' * filled}{'.' * (24 - filled)}] "
+                         f"{int(fraction * 100)}% {_size(done)} / {_size(self.total)}\x1b[K")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _fetch_once(conn: Connection, path: str, part: str, sha: str, size: int, progress: _Progress) -> None:
+    """One GET of the content from the bytes held in ``part``; raises NetworkError when it breaks."""
+    held = os.path.getsize(part) if os.path.exists(part) else 0
+    if held > size:
+        os.remove(part)
+        held = 0
+    if held == size:
+        return
+    headers = {"Authorization": f"Bearer {conn.remote.token}"}
+    if held > 0:
+        headers["Range"] = f"bytes={held}-"
+        headers["If-Range"] = f'"{sha}"'
+    try:
+        http_conn = conn._open()  # noqa: SLF001  (the same connection settings as every request)
+        http_conn.request("GET", conn._prefix + path, headers=headers)  # noqa: SLF001
+        res = http_conn.getresponse()
+        if res.status == 416:
+            res.read()
+            os.remove(part)
+            raise NetworkError("the lab holds other bytes than those fetched before: fetching again")
+        if res.status not in (200, 206):
+            body = res.read()
+            conn.close()
+            if res.status >= 500:
+                raise NetworkError(f"the lab answered {res.status}")
+            try:
+                answer = json.loads(body.decode("utf-8"))
+            except ValueError:
+                answer = {}
+            raise LabError(res.status, answer if isinstance(answer, dict) else {})
+        start = 0
+        if res.status == 206:
+            content_range = res.getheader("content-range", "")
+            start = int(content_range.split(" ", 1)[1].split("-", 1)[0]) if content_range.startswith("bytes ") else -1
+            if start != held:
+                conn.close()
+                raise NetworkError(f"the lab answered bytes from {start}, not {held}")
+        done = start
+        with open(part, "ab" if res.status == 206 else "wb") as f:
+            while True:
+                chunk = res.read(_CHUNK)
+                if not chunk:
+                    break
+                f.write(chunk)
+                done += len(chunk)
+                progress.update(done)
+        if done < size:
+            conn.close()
+            raise NetworkError(f"the answer ended at byte {done} of {size}")
+    except ssl.SSLCertVerificationError as e:
+        conn.close()
+        raise MLLabError(f"The certificate of {conn.remote.url} is not trusted ({e.verify_message}): set "
+                         f"MLLAB_CA_FILE to the lab's certificate.", code="tls_untrusted") from None
+    except (OSError, http.client.HTTPException) as e:
+        conn.close()
+        raise NetworkError(f"{type(e).__name__}: {e}") from None
+
+
+def fetch(conn: Connection, cache: BlobCache, info: Dict[str, Any], project: Optional[str]) -> str:
+    """The cached file of a version, fetched (resumed, checked) when it is not cached yet."""
+    sha = info["sha256"]
+    found = cache.lookup(sha)
+    if found is not None:
+        return found
+    size = int(info["size"])
+    label = f"{info.get('name')} v{info.get('version')}"
+    path = _version_path(str(info.get("name")), int(info.get("version", 0)), project, content=True)
+    part = cache.part_of(sha)
+    os.makedirs(os.path.dirname(part), mode=0o700, exist_ok=True)
+    progress = _Progress(label, size)
+    failures = 0
+    try:
+        for _attempt in range(10_000):
+            before = os.path.getsize(part) if os.path.exists(part) else 0
+            try:
+                _fetch_once(conn, path, part, sha, size, progress)
+                break
+            except NetworkError as e:
+                after = os.path.getsize(part) if os.path.exists(part) else 0
+                failures = 1 if after > before else failures + 1
+                if failures > RETRIES:
+                    raise MLLabError(f"Fetching dataset {label} from {conn.remote.url} failed {failures} times "
+                                     f"({e}); what was received is kept and the next call goes on from there.",
+                                     code="unreachable") from None
+                time.sleep(min(5.0, 0.1 * 2 ** failures))
+            except LabError as e:
+                raise _lab_error(e, f"Fetching dataset {label}") from None
+        progress.update(size, force=True)
+    finally:
+        progress.done()
+    got = hash_file(part)
+    if got != sha:
+        os.remove(part)
+        raise MLLabError(f"The content fetched for dataset {label} has sha256 {got}, not {sha}: it was removed; "
+                         f"call again to fetch it anew.", code="hash_mismatch")
+    stored = cache.store(part, sha)
+    cache.evict(keep=sha)
+    return stored
+
+
+def remote_dataset(remote: Remote, name: str, which: Union[int, str], unpack: bool,
+                   project: Optional[str]) -> str:
+    """The local path of a dataset version of a lab over the network (see the module's docstring)."""
+    cache = BlobCache()
+    conn = Connection(remote)
+    try:
+        info = _resolve(conn, cache, name, which, project)
+        from ._experiments import note_dataset_input
+        number = info.get("version")
+        note_dataset_input(str(info.get("name", name)), number if isinstance(number, int) else None)
+        stored = fetch(conn, cache, info, project)
+    finally:
+        conn.close()
+    if info.get("kind") != "package" or not unpack:
+        return stored
+    folder_root = cache.unpacked_dir()
+    os.makedirs(folder_root, mode=0o700, exist_ok=True)
+    folder = unpack_cached(stored, folder_root, info["sha256"])
+    cache.touch(folder)
+    cache.evict(keep=info["sha256"])
+    return folder

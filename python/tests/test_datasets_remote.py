@@ -1,0 +1,320 @@
+"""Datasets of a lab over the network, fetched by the Python client into its local cache.
+
+Real parts only: the built lab (`node dist/cli.js serve --listen` with a certificate made by openssl
+here), datasets added to it, and a TCP proxy written here that counts the bytes it forwards and cuts
+its connections on demand, or refuses them (the network gone).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from typing import Any, Dict, List, Optional
+
+import support  # noqa: F401  (puts the package under test first on sys.path)
+
+import mllab
+from mllab import MLLabError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CLI = os.path.join(REPO, "dist", "cli.js")
+NODE = shutil.which("node")
+OPENSSL = shutil.which("openssl")
+MB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CountingProxy:
+    """Forwards TCP connections to ``target``, counting the bytes sent down to the client;
+    ``cut_after_down(n)`` resets every connection once ``n`` more bytes went down; with ``refusing``
+    set, new connections are closed at once (as if the lab could not be reached)."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        self.lock = threading.Lock()
+        self.open: List[socket.socket] = []
+        self.down = 0
+        self.connections = 0
+        self.cuts = 0
+        self.refusing = False
+        self._cut_at: Optional[int] = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if self.refusing:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open += [client, upstream]
+                self.connections += 1
+            for a, b, down in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, down), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, dest: socket.socket, down: bool) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                dest.sendall(data)
+                if down:
+                    with self.lock:
+                        self.down += len(data)
+                        cut = self._cut_at is not None and self.down >= self._cut_at
+                        if cut:
+                            self._cut_at = None
+                    if cut:
+                        self.cut()
+                        break
+        except OSError:
+            pass
+        for s in (source, dest):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut_after_down(self, n: int) -> None:
+        with self.lock:
+            self._cut_at = self.down + n
+
+    def cut(self) -> None:
+        with self.lock:
+            sockets, self.open = self.open, []
+            self.cuts += 1
+        for s in sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.server.close()
+        self.cut()
+
+
+@unittest.skipUnless(NODE and OPENSSL and os.path.isfile(CLI), "needs node, openssl and the built dist/cli.js")
+class RemoteDatasetTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.mkdtemp(prefix="mllab-remote-data-")
+        cls.home = os.path.join(cls.tmp, "lab")
+        cls.cert = os.path.join(cls.tmp, "lab.crt")
+        key = os.path.join(cls.tmp, "lab.key")
+        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cls.cert,
+                        "-days", "1", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+        tls_port = free_port()
+        cls.lab = subprocess.Popen(
+            [NODE, CLI, "serve", "--home", cls.home, "--listen", f"127.0.0.1:{tls_port}", "--tls-cert", cls.cert,
+             "--tls-key", key, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        text = ""
+        while True:  # the JSON result, printed once it serves
+            line = cls.lab.stdout.readline()
+            text += line
+            if not line or line.startswith("}"):
+                break
+        assert '"serving":true' in text.replace(" ", ""), f"the lab did not start: {text}"
+        cls.drains = [threading.Thread(target=s.read, daemon=True) for s in (cls.lab.stdout, cls.lab.stderr)]
+        for drain in cls.drains:
+            drain.start()
+        with open(os.path.join(cls.home, "run", "backend.json"), encoding="utf-8") as f:
+            registration = json.load(f)
+        cls.local_port, cls.owner = registration["port"], registration["token"]
+        cls.api("POST", "/api/users", {"name": "ann", "role": "viewer"})
+        cls.token = cls.api("POST", "/api/tokens", {"user": "ann"})["token"]
+        project = cls.api("POST", "/api/projects", {"name": "Shared data"})
+        cls.api("PUT", "/api/active-project", {"projectId": project["id"]})
+        cls.api("PUT", f"/api/projects/{project['id']}/members/ann", {"role": "viewer"})
+        cls.proxy = CountingProxy(tls_port)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.proxy.close()
+        if cls.lab.poll() is None:
+            cls.lab.send_signal(signal.SIGTERM)
+            cls.lab.wait(30)
+        for drain in cls.drains:
+            drain.join(10)
+        cls.lab.stdout.close()
+        cls.lab.stderr.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def api(cls, method: str, path: str, body: Any = None) -> Any:
+        """A request on the lab's local port with the owner's token."""
+        conn = http.client.HTTPConnection("127.0.0.1", cls.local_port, timeout=60)
+        try:
+            headers = {"Authorization": f"Bearer {cls.owner}"}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=headers)
+            res = conn.getresponse()
+            text = res.read().decode()
+            assert res.status < 300, f"{method} {path}: {res.status} {text}"
+            return json.loads(text) if text else None
+        finally:
+            conn.close()
+
+    def setUp(self) -> None:
+        self.cache = tempfile.mkdtemp(prefix="cache-", dir=self.tmp)
+        self.saved = dict(os.environ)
+        os.environ.pop("MLLAB_HOME", None)
+        os.environ.update(MLLAB_URL=f"https://127.0.0.1:{self.proxy.port}", MLLAB_TOKEN=self.token,
+                          MLLAB_CA_FILE=self.cert, MLLAB_CACHE_DIR=self.cache)
+        os.environ.pop("MLLAB_CACHE_MAX_BYTES", None)
+        self.proxy.refusing = False
+
+    def tearDown(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.saved)
+        self.proxy.refusing = False
+
+    def add(self, name: str, data: bytes) -> Dict[str, Any]:
+        source = os.path.join(self.tmp, f"{name}.bin")
+        with open(source, "wb") as f:
+            f.write(data)
+        return self.api("POST", "/api/datasets", {"path": source, "name": name})
+
+    def test_fetched_once_into_the_cache_then_used_without_the_network(self) -> None:
+        data = os.urandom(3 * MB)
+        version = self.add("churn", data)
+        before = self.proxy.down
+        path = mllab.dataset("churn")
+        self.assertTrue(path.startswith(os.path.join(self.cache, "sha256") + os.sep), path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o222, 0, "cached content is read-only")
+        self.assertGreaterEqual(self.proxy.down - before, len(data))
+        self.assertEqual(os.listdir(os.path.join(self.cache, "tmp")), [], "no partial file is left")
+
+        before = self.proxy.down
+        self.assertEqual(mllab.dataset("churn", version=version["version"]), path)
+        self.assertLess(self.proxy.down - before, 64 * 1024, "the second call fetched no content")
+
+        self.proxy.refusing = True
+        connections = self.proxy.connections
+        self.assertEqual(mllab.dataset(f"churn:v{version['version']}"), path)
+        self.assertEqual(mllab.dataset("churn"), path, "the latest version when the lab last answered")
+        self.assertEqual(self.proxy.connections, connections, "no connection reached the lab")
+        with self.assertRaises(MLLabError) as caught:
+            mllab.dataset("never-fetched")
+        self.assertIn("is not in the local cache", str(caught.exception))
+
+    def test_a_fetch_cut_off_goes_on_from_the_bytes_received(self) -> None:
+        data = os.urandom(8 * MB)
+        self.add("images-raw", data)
+        before = self.proxy.down
+        cuts = self.proxy.cuts
+        self.proxy.cut_after_down(3 * MB)
+        path = mllab.dataset("images-raw")
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(self.proxy.cuts, cuts + 1, "the connection was cut during the fetch")
+        self.assertLess(self.proxy.down - before, len(data) + 2 * MB, "resumed, not fetched again from the start")
+
+    def test_least_recently_used_content_goes_first_beyond_the_cap(self) -> None:
+        os.environ["MLLAB_CACHE_MAX_BYTES"] = str(int(2.5 * MB))
+        blobs = {name: os.urandom(MB) for name in ("lru-a", "lru-b", "lru-c")}
+        versions = {name: self.add(name, data) for name, data in blobs.items()}
+        a = mllab.dataset("lru-a")
+        time.sleep(0.05)
+        b = mllab.dataset("lru-b")
+        time.sleep(0.05)
+        self.assertEqual(mllab.dataset("lru-a"), a)  # used again: b is now the least recently used
+        time.sleep(0.05)
+        c = mllab.dataset("lru-c")
+        self.assertTrue(os.path.exists(a))
+        self.assertTrue(os.path.exists(c))
+        self.assertFalse(os.path.exists(b), "the least recently used content was evicted")
+        self.assertFalse(os.path.exists(b + ".ok"))
+        before = self.proxy.down
+        self.assertEqual(mllab.dataset("lru-b"), b)
+        self.assertGreaterEqual(self.proxy.down - before, MB, "evicted content is fetched again")
+        with open(b, "rb") as f:
+            self.assertEqual(f.read(), blobs["lru-b"])
+        self.assertEqual(versions["lru-b"]["sha256"], os.path.basename(os.path.dirname(b)) + os.path.basename(b))
+
+    def test_a_damaged_cache_file_is_found_and_fetched_again(self) -> None:
+        data = os.urandom(2 * MB)
+        self.add("labels", data)
+        path = mllab.dataset("labels")
+        os.chmod(path, 0o600)
+        with open(path, "r+b") as f:
+            f.seek(MB)
+            f.write(b"\x00" if data[MB:MB + 1] != b"\x00" else b"\x01")
+        before = self.proxy.down
+        self.assertEqual(mllab.dataset("labels"), path)
+        self.assertGreaterEqual(self.proxy.down - before, len(data), "the damaged file was fetched again")
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), data)
+
+    def test_a_package_is_unpacked_once_from_the_cache(self) -> None:
+        folder = os.path.join(self.tmp, "corpus")
+        os.makedirs(os.path.join(folder, "docs"))
+        files = {"readme.txt": b"hello\n", os.path.join("docs", "a.bin"): os.urandom(100_000)}
+        for rel, content in files.items():
+            with open(os.path.join(folder, rel), "wb") as f:
+                f.write(content)
+        version = self.api("POST", "/api/datasets", {"path": folder, "name": "corpus"})
+        self.assertEqual(version["kind"], "package")
+        unpacked = mllab.dataset("corpus")
+        self.assertEqual(unpacked, os.path.join(self.cache, "unpacked", version["sha256"]))
+        for rel, content in files.items():
+            with open(os.path.join(unpacked, rel), "rb") as f:
+                self.assertEqual(f.read(), content)
+        marker = os.stat(unpacked).st_ino
+        self.assertEqual(mllab.dataset("corpus"), unpacked)
+        self.assertEqual(os.stat(unpacked).st_ino, marker, "not unpacked again")
+        zipped = mllab.dataset("corpus", unpack=False)
+        self.assertTrue(zipped.startswith(os.path.join(self.cache, "sha256")))
+
+    def test_the_lab_s_refusals_are_said_in_words(self) -> None:
+        with self.assertRaises(MLLabError) as caught:
+            mllab.dataset("no-such-data")
+        self.assertIn("No dataset called", str(caught.exception))
+        os.environ["MLLAB_TOKEN"] = "mllab_0000000000000000_" + "0" * 64
+        with self.assertRaises(MLLabError) as refused:
+            mllab.dataset("churn")
+        self.assertIn("refused the token", str(refused.exception))
+        self.assertNotIn("0" * 64, str(refused.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
