@@ -284,9 +284,27 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
   });
 
-  it('shows a run recorded in the served lab live in the Experiments view', async () => {
+  it('shows a run recorded in the served lab live in the Experiments view, and its details page', async () => {
     const id = recordRun('remote-live');
+    fs.writeFileSync(path.join(home, 'runs', id, 'stdout.log'), 'printed on the lab machine\n');
     await waitFor('the run in the Experiments view', () => lab.experiments.items.some((e) => e.id === id), 60000);
+    await vscode.commands.executeCommand('mllab.experiment.show', id);
+    const panel = await waitFor('the details panel', () => lab.experimentDetails.get(id));
+    await waitFor('the ready handshake', () => panel.readyCount > 0 && panel.lastPosted?.type === 'show');
+    const shown = panel.lastPosted!;
+    assert.ok(shown.type === 'show');
+    assert.strictEqual(shown.id, id);
+    // the run directory is on the lab's machine: its logs are not read from this one's disk
+    const logs = shown.sections.find((s) => s.id === 'logs')!;
+    assert.deepStrictEqual(logs.texts, []);
+    assert.match(logs.empty ?? '', /kept on the machine of the lab at .*not available for a lab reached by URL yet/);
+    const reveal = shown.buttons.find((b) => b.request.kind === 'file' && b.request.action === 'reveal')!;
+    assert.ok(reveal, 'the page has its Reveal Run Directory button');
+    await assert.rejects(
+      panel.perform({ type: 'request', id, request: reveal.request }),
+      /Opening a run's files is not available for a lab reached by URL \(https:\/\/127\.0\.0\.1:\d+\) yet/,
+    );
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('says that running a file in the terminal is not available for a lab reached by URL yet', async () => {

@@ -47,6 +47,8 @@ export interface DetailsInput {
   readonly revealIn: 'os' | 'explorer';
   /** set when the experiment was deleted while shown */
   readonly deleted?: boolean;
+  /** the URL of the lab reached by URL that keeps the run (its files are on that lab's machine) */
+  readonly remoteLab?: string;
 }
 
 export interface DetailsContent {
@@ -226,7 +228,7 @@ export function buildDetails(input: DetailsInput): DetailsContent {
       empty: 'No artifacts logged.',
     },
     resultSection(e.result),
-    logsSection(input.logs, (name) => file(name, path.join(e.dir, name)), live, stdout),
+    logsSection(input.logs, (name) => file(name, path.join(e.dir, name)), live, stdout, input.remoteLab),
     {
       id: 'tags',
       title: 'Tags',
@@ -359,7 +361,16 @@ function logsSection(
   file: (name: string) => string,
   live: boolean,
   stdout: string,
+  remoteLab?: string,
 ): DetailsSection {
+  if (remoteLab) {
+    return {
+      id: 'logs',
+      title: 'Logs',
+      texts: [],
+      empty: `The run's output logs are kept on the machine of the lab at ${remoteLab}: showing them here is not available for a lab reached by URL yet.`,
+    };
+  }
   const texts = logs
     .filter((l) => l.exists)
     .map((l): DetailsText => {

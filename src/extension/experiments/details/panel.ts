@@ -146,7 +146,7 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
     }
     const [logs, packages] = await Promise.all([
       this.readLogs(details),
-      readPackages(details.dir, details.manifest.packages),
+      this.deps.backend.remoteUrl ? undefined : readPackages(details.dir, details.manifest.packages),
     ]);
     if (mine !== this.generation || this.isDisposed) {
       return; // a newer reload, or the deletion, came first
@@ -218,6 +218,9 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
   }
 
   private readLogs(details: ExperimentDetails): Promise<LogTail[]> {
+    if (this.deps.backend.remoteUrl) {
+      return Promise.resolve([]); // the run directory is on the lab's machine
+    }
     return Promise.all(['stdout.log', 'stderr.log'].map((name) => readLogTail(details.dir, name)));
   }
 
@@ -232,6 +235,7 @@ export class ExperimentDetailsPanel extends WebviewPanelHost<HostToWebviewMessag
       now: Date.now(),
       revealIn: revealTarget(),
       deleted: this.deleted,
+      remoteLab: this.deps.backend.remoteUrl,
     });
     this.post(this.content.show);
   }
