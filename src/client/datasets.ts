@@ -237,7 +237,7 @@ export async function uploadBlob(
   await withRetries(
     options,
     async () => {
-      for (;;) {
+      for (let busy = 0; ;) {
         const state = await client.blobUploadState(sha256);
         held = state.received;
         report();
@@ -263,7 +263,16 @@ export async function uploadBlob(
           return;
         }
         if (answer.status === 409) {
-          await sleep(200); // another upload of the same content, or the lab has not yet seen the break
+          // another upload of the same content, or the lab has not yet seen the break
+          busy = answer.state.received > state.received ? 0 : busy + 1;
+          if (busy > 150) {
+            throw new BackendError(
+              409,
+              'upload_busy',
+              'Another upload of this content has been going on for 30 s without progress: try again later.',
+            );
+          }
+          await sleep(200);
         }
       }
     },

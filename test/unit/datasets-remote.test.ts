@@ -5,7 +5,10 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as net from 'net';
 import * as path from 'path';
+import { Readable } from 'stream';
 import { Backend } from '../../src/backend/app';
+import { BlobUploads } from '../../src/backend/blobs/uploads';
+import { BlobStore } from '../../src/backend/files/blob-store';
 import { MemoryLogger } from '../../src/backend/log';
 import { listenOptions } from '../../src/backend/main';
 import type { DatasetVersion } from '../../src/protocol/datasets';
@@ -515,5 +518,55 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     assert.strictEqual((JSON.parse(got.stdout) as { path: string }).path, path.join(out, 'images'));
     assert.deepStrictEqual(tree(path.join(out, 'images')), tree(folder));
     assert.deepStrictEqual(fs.readdirSync(out), ['images']);
+  });
+});
+
+describe('partial uploads of blobs: kept in tmp/ under a bound of size and age', function () {
+  let home: string;
+  let cleanup: () => void;
+  before(() => {
+    ({ home, cleanup } = tempHome());
+    fs.mkdirSync(home, { recursive: true });
+  });
+  after(() => cleanup());
+
+  it('drops the oldest beyond the size bound, and those untouched for longer than the age bound', async () => {
+    let now = Date.now();
+    const blobs = new BlobStore(home);
+    const uploads = new BlobUploads(blobs, new MemoryLogger(), { maxAgeMs: 60_000, maxBytes: 150_000 }, () => now);
+    const content = (seed: string) => Buffer.alloc(200_000, seed);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((seed) => ({ data: content(seed), sha: sha256Of(content(seed)) }));
+    const send = (x: { data: Buffer; sha: string }, bytes: number) =>
+      uploads.put(x.sha, { offset: 0, size: x.data.length, body: Readable.from([x.data.subarray(0, bytes)]) });
+    await send(a, 100_000);
+    const old = new Date(Date.now() - 10_000);
+    fs.utimesSync(path.join(uploads.dir, `${a.sha}.part`), old, old);
+    await send(b, 100_000);
+    assert.deepStrictEqual(
+      [a, b].map((x) => uploads.state(x.sha).received),
+      [100_000, 100_000],
+      'both kept: the bound is checked before a new upload',
+    );
+    await send(c, 10_000);
+    assert.deepStrictEqual(
+      [a, b, c].map((x) => uploads.state(x.sha).received),
+      [0, 100_000, 10_000],
+      'the oldest went: more than 150,000 bytes were held',
+    );
+    now += 120_000;
+    await send(d, 1_000);
+    assert.deepStrictEqual(
+      [b, c, d].map((x) => uploads.state(x.sha).received),
+      [0, 0, 1_000],
+      'those untouched for more than a minute went',
+    );
+    const rest = await uploads.put(d.sha, {
+      offset: 1_000,
+      size: d.data.length,
+      body: Readable.from([d.data.subarray(1_000)]),
+    });
+    assert.deepStrictEqual(rest.state, { sha256: d.sha, stored: true, received: 200_000 });
+    assert.ok(fs.readFileSync(blobs.pathOf(d.sha)).equals(d.data));
+    assert.deepStrictEqual(fs.readdirSync(uploads.dir), []);
   });
 });
