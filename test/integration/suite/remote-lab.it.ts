@@ -11,7 +11,7 @@ import type { BackendState } from '../../../src/extension/backend/backend-servic
 import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project, Registration } from '../../../src/protocol/api';
-import { manifest, writeManifest } from '../../unit/experiments-helpers';
+import { appendEvents, manifest, metricLine, writeManifest } from '../../unit/experiments-helpers';
 import { waitFor } from './helpers';
 
 /** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
@@ -305,6 +305,37 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
       /Opening a run's files is not available for a lab reached by URL \(https:\/\/127\.0\.0\.1:\d+\) yet/,
     );
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('shows the compare table and the metric charts of the served lab through its API', async () => {
+    const id = newRunId();
+    appendEvents(home, id, [1, 2, 3, 4].map((s) => metricLine('loss', 1 / s, s)).join(''));
+    const at = new Date().toISOString();
+    writeManifest(
+      home,
+      manifest(id, { name: 'remote-charts', project: project!.id, status: 'completed', startedAt: at, endedAt: at }),
+    );
+    const run = await waitFor(
+      'the run with its metric',
+      () => lab.experiments.items.find((e) => e.id === id && e.metrics.some((m) => m.key === 'loss' && m.count === 4)),
+      60000,
+    );
+    await vscode.commands.executeCommand('mllab.experiment.compare', run, [run]);
+    const table = await waitFor('the compare table', () =>
+      lab.compareTable.lastPosted?.type === 'table' ? lab.compareTable.lastPosted : undefined,
+    );
+    assert.ok(table.rows.length >= 1 && table.total >= 2, `${table.total} rows`);
+    assert.ok(table.columns.some((c) => c.id === 'metrics.loss.last'));
+    await vscode.commands.executeCommand('mllab.experiment.showCharts', run, [run]);
+    await waitFor('the series of the run', () => lab.metricCharts.seriesPosted >= 1, 30000);
+    const series = lab.metricCharts.lastPosted;
+    assert.ok(series?.type === 'series', `last message: ${series?.type}`);
+    assert.deepStrictEqual(
+      series.series.filter((s) => s.runId === id && s.key === 'loss').map((s) => s.total),
+      [4],
+    );
+    lab.compareTable.panel?.dispose();
+    lab.metricCharts.panel?.dispose();
   });
 
   it('says that running a file in the terminal is not available for a lab reached by URL yet', async () => {
