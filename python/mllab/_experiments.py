@@ -507,6 +507,8 @@ class Experiment:
                     data = "".join(buf[:n])
                     del buf[:n]
                 self._write(data.encode("utf-8", "surrogatepass"))
+                if self._shipper is not None:
+                    self._shipper.wake()  # a remote lab sees the points now, not at the next pass
             self._output.flush_files()
 
     def _write(self, data: bytes) -> None:

@@ -46,7 +46,8 @@ class Shipper:
 
     def __init__(self, remote: Remote, run_dir: str, journal: str) -> None:
         self._sender = RunSender(Connection(remote), run_dir, journal)
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # new lines were written (the run's flush), or the run ended
+        self._urgent = threading.Event()  # the run ended: cuts a pause after an error short too
         self._drained = threading.Event()
         self._finishing = False
         self._stopped = False
@@ -83,17 +84,19 @@ class Shipper:
                     said = message
                     if pause >= MAX_PAUSE:
                         _say(f"run {self._sender.id}: {message}; trying again")
-                self._wake.wait(pause)
+                self._urgent.wait(pause)  # (not woken by each flush: a lab that is away is not hammered)
                 pause = min(pause * 2, MAX_PAUSE)
             self._wake.clear()
         self._sender.conn.close()
 
     def wake(self) -> None:
+        """New events were written: the next pass starts now rather than after PASS_INTERVAL."""
         self._wake.set()
 
     def finish(self, timeout: Optional[float] = None) -> bool:
         """After the run's end: waits (at most ``timeout`` seconds) until the lab holds all of it."""
         self._finishing = True
+        self._urgent.set()
         self._wake.set()
         done = self._drained.wait(ship_timeout() if timeout is None else timeout)
         self._stopped = True

@@ -152,6 +152,8 @@ class ShipperTest(unittest.TestCase):
         self.token = self.api("POST", "/api/tokens", {"user": "max"})["token"]
         project = self.api("POST", "/api/projects", {"name": "Remote"})
         self.api("PUT", "/api/active-project", {"projectId": project["id"]})
+        # a project the owner made has no members: max records runs in it as its editor
+        self.api("PUT", f"/api/projects/{project['id']}/members/max", {"role": "editor"})
         self.proxy = CuttingProxy(self.tls_port)
 
     def tearDown(self) -> None:
