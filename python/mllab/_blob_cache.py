@@ -6,6 +6,7 @@ Layout (default ``~/.cache/mllab/blobs``, ``$MLLAB_CACHE_DIR`` to choose another
     sha256/ab/cdef....ok     size, change time and inode of the file when its hash was checked
     unpacked/<sha256>/       a package unpacked once (the safe unpacker of _unzip)
     tmp/<sha256>.part        a fetch under way, resumed with a Range by the next one
+    locks/<sha256>.lock      held by the process fetching that content (the others wait for it)
     refs/<key>.json          the version a (lab, project, name, version) resolved to last time
 
 Content is named by its hash, so the cache is shared by every project and lab of the user. Its size

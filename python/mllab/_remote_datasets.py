@@ -11,19 +11,25 @@ used if its content is cached.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import ssl
 import sys
 import time
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Union
 from urllib.parse import quote
 
 from ._blob_cache import BlobCache, hash_file
 from ._errors import MLLabError
 from ._remote import Connection, LabError, NetworkError, Remote
 from ._unzip import unpack_cached
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock between processes
+    fcntl = None  # type: ignore[assignment]
 
 #: network failures in a row (with no byte of progress between them) before giving up
 RETRIES = 8
@@ -172,12 +178,35 @@ def _fetch_once(conn: Connection, path: str, part: str, sha: str, size: int, pro
         raise NetworkError(f"{type(e).__name__}: {e}") from None
 
 
+@contextlib.contextmanager
+def _fetch_lock(cache: BlobCache, sha: str) -> Iterator[None]:
+    """One fetch of the same content at a time among the processes sharing the cache (they would
+    write the same partial file); the others wait, then find it cached."""
+    folder = os.path.join(cache.root, "locks")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    with open(os.path.join(folder, f"{sha}.lock"), "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def fetch(conn: Connection, cache: BlobCache, info: Dict[str, Any], project: Optional[str]) -> str:
     """The cached file of a version, fetched (resumed, checked) when it is not cached yet."""
     sha = info["sha256"]
     found = cache.lookup(sha)
     if found is not None:
         return found
+    with _fetch_lock(cache, sha):
+        return cache.lookup(sha) or _fetch(conn, cache, info, project)
+
+
+def _fetch(conn: Connection, cache: BlobCache, info: Dict[str, Any], project: Optional[str]) -> str:
+    sha = info["sha256"]
     size = int(info["size"])
     label = f"{info.get('name')} v{info.get('version')}"
     path = _version_path(str(info.get("name")), int(info.get("version", 0)), project, content=True)

@@ -16,6 +16,7 @@ import socket
 import stat
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -304,6 +305,23 @@ class RemoteDatasetTest(unittest.TestCase):
         self.assertEqual(os.stat(unpacked).st_ino, marker, "not unpacked again")
         zipped = mllab.dataset("corpus", unpack=False)
         self.assertTrue(zipped.startswith(os.path.join(self.cache, "sha256")))
+
+    def test_two_processes_fetching_the_same_content_share_one_fetch(self) -> None:
+        data = os.urandom(4 * MB)
+        self.add("shared", data)
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
+        script = "import mllab; print(mllab.dataset('shared'))"
+        before = self.proxy.down
+        children = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [child.communicate(timeout=120) for child in children]
+        for child, (out, err) in zip(children, results):
+            self.assertEqual(child.returncode, 0, err)
+        paths = {out.strip() for out, _err in results}
+        self.assertEqual(len(paths), 1, paths)
+        with open(paths.pop(), "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertLess(self.proxy.down - before, 1.5 * len(data), "the content was fetched once")
 
     def test_the_lab_s_refusals_are_said_in_words(self) -> None:
         with self.assertRaises(MLLabError) as caught:
