@@ -109,7 +109,7 @@ export class Backend {
       log: options.log,
       start: (job, trigger) => runner.run(job, trigger),
     });
-    const users = new UserRepository(store);
+    const users = new UserRepository(store, undefined, events);
     const projects = new ProjectRepository(store, events, [
       datasets,
       experimentRepo,

@@ -328,6 +328,20 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
       const leaked = alice.events.filter((e) => e.data.includes(B.id) || e.data.includes('secret'));
       assert.deepStrictEqual(leaked, [], 'no event of B reached alice');
       assert.ok(alice.events.some((e) => e.type === 'datasetVersionAdded' && e.data.includes(A.id)));
+      // a project alice creates, or one she is made a member of, reaches her view at once
+      const created = await request('POST', '/api/projects', 'alice', { name: 'gamma' });
+      assert.strictEqual(created.status, 201, created.text);
+      const gamma = created.json() as Project;
+      await until(() => alice.events.some((e) => e.data.includes(gamma.id)), 'the project she created reaches alice');
+      assert.strictEqual((await request('DELETE', `/api/projects/${gamma.id}`, 'alice')).status, 204);
+      const added = await request('PUT', `/api/projects/${B.id}/members/alice`, 'bob', { role: 'viewer' });
+      assert.strictEqual(added.status, 200, added.text);
+      await until(
+        () => alice.events.some((e) => e.type === 'projectUpdated' && e.data.includes(B.id)),
+        'the project she was added to reaches alice',
+      );
+      assert.strictEqual((await request('DELETE', `/api/projects/${B.id}/members/alice`, 'bob')).status, 204);
+      assert.strictEqual((await request('GET', `/api/projects/${B.id}`, 'alice')).status, 404, 'alice left B');
     } finally {
       alice.close();
       bob.close();
@@ -473,6 +487,10 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
         });
       const stranger = await send('alice');
       assert.strictEqual(stranger.status, 404, `${name} ${route.method} ${url} for alice: ${stranger.text}`);
+      if (route.method === 'GET') {
+        const head = await raw(port, 'HEAD', url, { token: tokens.alice, ca });
+        assert.strictEqual(head.status, 404, `${name} HEAD ${url} for alice`);
+      }
       assert.ok(!stranger.text.includes('bobs-secret'), `${name}: the answer does not name B`);
       // a cancel of an add nobody started is a 404 to everyone but admins: no viewer's 403 to see there
       if (scope.need !== 'read' && from.kind !== 'operation') {
@@ -487,6 +505,15 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
       checked++;
     }
     assert.ok(checked >= 60, `every project route was tried (${checked})`);
+    // a model of alpha registered from B's run: that run does not exist for alice
+    const cross = await request('POST', '/api/models', 'alice', {
+      name: 'stolen',
+      path: 'model.pkl',
+      project: 'alpha',
+      experimentId: runId,
+    });
+    assert.strictEqual(cross.status, 404, cross.text);
+    assert.match(errorOf(cross).message, new RegExp(`^No experiment with id "${runId}" exists`));
     assert.strictEqual((await request('GET', `/api/experiments/${runId}`, 'erin')).status, 200, "B's viewer reads");
   });
 });

@@ -21,8 +21,12 @@ export type ProjectSource =
   | { readonly kind: 'query' }
   /** a path part holding a project id or name */
   | { readonly kind: 'param'; readonly name: string }
-  /** a body field holding a project id or name; absent (or null): the active project when `orActive`, else none */
-  | { readonly kind: 'body'; readonly field: string; readonly orActive: boolean }
+  /**
+   * a body field holding a project id or name; absent (or null): the active project when `orActive`,
+   * else none; `operation`: the body's `operationId` names a dataset add, whose cancel and progress
+   * events belong to that project
+   */
+  | { readonly kind: 'body'; readonly field: string; readonly orActive: boolean; readonly operation?: true }
   /** the project of the experiment (run) whose id is in a path part */
   | { readonly kind: 'experiment'; readonly param: string }
   /** the project of the job run whose id is in a path part */
@@ -85,7 +89,10 @@ const RULES: ReadonlyArray<readonly [Route | string, ProjectScope]> = [
   [members.remove, inParam('manage')],
 
   [datasets.list, inQuery('read')],
-  [datasets.add, { about: 'project', need: 'write', from: { kind: 'body', field: 'project', orActive: true } }],
+  [
+    datasets.add,
+    { about: 'project', need: 'write', from: { kind: 'body', field: 'project', orActive: true, operation: true } },
+  ],
   [datasets.getVersion, inQuery('read')],
   [datasets.deleteVersion, inQuery('write')],
   [datasets.cancelOperation, of('operation', 'id', 'write')],

@@ -1,5 +1,7 @@
+import type { Project } from '../../protocol/api';
 import type { ProjectMember, ProjectRole, Role } from '../../protocol/users';
 import { ApiError } from '../errors';
+import type { EventBus } from '../events';
 import type { Row, Store, WriteTx } from '../store/database';
 
 function toMember(row: Row): ProjectMember {
@@ -18,6 +20,7 @@ export class MemberRepository {
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),
+    private readonly events?: EventBus,
   ) {
     this.reload();
   }
@@ -52,7 +55,7 @@ export class MemberRepository {
    * viewer can at most be a project viewer.
    */
   async set(
-    project: { readonly id: string; readonly name: string },
+    project: Project,
     user: { readonly name: string; readonly role: Role },
     role: ProjectRole,
   ): Promise<ProjectMember> {
@@ -80,10 +83,12 @@ export class MemberRepository {
       ),
     );
     this.remember(project.id, member);
+    // who may see the project changed: the views of its (new) readers reload it
+    this.events?.publish({ type: 'projectUpdated', project });
     return member;
   }
 
-  async remove(project: { readonly id: string; readonly name: string }, user: string): Promise<void> {
+  async remove(project: Project, user: string): Promise<void> {
     const member = this.byProject.get(project.id)?.get(user.toLowerCase());
     if (!member) {
       throw new ApiError(
@@ -99,6 +104,7 @@ export class MemberRepository {
       tx.run('DELETE FROM project_members WHERE project_id = ? AND user = ?', [project.id, member.user]),
     );
     this.byProject.get(project.id)?.delete(member.user.toLowerCase());
+    this.events?.publish({ type: 'projectUpdated', project });
   }
 
   private assertNotLastOwner(

@@ -75,7 +75,7 @@ export class ProjectAccess implements ProjectGate {
   }
 
   check(identity: Identity, rule: ProjectRule, request: ScopedRequest): void {
-    if (rule.from.kind === 'body' && rule.from.field === 'project') {
+    if (rule.from.kind === 'body' && rule.from.operation) {
       this.noteOperation(request);
     }
     if (identity.role === 'admin') {
@@ -89,6 +89,9 @@ export class ProjectAccess implements ProjectGate {
       throw target.notFound;
     }
     this.require(identity, target, rule.need, () => this.notFound(rule.from, request, target.named));
+    if (rule.from.kind === 'modelSource') {
+      this.checkSourceRun(identity, request);
+    }
     this.pin(rule.from, request, target.project.id);
   }
 
@@ -302,6 +305,15 @@ export class ProjectAccess implements ProjectGate {
     const target = this.project(body.project, true);
     if (target.kind === 'project') {
       remember(this.operations, body.operationId as string, target.project.id);
+    }
+  }
+
+  /** A model registered from an experiment: one of a project the user cannot read does not exist for them. */
+  private checkSourceRun(identity: Identity, request: ScopedRequest): void {
+    const id = record(request.body).experimentId;
+    const projectId = typeof id === 'string' ? this.experimentProject(id) : undefined;
+    if (projectId !== undefined && !this.readable(identity, projectId)) {
+      throw this.notFound({ kind: 'experiment', param: 'id' }, { params: { id }, query: {}, body: {} }, undefined);
     }
   }
 

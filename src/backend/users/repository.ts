@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import type { CreatedToken, CreateTokenRequest, Role, TokenInfo, User } from '../../protocol/users';
 import { OWNER } from '../../protocol/users';
 import { ApiError } from '../errors';
+import type { EventBus } from '../events';
 import type { Row, Store } from '../store/database';
 import { MemberRepository } from './members';
 
@@ -54,8 +55,10 @@ export class UserRepository {
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),
+    /** where a change of a project's members is published (as a projectUpdated of the project) */
+    events?: EventBus,
   ) {
-    this.members = new MemberRepository(store, now);
+    this.members = new MemberRepository(store, now, events);
     this.reload();
   }
 
