@@ -4,8 +4,9 @@ import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
-import { Readable } from 'stream';
+import { PassThrough, Readable } from 'stream';
 import { Backend } from '../../src/backend/app';
 import { BlobUploads } from '../../src/backend/blobs/uploads';
 import { BlobStore } from '../../src/backend/files/blob-store';
@@ -568,5 +569,56 @@ describe('partial uploads of blobs: kept in tmp/ under a bound of size and age',
     assert.deepStrictEqual(rest.state, { sha256: d.sha, stored: true, received: 200_000 });
     assert.ok(fs.readFileSync(blobs.pathOf(d.sha)).equals(d.data));
     assert.deepStrictEqual(fs.readdirSync(uploads.dir), []);
+  });
+});
+
+describe('a blob upload that fills the disk of the lab home', function () {
+  let root: string;
+  let mounted = false;
+  before(function () {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-full-disk-'));
+    try {
+      // a small file system of its own (needs root: skipped elsewhere)
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root], { stdio: 'ignore' });
+      mounted = true;
+    } catch {
+      this.skip();
+    }
+  });
+  after(() => {
+    if (mounted) {
+      execFileSync('umount', [root]);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('answers 507 saying to free space, and leaves neither a partial file nor a blob', async () => {
+    const home = path.join(root, '.mllab');
+    const blobs = new BlobStore(home);
+    const uploads = new BlobUploads(blobs, new MemoryLogger());
+    const data = randomBytes(3 * 1024 * 1024);
+    const sha = sha256Of(data);
+    const body = new PassThrough();
+    const put = uploads.put(sha, { offset: 0, size: data.length, body });
+    body.write(data.subarray(0, 1024 * 1024));
+    await new Promise((r) => setTimeout(r, 200));
+    // the space the check saw is taken meanwhile (another write on the same disk)
+    const filler = path.join(root, 'filler');
+    try {
+      fs.writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024 + 512 * 1024));
+    } catch (e) {
+      assert.strictEqual((e as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    body.end(data.subarray(1024 * 1024));
+    await assert.rejects(put, (e: Error & { statusCode?: number; code?: string }) => {
+      assert.strictEqual(e.statusCode, 507);
+      assert.strictEqual(e.code, 'disk_full');
+      assert.match(e.message, /free some space on the lab and send the content again \(nothing was stored\)/);
+      return true;
+    });
+    assert.deepStrictEqual(fs.readdirSync(uploads.dir), [], 'no partial file is left');
+    assert.strictEqual(blobs.has(sha), false);
+    assert.deepStrictEqual(uploads.state(sha), { sha256: sha, stored: false, received: 0 });
+    fs.rmSync(filler, { force: true });
   });
 });
