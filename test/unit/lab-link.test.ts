@@ -13,6 +13,7 @@ import {
   parseStoredRemote,
   secretKeyOf,
 } from '../../src/extension/backend/lab-link';
+import { pointTerminalsAt } from '../../src/extension/backend/terminal-env';
 
 describe('the lab a window talks to, said for a person', () => {
   it('names a lab reached by URL by its host (and port, and path), a local one as local', () => {
@@ -84,6 +85,41 @@ describe('the lab a window talks to, said for a person', () => {
     assert.ok(!isUntrustedCertificate(new Error('tls_untrusted')));
     assert.ok(isRefusedToken(new BackendError(401, 'unauthorized', 'x')));
     assert.ok(!isRefusedToken(new BackendError(403, 'forbidden', 'x')));
+  });
+});
+
+describe('the terminals of a window', () => {
+  /** the part of VS Code's environment variable collection that pointTerminalsAt uses */
+  function collection() {
+    const values = new Map<string, string>();
+    return {
+      values,
+      description: '',
+      replace: (name: string, value: string) => void values.set(name, value),
+      delete: (name: string) => void values.delete(name),
+    };
+  }
+
+  it('point at the lab the window talks to, never with its token, and back at the lab home', () => {
+    const c = collection();
+    c.values.set('MLLAB_HOME', '/w/.mllab');
+    c.values.set('PYTHONPATH', '/ext/python:');
+    const env = c as unknown as Parameters<typeof pointTerminalsAt>[0];
+    pointTerminalsAt(env, '/w/.mllab', { url: 'https://lab.example.com', caFile: '/ca.pem' });
+    assert.deepStrictEqual(Object.fromEntries(c.values), {
+      PYTHONPATH: '/ext/python:',
+      MLLAB_URL: 'https://lab.example.com',
+      MLLAB_CA_FILE: '/ca.pem',
+    });
+    assert.match(c.description, /MLLAB_URL of the lab at https:\/\/lab\.example\.com/);
+    pointTerminalsAt(env, '/w/.mllab', { url: 'https://other.example.com' });
+    assert.deepStrictEqual(Object.fromEntries(c.values), {
+      PYTHONPATH: '/ext/python:',
+      MLLAB_URL: 'https://other.example.com',
+    });
+    pointTerminalsAt(env, '/w/.mllab', undefined);
+    assert.deepStrictEqual(Object.fromEntries(c.values), { PYTHONPATH: '/ext/python:', MLLAB_HOME: '/w/.mllab' });
+    assert.match(c.description, /MLLAB_HOME of this lab home/);
   });
 });
 

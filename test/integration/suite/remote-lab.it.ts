@@ -213,6 +213,10 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
   });
 
   after(async () => {
+    // the prompts answer as VS Code does again (other suites may run after this one)
+    for (const prompt of ['error', 'input', 'openDialog'] as const) {
+      delete (lab?.ui as unknown as Record<string, unknown> | undefined)?.[prompt];
+    }
     if (lab?.backend.remoteUrl) {
       await vscode.commands.executeCommand('mllab.lab.disconnect');
     }
