@@ -48,7 +48,12 @@ export class LabStatusBar extends Disposable {
       note = `Not connected: ${state.message}`;
     } else {
       item.text = labStatusText(lab, url);
-      note = state.kind === 'failed' ? `The backend is not running: ${state.message}` : '';
+      note =
+        state.kind === 'failed'
+          ? `The backend is not running: ${state.message}`
+          : state.kind === 'noHome'
+            ? 'No folder is open: open one to use its lab home, or connect to a lab by URL.'
+            : '';
     }
     item.tooltip = labTooltip(lab, note, url);
     item.accessibilityInformation = { label: item.text.replace(/\$\([^)]*\)\s*/g, '') };
