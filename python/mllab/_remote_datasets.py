@@ -212,6 +212,8 @@ def _fetch(conn: Connection, cache: BlobCache, info: Dict[str, Any], project: Op
     path = _version_path(str(info.get("name")), int(info.get("version", 0)), project, content=True)
     part = cache.part_of(sha)
     os.makedirs(os.path.dirname(part), mode=0o700, exist_ok=True)
+    if size == 0:
+        open(part, "wb").close()  # nothing to fetch
     progress = _Progress(label, size)
     failures = 0
     try:

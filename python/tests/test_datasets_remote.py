@@ -323,6 +323,12 @@ class RemoteDatasetTest(unittest.TestCase):
             self.assertEqual(f.read(), data)
         self.assertLess(self.proxy.down - before, 1.5 * len(data), "the content was fetched once")
 
+    def test_an_empty_file_is_fetched_too(self) -> None:
+        self.add("empty", b"")
+        path = mllab.dataset("empty")
+        self.assertEqual(os.path.getsize(path), 0)
+        self.assertEqual(mllab.dataset("empty"), path)
+
     def test_the_lab_s_refusals_are_said_in_words(self) -> None:
         with self.assertRaises(MLLabError) as caught:
             mllab.dataset("no-such-data")

@@ -301,6 +301,9 @@ export async function downloadVersion(
     { project: project || undefined },
   );
   const heldBytes = () => fs.statSync(part, { throwIfNoEntry: false })?.size ?? 0;
+  if (version.size === 0) {
+    fs.writeFileSync(part, ''); // nothing to fetch
+  }
   await withRetries(
     options,
     async () => {

@@ -404,6 +404,25 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     assert.strictEqual((await request('GET', '/api/datasets/pieces/versions/latest/content', null)).status, 401);
   });
 
+  it('sends and fetches an empty file', async () => {
+    const empty = path.join(root, 'empty.csv');
+    fs.writeFileSync(empty, '');
+    const sent = await runCli(['dataset', 'add', 'empty', empty, '--json'], envOf(member), root);
+    assert.strictEqual(sent.status, 0, sent.stderr);
+    assert.strictEqual((JSON.parse(sent.stdout) as DatasetVersion).size, 0);
+    const out = path.join(root, 'empty-out');
+    const got = await runCli(['dataset', 'get', 'empty', '--to', out], envOf(viewer), root);
+    assert.strictEqual(got.status, 0, got.stderr);
+    assert.strictEqual(fs.readFileSync(path.join(out, 'empty.csv')).length, 0);
+    const whole = await request('GET', '/api/datasets/empty/versions/1/content', viewer);
+    assert.strictEqual(whole.status, 200);
+    assert.strictEqual(whole.headers['content-length'], '0');
+    const range = await request('GET', '/api/datasets/empty/versions/1/content', viewer, {
+      headers: { range: 'bytes=-1' },
+    });
+    assert.strictEqual(range.status, 416, 'no byte of an empty file can be asked for');
+  });
+
   it('answers Range requests as RFC 9110 says: 206, 416, If-Range on the sha256, HEAD', async () => {
     const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
     const sha = sha256Of(data);
