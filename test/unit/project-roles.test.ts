@@ -514,6 +514,20 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
     });
     assert.strictEqual(cross.status, 404, cross.text);
     assert.match(errorOf(cross).message, new RegExp(`^No experiment with id "${runId}" exists`));
+    // a run sent by alice goes to a project she can write: not to B, nor to one that does not exist yet
+    const newRun = '20260102-030405-a0a0a0';
+    const put = (project: string) =>
+      raw(port, 'PUT', `/api/runs/${newRun}/manifest`, {
+        token: tokens.alice,
+        ca,
+        body: JSON.stringify({ ...manifest, id: newRun, project }),
+      });
+    const toB = await put(B.id);
+    const toNowhere = await put('later');
+    assert.deepStrictEqual([toB.status, toNowhere.status], [404, 404]);
+    assert.strictEqual(errorOf(toB).message, errorOf(toNowhere).message.replace('later', B.id));
+    assert.ok(!fs.existsSync(path.join(home, 'runs', newRun, 'run.json')), 'nothing stored');
+    assert.strictEqual((await put('alpha')).status, 200);
     assert.strictEqual((await request('GET', `/api/experiments/${runId}`, 'erin')).status, 200, "B's viewer reads");
   });
 });

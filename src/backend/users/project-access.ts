@@ -105,11 +105,8 @@ export class ProjectAccess implements ProjectGate {
     } catch (e) {
       if (e instanceof ApiError && e.statusCode === 404 && idOrName !== null) {
         // a run naming a project that does not exist would wait for whoever creates it: not for a user
-        throw new ApiError(
-          404,
-          'not_found',
-          `No project is called or has the id "${idOrName}": create it first, or name one of yours ("mllab project list").`,
-        );
+        // (answered as for a project they cannot read, so that neither tells the other apart)
+        throw noProject(idOrName);
       }
       throw e;
     }
