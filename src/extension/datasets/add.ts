@@ -60,7 +60,7 @@ export class DatasetAdder {
     // the lab reads the path on its own machine
     this.backend.requireLocal(
       'Adding a dataset from a local path',
-      'add it on the lab\'s machine with "mllab dataset add PATH" (or ask its admin).',
+      'run "mllab dataset add PATH" in a terminal of this window: it sends the file to the lab (give your token there with "mllab login URL" or MLLAB_TOKEN).',
     );
     const client = await this.backend.ready();
     await this.projects.refresh();
