@@ -231,6 +231,12 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
       ['alpha'],
       'alice lists her project only',
     );
+    // the lab's active project, when it is B, is no one's business but B's readers'
+    assert.strictEqual((await request('PUT', '/api/active-project', 'bob', { projectId: B.id })).status, 200);
+    assert.deepStrictEqual((await request('GET', '/api/active-project', 'alice')).json(), { projectId: null });
+    const activeOf = async (who: string) =>
+      ((await request('GET', '/api/status', who)).json() as { activeProjectId: string | null }).activeProjectId;
+    assert.deepStrictEqual([await activeOf('alice'), await activeOf('bob')], [null, B.id]);
     const hidden = await request('GET', '/api/projects/bobs-secret', 'alice');
     const missing = await request('GET', '/api/projects/no-such-project', 'alice');
     assert.strictEqual(hidden.status, 404);

@@ -46,7 +46,7 @@ export type ProjectSource =
  */
 export type ProjectScope =
   | { readonly about: 'lab' }
-  | { readonly about: 'answer'; readonly answer: 'projectList' | 'activeProject' | 'createdProject' }
+  | { readonly about: 'answer'; readonly answer: 'projectList' | 'activeProject' | 'createdProject' | 'status' }
   | { readonly about: 'project'; readonly need: ProjectNeed; readonly from: ProjectSource };
 
 const LAB = { about: 'lab' } as const;
@@ -70,7 +70,8 @@ const keyOf = (route: Route | string) => (typeof route === 'string' ? route : `$
  * `register` (http/register.ts); `test/unit/project-roles.test.ts` checks that no entry is missing.
  */
 const RULES: ReadonlyArray<readonly [Route | string, ProjectScope]> = [
-  [status.status, LAB],
+  // the lab's status names the active project: not one the user cannot read
+  [status.status, { about: 'answer', answer: 'status' }],
   [status.shutdown, LAB],
   ...Object.values(users).map((r) => [r, LAB] as const),
   ...Object.values(runtime).map((r) => [r, LAB] as const),

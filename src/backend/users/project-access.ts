@@ -121,6 +121,12 @@ export class ProjectAccess implements ProjectGate {
         const id = record(answer).projectId;
         return typeof id === 'string' && !this.readable(identity, id) ? { projectId: null } : answer;
       }
+      case 'status': {
+        const id = record(answer).activeProjectId;
+        return typeof id === 'string' && !this.readable(identity, id)
+          ? { ...record(answer), activeProjectId: null }
+          : answer;
+      }
       case 'createdProject': {
         const project = answer as Project;
         // a user who creates a project owns it (the owner of the lab home needs no membership)
