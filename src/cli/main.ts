@@ -19,6 +19,7 @@ import {
   SCHEDULE_COMMANDS,
   SCHEDULE_USAGE,
   SERVICE_USAGE,
+  SYNC_USAGE,
   USER_USAGE,
 } from './usage';
 
@@ -38,6 +39,7 @@ Usage:
   ${MEMBER_USAGE.split('\n').join('\n  ')}
   ${DATASET_USAGE.split('\n').join('\n  ')}
   ${RUN_USAGE}
+  ${SYNC_USAGE.split('\n').join('\n  ')}
   ${EXP_USAGE.split('\n').join('\n  ')}
   ${JOB_USAGE.split('\n').join('\n  ')}
   ${SCHEDULE_USAGE.split('\n').join('\n  ')}
@@ -249,16 +251,13 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       }
-      case 'run': {
-        const runHome = localHome(
-          target(),
-          '"mllab run"',
-          'its run would be recorded in a lab home on this machine only; pass --home DIR to record it in a local lab.',
-        );
+      case 'run':
+        // against a lab over the network, the run is recorded in the local journal and sent while it runs
         return await (
           await import('./run')
-        ).runCommand(runHome, out, args, { name: values.name, param: values.param, project: values.project });
-      }
+        ).runCommand(target(), out, args, { name: values.name, param: values.param, project: values.project });
+      case 'sync':
+        return await (await import('./sync')).syncCommand(target(), out, args, values.timeout);
       case 'exp':
         return await withClient(target(), async (client) =>
           (await import('./experiments')).expCommand(client, out, args, {

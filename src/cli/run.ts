@@ -2,8 +2,10 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BackendError } from '../client/api-client';
-import { connect } from '../client/connect';
+import { connect, type LabTarget } from '../client/connect';
+import { localRunsDir } from '../client/runs/journal';
 import { RunWriter } from '../client/runs/run-writer';
+import { shipClient, Shipper } from '../client/runs/shipper';
 import type { RunStatus } from '../protocol/experiments';
 import type { Output } from './output';
 import { RUN_USAGE } from './usage';
@@ -39,10 +41,13 @@ function scriptOf(command: readonly string[], cwd: string): string | undefined {
 /**
  * Runs any command as an experiment: records the run directory (command, git state, host, params),
  * tees its output into stdout.log/stderr.log, lets the Python and Node clients inside log metrics
- * into the same run (MLLAB_RUN_DIR), and exits with the command's exit code.
+ * into the same run (MLLAB_RUN_DIR), and exits with the command's exit code. Against a lab over the
+ * network, the run directory is in the local journal (MLLAB_LOCAL_RUNS) and sent to the lab while the
+ * command runs; after it, this waits for the rest at most MLLAB_SHIP_TIMEOUT seconds (`mllab sync`
+ * sends what is left).
  */
 export async function runCommand(
-  home: string,
+  target: LabTarget,
   out: Output,
   command: string[],
   flags: { name?: string; param?: string[]; project?: string },
@@ -52,8 +57,10 @@ export async function runCommand(
   }
   const cwd = process.cwd();
   const name = flags.name ?? path.basename(scriptOf(command, cwd) ?? command[0]).replace(/\.[^.]+$/, '');
+  const home = target.kind === 'local' ? target.home : undefined;
+  const journal = target.kind === 'remote' ? localRunsDir() : undefined;
   const writer = RunWriter.create({
-    home,
+    ...(home !== undefined ? { home } : { journal }),
     name,
     project: flags.project ?? null,
     params: parseParams(flags.param ?? []),
@@ -67,7 +74,7 @@ export async function runCommand(
   delete inherited.MLLAB_EXPERIMENT_NAME;
   const env = {
     ...inherited,
-    MLLAB_HOME: home,
+    ...(home !== undefined ? { MLLAB_HOME: home } : {}),
     MLLAB_RUN_DIR: writer.dir,
     // only a name given here wins over the one the code gives (mllab.experiment("name")); the script's
     // file name is the default that the code's name replaces
@@ -79,8 +86,10 @@ export async function runCommand(
   if (!out.json) {
     process.stderr.write(`mllab: experiment ${name} (${writer.id}) in ${writer.dir}\n`);
   }
-  // in parallel with the command: a run that no project will take must not wait unnoticed
-  const notice = projectNotice(home, flags.project).then(
+  const shipper = target.kind === 'remote' ? new Shipper(shipClient(target.lab), writer.dir, journal!) : undefined;
+  // in parallel with the command: a run that no project will take must not wait unnoticed (a lab over
+  // the network says so to the shipper, which stops with its message)
+  const notice = (home !== undefined ? projectNotice(home, flags.project) : Promise.resolve(undefined)).then(
     (message) => message && process.stderr.write(`mllab: ${message}\n`),
     () => undefined, // no backend could be asked: the run is recorded all the same
   );
@@ -93,6 +102,8 @@ export async function runCommand(
   let status: RunStatus = 'failed';
   let exitCode: number | null = null;
   let interrupted = false;
+  /** whether the lab over the network holds all of the run (undefined for a local lab) */
+  let sent: boolean | undefined;
   let forward: ((signal: NodeJS.Signals) => void) | undefined;
   // Ctrl+C reaches the command through the terminal already; Stop in the editor sends SIGTERM to this
   // process only, so that one is passed on
@@ -132,11 +143,12 @@ export async function runCommand(
     process.off('SIGTERM', onSignal);
     await Promise.all([stdoutLog, stderrLog].map((s) => new Promise((r) => s.end(r))));
     writer.finish(status, exitCode);
+    sent = shipper ? await shipper.finish() : undefined;
   }
   await Promise.race([notice, new Promise((r) => setTimeout(r, NOTICE_WAIT_MS).unref())]);
   const finalName = writer.name;
   out.result(
-    { id: writer.id, name: finalName, status, exitCode, dir: writer.dir },
+    { id: writer.id, name: finalName, status, exitCode, dir: writer.dir, ...(sent !== undefined ? { sent } : {}) },
     () => `mllab: experiment ${finalName} ${status} (exit code ${exitCode})`,
   );
   return exitCode ?? 1;

@@ -43,6 +43,9 @@ mllab project member remove PROJECT USER`;
 
 export const RUN_USAGE = 'mllab run [--name N] [--param KEY=VALUE]... [--project P] -- COMMAND [ARG...]';
 
+export const SYNC_USAGE = `mllab sync [--timeout S]               send the runs recorded for a lab over the network that it
+                                       does not hold all of yet (from $MLLAB_LOCAL_RUNS)`;
+
 export const SCHEDULE_USAGE = `mllab job schedule NAME "CRON" [--tz ZONE] [--overlap skip|queue] [--missed skip|run-once]
 mllab job schedule NAME --enable | --disable
 mllab job unschedule NAME

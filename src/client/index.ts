@@ -9,8 +9,9 @@
  * The lab is the `home` option (a local lab home); else a lab served by URL (MLLAB_URL with
  * MLLAB_TOKEN and MLLAB_CA_FILE); else MLLAB_HOME; else the login stored by `mllab login`; else the
  * nearest `.mllab` folder at or above the working directory. For a local lab, a backend is started in
- * the background when none runs. Against a lab served by URL, what needs its files on this machine
- * (a dataset's local path, adding one from a path, recording an experiment) is not available yet.
+ * the background when none runs. Against a lab served by URL, an experiment is recorded in a local
+ * journal (MLLAB_LOCAL_RUNS, else ~/.cache/mllab/runs) and sent to the lab while it runs; what needs
+ * the lab's files on this machine (a dataset's local path, adding one from a path) is not available yet.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -20,7 +21,9 @@ import type { ApiClient } from './api-client';
 import { connect, connectRemote, labTarget, notRemote, type LabTarget } from './connect';
 import { localPath } from './datasets';
 import { Experiment } from './runs/experiment';
-import { RunWriter } from './runs/run-writer';
+import { localRunsDir } from './runs/journal';
+import { RunWriter, type NewRun } from './runs/run-writer';
+import { shipClient, Shipper } from './runs/shipper';
 
 export type { Dataset, DatasetVersion } from '../protocol/datasets';
 export type { Model, ModelVersion, ModelVersionDetails } from '../protocol/models';
@@ -103,28 +106,35 @@ export function datasets(options: ClientOptions = {}): Promise<Dataset[]> {
 /**
  * Starts recording a run (in code where a callback does not fit, e.g. a notebook); call `end()` when
  * done, or it ends at process exit. Needs no backend: the run directory is ingested when one runs.
- * Inside `mllab run`, the points go to that command's run.
+ * Against a lab served by URL, the run directory is a local journal's, sent to the lab while the run
+ * goes on (logging never waits for the network); `end()` lets the process wait for the rest at most
+ * MLLAB_SHIP_TIMEOUT seconds (`await exp.sent()` says when), and `mllab sync` sends what is left.
+ * Inside `mllab run`, the points go to that command's run (which sends it).
  */
 export function startExperiment(
   name: string,
   options: ClientOptions & { params?: Record<string, unknown> } = {},
 ): Experiment {
   const attached = process.env.MLLAB_RUN_DIR;
-  const writer = attached
-    ? RunWriter.attach(attached)
-    : RunWriter.create({
-        home: localHome(labTarget(options), 'Recording an experiment'),
-        name,
-        project: options.project ?? null,
-        params: options.params ?? {},
-        command: process.argv,
-        cwd: process.cwd(),
-        script: process.argv[1] && fs.existsSync(process.argv[1]) ? process.argv[1] : undefined,
-      });
   const given = options.params ?? {};
   if (!attached) {
-    return new Experiment(writer, given);
+    const target = labTarget(options);
+    const run: Omit<NewRun, 'home' | 'journal'> = {
+      name,
+      project: options.project ?? null,
+      params: given,
+      command: process.argv,
+      cwd: process.cwd(),
+      script: process.argv[1] && fs.existsSync(process.argv[1]) ? process.argv[1] : undefined,
+    };
+    if (target.kind === 'local') {
+      return new Experiment(RunWriter.create({ ...run, home: target.home }), given);
+    }
+    const journal = localRunsDir();
+    const writer = RunWriter.create({ ...run, journal });
+    return new Experiment(writer, given, new Shipper(shipClient(target.lab), writer.dir, journal));
   }
+  const writer = RunWriter.attach(attached);
   // params given to `mllab run` win over the defaults in code; only defaults it did not set are logged
   const manifest = JSON.parse(fs.readFileSync(path.join(attached, 'run.json'), 'utf8')) as {
     params?: Record<string, unknown>;
@@ -145,10 +155,12 @@ export async function experiment<T>(
   try {
     const result = await fn(exp);
     exp.end('completed', 0);
+    await exp.sent();
     return result;
   } catch (e) {
     exp.setTag('error', String(e));
     exp.end('failed', 1);
+    await exp.sent();
     throw e;
   }
 }

@@ -5,6 +5,7 @@ import { cutText, RUN_LIMITS } from '../../protocol/limits';
 import { checkName } from '../../protocol/names';
 import { RUN_FILE_MODE } from '../../common/run-directory/files';
 import { boundValue, checkLength, RunWriter } from './run-writer';
+import type { Shipper } from './shipper';
 
 const FLUSH_MS = 100;
 
@@ -23,7 +24,15 @@ export class Experiment {
   private readonly steps = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private ended = false;
-  private readonly onExit = () => this.end(process.exitCode ? 'failed' : 'completed', Number(process.exitCode ?? 0));
+  private readonly onExit = () => {
+    this.end(process.exitCode ? 'failed' : 'completed', Number(process.exitCode ?? 0));
+    this.shipper?.abandon(); // the process ends now: what is not sent stays in the journal
+  };
+  /** a run sent to a lab over the network ends when the code is done, so that its end can wait for the lab */
+  private readonly onBeforeExit = () =>
+    this.end(process.exitCode ? 'failed' : 'completed', Number(process.exitCode ?? 0));
+  private settleSent!: (sent: Promise<boolean>) => void;
+  private readonly sentToLab = new Promise<boolean>((resolve) => (this.settleSent = (p) => resolve(p)));
 
   /**
    * @param params the run's params: those given in code, overridden by those given to
@@ -32,10 +41,15 @@ export class Experiment {
   constructor(
     private readonly writer: RunWriter,
     readonly params: Readonly<Record<string, unknown>> = {},
+    /** sends the run to a lab over the network (the run directory is then a local journal's) */
+    private readonly shipper?: Shipper,
   ) {
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
     this.timer.unref();
     process.once('exit', this.onExit);
+    if (shipper) {
+      process.once('beforeExit', this.onBeforeExit);
+    }
   }
 
   get id(): string {
@@ -165,6 +179,11 @@ export class Experiment {
     }
   }
 
+  /**
+   * Records the run's end. A run recorded for a lab over the network is then sent to it: the process
+   * stays until the lab holds all of it, at most MLLAB_SHIP_TIMEOUT seconds (default 30); `sent()`
+   * says when. What is not sent by then stays in the local journal, for `mllab sync`.
+   */
   end(status: RunStatus = 'completed', exitCode: number | null = null): void {
     if (this.ended) {
       return;
@@ -172,8 +191,19 @@ export class Experiment {
     this.ended = true;
     clearInterval(this.timer);
     process.off('exit', this.onExit);
+    process.off('beforeExit', this.onBeforeExit);
     this.flush();
     this.writer.finish(status, exitCode);
+    this.settleSent(this.shipper ? this.shipper.finish() : Promise.resolve(true));
+  }
+
+  /**
+   * Resolves once the run has ended and the lab holds all of it (true), or when its sending stopped
+   * (a refusal, or MLLAB_SHIP_TIMEOUT seconds after the end: false, the rest is left to `mllab sync`).
+   * A run recorded in a local lab home resolves true once ended.
+   */
+  sent(): Promise<boolean> {
+    return this.sentToLab;
   }
 
   private event(e: Parameters<RunWriter['append']>[0]): void {

@@ -5,6 +5,7 @@ import { cutText, RUN_LIMITS } from '../../protocol/limits';
 import { gitState, hostInfo } from '../../common/run-directory/environment';
 import {
   createRunDir,
+  newRunId,
   openRunFile,
   RUN_DIR_MODE,
   RUN_FILE_MODE,
@@ -48,7 +49,10 @@ export function boundParams(params: Readonly<Record<string, unknown>>, warnings:
 }
 
 export interface NewRun {
-  readonly home: string;
+  /** the lab home whose runs/ holds the run directory */
+  readonly home?: string;
+  /** instead of a lab home: the local journal of a lab over the network (see ./journal.ts) */
+  readonly journal?: string;
   readonly name: string;
   readonly project: string | null;
   readonly params: Readonly<Record<string, unknown>>;
@@ -89,7 +93,7 @@ export class RunWriter {
     checkLength('experiment name', run.name, RUN_LIMITS.nameChars);
     const warnings: string[] = [];
     const params = boundParams(run.params, warnings);
-    const { id, dir } = createRunDir(run.home);
+    const { id, dir } = run.journal !== undefined ? journalRunDir(run.journal) : createRunDir(homeOf(run));
     // the script's repository (as the Python client does), which may not be the working directory's
     const git = gitState(run.script ? path.dirname(path.resolve(run.cwd, run.script)) : run.cwd, run.script);
     if (git.diff) {
@@ -159,6 +163,30 @@ export class RunWriter {
       writeJsonAtomic(path.join(this.dir, 'run.json'), this.manifest);
     }
     fs.closeSync(this.events);
+  }
+}
+
+function homeOf(run: NewRun): string {
+  if (run.home === undefined) {
+    throw new Error('A new run needs a lab home or a journal to be recorded in.');
+  }
+  return run.home;
+}
+
+/** A new run's id and its directory in the journal, made private and exclusively (never one that exists). */
+function journalRunDir(journal: string): { id: string; dir: string } {
+  fs.mkdirSync(journal, { recursive: true, mode: RUN_DIR_MODE });
+  for (;;) {
+    const id = newRunId();
+    const dir = path.join(journal, id);
+    try {
+      fs.mkdirSync(dir, { mode: RUN_DIR_MODE });
+      return { id, dir };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw e;
+      }
+    }
   }
 }
 
