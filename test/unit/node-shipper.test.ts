@@ -372,11 +372,15 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
   });
 
   it('sends the run of a Node script that never calls end(): the process waits for the lab before it exits', async () => {
+    const big = path.join(root, 'weights #1 ?.bin');
+    fs.writeFileSync(big, Buffer.alloc(17 * 1024 * 1024, 7));
     const script = [
       `const mllab = require(${JSON.stringify(path.join(REPO, 'dist', 'client.js'))});`,
       `const exp = mllab.startExperiment('no end');`,
       `console.log(exp.id);`,
       `for (let i = 0; i < 3000; i++) exp.logMetric('loss', 1 / (i + 1));`,
+      // bigger than what is sent from memory (16 MiB): hashed, asked for, then streamed; a name to encode
+      `exp.logArtifact(${JSON.stringify(big)});`,
     ].join('\n');
     const child = spawnSync(process.execPath, ['-e', script], {
       env: { ...saved, ...labEnv(member) },
@@ -390,6 +394,10 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
     assert.strictEqual(status, 'completed');
     assert.deepStrictEqual(steps, range(3000));
     assert.strictEqual(new Marker(markerPath(journal, id), `https://127.0.0.1:${tlsPort}`).done, true);
+    assert.ok(
+      fs.readFileSync(labRun(id, 'artifacts/weights #1 ?.bin')).equals(fs.readFileSync(big)),
+      'the artifact is in the lab as logged',
+    );
   });
 
   it('"mllab run" journals a run that ended while the lab was down, and "mllab sync" sends it later', async () => {
@@ -430,6 +438,12 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
     const again = await cliAsync(['sync'], { env });
     assert.strictEqual(again.status, 0, again.stderr);
     assert.match(again.stdout, /^Nothing to send: the lab holds every run of /);
+    const badTimeout = await cliAsync(['sync', '--timeout', 'soon'], { env });
+    assert.strictEqual(badTimeout.status, 1);
+    assert.match(badTimeout.stderr, /--timeout takes seconds from 0 to 86400, not "soon"/);
+    const local = await cliAsync(['sync'], { env: { ...env, MLLAB_URL: '', MLLAB_TOKEN: '', MLLAB_HOME: home } });
+    assert.strictEqual(local.status, 1);
+    assert.match(local.stderr, /set MLLAB_URL and MLLAB_TOKEN .* or run "mllab login URL"/);
   });
 
   it('finishes a run journaled by the Python client with "mllab sync", and Python reads the marker it left', async function () {

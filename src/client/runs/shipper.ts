@@ -75,6 +75,7 @@ export class Shipper {
     let said: string | undefined;
     while (!this.stopped) {
       const finishing = this.finishing; // read before the pass: the final run.json is written by then
+      const acknowledged = this.sender.marker.events;
       try {
         if (!resumed) {
           await this.sender.resume();
@@ -100,6 +101,9 @@ export class Shipper {
             `run ${this.id} is not sent to ${this.client.baseUrl}: ${this.refused}. It stays in ${this.sender.dir}; fix the cause, then run "mllab sync".`,
           );
           return;
+        }
+        if (this.sender.marker.events > acknowledged) {
+          pause = FIRST_PAUSE_MS; // the pass got on before it failed: the link works, mostly
         }
         const message = describe(e);
         if (message !== said && pause >= MAX_PAUSE_MS) {
