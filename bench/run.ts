@@ -15,6 +15,7 @@ import { eventLatencyBench } from './event-latency';
 import { ingestBench, listingBench } from './ingest';
 import { modelsBench } from './models';
 import { packagingBench } from './packaging';
+import { remoteBench } from './remote';
 import { scaleBench } from './scale';
 import { schedulerBench } from './scheduler';
 import { storeReplayBench } from './store-replay';
@@ -303,6 +304,7 @@ async function main(): Promise<void> {
     models: modelsBench,
     scale: scaleBench,
     replay: storeReplayBench,
+    remote: remoteBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

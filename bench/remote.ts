@@ -1,0 +1,376 @@
+// A lab over the network (issue 13), side by side with the same work on a local lab: one lab served
+// over TLS on 127.0.0.1 (`mllab serve --listen`, a certificate made here with openssl), reached by its
+// URL and a member's token, against the same lab's home used locally.
+//
+// 1. Metric logging end to end: a Python script logs POINTS points (10 keys) and ends; timed from its
+//    start to the lab listing the run ended with every point. Remote: MLLAB_URL/MLLAB_TOKEN (the run is
+//    journaled locally and shipped); local: MLLAB_HOME (the lab ingests the run directory).
+// 2. Live events: a point logged every 20 ms reaches a window's event stream (p95), the stream over
+//    TLS and the run shipped, against the local run directory and the local stream.
+// 3. USERS users each logging a run at once (10 metrics a step, 20 steps a second, as a training loop
+//    logs): GET /api/projects p99 over TLS at 100 req/s while they log, against the idle lab.
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { ApiClient } from '../src/client/api-client';
+import { EventStream } from '../src/client/event-stream';
+import { percentile, report } from './stats';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const CLI = path.join(REPO, 'dist', 'cli.js');
+const POINTS = Number(process.env.MLLAB_BENCH_REMOTE_POINTS ?? 1_000_000);
+const USERS = Number(process.env.MLLAB_BENCH_REMOTE_USERS ?? 20);
+const EVENT_POINTS = Number(process.env.MLLAB_BENCH_EVENT_POINTS ?? 200);
+const LOAD_SECONDS = Number(process.env.MLLAB_BENCH_REMOTE_SECONDS ?? 10);
+
+interface Lab {
+  readonly dir: string;
+  readonly home: string;
+  readonly url: string;
+  readonly ca: string;
+  readonly owner: ApiClient;
+  /** a member's token, editor of the project */
+  readonly token: string;
+  readonly process: ChildProcess;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function serveLab(): Promise<Lab> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-bench-remote-'));
+  const home = path.join(dir, 'home');
+  const cert = path.join(dir, 'lab.crt');
+  const key = path.join(dir, 'lab.key');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ]),
+    { stdio: 'ignore' },
+  );
+  // MLLAB_BENCH_REMOTE_PROFILE=<folder>: a CPU profile of the lab process
+  const profile = process.env.MLLAB_BENCH_REMOTE_PROFILE;
+  const child = spawn(
+    process.execPath,
+    [
+      ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
+      CLI,
+      'serve',
+      '--home',
+      home,
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const served = await new Promise<{ teamUrl: string }>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const end = out.indexOf('\n}');
+      if (end >= 0) {
+        resolve(JSON.parse(out.slice(0, end + 2)) as { teamUrl: string });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the lab exited with ${code}: ${out}`)));
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  const registration = JSON.parse(fs.readFileSync(path.join(home, 'run', 'backend.json'), 'utf8')) as {
+    port: number;
+    token: string;
+  };
+  const owner = new ApiClient(registration.port, registration.token);
+  await owner.addUser('bench', 'member');
+  const { token } = await owner.createToken({ user: 'bench' });
+  const project = await owner.createProject('Bench remote');
+  await owner.setActiveProject(project.id);
+  await owner.setMember(project.id, 'bench', 'editor');
+  return { dir, home, url: served.teamUrl, ca: fs.readFileSync(cert, 'utf8'), owner, token, process: child };
+}
+
+async function stopLab(lab: Lab): Promise<void> {
+  lab.owner.dispose();
+  lab.process.kill('SIGTERM');
+  await new Promise((r) => lab.process.once('exit', r));
+  fs.rmSync(lab.dir, { recursive: true, force: true });
+}
+
+/** The environment of a Python script logging to `lab`, remotely (by URL) or locally (its home). */
+function pythonEnv(lab: Lab, remote: boolean, journal: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(REPO, 'python') };
+  delete env.MLLAB_URL;
+  delete env.MLLAB_TOKEN;
+  if (remote) {
+    const caFile = path.join(lab.dir, 'lab.crt');
+    return { ...env, MLLAB_URL: lab.url, MLLAB_TOKEN: lab.token, MLLAB_CA_FILE: caFile, MLLAB_LOCAL_RUNS: journal };
+  }
+  return { ...env, MLLAB_HOME: lab.home };
+}
+
+function runPython(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; id: Promise<string> } {
+  const child = spawn('python3', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const id = new Promise<string>((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`python exited ${code}: ${err}`)),
+    ),
+  );
+  return { child, id };
+}
+
+const LOG_SCRIPT = (points: number) => `
+import mllab
+exp = mllab.start_experiment("bench-remote")
+log = exp.log_metric
+for s in range(${Math.ceil(points / 10)}):
+    for k in range(10):
+        log("metric_%d" % k, s / (k + 1), step=s)
+exp.end()
+print(exp.id)
+`;
+
+/** Waits until the lab lists run `id` ended with `points` points in all. */
+async function untilListed(client: ApiClient, id: string, points: number): Promise<void> {
+  for (;;) {
+    const e = await client.getExperiment(id).catch(() => undefined);
+    if (e && e.status !== 'running' && e.metrics.reduce((n, m) => n + m.count, 0) >= points) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function logging(lab: Lab, remote: boolean): Promise<number> {
+  const journal = fs.mkdtempSync(path.join(lab.dir, 'journal-'));
+  const t0 = performance.now();
+  const { id } = runPython(LOG_SCRIPT(POINTS), pythonEnv(lab, remote, journal));
+  await untilListed(lab.owner, await id, POINTS);
+  return performance.now() - t0;
+}
+
+const EVENT_SCRIPT = `
+import time, mllab
+exp = mllab.start_experiment("event-latency")
+for i in range(${EVENT_POINTS}):
+    exp.log_metric("wall", time.time() * 1000)
+    time.sleep(0.02)
+exp.end()
+print(exp.id)
+`;
+
+/** Latencies (ms) from log_metric to the point's arrival on a stream of `client`. */
+async function eventLatencies(lab: Lab, client: ApiClient, remote: boolean): Promise<number[]> {
+  const latencies: number[] = [];
+  const stream = new EventStream(
+    client,
+    (event) => {
+      if (event.type === 'metricPoints' && event.key === 'wall') {
+        const now = Date.now();
+        for (const v of event.values) {
+          latencies.push(now - Number(v));
+        }
+      }
+    },
+    () => undefined,
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // the stream is open
+    const journal = fs.mkdtempSync(path.join(lab.dir, 'journal-'));
+    const { id } = runPython(EVENT_SCRIPT, pythonEnv(lab, remote, journal));
+    await untilListed(lab.owner, await id, EVENT_POINTS);
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    stream.dispose();
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+/** GET /api/projects over TLS at `rate` req/s for `seconds` s: p99 (ms), from the scheduled start. */
+async function tlsLoad(lab: Lab, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const target = new URL(lab.url);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: lab.ca });
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  for (let i = 0; i < rate * seconds; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) {
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    const t0 = Math.min(due, performance.now());
+    pending.push(
+      new Promise<void>((resolve, reject) => {
+        const req = https.get(
+          {
+            agent,
+            host: target.hostname,
+            port: target.port,
+            path: `${target.pathname.replace(/\/$/, '')}/api/projects`,
+            headers: { authorization: `Bearer ${lab.token}` },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              latencies.push(performance.now() - t0);
+              resolve();
+            });
+          },
+        );
+        req.on('error', reject);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export async function remoteBench(): Promise<void> {
+  const lab = await serveLab();
+  const only = process.env.MLLAB_BENCH_REMOTE_ONLY; // logging | events | users
+  try {
+    if (!only || only === 'logging') {
+      await loggingFigures(lab);
+    }
+    if (!only || only === 'events') {
+      await eventFigures(lab);
+    }
+    if (!only || only === 'users') {
+      await userFigures(lab);
+    }
+  } finally {
+    await stopLab(lab);
+  }
+}
+
+/** 1. logging end to end, alternately remote and local (the first of each as a warm-up) */
+async function loggingFigures(lab: Lab): Promise<void> {
+  {
+    const remote: number[] = [];
+    const local: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      remote.push(await logging(lab, true));
+      local.push(await logging(lab, false));
+    }
+    const best = (xs: number[]) => Math.min(...xs.slice(1));
+    const rate = (ms: number) => POINTS / (ms / 1000);
+    report(
+      `${POINTS.toLocaleString('en-US')} points logged by a Python script until the lab lists them all, over TLS (best of 2 after a warm-up; runs ${remote.map((x) => x.toFixed(0)).join(', ')} ms)`,
+      best(remote),
+      best(local),
+      'ms',
+      `the same script on the lab's home, ingested locally; runs ${local.map((x) => x.toFixed(0)).join(', ')} ms`,
+    );
+    process.stdout.write(
+      `  end-to-end rate: remote ${(rate(best(remote)) / 1e6).toFixed(2)} M points/s, local ${(rate(best(local)) / 1e6).toFixed(2)} M points/s (remote/local ${(rate(best(remote)) / rate(best(local))).toFixed(2)})\n`,
+    );
+  }
+}
+
+/** 2. live events: remote window (stream over TLS, run shipped) vs local */
+async function eventFigures(lab: Lab): Promise<void> {
+  {
+    const remoteClient = new ApiClient({ url: lab.url, token: lab.token, ca: lab.ca });
+    const r = await eventLatencies(lab, remoteClient, true);
+    remoteClient.dispose();
+    const l = await eventLatencies(lab, lab.owner, false);
+    report(
+      `a point logged every 20 ms reaches a remote window's event stream, p95 (${r.length} points; p50 ${percentile(r, 50).toFixed(0)} ms, max ${r[r.length - 1]?.toFixed(0)} ms)`,
+      percentile(r, 95),
+      percentile(l, 95),
+      'ms',
+      `local run directory and local stream, p95 (${l.length} points; p50 ${percentile(l, 50).toFixed(0)} ms)`,
+    );
+  }
+}
+
+/**
+ * USERS Python processes each logging a run as a training loop does: remotely, on the lab's home, or
+ * (`none`) into a stand-in that keeps nothing, the same processes without ML Lab.
+ */
+function users(lab: Lab, where: 'remote' | 'local' | 'none'): Promise<string>[] {
+  return Array.from({ length: USERS }, () => {
+    const journal = fs.mkdtempSync(path.join(lab.dir, 'journal-'));
+    const start =
+      where === 'none'
+        ? 'class Exp:\n    id = "none"\n    def log_metric(self, *a, **k): pass\n    def end(self): pass\nexp = Exp()'
+        : 'import mllab\nexp = mllab.start_experiment("user")';
+    const script = `
+import time
+${start}
+t = time.time()
+s = 0
+while time.time() - t < ${LOAD_SECONDS + 2}:
+    for k in range(10):
+        exp.log_metric("m%d" % k, s * 0.5, step=s)
+    s += 1
+    time.sleep(0.05)
+exp.end()
+print(exp.id)
+`;
+    return runPython(script, pythonEnv(lab, where === 'remote', journal)).id;
+  });
+}
+
+/** 3. USERS users logging at once: API p99 over TLS, against the same runs logged on the lab's home */
+async function userFigures(lab: Lab): Promise<void> {
+  const idle = await tlsLoad(lab, 100, LOAD_SECONDS);
+  const busy: Record<'remote' | 'local' | 'none', { p50: number; p99: number }> = {
+    remote: { p50: NaN, p99: NaN },
+    local: { p50: NaN, p99: NaN },
+    none: { p50: NaN, p99: NaN },
+  };
+  for (const where of ['none', 'local', 'remote'] as const) {
+    const ids = users(lab, where);
+    await new Promise((res) => setTimeout(res, 1000)); // the runs are going
+    busy[where] = await tlsLoad(lab, 100, LOAD_SECONDS);
+    const done = await Promise.all(ids);
+    if (where !== 'none') {
+      const listed = await Promise.all(done.map((id) => lab.owner.getExperiment(id).catch(() => undefined)));
+      process.stdout.write(
+        `  ${where}: ${listed.filter((e) => e !== undefined).length} of ${USERS} runs listed by the lab\n`,
+      );
+    }
+  }
+  const name = `GET /api/projects over TLS at 100 req/s while ${USERS} users each log a run, 200 points/s each (p99; p50 ${busy.remote.p50.toFixed(1)} ms)`;
+  report(
+    name,
+    busy.remote.p99,
+    busy.local.p99,
+    'ms',
+    `the same runs logged on the lab's home (p50 ${busy.local.p50.toFixed(1)} ms)`,
+  );
+  report(
+    name,
+    busy.remote.p99,
+    busy.none.p99,
+    'ms',
+    `the same ${USERS} processes logging into nothing, lab idle (p50 ${busy.none.p50.toFixed(1)} ms)`,
+  );
+  report(name, busy.remote.p99, idle.p99, 'ms', `the same requests to the idle lab (p50 ${idle.p50.toFixed(1)} ms)`);
+}
