@@ -3,8 +3,8 @@
  * lab runs on its owner's own machine), but every client shows them as warnings: the backend puts
  * them on each Service and Job it answers, computed here and nowhere else.
  *
- * When labs are shared (users and per-project roles), these are the settings to refuse to anyone who
- * is not an admin of the lab; until then they only warn. (Privileged containers are not among them:
+ * On a lab served to a team, a member's request for host folders or ports on all interfaces is
+ * refused (src/backend/http/machine-access.ts): only an admin of the lab reaches into its machine. (Privileged containers are not among them:
  * ML Lab has no way to start one. A `privileged` setting, if ever added, belongs here.)
  */
 import type { JobSpec, PortMapping, Service, ServiceSpec, VolumeMapping } from './containers';

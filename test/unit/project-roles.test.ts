@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
@@ -177,8 +178,26 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
       ca,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  const addDataset = (who: string, project: string, name: string) =>
-    request('POST', '/api/datasets', who, { path: csv, name, project });
+  /** A dataset version as a member adds one to a lab served to a team: the file sent, then the version. */
+  const addDataset = async (who: string, project: string, name: string): Promise<RawResponse> => {
+    const bytes = fs.readFileSync(csv);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const sent = await raw(port, 'PUT', `/api/blobs/${sha256}?offset=0&size=${bytes.length}`, {
+      token: tokens[who],
+      ca,
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    assert.ok(sent.status < 300 || sent.status === 403, `${who} sends ${name}: ${sent.status} ${sent.text}`);
+    return request('POST', '/api/datasets/uploaded', who, {
+      name,
+      sha256,
+      size: bytes.length,
+      fileName: 'iris.csv',
+      kind: 'file',
+      project,
+    });
+  };
 
   before(async () => {
     ({ home, cleanup } = tempHome());
@@ -316,6 +335,66 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
         ['carol', 'viewer'],
       ],
     );
+  });
+
+  it("keeps the lab's machine to its admins: paths, host folders and ports on all interfaces (403 saying what to do)", async () => {
+    await request('PUT', `/api/projects/${A.id}/members/erin`, 'alice', { role: 'editor' });
+    const cases: [string, string, unknown, RegExp][] = [
+      [
+        'POST',
+        '/api/datasets',
+        { path: csv, name: 'by-path', project: 'alpha' },
+        /Adding a dataset from a path.*mllab dataset add NAME PATH/,
+      ],
+      ['POST', '/api/models', { name: 'm', path: csv, project: 'alpha' }, /Registering a model from a path/],
+      [
+        'POST',
+        '/api/jobs?project=alpha',
+        { name: 'j', image: 'busybox', workspace: '/' },
+        /Mounting a folder of the lab's machine \(\/\) into a job/,
+      ],
+      [
+        'POST',
+        '/api/services?project=alpha',
+        { name: 's', image: 'busybox', volumes: ['/etc:/data'] },
+        /Mounting folders of the lab's machine \(\/etc\) into a service/,
+      ],
+      [
+        'POST',
+        '/api/services?project=alpha',
+        { name: 's', image: 'busybox', ports: ['0.0.0.0:8080:80'] },
+        /all interfaces/,
+      ],
+    ];
+    for (const [method, url, body, message] of cases) {
+      const res = await request(method, url, 'erin', body);
+      assert.strictEqual(res.status, 403, `${url}: ${res.text}`);
+      assert.strictEqual(errorOf(res).code, 'machine_access');
+      assert.match(errorOf(res).message, message);
+      assert.match(errorOf(res).message, /only an admin of the lab may do that|which only an admin of the lab may do/);
+      // an admin of the lab, and the lab's owner, may: whatever answers, it is not this refusal (services
+      // are not deployed here: they would start containers with those folders and ports)
+      for (const who of url.startsWith('/api/services') ? [] : ['ada', 'owner']) {
+        const allowed = await request(method, url, who, body);
+        assert.notStrictEqual(
+          allowed.status === 403 && errorOf(allowed).code,
+          'machine_access',
+          `${who}: ${allowed.text}`,
+        );
+      }
+    }
+    assert.strictEqual(
+      (await request('GET', '/api/datasets/by-path/versions/latest?project=alpha', 'erin')).status,
+      200,
+    );
+    // a model from a file its run sent stays a member's to register (a path inside the run)
+    const inRun = await request('POST', '/api/models', 'erin', {
+      name: 'm2',
+      path: 'model.pkl',
+      experimentId: '20260102-030405-abcdef',
+      project: 'alpha',
+    });
+    assert.notStrictEqual(errorOf(inRun).code, 'machine_access', inRun.text);
   });
 
   it("never sends alice the events of bob's project while she is connected and it changes", async () => {

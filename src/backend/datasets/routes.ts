@@ -11,6 +11,7 @@ import { addDataset } from './add';
 import type { Operations } from './operations';
 import type { DatasetRepository } from './repository';
 import { register } from '../http/register';
+import { requireMachineAccess } from '../http/machine-access';
 import { identityOf } from '../http/server';
 import { sendContent } from '../blobs/ranges';
 import { registerBlobRoutes } from '../blobs/routes';
@@ -37,6 +38,11 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
   register(app, routes.list, async (request) => datasets.list(projectOf(request.query.project)));
 
   register(app, routes.add, async (request, reply) => {
+    requireMachineAccess(
+      request,
+      `Adding a dataset from a path on the lab's machine (${request.body.path.slice(0, 200)})`,
+      'run "mllab dataset add NAME PATH" on your own machine with MLLAB_URL set, which sends the file',
+    );
     const projectId = projectOf(request.body.project);
     const operationId = request.body.operationId ?? randomUUID();
     const operation = operations.start(operationId);

@@ -10,6 +10,14 @@ import { followFile } from './follow-file';
 import type { JobRunner } from './runner';
 import { type EntryValidator, parseJobsFile, toJobSpec, toJobsFile } from './spec';
 import { register } from '../http/register';
+import { requireMachineAccess } from '../http/machine-access';
+
+const WITHOUT_WORKSPACE = 'leave out "workspace": a job reads its project\'s datasets with mllab.dataset()';
+
+/** What a job's workspace does, for requireMachineAccess. */
+function workspaceUse(workspace: string | null | undefined): string | undefined {
+  return workspace ? `Mounting a folder of the lab's machine (${workspace.slice(0, 200)}) into a job` : undefined;
+}
 
 export interface JobRouteDeps {
   readonly home: string;
@@ -37,6 +45,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   register(app, routes.list, async (request) => jobs.list(projectOf(request.query)));
 
   register(app, routes.create, async (request) => {
+    requireMachineAccess(request, workspaceUse(request.body.workspace), WITHOUT_WORKSPACE);
     const projectId = projectOf(request.query);
     const { job } = await jobs.save(projectId, toJobSpec(request.body), request.body.workspace ?? null, false);
     return job;

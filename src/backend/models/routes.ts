@@ -15,6 +15,7 @@ import { deployModel, MODEL_VERSION_ENV } from './deploy';
 import { registerModel } from './register';
 import type { ModelRepository } from './repository';
 import { register } from '../http/register';
+import { modelPathOnMachine, requireMachineAccess } from '../http/machine-access';
 
 export interface ModelRouteDeps {
   readonly projects: ProjectRepository;
@@ -62,6 +63,13 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
 
   register(app, routes.register, async (request) => {
     const body = request.body;
+    requireMachineAccess(
+      request,
+      modelPathOnMachine(body)
+        ? `Registering a model from a path on the lab's machine (${body.path.slice(0, 200)})`
+        : undefined,
+      "register a file a run sent to the lab: its experiment id and the file's path inside the run",
+    );
     const experiment = body.experimentId ? deps.experiments.get(body.experimentId) : undefined;
     const projectId = body.project ? projects.resolve(body.project).id : (experiment?.projectId ?? projectOf({}));
     if (experiment && experiment.projectId !== projectId) {

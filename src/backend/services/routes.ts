@@ -2,11 +2,23 @@ import type { FastifyInstance } from 'fastify';
 import { serviceRoutes as routes } from '../../protocol/routes/services';
 import { sendTextStream } from '../runtime/stream-reply';
 import type { ProjectRepository } from '../projects/repository';
-import type { ServiceManager } from './manager';
 import type { ServiceRepository } from './repository';
 import { checkName } from '../../protocol/names';
 import { register } from '../http/register';
 import { ApiError } from '../errors';
+import { requireMachineAccess } from '../http/machine-access';
+import { portWarnings } from '../../protocol/container-warnings';
+import type { DeployServiceRequest } from '../../protocol/containers';
+import { toServiceSpec, type ServiceManager } from './manager';
+
+/** What a service asks of the lab's machine (folders mounted, ports on all interfaces), for requireMachineAccess. */
+function machineUseOf(request: DeployServiceRequest): string | undefined {
+  const spec = toServiceSpec(request);
+  if (spec.volumes.length > 0) {
+    return `Mounting folders of the lab's machine (${spec.volumes.map((v) => v.hostPath.slice(0, 100)).join(', ')}) into a service`;
+  }
+  return portWarnings(spec.ports).length > 0 ? "Publishing a port on all interfaces of the lab's machine" : undefined;
+}
 import { requestClosedSignal } from '../runtime/request-signal';
 
 export interface ServiceRouteDeps {
@@ -29,6 +41,7 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
     if (problem) {
       throw new ApiError(400, 'invalid_name', problem);
     }
+    requireMachineAccess(request, machineUseOf(request.body), 'publish ports on 127.0.0.1 and leave out volumes');
     return manager.deploy(projectOf(request.query), request.body);
   });
 
