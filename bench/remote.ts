@@ -18,6 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
+import { downloadVersion, hashFile, uploadBlob } from '../src/client/datasets';
 import { EventStream } from '../src/client/event-stream';
 import { percentile, report } from './stats';
 
@@ -27,6 +28,7 @@ const POINTS = Number(process.env.MLLAB_BENCH_REMOTE_POINTS ?? 1_000_000);
 const USERS = Number(process.env.MLLAB_BENCH_REMOTE_USERS ?? 20);
 const EVENT_POINTS = Number(process.env.MLLAB_BENCH_EVENT_POINTS ?? 200);
 const LOAD_SECONDS = Number(process.env.MLLAB_BENCH_REMOTE_SECONDS ?? 10);
+const DATASET_BYTES = Number(process.env.MLLAB_BENCH_REMOTE_DATASET_BYTES ?? 1024 ** 3);
 
 interface Lab {
   readonly dir: string;
@@ -253,7 +255,7 @@ async function tlsLoad(lab: Lab, rate: number, seconds: number): Promise<{ p50: 
 
 export async function remoteBench(): Promise<void> {
   const lab = await serveLab();
-  const only = process.env.MLLAB_BENCH_REMOTE_ONLY; // logging | events | users
+  const only = process.env.MLLAB_BENCH_REMOTE_ONLY; // logging | events | users | datasets
   try {
     if (!only || only === 'logging') {
       await loggingFigures(lab);
@@ -263,6 +265,9 @@ export async function remoteBench(): Promise<void> {
     }
     if (!only || only === 'users') {
       await userFigures(lab);
+    }
+    if (!only || only === 'datasets') {
+      await datasetFigures(lab);
     }
   } finally {
     await stopLab(lab);
@@ -375,4 +380,92 @@ async function userFigures(lab: Lab): Promise<void> {
     `the same ${USERS} processes logging into nothing, lab idle (p50 ${busy.none.p50.toFixed(1)} ms)`,
   );
   report(name, busy.remote.p99, idle.p99, 'ms', `the same requests to the idle lab (p50 ${idle.p50.toFixed(1)} ms)`);
+}
+
+/** curl over the same TLS lab: `args` after the common ones; returns the time it took (ms). */
+function curl(lab: Lab, args: string[]): number {
+  const caFile = path.join(lab.dir, 'lab.crt');
+  const t0 = performance.now();
+  execFileSync('curl', ['-sS', '--fail', '--cacert', caFile, '-H', `Authorization: Bearer ${lab.token}`, ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return performance.now() - t0;
+}
+
+/**
+ * 4. A dataset of DATASET_BYTES sent to the lab and fetched back by ML Lab's client (as `mllab dataset
+ * add` / `get` do: the file's sha256 first, then the bytes; fetched into a file, checked), against curl
+ * sending and fetching the same bytes over the same TLS lab. Each side gets content new to the lab.
+ */
+async function datasetFigures(lab: Lab): Promise<void> {
+  const client = new ApiClient({ url: lab.url, token: lab.token, ca: lab.ca });
+  try {
+    const make = (seed: number) => {
+      const file = path.join(lab.dir, `data-${seed}.bin`);
+      const fd = fs.openSync(file, 'w');
+      const chunk = Buffer.alloc(8 * 1024 * 1024);
+      for (let at = 0; at < DATASET_BYTES; at += chunk.length) {
+        chunk.writeUInt32LE(seed, 0);
+        chunk.writeUInt32LE(at / chunk.length, 4);
+        fs.writeSync(fd, chunk, 0, Math.min(chunk.length, DATASET_BYTES - at));
+      }
+      fs.closeSync(fd);
+      return file;
+    };
+    const ours = make(1);
+    const theirs = make(2);
+    let t0 = performance.now();
+    const content = await hashFile(ours);
+    const hashed = performance.now() - t0;
+    await uploadBlob(client, ours, content);
+    const version = await client.addUploadedDataset({
+      name: 'bench-data',
+      sha256: content.sha256,
+      size: content.size,
+      fileName: 'data.bin',
+      kind: 'file',
+    });
+    const upload = performance.now() - t0;
+    const theirsSha = (await hashFile(theirs)).sha256;
+    const curlUpload = curl(lab, [
+      '-X',
+      'PUT',
+      '-H',
+      'Content-Type: application/octet-stream',
+      '--data-binary',
+      `@${theirs}`,
+      `${lab.url}/api/blobs/${theirsSha}?offset=0&size=${DATASET_BYTES}`,
+      '-o',
+      '/dev/null',
+    ]);
+    report(
+      `a ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB dataset sent to the lab over TLS by ML Lab's client (its sha256 first: ${hashed.toFixed(0)} ms)`,
+      upload,
+      curlUpload,
+      'ms',
+      'curl -X PUT of the same bytes to the same route',
+    );
+    const target = path.join(lab.dir, 'fetched.bin');
+    t0 = performance.now();
+    await downloadVersion(client, version, target);
+    const download = performance.now() - t0;
+    fs.rmSync(target, { force: true });
+    const curlDownload = curl(lab, [
+      `${lab.url}/api/datasets/bench-data/versions/${version.version}/content`,
+      '-o',
+      path.join(lab.dir, 'curl.bin'),
+    ]);
+    report(
+      `the same dataset fetched from the lab over TLS by ML Lab's client into a file (sha256 checked)`,
+      download,
+      curlDownload,
+      'ms',
+      'curl -o of the same route into a file',
+    );
+    for (const f of [ours, theirs, path.join(lab.dir, 'curl.bin')]) {
+      fs.rmSync(f, { force: true });
+    }
+  } finally {
+    client.dispose();
+  }
 }

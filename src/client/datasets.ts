@@ -304,6 +304,9 @@ export async function downloadVersion(
   if (version.size === 0) {
     fs.writeFileSync(part, ''); // nothing to fetch
   }
+  // the bytes are hashed as they arrive (reading the file again cost as much as fetching it); after a
+  // dropped connection the hash catches up with what the file holds
+  const hash: RunningHash = { hash: createHash('sha256'), bytes: 0 };
   await withRetries(
     options,
     async () => {
@@ -312,14 +315,16 @@ export async function downloadVersion(
         fs.rmSync(part, { force: true });
         have = 0;
       }
+      await catchUp(hash, part, have);
       if (have === version.size) {
         return;
       }
-      await fetchFrom(client, url, part, have, version, options);
+      await fetchFrom(client, url, part, have, version, options, hash);
     },
     heldBytes,
   );
-  const got = await hashFile(part);
+  await catchUp(hash, part, heldBytes());
+  const got = { sha256: hash.hash.digest('hex') };
   if (got.sha256 !== version.sha256) {
     fs.rmSync(part, { force: true });
     throw new Error(
@@ -330,6 +335,27 @@ export async function downloadVersion(
   return target;
 }
 
+/** A sha256 of the first `bytes` bytes of a file being fetched. */
+interface RunningHash {
+  hash: ReturnType<typeof createHash>;
+  bytes: number;
+}
+
+/** Makes `h` the hash of the first `have` bytes of `file` (hashing them again when it is not). */
+async function catchUp(h: RunningHash, file: string, have: number): Promise<void> {
+  if (h.bytes === have) {
+    return;
+  }
+  h.hash = createHash('sha256');
+  h.bytes = 0;
+  if (have > 0) {
+    for await (const chunk of fs.createReadStream(file, { start: 0, end: have - 1, highWaterMark: 1 << 20 })) {
+      h.hash.update(chunk as Buffer);
+      h.bytes += (chunk as Buffer).length;
+    }
+  }
+}
+
 function fetchFrom(
   client: ApiClient,
   url: string,
@@ -337,6 +363,7 @@ function fetchFrom(
   have: number,
   version: Pick<DatasetVersion, 'sha256' | 'size'>,
   options: TransferOptions,
+  hash: RunningHash,
 ): Promise<void> {
   const headers: Record<string, string> =
     have > 0 ? { range: `bytes=${have}-`, 'if-range': `"${version.sha256}"` } : {};
@@ -357,9 +384,15 @@ function fetchFrom(
         return;
       }
       let received = start;
-      const out = fs.createWriteStream(part, status === 206 ? { flags: 'a' } : { flags: 'w' });
+      const out = fs.createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 20 });
+      if (status === 200 && hash.bytes !== 0) {
+        hash.hash = createHash('sha256'); // the whole content again (the lab did not resume)
+        hash.bytes = 0;
+      }
       res.on('data', (c: Buffer) => {
         received += c.length;
+        hash.hash.update(c);
+        hash.bytes += c.length;
         options.onProgress?.(received, version.size);
       });
       pipeline(res, out).then(resolve, (e: NodeJS.ErrnoException) =>
