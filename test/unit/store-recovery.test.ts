@@ -92,17 +92,21 @@ function rewriteLines(file: string, edit: (line: number, json: string) => string
 }
 
 /**
- * Replaces record 3 of journal g by a copy of record 2 and makes everything that vouches for the
- * journal agree (the next journal's header, the ack marker): the journal is then exactly what a
- * store would have written and acknowledged had it journaled a statement that cannot be replayed.
+ * Replaces the record after journal g's first project insert by a copy of that insert, and makes
+ * everything that vouches for the journal agree (the next journal's header, the ack marker): the
+ * journal is then exactly what a store would have written and acknowledged had it journaled a
+ * statement that cannot be replayed (a UNIQUE constraint fails). Which record that is depends on what
+ * the migrations journal first, so it is found, not assumed.
  */
 function journalUnreplayableRecord(dir: string, g: number): void {
   const file = path.join(dir, journalName(g));
-  const second = lines(file)[2].slice(17);
+  const records = lines(file).map((l) => l.slice(17));
+  const insert = records.findIndex((json, k) => k > 0 && json.includes('INSERT INTO projects'));
+  assert.ok(insert > 0 && insert + 1 < records.length, `a project insert with a record after it in ${file}`);
   const sums = new Map<number, string[]>();
   sums.set(
     g,
-    rewriteLines(file, (k, json) => (k === 3 ? second : json)),
+    rewriteLines(file, (k, json) => (k === insert + 1 ? records[insert] : json)),
   );
   const next = path.join(dir, journalName(g + 1));
   if (fs.existsSync(next)) {
@@ -267,10 +271,10 @@ const CASES: Case[] = [
   },
   {
     name: 'record that fails on replay (valid checksum, constraint violated)',
-    // record 3 inserts the project of record 2 again: valid checksums, a UNIQUE constraint fails
+    // a record inserts the project of the record before it again: valid checksums, a UNIQUE constraint fails
     damage: (dir, t) => journalUnreplayableRecord(dir, generationOf(path.basename(writesJournal(dir, t)))),
     kill: {
-      refused: [/record 3 of journal-\d+\.log could not be replayed \(UNIQUE constraint failed/],
+      refused: [/record \d+ of journal-\d+\.log could not be replayed \(UNIQUE constraint failed/],
       acceptLoss: true,
     },
     // the newest generation does not need the older journal, and its checksums are valid
@@ -285,14 +289,14 @@ const CASES: Case[] = [
     kill: {
       refused: [
         /snapshot-\d+\.sqlite is missing/,
-        /record 3 of journal-\d+\.log could not be replayed \(UNIQUE constraint failed/,
+        /record \d+ of journal-\d+\.log could not be replayed \(UNIQUE constraint failed/,
       ],
       acceptLoss: true,
     },
     clean: {
       refused: [
         /snapshot-\d+\.sqlite is missing/,
-        /record 3 of journal-\d+\.log could not be replayed \(UNIQUE constraint failed/,
+        /record \d+ of journal-\d+\.log could not be replayed \(UNIQUE constraint failed/,
       ],
       acceptLoss: true,
     },
