@@ -428,12 +428,10 @@ async function datasetFigures(lab: Lab): Promise<void> {
     const upload = performance.now() - t0;
     const theirsSha = (await hashFile(theirs)).sha256;
     const curlUpload = curl(lab, [
-      '-X',
-      'PUT',
       '-H',
       'Content-Type: application/octet-stream',
-      '--data-binary',
-      `@${theirs}`,
+      '-T',
+      theirs,
       `${lab.url}/api/blobs/${theirsSha}?offset=0&size=${DATASET_BYTES}`,
       '-o',
       '/dev/null',
@@ -443,7 +441,7 @@ async function datasetFigures(lab: Lab): Promise<void> {
       upload,
       curlUpload,
       'ms',
-      'curl -X PUT of the same bytes to the same route',
+      'curl -T (PUT) of the same bytes to the same route',
     );
     const target = path.join(lab.dir, 'fetched.bin');
     t0 = performance.now();
