@@ -20,6 +20,7 @@ import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { downloadVersion, hashFile, uploadBlob } from '../src/client/datasets';
 import { EventStream } from '../src/client/event-stream';
+import { makeCertificate } from '../test/unit/certificate';
 import { percentile, report } from './stats';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -53,18 +54,7 @@ function freePort(): Promise<number> {
 async function serveLab(): Promise<Lab> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-bench-remote-'));
   const home = path.join(dir, 'home');
-  const cert = path.join(dir, 'lab.crt');
-  const key = path.join(dir, 'lab.key');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ]),
-    { stdio: 'ignore' },
-  );
+  const { cert, key } = makeCertificate(dir);
   // MLLAB_BENCH_REMOTE_PROFILE=<folder>: a CPU profile of the lab process
   const profile = process.env.MLLAB_BENCH_REMOTE_PROFILE;
   const child = spawn(

@@ -15,26 +15,10 @@ import { listenOptions } from '../../src/backend/main';
 import type { DatasetVersion } from '../../src/protocol/datasets';
 import type { CreatedToken } from '../../src/protocol/users';
 import { raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
+import { makeCertificate } from './certificate';
 
 /** The CLI as compiled next to this test (so it runs the sources under test, not a bundle). */
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'entry.js');
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'lab.crt');
-  const key = path.join(dir, 'lab.key');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ]),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 /**
  * A TCP proxy in front of the lab that counts the bytes each way and, when told, cuts every

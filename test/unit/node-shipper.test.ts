@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -10,6 +10,7 @@ import { readRegistration } from '../../src/common/home';
 import type { CreatedToken } from '../../src/protocol/users';
 import { raw, REPO, tempHome } from './helpers';
 import { cliAsync, waitForExit } from './process-helpers';
+import { makeCertificate } from './certificate';
 
 /**
  * The Node client and the CLI recording runs for a lab over the network: the run directory is a
@@ -18,23 +19,6 @@ import { cliAsync, waitForExit } from './process-helpers';
  * here), a TCP proxy written here that cuts the connections, the lab killed with SIGKILL, the
  * Python client's journal.
  */
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'ship-lab.crt');
-  const key = path.join(dir, 'ship-lab.key');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ]),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

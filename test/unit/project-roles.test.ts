@@ -1,5 +1,4 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
@@ -26,6 +25,7 @@ import { userRoutes } from '../../src/protocol/routes/users';
 import type { CreatedToken, ProjectMember } from '../../src/protocol/users';
 import { errorOf, raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
 import { cliAsync } from './process-helpers';
+import { makeCertificate } from './certificate';
 
 /** Every route table of `src/protocol/routes` (as in route-tables.test.ts). */
 const TABLES: Record<string, Record<string, Route>> = {
@@ -46,31 +46,6 @@ const TABLES: Record<string, Record<string, Route>> = {
 const ENTRIES = Object.entries(TABLES).flatMap(([feature, table]) =>
   Object.entries(table).map(([name, route]) => ({ name: `${feature}.${name}`, route })),
 );
-
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'roles.crt');
-  const key = path.join(dir, 'roles.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ].concat(['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 type Schema = Record<string, unknown>;
 const CANDIDATES = ['x', '1', 'v1', 'latest', '0 * * * *', '0'.repeat(16), 'f'.repeat(64), '20260102-030405-abcdef'];

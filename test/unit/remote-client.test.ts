@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { execFileSync, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -18,23 +18,6 @@ import type { BackendEvent, BackendStatus, Project } from '../../src/protocol/ap
 import type { CreatedToken } from '../../src/protocol/users';
 import { eventually, raw, REPO, tempHome, TEST_TOKEN } from './helpers';
 import { cliAsync, type CliResult } from './process-helpers';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
-function makeCertificate(dir: string, name: string): { cert: string; key: string } {
-  const cert = path.join(dir, `${name}.crt`);
-  const key = path.join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ]),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 /** A plain HTTP server on 127.0.0.1 that is not an ML Lab: it answers every request with `answer`. */
 async function otherServer(status: number, type: string, body: string): Promise<{ url: string; close: () => void }> {
@@ -114,6 +97,7 @@ _, status = os.waitpid(pid, 0)
 sys.stdout.write(shown.decode('utf8', 'replace'))
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
+import { makeCertificate } from './certificate';
 
 function inTerminal(
   command: string[],

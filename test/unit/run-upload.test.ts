@@ -1,5 +1,4 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,32 +11,7 @@ import type { MetricSeries } from '../../src/protocol/experiments';
 import type { EventsAnswer, UploadedFile, UploadState } from '../../src/protocol/routes/run-upload';
 import type { CreatedToken } from '../../src/protocol/users';
 import { errorOf, raw, startBackend, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
-
-/** A self-signed certificate for 127.0.0.1, made with openssl in `dir`. */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'upload-lab.crt');
-  const key = path.join(dir, 'upload-lab.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ].concat(['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
+import { makeCertificate } from './certificate';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const metricLine = (key: string, v: number, s: number) =>

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { execFileSync, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend } from '../../src/backend/app';
@@ -8,34 +8,7 @@ import { listenOptions } from '../../src/backend/main';
 import type { CreatedToken, TokenInfo, User } from '../../src/protocol/users';
 import { errorOf, raw, REPO, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
 import { cli, stopBackendOf, waitForExit } from './process-helpers';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
-function makeCertificate(dir: string, name = 'lab'): { cert: string; key: string } {
-  const cert = path.join(dir, `${name}.crt`);
-  const key = path.join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
+import { makeCertificate } from './certificate';
 
 /** Every file under `dir`, read as text (to look for a secret that must not be there). */
 function allText(dir: string): string {

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -13,34 +13,7 @@ import type { MlLab } from '../../../src/extension/lab';
 import type { Project, Registration } from '../../../src/protocol/api';
 import { appendEvents, manifest, metricLine, writeManifest } from '../../unit/experiments-helpers';
 import { waitFor } from './helpers';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'lab.crt');
-  const key = path.join(dir, 'lab.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
+import { makeCertificate } from '../../unit/certificate';
 
 /** `mllab serve --listen` of a lab home over TLS, in the foreground; resolves once it answers. */
 async function serveLab(
