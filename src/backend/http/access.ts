@@ -69,18 +69,54 @@ export interface AuditEntry {
   readonly status: number;
 }
 
-/** `<home>/logs/audit.jsonl`: one JSON line per request that is not a read, appended (0600). */
+/** The audit log is rotated past this size (`audit.jsonl` -> `audit.1.jsonl` ...) ... */
+export const AUDIT_ROTATE_BYTES = 64 * 1024 * 1024;
+/** ... and this many rotated files are kept (the oldest goes). */
+export const AUDIT_KEEP = 5;
+
+/**
+ * `<home>/logs/audit.jsonl`: one JSON line per request that is not a read, appended (0600). Past
+ * `rotateBytes` it becomes `audit.1.jsonl` (the older ones move up to `audit.<keep>.jsonl`, the oldest
+ * is removed) and a new one starts: a lab used for years keeps a bounded history.
+ */
 export class AuditLog {
   private fd: number | undefined;
+  private size = 0;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly rotateBytes = AUDIT_ROTATE_BYTES,
+    private readonly keep = AUDIT_KEEP,
+  ) {}
 
   append(entry: AuditEntry): void {
     if (this.fd === undefined) {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       this.fd = fs.openSync(this.file, 'a', 0o600);
+      this.size = fs.fstatSync(this.fd).size;
     }
-    fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+    const line = Buffer.from(JSON.stringify(entry) + '\n');
+    fs.writeSync(this.fd, line);
+    this.size += line.length;
+    if (this.size >= this.rotateBytes) {
+      this.rotate();
+    }
+  }
+
+  /** The rotated file `n` (1 = the newest). */
+  rotated(n: number): string {
+    return this.file.replace(/(\.jsonl)?$/, `.${n}.jsonl`);
+  }
+
+  private rotate(): void {
+    this.close();
+    fs.rmSync(this.rotated(this.keep), { force: true });
+    for (let n = this.keep - 1; n >= 1; n--) {
+      if (fs.existsSync(this.rotated(n))) {
+        fs.renameSync(this.rotated(n), this.rotated(n + 1));
+      }
+    }
+    fs.renameSync(this.file, this.rotated(1));
   }
 
   close(): void {
