@@ -172,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
         user: { type: 'string' },
         expires: { type: 'string' },
         label: { type: 'string' },
+        scope: { type: 'string' },
         token: { type: 'string' },
         ca: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -356,6 +357,7 @@ export async function main(argv: string[]): Promise<number> {
             user: values.user,
             expires: values.expires,
             label: values.label,
+            scope: values.scope,
           }),
         );
       default:

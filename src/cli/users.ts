@@ -15,6 +15,14 @@ export function parseExpires(text: string): number {
   return Number(match[1]) * UNITS[match[2]];
 }
 
+/** `--scope viewer|member|admin`: the most a token may do. */
+function parseScope(text: string): Role {
+  if (!ROLES.includes(text as Role)) {
+    throw new Error(`--scope takes ${ROLES.join(', ')} (the most the token may do), not "${text}".`);
+  }
+  return text as Role;
+}
+
 function state(t: TokenInfo, now: number): string {
   if (t.revokedAt !== null) {
     return `revoked ${t.revokedAt}`;
@@ -31,7 +39,7 @@ export async function userCommand(
   out: Output,
   command: 'user' | 'token',
   args: string[],
-  flags: { role?: string; user?: string; expires?: string; label?: string },
+  flags: { role?: string; user?: string; expires?: string; label?: string; scope?: string },
 ): Promise<number> {
   const [sub, ...rest] = args;
   const need = (n: number) => expectArgs(`${command} ${sub}`, rest, n, USER_USAGE);
@@ -77,10 +85,11 @@ export async function userCommand(
         user: flags.user,
         ...(flags.label !== undefined ? { label: flags.label } : {}),
         ...(flags.expires !== undefined ? { expiresInSeconds: parseExpires(flags.expires) } : {}),
+        ...(flags.scope !== undefined ? { scope: parseScope(flags.scope) } : {}),
       });
       out.result(created, () =>
         [
-          `Token ${created.id} for "${created.user}" (${created.expiresAt ? `expires ${created.expiresAt}` : 'never expires'}):`,
+          `Token ${created.id} for "${created.user}" (${created.scope ? `${created.scope} at most, ` : ''}${created.expiresAt ? `expires ${created.expiresAt}` : 'never expires'}):`,
           '',
           `  ${created.token}`,
           '',
@@ -97,8 +106,8 @@ export async function userCommand(
         tokens.length === 0
           ? 'No tokens yet: create one with "mllab token create --user NAME".'
           : table(
-              ['ID', 'USER', 'LABEL', 'CREATED', 'STATE'],
-              tokens.map((t) => [t.id, t.user, t.label, t.createdAt, state(t, now)]),
+              ['ID', 'USER', 'SCOPE', 'LABEL', 'CREATED', 'STATE'],
+              tokens.map((t) => [t.id, t.user, t.scope ?? "user's role", t.label, t.createdAt, state(t, now)]),
             ),
       );
       return 0;

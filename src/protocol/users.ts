@@ -36,6 +36,8 @@ export interface TokenInfo {
   /** null: it never expires */
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** the most this token may do (a member's read-only token: "viewer"); null: its user's role */
+  readonly scope: Role | null;
 }
 
 export interface CreateTokenRequest {
@@ -43,6 +45,8 @@ export interface CreateTokenRequest {
   readonly label?: string;
   /** absent: it never expires */
   readonly expiresInSeconds?: number;
+  /** the most the token may do, at most its user's role; absent: the user's role */
+  readonly scope?: Role;
 }
 
 /** The answer of creating a token: the only time its secret (`token`) is shown. */

@@ -97,6 +97,7 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
       createdAt: created.createdAt,
       expiresAt: created.expiresAt,
       revokedAt: null,
+      scope: null,
     });
     assert.ok(!listed.text.includes(created.token.slice(24)), 'the secret is never listed');
     // the local port of the registration file answers the owner as before, and a user's token too
@@ -131,6 +132,24 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
     }
     const users = (await request('GET', '/api/users', TEST_TOKEN)).json() as User[];
     assert.ok(!users.some((u) => u.name === 'eve'));
+  });
+
+  it("gives a token a scope: the most it may do, at most its user's role (a member's read-only token)", async () => {
+    const readOnly = await tokenFor('max', { scope: 'viewer', label: 'dashboards' });
+    assert.strictEqual(readOnly.scope, 'viewer');
+    assert.strictEqual((await request('GET', '/api/projects', readOnly.token)).status, 200);
+    const res = await request('POST', '/api/projects', readOnly.token, { name: 'Scoped' });
+    assert.strictEqual(res.status, 403);
+    assert.match(errorOf(res).message, /needs the member role; you are a viewer \("max"\)/);
+    const who = (await request('GET', '/api/whoami', readOnly.token)).json() as { role: string };
+    assert.strictEqual(who.role, 'viewer', 'whoami says what the token may do');
+    // a scope above the user's role is refused, saying what is possible
+    const above = await request('POST', '/api/tokens', TEST_TOKEN, { user: 'max', scope: 'admin' });
+    assert.strictEqual(above.status, 400);
+    assert.match(errorOf(above).message, /"max" is a member of the lab: their token's --scope can be at most member/);
+    const listed = (await request('GET', '/api/tokens', TEST_TOKEN)).json() as TokenInfo[];
+    assert.strictEqual(listed.find((t) => t.id === readOnly.id)?.scope, 'viewer');
+    assert.ok(listed.filter((t) => t.id !== readOnly.id).every((t) => t.scope === null));
   });
 
   it('refuses unknown, expired, revoked tokens and those of a removed user with 401 saying what to do', async () => {

@@ -137,4 +137,8 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
     )`);
     tx.run('CREATE INDEX project_members_user ON project_members (user)');
   },
+  // 12: a token's scope: the most it may do (null: its user's role), e.g. a read-only token for a job
+  (tx) => {
+    tx.run('ALTER TABLE tokens ADD COLUMN scope TEXT');
+  },
 ];

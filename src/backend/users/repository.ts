@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import type { CreatedToken, CreateTokenRequest, Role, TokenInfo, User } from '../../protocol/users';
-import { OWNER } from '../../protocol/users';
+import { OWNER, ROLES } from '../../protocol/users';
 import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Row, Store } from '../store/database';
@@ -36,6 +36,7 @@ function toToken(row: Row): TokenInfo {
     createdAt: String(row.created_at),
     expiresAt: row.expires_at === null ? null : String(row.expires_at),
     revokedAt: row.revoked_at === null ? null : String(row.revoked_at),
+    scope: row.scope === null || row.scope === undefined ? null : (String(row.scope) as Role),
   };
 }
 
@@ -125,6 +126,13 @@ export class UserRepository {
 
   async createToken(request: CreateTokenRequest): Promise<CreatedToken> {
     const user = this.get(request.user);
+    if (request.scope !== undefined && ROLES.indexOf(request.scope) > ROLES.indexOf(user.role)) {
+      throw new ApiError(
+        400,
+        'scope_above_role',
+        `"${user.name}" is a ${user.role} of the lab: their token's --scope can be at most ${user.role}.`,
+      );
+    }
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('hex');
     const now = this.now();
@@ -138,12 +146,13 @@ export class UserRepository {
           ? null
           : new Date(now.getTime() + request.expiresInSeconds * 1000).toISOString(),
       revokedAt: null,
+      scope: request.scope ?? null,
     };
     const hash = sha256(secret);
     await this.store.write((tx) =>
       tx.run(
-        'INSERT INTO tokens (id, user, hash, label, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
-        [id, info.user, hash.toString('hex'), info.label, info.createdAt, info.expiresAt],
+        'INSERT INTO tokens (id, user, hash, label, created_at, expires_at, revoked_at, scope) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)',
+        [id, info.user, hash.toString('hex'), info.label, info.createdAt, info.expiresAt, info.scope],
       ),
     );
     this.tokens.set(id, { info, hash });
@@ -182,6 +191,8 @@ export class UserRepository {
     if (!user) {
       return { kind: 'refused', message: `The user of token ${info.id} was removed: ${ASK_ADMIN}.` };
     }
-    return { kind: 'user', user: user.name, role: user.role };
+    // a scoped token does at most its scope, and never more than its user (whose role may have dropped)
+    const role = info.scope !== null && ROLES.indexOf(info.scope) < ROLES.indexOf(user.role) ? info.scope : user.role;
+    return { kind: 'user', user: user.name, role };
   }
 }

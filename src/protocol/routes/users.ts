@@ -46,6 +46,7 @@ export const userRoutes = {
         user: userName,
         label: text(TOKEN_LABEL_MAX_LENGTH),
         expiresInSeconds: { type: 'integer', minimum: 1, maximum: TOKEN_MAX_SECONDS },
+        scope: { type: 'string', enum: ['viewer', 'member', 'admin'] },
       },
     },
   }),
