@@ -301,7 +301,7 @@ describe('mllab serve --listen and the TLS files', function () {
     const token = /mllab_[0-9a-f]{16}_[0-9a-f]{64}/.exec(created.stdout)![0];
     assert.match(created.stdout, /shown only this once/);
     const list = cli(['token', 'list', '--home', home]);
-    assert.match(list.stdout, /ann\s+laptop\s+\S+\s+valid until /);
+    assert.match(list.stdout, /ann\s+user's role\s+laptop\s+\S+\s+valid until /);
     assert.ok(!list.stdout.includes(token.slice(24)));
     const other = cli(['token', 'create', '--user', 'ann', '--home', home, '--json']).json<CreatedToken>();
     assert.strictEqual(cli(['token', 'revoke', other.id, '--home', home]).status, 0);
