@@ -262,6 +262,13 @@ def read_tree(root: str, skip: Tuple[str, ...] = (".mllab-complete",)) -> Dict[s
     return out
 
 
+def _restore_env(var: str, value: "str | None") -> None:
+    if value is None:
+        os.environ.pop(var, None)
+    else:
+        os.environ[var] = value
+
+
 class LabTestCase(unittest.TestCase):
     """A temporary workspace with a lab home, a fake backend registered in it, and a clean env."""
 
@@ -274,9 +281,8 @@ class LabTestCase(unittest.TestCase):
         self.home = os.path.join(self.workspace, ".mllab")
         os.makedirs(self.home)
         for var in ("MLLAB_HOME", "MLLAB_MAX_UNPACK_BYTES"):
-            old = os.environ.pop(var, None)
-            if old is not None:
-                self.addCleanup(os.environ.__setitem__, var, old)
+            # what a test sets goes with it (a value left behind reached the labs later tests start)
+            self.addCleanup(_restore_env, var, os.environ.pop(var, None))
         # datasets loaded by one test are not inputs of the runs of the next
         from mllab import _experiments
         self.addCleanup(_experiments._inputs.clear)
