@@ -304,9 +304,12 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     assert.ok(table.rows.length >= 1 && table.total >= 2, `${table.total} rows`);
     assert.ok(table.columns.some((c) => c.id === 'metrics.loss.last'));
     await vscode.commands.executeCommand('mllab.experiment.showCharts', run, [run]);
-    await waitFor('the series of the run', () => lab.metricCharts.seriesPosted >= 1, 30000);
-    const series = lab.metricCharts.lastPosted;
-    assert.ok(series?.type === 'series', `last message: ${series?.type}`);
+    // (the page may be sent other messages after the series: the run list, live status)
+    const series = await waitFor(
+      'the series of the run',
+      () => (lab.metricCharts.lastSeries?.series.some((s) => s.runId === id) ? lab.metricCharts.lastSeries : undefined),
+      30000,
+    );
     assert.deepStrictEqual(
       series.series.filter((s) => s.runId === id && s.key === 'loss').map((s) => s.total),
       [4],

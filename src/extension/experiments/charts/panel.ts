@@ -41,6 +41,7 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
   private readonly loader: SeriesLoader;
   private readonly live: LiveBatcher;
   private _seriesPosted = 0;
+  private _lastSeries: SeriesMessage | undefined;
   private _livePointsPosted = 0;
   private _drawnCharts: readonly { readonly key: string; readonly points: number }[] = [];
   saveDialog: SaveDialog = (options) => vscode.window.showSaveDialog(options);
@@ -83,6 +84,11 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
   /** How many series were posted to the page, for tests. */
   get seriesPosted(): number {
     return this._seriesPosted;
+  }
+
+  /** The last series message posted, for tests (other messages may follow it: live runs, status). */
+  get lastSeries(): SeriesMessage | undefined {
+    return this._lastSeries;
   }
 
   /** The charts the page last said it drew, with their points, for tests. */
@@ -159,7 +165,8 @@ export class MetricChartsPanel extends WebviewPanelHost<HostToWebviewMessage, We
 
   private postSeries(keys: readonly string[], series: ChartSeries[], range?: SeriesMessage['range']): void {
     this._seriesPosted += series.length;
-    this.post({ type: 'series', keys, series, ...(range ? { range } : {}) });
+    this._lastSeries = { type: 'series', keys, series, ...(range ? { range } : {}) };
+    this.post(this._lastSeries);
   }
 
   private async load(keys: readonly string[], pixels: number): Promise<void> {
