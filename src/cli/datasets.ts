@@ -13,6 +13,7 @@ import { confirm } from './confirm';
 import { expectArgs, Output, table } from './output';
 import { formatBytes, ProgressBar } from './progress';
 import { DATASET_USAGE } from './usage';
+import { defaultDatasetName } from '../common/dataset-name';
 
 export interface DatasetFlags {
   readonly name?: string;
@@ -115,7 +116,7 @@ async function addRemote(client: ApiClient, out: Output, source: string, flags: 
     });
     bar.done();
     const version = await client.addUploadedDataset({
-      name: flags.name ?? defaultName(absolute),
+      name: flags.name ?? defaultDatasetName(absolute),
       sha256: content.sha256,
       size: content.size,
       fileName: scratch ? `${path.basename(absolute)}.zip` : path.basename(absolute),
@@ -148,19 +149,6 @@ async function addRemote(client: ApiClient, out: Output, source: string, flags: 
       fs.rmSync(scratch, { recursive: true, force: true });
     }
   }
-}
-
-/** A dataset name from a file or folder name, as the lab makes one (see defaultDatasetName there). */
-function defaultName(source: string): string {
-  const base = path
-    .basename(source)
-    .replace(/[^\p{L}\p{N} ._-]/gu, '-')
-    .replace(/^[^\p{L}\p{N}]+/u, '');
-  const trimmed = [...base]
-    .slice(0, 64)
-    .join('')
-    .replace(/[ .]+$/, '');
-  return trimmed.length > 0 ? trimmed : 'dataset';
 }
 
 /**

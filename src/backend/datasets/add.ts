@@ -11,21 +11,9 @@ import { packFolder, PackagingRefusal } from '../files/zip';
 import type { Logger } from '../log';
 import { mediaTypeOf } from './media-types';
 import type { DatasetRepository, NewVersion } from './repository';
+import { defaultDatasetName } from '../../common/dataset-name';
 
 const PROGRESS_INTERVAL_MS = 100;
-
-/** Turns a file or folder name into a valid dataset name ("my data (1).csv" -> "my data -1-.csv"). */
-export function defaultDatasetName(source: string): string {
-  const base = path
-    .basename(source)
-    .replace(/[^\p{L}\p{N} ._-]/gu, '-')
-    .replace(/^[^\p{L}\p{N}]+/u, '');
-  const trimmed = [...base]
-    .slice(0, 64)
-    .join('')
-    .replace(/[ .]+$/, '');
-  return trimmed.length > 0 ? trimmed : 'dataset';
-}
 
 function describeFsError(e: NodeJS.ErrnoException, source: string): ApiError | undefined {
   switch (e.code) {
