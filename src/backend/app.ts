@@ -68,6 +68,8 @@ export interface ListenOptions {
   readonly port: number;
   /** PEM certificate (chain) and private key */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** the reverse proxies whose X-Forwarded-* headers are believed (`--trust-proxy`, http/trust-proxy.ts) */
+  readonly trustProxy?: readonly string[];
 }
 
 /** A running backend: the store, the HTTP API on 127.0.0.1 and the event bus, wired together. */
@@ -154,6 +156,7 @@ export class Backend {
       projects: new ProjectAccess({ home: options.home, store, projects, members: users.members }),
       audit,
       serverFactory,
+      trustProxy: listen?.trustProxy,
     });
     const connection = containerRuntime(options.home, options.dockerHost, events, options.log);
     const images = new Images(connection, events);

@@ -7,6 +7,7 @@ import { homePaths, makeHomePrivate, readRegistration } from '../common/home';
 import type { BackendReadyMessage, Registration } from '../protocol/api';
 import { statusRoutes } from '../protocol/routes/status';
 import { Backend, type ListenOptions } from './app';
+import { parseTrustProxy } from './http/trust-proxy';
 import { FileLogger } from './log';
 import { claimHome } from './registration';
 import { StoreCorruptError } from './store/database';
@@ -25,6 +26,8 @@ export interface ServeOptions {
   /** PEM files of the certificate (chain) and its private key: required off loopback */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** `--trust-proxy ADDR[,ADDR...]`: the reverse proxies whose X-Forwarded-* headers are believed */
+  readonly trustProxy?: string;
 }
 
 export type ServeResult =
@@ -145,15 +148,25 @@ function readPem(file: string, what: string): Buffer {
  * The address and TLS files of `mllab serve --listen`, checked: off loopback TLS is required, and each
  * file must be readable, hold PEM of its kind, and the key must match the certificate.
  */
-export function listenOptions(options: Pick<ServeOptions, 'listen' | 'tlsCert' | 'tlsKey'>): ListenOptions | undefined {
+export function listenOptions(
+  options: Pick<ServeOptions, 'listen' | 'tlsCert' | 'tlsKey' | 'trustProxy'>,
+): ListenOptions | undefined {
   const { tlsCert, tlsKey } = options;
   if (options.listen === undefined) {
     if (tlsCert !== undefined || tlsKey !== undefined) {
       throw new Error('--tls-cert and --tls-key go with --listen HOST:PORT: say where to serve the lab.');
     }
+    if (options.trustProxy !== undefined) {
+      throw new Error('--trust-proxy goes with --listen HOST:PORT: the proxy forwards to that address.');
+    }
     return undefined;
   }
   const { host, port } = parseListen(options.listen);
+  const served = listenWithTls(host, port, tlsCert, tlsKey);
+  return options.trustProxy === undefined ? served : { ...served, trustProxy: parseTrustProxy(options.trustProxy) };
+}
+
+function listenWithTls(host: string, port: number, tlsCert?: string, tlsKey?: string): ListenOptions {
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new Error('TLS needs both --tls-cert FILE and --tls-key FILE (PEM): give the one that is missing.');
   }

@@ -30,8 +30,9 @@ const USAGE = `ML Lab ${VERSION}: a lab for machine learning projects.
 
 Usage:
   mllab serve [--home DIR] [--port N]   run the backend of a lab home in the foreground
-  mllab serve --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
-                                         also serve it to a team (TLS required off 127.0.0.1)
+  mllab serve --listen HOST:PORT [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDR,...]
+                                         also serve it to a team (TLS required off 127.0.0.1;
+                                         --trust-proxy: believe X-Forwarded-For from those proxies)
   mllab status [--json]                  show which lab this talks to (a local home or a URL) and as whom
   mllab stop [--json]                    stop the backend of the lab home
   ${LOGIN_USAGE.split('\n').join('\n  ')}
@@ -87,6 +88,7 @@ interface ServeFlags {
   readonly listen?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  readonly trustProxy?: string;
 }
 
 async function runServe(home: string, port: number, out: Output, flags: ServeFlags): Promise<number> {
@@ -168,6 +170,7 @@ export async function main(argv: string[]): Promise<number> {
         listen: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'trust-proxy': { type: 'string' },
         role: { type: 'string' },
         user: { type: 'string' },
         expires: { type: 'string' },
@@ -211,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
           listen: values.listen,
           tlsCert: values['tls-cert'],
           tlsKey: values['tls-key'],
+          trustProxy: values['trust-proxy'],
         });
       }
       case 'status':

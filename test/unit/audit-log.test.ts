@@ -7,6 +7,7 @@ import { AuditLog, type AuditEntry } from '../../src/backend/http/access';
 const entry = (i: number): AuditEntry => ({
   time: new Date(Date.UTC(2026, 11, 6, 0, 0, i)).toISOString(),
   who: `user-${i}`,
+  from: '127.0.0.1',
   method: 'POST',
   path: `/api/projects/${i}`,
   status: 201,

@@ -2,11 +2,11 @@ import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend } from '../../src/backend/app';
 import { MemoryLogger } from '../../src/backend/log';
 import { listenOptions } from '../../src/backend/main';
 import type { CreatedToken, TokenInfo, User } from '../../src/protocol/users';
 import { errorOf, raw, REPO, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
+import { ServedLab } from './served-lab';
 import { cli, stopBackendOf, waitForExit } from './process-helpers';
 import { makeCertificate } from './certificate';
 
@@ -21,44 +21,26 @@ function allText(dir: string): string {
 
 describe('a lab served to a team over TLS: users, tokens, roles, audit', function () {
   this.timeout(60000);
+  let lab: ServedLab;
   let home: string;
-  let cleanup: () => void;
-  let backend: Backend;
-  let ca: Buffer;
-  let tlsPort: number;
   const log = new MemoryLogger();
   const secrets: string[] = [];
 
   const request = (method: string, urlPath: string, token: string | null, body?: unknown): Promise<RawResponse> =>
-    raw(tlsPort, method, urlPath, { token, ca, body: body === undefined ? undefined : JSON.stringify(body) });
+    lab.request(method, urlPath, token, { body: body === undefined ? undefined : JSON.stringify(body) });
 
   async function tokenFor(user: string, extra: Record<string, unknown> = {}): Promise<CreatedToken> {
-    const res = await request('POST', '/api/tokens', TEST_TOKEN, { user, ...extra });
-    assert.strictEqual(res.status, 201, res.text);
-    const created = res.json() as CreatedToken;
+    const created = await lab.tokenFor(user, extra);
     secrets.push(created.token);
     return created;
   }
 
   before(async () => {
-    ({ home, cleanup } = tempHome());
-    fs.mkdirSync(home, { recursive: true });
-    const files = makeCertificate(path.dirname(home));
-    ca = fs.readFileSync(files.cert);
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log,
-      listen: listenOptions({ listen: '127.0.0.1:0', tlsCert: files.cert, tlsKey: files.key }),
-    });
-    tlsPort = Number(new URL(backend.url).port);
-    assert.match(backend.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    lab = await ServedLab.start({ log });
+    ({ home } = lab);
+    assert.match(lab.backend.url, /^https:\/\/127\.0\.0\.1:\d+$/);
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(() => lab.stop());
 
   it('lets the owner manage users and tokens over HTTPS; a token is shown once, never listed', async () => {
     for (const [name, role] of [
@@ -101,9 +83,9 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
     });
     assert.ok(!listed.text.includes(created.token.slice(24)), 'the secret is never listed');
     // the local port of the registration file answers the owner as before, and a user's token too
-    const local = await raw(backend.port, 'GET', '/api/users');
+    const local = await raw(lab.backend.port, 'GET', '/api/users');
     assert.strictEqual(local.status, 200);
-    assert.strictEqual((await raw(backend.port, 'GET', '/api/projects', { token: created.token })).status, 200);
+    assert.strictEqual((await raw(lab.backend.port, 'GET', '/api/projects', { token: created.token })).status, 200);
   });
 
   it("answers a viewer's reads and refuses its writes with 403 naming the role needed", async () => {
@@ -207,9 +189,9 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
     has('max', 'POST', '/api/projects', 201);
     has('max', 'POST', '/api/users', 403);
     has('owner', 'DELETE', '/api/users/tmp', 204);
-    assert.deepStrictEqual(Object.keys(lines[0]).sort(), ['method', 'path', 'status', 'time', 'who']);
+    assert.deepStrictEqual(Object.keys(lines[0]).sort(), ['from', 'method', 'path', 'status', 'time', 'who']);
     // a token's secret is in no file of the lab home (store, journal, logs) nor in the log
-    await backend.store.settled();
+    await lab.backend.store.settled();
     const everything = allText(home) + log.lines.join('\n');
     assert.ok(secrets.length >= 5);
     for (const secret of secrets) {
@@ -219,19 +201,7 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
 
   it('keeps users and hashed tokens across a restart', async () => {
     const kept = await tokenFor('max');
-    await backend.stop('restart');
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log,
-      listen: {
-        host: '127.0.0.1',
-        port: 0,
-        tls: { cert: ca, key: fs.readFileSync(path.join(path.dirname(home), 'lab.key')) },
-      },
-    });
-    tlsPort = Number(new URL(backend.url).port);
+    await lab.restart();
     assert.strictEqual((await request('POST', '/api/projects', kept.token, { name: 'After' })).status, 201);
   });
 });

@@ -64,6 +64,11 @@ export interface AuditEntry {
   readonly time: string;
   /** the user's name, "owner", or null when the token was refused */
   readonly who: string | null;
+  /**
+   * the client's address: the connection's peer, or, behind a reverse proxy named by `--trust-proxy`,
+   * the client that proxy names in X-Forwarded-For
+   */
+  readonly from: string;
   readonly method: string;
   readonly path: string;
   readonly status: number;

@@ -109,6 +109,8 @@ export interface HttpAccess {
   readonly serverFactory?: FastifyServerFactory;
   /** per-project roles (absent: every project is open to every role, as in a server without users) */
   readonly projects?: ProjectGate;
+  /** the reverse proxies whose X-Forwarded-* headers are believed (absent: none, `request.ip` is the peer's) */
+  readonly trustProxy?: readonly string[];
 }
 
 const IDENTITIES = new WeakMap<FastifyRequest, Identity>();
@@ -169,6 +171,7 @@ export function registeredRoutes(app: FastifyInstance): readonly RouteInfo[] {
 export function createHttpServer(token: string, log: Logger, access?: HttpAccess): FastifyInstance {
   const app = Fastify({
     ...(access?.serverFactory ? { serverFactory: access.serverFactory } : {}),
+    ...(access?.trustProxy ? { trustProxy: [...access.trustProxy] } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     // event streams never go idle: close them on shutdown instead of waiting forever
@@ -238,6 +241,7 @@ export function createHttpServer(token: string, log: Logger, access?: HttpAccess
         audit.append({
           time: new Date().toISOString(),
           who: IDENTITIES.get(request)?.name ?? null,
+          from: request.ip,
           method: request.method,
           path: request.url.split('?')[0].slice(0, 1000),
           status: reply.statusCode,
