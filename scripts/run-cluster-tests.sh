@@ -24,6 +24,9 @@ fi
 export MLLAB_SWARM_API="tcp://127.0.0.1:${MLLAB_SWARM_API_PORT:-23750}"
 export MLLAB_SWARM_REGISTRY=127.0.0.1:5000
 export MLLAB_SWARM_WEB_PORT=${MLLAB_SWARM_WEB_PORT:-18080}
+export MLLAB_SWARM_LAB_PORT=${MLLAB_SWARM_LAB_PORT:-18443}
+MLLAB_SWARM_GATEWAY=$(bash scripts/test-cluster.sh gateway)
+export MLLAB_SWARM_GATEWAY
 out=${MLLAB_TEST_OUT:-out}
 npx mocha --no-config --reporter spec --timeout 180000 --exit --require "$out/test/unit/root-hooks.js" \
   "$out/test/cluster/**/*.test.js"

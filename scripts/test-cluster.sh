@@ -11,7 +11,12 @@
 #   the manager's Engine API   tcp://127.0.0.1:$MLLAB_SWARM_API_PORT (23750)
 #   the registry               127.0.0.1:5000/NAME:TAG, the same name here and on every node
 #                              (each node forwards its own 127.0.0.1:5000 to the registry)
-#   port 8080 of node 1        127.0.0.1:$MLLAB_SWARM_WEB_PORT (18080) (publish services in host mode)
+#   port 8080 of node i        127.0.0.1:$((MLLAB_SWARM_WEB_PORT + i - 1)) (18080, 18081, 18082) (publish services
+#                              there in host mode)
+#   the lab, for the nodes     each node forwards its own 127.0.0.1:$MLLAB_SWARM_LAB_PORT (18443) to the
+#                              same port on 127.0.0.1 of this machine (through the network's gateway,
+#                              where a test forwards it to the lab): a job on host networking reaches the
+#                              lab as https://127.0.0.1:18443
 # What this kind of machine allows: no --privileged (the capability, seccomp, system-paths and
 # device-cgroup flags below give the nested engine what it needs), no IPVS (no ingress routing mesh
 # or service VIPs: ports are published in host mode).
@@ -19,6 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${MLLAB_SWARM_DIR:-${TMPDIR:-/tmp}/mllab-swarm} NET=mllab-swarm-net IMG=mllab-test/swarm-node:1
 API_PORT=${MLLAB_SWARM_API_PORT:-23750} WEB_PORT=${MLLAB_SWARM_WEB_PORT:-18080} REGISTRY_PORT=5000
+LAB_PORT=${MLLAB_SWARM_LAB_PORT:-18443}
 NODES=(1 2 3)
 
 sudo=()
@@ -65,30 +71,19 @@ build_image() {
   }
   "${sudo[@]}" rm -rf "$root.log" "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
     "$root"/var/lib/apt/lists/* "$root"/usr/share/{doc,man,locale}/*
-  # The node's entry: /sys and the cgroup mounts made writable (no --privileged here), stale pid
-  # files cleared, the registry forwarded to the node's own loopback (Docker trusts loopback
-  # registries without TLS), then the engine.
-  "${sudo[@]}" tee "$root/entry" >/dev/null <<'ENTRY'
-#!/bin/sh -e
-mount -o remount,rw /sys
-awk '$9=="cgroup" {print $5}' /proc/self/mountinfo | while read m; do mount -o remount,rw,bind $m; done
-rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
-[ -n "$REGISTRY_UPSTREAM" ] && socat TCP-LISTEN:5000,fork,reuseaddr,bind=127.0.0.1 "TCP:$REGISTRY_UPSTREAM" &
-exec dockerd "$@"
-ENTRY
-  "${sudo[@]}" chmod +x "$root/entry"
-  "${sudo[@]}" tar -C "$root" -c . | docker import -c 'ENTRYPOINT ["/entry"]' - "$IMG" >/dev/null
+  "${sudo[@]}" tar -C "$root" -c . | docker import - "$IMG" >/dev/null
   "${sudo[@]}" rm -rf "$root"
 }
 
 start_node() {
-  local i=$1 gw=$2 extra=()
-  [[ $i == 1 ]] && extra=(-p "127.0.0.1:$WEB_PORT:8080" -p "127.0.0.1:$API_PORT:2375")
+  local i=$1 gw=$2 extra=(-p "127.0.0.1:$((WEB_PORT + i - 1)):8080")
+  [[ $i == 1 ]] && extra+=(-p "127.0.0.1:$API_PORT:2375")
   # --tls=false: a TCP API without TLS otherwise makes dockerd wait 15 s at start
   docker run -d --name "mllab-swarm-node$i" --hostname "mllab-swarm-node$i" --network "$NET" -v /var/lib/docker \
     --label dev.mllab.test=swarm --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
     --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm' "${extra[@]}" \
-    -e "REGISTRY_UPSTREAM=$gw:$REGISTRY_PORT" \
+    -e "REGISTRY_UPSTREAM=$gw:$REGISTRY_PORT" -e "LAB_UPSTREAM=$gw:$LAB_PORT" -e "LAB_PORT=$LAB_PORT" \
+    -v "$HERE/lib/swarm-node-entry.sh:/entry:ro" --entrypoint /entry \
     "$IMG" -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375 --tls=false --storage-driver overlay2 >/dev/null
 }
 
@@ -115,6 +110,7 @@ up() {
   local gw start=$SECONDS i token
   gw=$(docker network inspect -f '{{(index .IPAM.Config 0).Gateway}}' "$NET")
   registry "$gw:$REGISTRY_PORT" nodes
+  echo "$gw" >"$W/gateway"
   for i in "${NODES[@]}"; do start_node "$i" "$gw"; done
   for i in "${NODES[@]}"; do wait_engine "$i"; done
   mgr swarm init --advertise-addr "$(node_ip 1)" >/dev/null
@@ -130,12 +126,16 @@ down() {
   docker rm -f -v "${NODES[@]/#/mllab-swarm-node}" >/dev/null 2>&1
   docker network rm "$NET" >/dev/null 2>&1
   for f in "$W"/reg-*.pid; do [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null; done
-  rm -rf "$W/registry" "$W"/reg-*
+  rm -rf "$W/registry" "$W"/reg-* "$W/gateway"
   set -e
   echo "test-cluster: removed (the node image $IMG is kept; docker rmi $IMG removes it)" >&2
 }
 
 status() { mgr node ls; }
+
+# The gateway address of the cluster's network: a test listens there (only there) for the nodes'
+# forwarded lab port, and forwards to the lab on 127.0.0.1.
+gateway() { cat "$W/gateway"; }
 
 # Whether a nested engine can run here: a short-lived container from the node image starts dockerd.
 check() {
@@ -144,8 +144,8 @@ check() {
   local name=mllab-swarm-check out
   docker rm -f "$name" >/dev/null 2>&1 || true
   if ! out=$(docker run -d --name "$name" --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
-    --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm' -v /var/lib/docker "$IMG" \
-    -H unix:///var/run/docker.sock --storage-driver overlay2 2>&1); then
+    --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm' -v /var/lib/docker \
+    -v "$HERE/lib/swarm-node-entry.sh:/entry:ro" --entrypoint /entry "$IMG" -H unix:///var/run/docker.sock --storage-driver overlay2 2>&1); then
     echo "test-cluster: nested Docker Engines cannot run on this machine: $out" >&2
     exit 3
   fi

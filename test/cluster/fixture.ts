@@ -19,9 +19,9 @@ export function swarmRegistry(): string {
   return required('MLLAB_SWARM_REGISTRY');
 }
 
-/** the loopback port forwarded to port 8080 of node 1 (services publish there in host mode) */
-export function swarmWebPort(): number {
-  return Number(required('MLLAB_SWARM_WEB_PORT'));
+/** the loopback port forwarded to port 8080 of node `i` (1-3; services publish there in host mode) */
+export function swarmWebPort(node = 1): number {
+  return Number(required('MLLAB_SWARM_WEB_PORT')) + node - 1;
 }
 
 function required(name: string): string {
@@ -32,4 +32,13 @@ function required(name: string): string {
     );
   }
   return value;
+}
+
+/**
+ * Where the nodes reach the lab: each node forwards its own 127.0.0.1:PORT to this machine's
+ * address on the cluster's network (the gateway), where a test listens and forwards to the lab on
+ * 127.0.0.1. A job on host networking therefore reaches the lab as https://127.0.0.1:PORT.
+ */
+export function swarmLabForward(): { gateway: string; port: number } {
+  return { gateway: required('MLLAB_SWARM_GATEWAY'), port: Number(required('MLLAB_SWARM_LAB_PORT')) };
 }
