@@ -4,6 +4,7 @@ import { storedManifestsMigration } from './migration-stored-manifests';
 import { listingAsRowsMigration } from './migration-listing-rows';
 import { modelsMigration } from './migration-models';
 import { schedulerMigration } from './migration-scheduler';
+import { targetsMigration } from './migration-targets';
 
 /**
  * Schema migrations, applied in order. Never edit a released migration: append a new one. Each runs
@@ -141,4 +142,6 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
   (tx) => {
     tx.run('ALTER TABLE tokens ADD COLUMN scope TEXT');
   },
+  // 13: targets (remote Docker Engines, Swarm managers) and a project's default target (src/backend/targets)
+  targetsMigration,
 ];
