@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { DockerDemux } from './demux';
+import type { TargetTls } from '../../protocol/targets';
 import { dockerOptions } from './docker-host';
 import { cancelled, imageNotFound, RuntimeError, translate } from './errors';
 import type {
@@ -19,6 +20,8 @@ import type {
 export interface DockerRuntimeOptions {
   /** unix:///..., tcp://..., ssh://...; undefined = MLLAB_DOCKER_HOST, then DOCKER_HOST, then the default socket */
   readonly host?: string;
+  /** TLS client files for a tcp:// host (a target's); none = plain TCP, or dockerode's DOCKER_TLS_VERIFY handling */
+  readonly tls?: TargetTls | null;
   /** time limit of one API call (streams excepted) */
   readonly callTimeoutMs?: number;
   /** time limit of a pull or a build */
@@ -70,9 +73,16 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly longMs: number;
 
   constructor(options: DockerRuntimeOptions = {}) {
-    this.docker = new Docker(dockerOptions(options.host ?? process.env.MLLAB_DOCKER_HOST ?? process.env.DOCKER_HOST));
+    this.docker = new Docker(
+      dockerOptions(options.host ?? process.env.MLLAB_DOCKER_HOST ?? process.env.DOCKER_HOST, options.tls),
+    );
     this.callMs = options.callTimeoutMs ?? 30_000;
     this.longMs = options.longTimeoutMs ?? 30 * 60_000;
+  }
+
+  /** The engine's dockerode client, for what lies beyond containers (Swarm nodes, services, tasks). */
+  get client(): Docker {
+    return this.docker;
   }
 
   /**
