@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { packFolder } from '../backend/files/zip';
 import type { ApiClient } from '../client/api-client';
-import { downloadVersion, exportVersion, hashFile, localPath, uploadBlob } from '../client/datasets';
+import { downloadVersion, exportVersion, localPath, sendFile, uploadBlob, type SentBlob } from '../client/datasets';
 import { unzipSafe } from '../common/zip/safe-unzip';
 import { EventStream } from '../client/event-stream';
 import { formatDatasetRef, parseDatasetRef } from '../protocol/dataset-ref';
@@ -98,22 +98,21 @@ async function addRemote(client: ApiClient, out: Output, source: string, flags: 
   process.once('SIGINT', onSigint);
   const scratch = stat.isDirectory() ? fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-package-')) : undefined;
   try {
-    let file = absolute;
-    let content: { sha256: string; size: number };
+    const transfer = { signal: abort.signal, onProgress: transferBar(bar, 'uploading') };
+    let sent: SentBlob;
     if (scratch) {
-      file = path.join(scratch, 'package.zip');
+      const file = path.join(scratch, 'package.zip');
       const packed = await packFolder(absolute, file, {
         signal: abort.signal,
         onProgress: (p) => bar.update({ phase: 'packaging', ...p }),
       });
-      content = { sha256: packed.sha256, size: packed.bytesOut };
+      const content = { sha256: packed.sha256, size: packed.bytesOut };
+      sent = { ...content, ...(await uploadBlob(client, file, content, transfer)) };
     } else {
-      content = await hashFile(absolute);
+      // a file is hashed while it is sent, unless its hash is known or cheap (then held content is not sent)
+      sent = await sendFile(client, absolute, transfer);
     }
-    const sent = await uploadBlob(client, file, content, {
-      signal: abort.signal,
-      onProgress: transferBar(bar, 'uploading'),
-    });
+    const content = { sha256: sent.sha256, size: sent.size };
     bar.done();
     const version = await client.addUploadedDataset({
       name: flags.name ?? defaultDatasetName(absolute),

@@ -7,7 +7,7 @@ import { fromList } from '../protocol/experiment-list';
 import type { DeployModelRequest, RegisterModelRequest, UpdateModelRequest } from '../protocol/models';
 import type { ScheduleRequest } from '../protocol/schedules';
 import type { ApiErrorBody, UpdateProjectRequest } from '../protocol/api';
-import { blobRoutes } from '../protocol/routes/blobs';
+import { blobRoutes, type FinishUploadRequest } from '../protocol/routes/blobs';
 import { datasetRoutes, type AddUploadedDatasetRequest } from '../protocol/routes/datasets';
 import { experimentRoutes } from '../protocol/routes/experiments';
 import { jobRoutes } from '../protocol/routes/jobs';
@@ -231,6 +231,9 @@ export class ApiClient {
   /** whether the lab holds content by sha256 (a 404 BackendError when not) */
   checkBlob = (sha256: string) => this.call(blobRoutes.check, { params: { sha256 } });
   blobUploadState = (sha256: string) => this.call(blobRoutes.uploadState, { params: { sha256 } });
+  idUploadState = (id: string) => this.call(blobRoutes.idUploadState, { params: { id } });
+  finishUpload = (id: string, end: FinishUploadRequest) =>
+    this.call(blobRoutes.finishUpload, { params: { id }, body: end });
   /** a dataset version made of a blob the lab holds (sent with `uploadBlob` of ./datasets) */
   addUploadedDataset = (request: AddUploadedDatasetRequest) => this.call(datasetRoutes.addUploaded, { body: request });
   cancelOperation = (operationId: string) => this.call(datasetRoutes.cancelOperation, { params: { id: operationId } });

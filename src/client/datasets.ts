@@ -5,10 +5,11 @@ import { pipeline } from 'stream/promises';
 import { homePaths } from '../common/home';
 import { unzipSafe } from '../common/zip/safe-unzip';
 import type { DatasetVersion } from '../protocol/datasets';
-import { blobRoutes, type BlobUploadState } from '../protocol/routes/blobs';
 import { datasetRoutes } from '../protocol/routes/datasets';
 import { urlOf } from '../protocol/routes/route';
-import { BackendError, type ApiClient } from './api-client';
+import type { ApiClient } from './api-client';
+import { catchUp, type RunningHash } from './blob-upload';
+import { TRANSFER_CHUNK, transferFailure, withRetries, type TransferOptions } from './transfer';
 
 /**
  * The local path to use for a dataset version: the stored file itself, or for a package unpacked
@@ -94,192 +95,8 @@ export async function exportVersion(version: DatasetVersion, dir: string): Promi
   return target;
 }
 
-/** Bytes sent or received so far of `total`. */
-export type TransferProgress = (bytes: number, total: number) => void;
-
-/** Options of a transfer that resumes after a dropped connection. */
-export interface TransferOptions {
-  readonly onProgress?: TransferProgress;
-  readonly signal?: AbortSignal;
-  /** connection failures in a row (without a byte of progress between them) before giving up; default 8 */
-  readonly retries?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The sha256 (hex) and size of a file. */
-export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
-}
-
-/** A failure worth another try: no answer, or the lab busy or behind a proxy that lost it. */
-function retryable(e: unknown): boolean {
-  return e instanceof BackendError && (e.status === 0 || e.status === 502 || e.status === 503 || e.status === 504)
-    ? e.code !== 'cancelled' && !e.code.startsWith('tls_')
-    : false;
-}
-
-/** Runs one attempt after another while they fail for the network, waiting longer each time. */
-async function withRetries<T>(
-  options: TransferOptions,
-  attempt: () => Promise<T>,
-  progressed: () => number,
-): Promise<T> {
-  const retries = options.retries ?? 8;
-  let failures = 0;
-  let last = progressed();
-  for (;;) {
-    options.signal?.throwIfAborted();
-    try {
-      return await attempt();
-    } catch (e) {
-      const now = progressed();
-      failures = now > last ? 1 : failures + 1;
-      last = now;
-      if (!retryable(e) || failures > retries || options.signal?.aborted) {
-        throw e;
-      }
-      await sleep(Math.min(5000, 100 * 2 ** failures));
-    }
-  }
-}
-
-/** Sends one PUT of `file` from `offset`; resolves with the lab's answer (a 409 carries the state). */
-function putFrom(
-  client: ApiClient,
-  file: string,
-  sha256: string,
-  size: number,
-  offset: number,
-  onBytes: (n: number) => void,
-  signal?: AbortSignal,
-): Promise<{ status: number; state: BlobUploadState }> {
-  const url = urlOf(blobRoutes.put.path, { sha256 }, { offset: String(offset), size: String(size) });
-  return new Promise((resolve, reject) => {
-    const source = fs.createReadStream(file, { start: offset, highWaterMark: 1 << 20 });
-    const req = client.rawRequest(
-      'PUT',
-      url,
-      { 'content-type': 'application/octet-stream', 'content-length': size - offset },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => reject(client.transportError(e)));
-        res.on('end', () => {
-          source.destroy();
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if ((status >= 200 && status < 300) || status === 409) {
-            try {
-              resolve({ status, state: JSON.parse(text) as BlobUploadState });
-              return;
-            } catch {
-              // not the lab's JSON: said by errorAnswer
-            }
-          }
-          reject(client.errorAnswer('PUT', url, res, text));
-        });
-      },
-    );
-    const onAbort = () => req.destroy(new Error('cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => signal?.removeEventListener('abort', onAbort));
-    req.on('error', (e) => {
-      source.destroy();
-      reject(signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : client.transportError(e));
-    });
-    source.on('data', (chunk) => onBytes((chunk as Buffer).length));
-    source.on('error', (e) => req.destroy(e));
-    source.pipe(req);
-  });
-}
-
-/**
- * Sends a file to the lab as a blob, unless the lab holds it already (then nothing is sent). After a
- * dropped connection it asks the lab how much it holds and goes on from there. Resolves once the lab
- * stored the content, its sha256 checked.
- */
-export async function uploadBlob(
-  client: ApiClient,
-  file: string,
-  content: { readonly sha256: string; readonly size: number },
-  options: TransferOptions = {},
-): Promise<{ readonly deduplicated: boolean; readonly sent: number }> {
-  const { sha256, size } = content;
-  let sent = 0;
-  let held = 0;
-  const report = () => options.onProgress?.(Math.min(size, held), size);
-  const stored = await withRetries(
-    options,
-    () =>
-      client.checkBlob(sha256).then(
-        () => true,
-        (e: unknown) => {
-          if (e instanceof BackendError && e.status === 404) {
-            return false;
-          }
-          throw e;
-        },
-      ),
-    () => 0,
-  );
-  if (stored) {
-    held = size;
-    report();
-    return { deduplicated: true, sent: 0 };
-  }
-  await withRetries(
-    options,
-    async () => {
-      for (let busy = 0; ;) {
-        const state = await client.blobUploadState(sha256);
-        held = state.received;
-        report();
-        if (state.stored) {
-          return;
-        }
-        const answer = await putFrom(
-          client,
-          file,
-          sha256,
-          size,
-          state.received,
-          (n) => {
-            sent += n;
-            held += n;
-            report();
-          },
-          options.signal,
-        );
-        if (answer.state.stored) {
-          held = size;
-          report();
-          return;
-        }
-        if (answer.status === 409) {
-          // another upload of the same content, or the lab has not yet seen the break
-          busy = answer.state.received > state.received ? 0 : busy + 1;
-          if (busy > 150) {
-            throw new BackendError(
-              409,
-              'upload_busy',
-              'Another upload of this content has been going on for 30 s without progress: try again later.',
-            );
-          }
-          await sleep(200);
-        }
-      }
-    },
-    () => held,
-  );
-  return { deduplicated: false, sent };
-}
+export { hashFile, sendFile, uploadBlob, type SentBlob } from './blob-upload';
+export type { TransferOptions, TransferProgress } from './transfer';
 
 /**
  * Fetches the content of a dataset version into `target`: into `<target>.part` first, resumed with
@@ -335,27 +152,6 @@ export async function downloadVersion(
   return target;
 }
 
-/** A sha256 of the first `bytes` bytes of a file being fetched. */
-interface RunningHash {
-  hash: ReturnType<typeof createHash>;
-  bytes: number;
-}
-
-/** Makes `h` the hash of the first `have` bytes of `file` (hashing them again when it is not). */
-async function catchUp(h: RunningHash, file: string, have: number): Promise<void> {
-  if (h.bytes === have) {
-    return;
-  }
-  h.hash = createHash('sha256');
-  h.bytes = 0;
-  if (have > 0) {
-    for await (const chunk of fs.createReadStream(file, { start: 0, end: have - 1, highWaterMark: 1 << 20 })) {
-      h.hash.update(chunk as Buffer);
-      h.bytes += (chunk as Buffer).length;
-    }
-  }
-}
-
 function fetchFrom(
   client: ApiClient,
   url: string,
@@ -384,7 +180,7 @@ function fetchFrom(
         return;
       }
       let received = start;
-      const out = fs.createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 20 });
+      const out = fs.createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: TRANSFER_CHUNK });
       if (status === 200 && hash.bytes !== 0) {
         hash.hash = createHash('sha256'); // the whole content again (the lab did not resume)
         hash.bytes = 0;
@@ -396,15 +192,13 @@ function fetchFrom(
         options.onProgress?.(received, version.size);
       });
       pipeline(res, out).then(resolve, (e: NodeJS.ErrnoException) =>
-        reject(options.signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : client.transportError(e)),
+        reject(transferFailure(options.signal, (x) => client.transportError(x), e)),
       );
     });
     const onAbort = () => req.destroy(new Error('cancelled'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('close', () => options.signal?.removeEventListener('abort', onAbort));
-    req.on('error', (e) =>
-      reject(options.signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : client.transportError(e)),
-    );
+    req.on('error', (e) => reject(transferFailure(options.signal, (x) => client.transportError(x), e)));
     req.end();
   });
 }

@@ -272,8 +272,11 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     const half = await put(0, data.subarray(0, 100_000));
     assert.strictEqual(half.status, 200, half.text);
     assert.deepStrictEqual(half.json(), { sha256: sha, stored: false, received: 100_000 });
-    const state = await request('GET', `/api/blobs/${sha}/upload`, viewer);
+    const state = await request('GET', `/api/blobs/${sha}/upload`, member);
     assert.deepStrictEqual(state.json(), { sha256: sha, stored: false, received: 100_000 });
+    // a partial upload is its sender's: another user neither sees nor continues it
+    const other = await request('GET', `/api/blobs/${sha}/upload`, viewer);
+    assert.deepStrictEqual(other.json(), { sha256: sha, stored: false, received: 0 });
     const wrong = await put(50_000, data.subarray(50_000));
     assert.strictEqual(wrong.status, 409);
     assert.strictEqual((wrong.json() as { received: number }).received, 100_000);
@@ -283,8 +286,10 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     const rest = await put(100_000, data.subarray(100_000));
     assert.strictEqual(rest.status, 200, rest.text);
     assert.deepStrictEqual(rest.json(), { sha256: sha, stored: true, received: data.length });
-    const check = await request('GET', `/api/blobs/${sha}`, viewer);
+    const check = await request('GET', `/api/blobs/${sha}`, member);
     assert.deepStrictEqual(check.json(), { sha256: sha, size: data.length });
+    // not yet in a project the viewer reads: answered as not held
+    assert.strictEqual((await request('GET', `/api/blobs/${sha}`, viewer)).status, 404);
     assert.ok(fs.readFileSync(blobFile(sha)).equals(data));
     const added = await request(
       'POST',
@@ -296,6 +301,8 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     const version = added.json() as DatasetVersion;
     assert.strictEqual(version.mediaType, 'text/csv');
     assert.strictEqual(version.operator, 'max');
+    const held = await request('GET', `/api/blobs/${sha}`, viewer);
+    assert.deepStrictEqual(held.json(), { sha256: sha, size: data.length }, 'held for a project the viewer reads');
     const wrongSize = await request(
       'POST',
       '/api/datasets/uploaded',
@@ -544,7 +551,7 @@ describe('partial uploads of blobs: kept in tmp/ under a bound of size and age',
       uploads.put(x.sha, { offset: 0, size: x.data.length, body: Readable.from([x.data.subarray(0, bytes)]) });
     await send(a, 100_000);
     const old = new Date(Date.now() - 10_000);
-    fs.utimesSync(path.join(uploads.dir, `${a.sha}.part`), old, old);
+    fs.utimesSync(uploads.partOf({ sha256: a.sha }), old, old);
     await send(b, 100_000);
     assert.deepStrictEqual(
       [a, b].map((x) => uploads.state(x.sha).received),

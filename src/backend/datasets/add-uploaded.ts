@@ -19,6 +19,8 @@ export async function addUploadedDataset(
   projectId: string,
   request: AddUploadedDatasetRequest,
   operator: string,
+  /** whether the sender may learn that the lab holds the content (else it is answered as not held) */
+  mayKnow = true,
 ): Promise<DatasetVersion> {
   const problem = checkName('dataset', request.name);
   if (problem) {
@@ -32,7 +34,7 @@ export async function addUploadedDataset(
     );
   }
   const file = deps.blobs.pathOf(request.sha256);
-  const stored = fs.statSync(file, { throwIfNoEntry: false });
+  const stored = mayKnow ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
   if (!stored) {
     throw new ApiError(
       409,

@@ -5,7 +5,7 @@ import { takeNextVersion } from '../common/versions';
 import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
-import { blobReferenced } from '../files/references';
+import { blobReferenced, projectsReferring } from '../files/references';
 import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
 
@@ -176,6 +176,11 @@ export class DatasetRepository implements ProjectOwned {
       [projectId],
     );
     return { datasets: Number(row?.datasets ?? 0), 'dataset versions': Number(row?.versions ?? 0) };
+  }
+
+  /** The projects whose dataset or model versions hold the content `sha256` (who may learn the lab holds it). */
+  projectsHolding(sha256: string): string[] {
+    return projectsReferring(this.store, sha256);
   }
 
   /**

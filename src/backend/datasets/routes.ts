@@ -14,7 +14,7 @@ import { register } from '../http/register';
 import { requireMachineAccess } from '../http/machine-access';
 import { identityOf } from '../http/server';
 import { sendContent } from '../blobs/ranges';
-import { registerBlobRoutes } from '../blobs/routes';
+import { mayKnowBlob, registerBlobRoutes } from '../blobs/routes';
 import { BlobUploads } from '../blobs/uploads';
 import { addUploadedDataset } from './add-uploaded';
 
@@ -62,10 +62,22 @@ export function registerDatasetRoutes(app: FastifyInstance, deps: DatasetRouteDe
   });
 
   // content sent over the network: blobs by sha256, then the version made of one
-  registerBlobRoutes(app, { blobs: deps.blobs, uploads: new BlobUploads(deps.blobs, deps.log) });
+  const blobDeps = {
+    blobs: deps.blobs,
+    uploads: new BlobUploads(deps.blobs, deps.log),
+    projectsHolding: (sha256: string) => datasets.projectsHolding(sha256),
+  };
+  registerBlobRoutes(app, blobDeps);
 
   register(app, routes.addUploaded, async (request) =>
-    addUploadedDataset(deps, projectOf(request.body.project), request.body, identityOf(request)?.name ?? 'unknown'),
+    addUploadedDataset(
+      deps,
+      projectOf(request.body.project),
+      request.body,
+      identityOf(request)?.name ?? 'unknown',
+      // content of a project the sender cannot read is not theirs to add without sending it
+      mayKnowBlob(request, blobDeps, request.body.sha256),
+    ),
   );
 
   register(app, routes.content, async (request, reply) => {

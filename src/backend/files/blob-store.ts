@@ -4,6 +4,9 @@ import * as path from 'path';
 import { fsyncDir } from '../../common/fsync';
 import { isShared } from '../../common/home';
 
+/** The folder of tmp/ that holds partial uploads (blobs/uploads.ts), kept when the lab restarts. */
+export const UPLOADS_FOLDER = 'uploads';
+
 /** Stored content is read-only and private: only its owner reads it (the folders are 0700). */
 const BLOB_MODE = 0o400;
 
@@ -60,12 +63,16 @@ export class BlobStore {
     fs.rmSync(this.pathOf(sha256), { force: true });
   }
 
-  /** Removes what interrupted writes left in tmp/ (at start, when no write can be running). */
+  /**
+   * Removes what interrupted writes left in tmp/ (at start, when no write can be running), except
+   * the partial uploads of tmp/uploads/: a sender goes on from their bytes after the lab restarted
+   * (they are checked against their sha256 before anything is stored, and bounded in age and size).
+   */
   cleanTemp(): number {
     if (!fs.existsSync(this.tmp)) {
       return 0;
     }
-    const leftovers = fs.readdirSync(this.tmp);
+    const leftovers = fs.readdirSync(this.tmp).filter((f) => f !== UPLOADS_FOLDER);
     for (const f of leftovers) {
       fs.rmSync(path.join(this.tmp, f), { recursive: true, force: true });
     }

@@ -162,6 +162,9 @@ const RULES: ReadonlyArray<readonly [Route | string, ProjectScope]> = [
   ['GET /api/blobs/:sha256', LAB],
   ['GET /api/blobs/:sha256/upload', LAB],
   ['PUT /api/blobs/:sha256', LAB],
+  ['GET /api/blobs/uploads/:id', LAB],
+  ['PUT /api/blobs/uploads/:id', LAB],
+  ['POST /api/blobs/uploads/:id/finish', LAB],
 ];
 
 const BY_KEY = new Map(RULES.map(([route, scope]) => [keyOf(route), scope]));

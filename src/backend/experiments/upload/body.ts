@@ -64,7 +64,14 @@ export async function readBounded(body: RawBody, max: number, what: string, leng
 export async function writeHashed(
   body: RawBody,
   file: string,
-  options: { readonly flags: 'wx' | 'a'; readonly hash: Hash; readonly max: number; readonly tooBig: () => Error },
+  options: {
+    readonly flags: 'wx' | 'a';
+    readonly hash: Hash;
+    readonly max: number;
+    readonly tooBig: () => Error;
+    /** bytes the file stream buffers before it holds the body back (written together, in fewer calls) */
+    readonly highWaterMark?: number;
+  },
 ): Promise<number> {
   let size = 0;
   const tap = new Transform({
@@ -78,18 +85,30 @@ export async function writeHashed(
       done(null, chunk);
     },
   });
-  const out = fs.createWriteStream(file, { flags: options.flags, mode: 0o600 });
+  const out = fs.createWriteStream(file, {
+    flags: options.flags,
+    mode: 0o600,
+    ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
+  });
   if (body === undefined) {
     out.end();
     await new Promise<void>((resolve, reject) => out.once('close', resolve).once('error', reject));
   } else {
     await pipeline(body, tap, out);
   }
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  await syncFile(file);
   return size;
+}
+
+/**
+ * fsync of a file or a folder (a rename or create in it made durable) off the event loop: a lab
+ * receiving many runs at once keeps answering while the disk syncs.
+ */
+export async function syncFile(file: string): Promise<void> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
