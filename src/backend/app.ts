@@ -20,7 +20,9 @@ import { ExperimentTracker } from './experiments/tracker';
 import { BlobStore } from './files/blob-store';
 import { JobRepository } from './jobs/repository';
 import { registerJobRoutes } from './jobs/routes';
-import { JobRunner } from './jobs/runner';
+import { ContainerEngine } from './jobs/engines/container';
+import { EngineSet } from './jobs/engines/set';
+import { JobRunner } from './jobs/run-lifecycle';
 import { modelsFromRuns } from './models/from-runs';
 import { ModelRepository } from './models/repository';
 import { registerModelRoutes } from './models/routes';
@@ -160,15 +162,20 @@ export class Backend {
     });
     const connection = containerRuntime(options.home, options.dockerHost, events, options.log);
     const images = new Images(connection, events);
+    const localJobs = new ContainerEngine({
+      home: options.home,
+      connection,
+      log: options.log,
+      datasetBlobs: (projectId) => datasets.list(projectId).flatMap((d) => d.versions),
+    });
     const runner = new JobRunner({
       home: options.home,
       repo: jobRepo,
-      connection,
+      engines: new EngineSet(localJobs),
       events,
       log: options.log,
       // the end of a job may be what the idle countdown waited for
       onSettled: () => backend.armIdleTimer(),
-      datasetBlobs: (projectId) => datasets.list(projectId).flatMap((d) => d.versions),
     });
     // after the runner's: runs that ended while nobody watched are recorded before pipelines go on
     connection.listen({

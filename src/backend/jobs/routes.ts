@@ -7,7 +7,7 @@ import { sendTextStream } from '../runtime/stream-reply';
 import type { ProjectRepository } from '../projects/repository';
 import { ACTIVE_STATES, runLogFile, type JobRepository, type JobRow } from './repository';
 import { followFile } from './follow-file';
-import type { JobRunner } from './runner';
+import type { JobRunner } from './run-lifecycle';
 import { type EntryValidator, parseJobsFile, toJobSpec, toJobsFile } from './spec';
 import { register } from '../http/register';
 import { requireMachineAccess } from '../http/machine-access';
@@ -104,6 +104,9 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
       memoryBytes: j.memoryBytes,
       gpus: j.gpus,
       timeoutSeconds: j.timeoutSeconds,
+      ...(j.target ? { target: j.target } : {}),
+      ...(j.placement ? { placement: j.placement } : {}),
+      ...(j.retries ? { retries: j.retries } : {}),
     }));
     const file = toJobsFile(specs);
     if (request.query.format === 'json') {

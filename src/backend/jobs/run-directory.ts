@@ -44,7 +44,7 @@ export function createRunDirectory(
     command,
     cwd,
     script: null,
-    // the code runs in the container, whose hostname is the run id (see JobRunner): the tracker then
+    // the code runs in the container, whose hostname is the run id (see the container engine): the tracker then
     // does not take the backend's pid for the run's process
     host: { ...(host ??= hostInfo()), hostname: containerHostname(dir) },
     runtime: { container: 'docker' },

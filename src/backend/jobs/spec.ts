@@ -44,6 +44,10 @@ export function toJobSpec(r: CreateJobRequest): JobSpec {
     memoryBytes,
     gpus: r.gpus === 'all' ? -1 : (r.gpus ?? 0),
     timeoutSeconds: r.timeoutSeconds ?? null,
+    // only when set: definitions (and jobs files) of jobs on the lab machine stay as they were
+    ...(r.target ? { target: r.target } : {}),
+    ...(r.placement && r.placement.length > 0 ? { placement: r.placement.map((p) => p.trim()) } : {}),
+    ...(r.retries ? { retries: r.retries } : {}),
   };
 }
 

@@ -54,6 +54,14 @@ const specProperties = {
     minimum: JOB_LIMITS.minTimeoutSeconds,
     maximum: JOB_LIMITS.maxTimeoutSeconds,
   },
+  target: { anyOf: [text(NAME_MAX_LENGTH, 1), { type: 'null' }] },
+  // "node.labels.gpu==true", "node.hostname!=a": Swarm's own constraint grammar
+  placement: {
+    type: 'array',
+    maxItems: JOB_LIMITS.maxPlacement,
+    items: { type: 'string', minLength: 3, maxLength: 256, pattern: '^[A-Za-z0-9_.\\-]+ *(==|!=) *[^\\s].*$' },
+  },
+  retries: { type: 'integer', minimum: 0, maximum: JOB_LIMITS.maxRetries },
 } as const;
 
 /** The body schema of POST /api/jobs. */
