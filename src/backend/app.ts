@@ -38,6 +38,9 @@ import { ServiceRepository } from './services/repository';
 import { registerServiceRoutes } from './services/routes';
 import { registerProjectRoutes } from './projects/routes';
 import { Store } from './store/database';
+import { TargetRepository } from './targets/repository';
+import { registerTargetRoutes } from './targets/routes';
+import { TargetRuntimes } from './targets/runtimes';
 import { UserRepository } from './users/repository';
 import { registerUserRoutes } from './users/routes';
 import { registerMemberRoutes } from './users/member-routes';
@@ -105,6 +108,8 @@ export class Backend {
     const experimentRepo = new ExperimentRepository(store, path.join(options.home, 'runs'));
     const jobRepo = new JobRepository(store, options.home, events);
     const serviceRepo = new ServiceRepository(store);
+    // the engines jobs and services run on: `local`, remote Docker Engines, Swarm managers
+    const targets = new TargetRuntimes({ repo: new TargetRepository(store), localHost: options.dockerHost });
     const models = new ModelRepository(store, blobs, events);
     const scheduler = new Scheduler({
       store,
@@ -199,6 +204,7 @@ export class Backend {
         connection.close();
         runner.close();
         services.close();
+        targets.close();
       },
     };
     const backend = new Backend(options, store, http, events, projects, operations, tracker, containers, {
@@ -244,6 +250,7 @@ export class Backend {
       startRun: (job) => scheduler.runManually(job),
     });
     registerSchedulerRoutes(http, projects, scheduler);
+    registerTargetRoutes(http, { home: options.home, runtimes: targets, projects, events });
     registerServiceRoutes(http, { projects, services: serviceRepo, manager: services });
     registerModelRoutes(http, {
       projects,

@@ -133,6 +133,8 @@ export type BackendEvent =
   | { readonly type: 'dockerStatus'; readonly status: DockerStatus }
   | { readonly type: 'imagePullProgress'; readonly progress: ImagePullProgress }
   | { readonly type: 'imageBuildOutput'; readonly tag: string; readonly line: string }
+  /** a target was added or removed, or a project's default target changed (src/backend/targets) */
+  | { readonly type: 'targetsChanged' }
   | { readonly type: 'shuttingDown'; readonly reason: string };
 
 export type BackendEventType = BackendEvent['type'];

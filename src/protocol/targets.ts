@@ -69,3 +69,20 @@ export interface TargetStatus {
   readonly message: string | null;
   readonly nodes: readonly TargetNode[];
 }
+
+/** POST /api/targets: the lab asks the engine before it keeps the target (its kind is the engine's answer). */
+export interface AddTargetRequest {
+  readonly name: string;
+  /** tcp://HOST:2376, ssh://USER@HOST, unix:///path */
+  readonly dockerHost: string;
+  /** TLS client files on the lab's machine, for tcp:// */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** "host:port" or "host:port/prefix" the nodes pull from */
+  readonly registry?: string | null;
+}
+
+/** A project's default target (GET/PUT /api/projects/:id/target); `local` when it has none. */
+export interface ProjectTarget {
+  readonly projectId: string;
+  readonly target: string;
+}

@@ -10,6 +10,7 @@ import { runtimeRoutes as runtime } from '../../protocol/routes/runtime';
 import { schedulerRoutes as scheduler } from '../../protocol/routes/scheduler';
 import { serviceRoutes as services } from '../../protocol/routes/services';
 import { statusRoutes as status } from '../../protocol/routes/status';
+import { targetRoutes as targets } from '../../protocol/routes/targets';
 import { userRoutes as users } from '../../protocol/routes/users';
 
 /** What a request does to its project: read it (viewer), change its records (editor), manage it (owner). */
@@ -145,6 +146,14 @@ const RULES: ReadonlyArray<readonly [Route | string, ProjectScope]> = [
   [models.setAlias, inQuery('write')],
   [models.removeAlias, inQuery('write')],
   [models.deploy, inQuery('write')],
+
+  // targets are the lab's (adding and removing one is for its admins, checked by the handlers)
+  [targets.list, LAB],
+  [targets.get, LAB],
+  [targets.add, LAB],
+  [targets.remove, LAB],
+  [targets.projectTarget, inParam('read')],
+  [targets.setProjectTarget, inParam('manage')],
 
   // the manifest's own project is checked by its handler too, once the body is read
   [runUpload.manifest, of('run', 'id', 'write')],

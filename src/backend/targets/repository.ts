@@ -112,7 +112,7 @@ export class TargetRepository {
 
   /**
    * Removes a target; the projects that had it as their default go back to `local` in the same
-   * transaction. `using` says, inside it, what still runs there (refused then, nothing removed).
+   * transaction. `using` says what still runs there (refused then, nothing removed).
    */
   async remove(name: string, using: () => string[] = () => []): Promise<Target> {
     const target = this.get(name);
@@ -123,8 +123,8 @@ export class TargetRepository {
         `"${LOCAL_TARGET}" is the lab machine's own Docker Engine: it cannot be removed.`,
       );
     }
+    const users = using();
     await this.store.write((tx) => {
-      const users = using();
       if (users.length > 0) {
         throw new ApiError(
           409,
