@@ -7,15 +7,13 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { PassThrough, Readable } from 'stream';
-import { Backend } from '../../src/backend/app';
 import { BlobUploads } from '../../src/backend/blobs/uploads';
 import { BlobStore } from '../../src/backend/files/blob-store';
 import { MemoryLogger } from '../../src/backend/log';
-import { listenOptions } from '../../src/backend/main';
 import type { DatasetVersion } from '../../src/protocol/datasets';
-import type { CreatedToken } from '../../src/protocol/users';
-import { raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
-import { makeCertificate } from './certificate';
+import type { Role } from '../../src/protocol/users';
+import { tempHome, TEST_TOKEN, type RawResponse } from './helpers';
+import { ServedLab } from './served-lab';
 
 /** The CLI as compiled next to this test (so it runs the sources under test, not a bundle). */
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'entry.js');
@@ -132,10 +130,9 @@ function tree(dir: string): Record<string, string> {
 
 describe('datasets over the network: resumable uploads, ranged downloads', function () {
   this.timeout(240000);
+  let lab: ServedLab;
   let root: string;
   let home: string;
-  let cleanup: () => void;
-  let backend: Backend;
   let ca: Buffer;
   let caFile: string;
   let tlsPort: number;
@@ -149,16 +146,11 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     urlPath: string,
     token: string | null,
     options: { body?: string | Buffer; headers?: Record<string, string> } = {},
-  ): Promise<RawResponse> => raw(tlsPort, method, urlPath, { token, ca, ...options });
+  ): Promise<RawResponse> => lab.request(method, urlPath, token, options);
 
   const json = (body: unknown) => ({ body: JSON.stringify(body) });
 
-  async function tokenFor(user: string, role: string): Promise<string> {
-    assert.strictEqual((await request('POST', '/api/users', TEST_TOKEN, json({ name: user, role }))).status, 201);
-    const res = await request('POST', '/api/tokens', TEST_TOKEN, json({ user }));
-    assert.strictEqual(res.status, 201, res.text);
-    return (res.json() as CreatedToken).token;
-  }
+  const tokenFor = (user: string, role: Role): Promise<string> => lab.userToken(user, role);
 
   const envOf = (token: string) => ({
     MLLAB_URL: `https://127.0.0.1:${proxy.port}`,
@@ -169,20 +161,8 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
   const blobFile = (sha: string) => path.join(home, 'blobs', 'sha256', sha.slice(0, 2), sha.slice(2));
 
   before(async () => {
-    ({ home, cleanup } = tempHome());
-    root = path.dirname(home);
-    fs.mkdirSync(home, { recursive: true });
-    const files = makeCertificate(root);
-    caFile = files.cert;
-    ca = fs.readFileSync(files.cert);
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log,
-      listen: listenOptions({ listen: '127.0.0.1:0', tlsCert: files.cert, tlsKey: files.key }),
-    });
-    tlsPort = Number(new URL(backend.url).port);
+    lab = await ServedLab.start({ log });
+    ({ root, home, ca, caFile, port: tlsPort } = lab);
     const project = await request('POST', '/api/projects', TEST_TOKEN, json({ name: 'Shared' }));
     assert.strictEqual(project.status, 201, project.text);
     const id = (project.json() as { id: string }).id;
@@ -197,13 +177,12 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
       const res = await request('PUT', `/api/projects/${id}/members/${user}`, TEST_TOKEN, json({ role }));
       assert.ok(res.status < 300 || /no_route/.test(res.text), res.text);
     }
-    proxy = new CuttingProxy(tlsPort);
+    proxy = new CuttingProxy(lab.port);
     await proxy.listen();
   });
   after(async () => {
     await proxy.close();
-    await backend.stop('test done');
-    cleanup();
+    await lab.stop();
   });
 
   it('sends 64 MiB through the CLI, resumed after the connection is cut; a second add sends no body', async () => {

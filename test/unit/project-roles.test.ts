@@ -5,8 +5,6 @@ import * as https from 'https';
 import * as path from 'path';
 import { Backend } from '../../src/backend/app';
 import { projectScopeOf } from '../../src/backend/http/project-scopes';
-import { MemoryLogger } from '../../src/backend/log';
-import { listenOptions } from '../../src/backend/main';
 import type { Project } from '../../src/protocol/api';
 import { blobRoutes } from '../../src/protocol/routes/blobs';
 import { datasetRoutes } from '../../src/protocol/routes/datasets';
@@ -23,9 +21,9 @@ import { serviceRoutes } from '../../src/protocol/routes/services';
 import { statusRoutes } from '../../src/protocol/routes/status';
 import { userRoutes } from '../../src/protocol/routes/users';
 import type { CreatedToken, ProjectMember } from '../../src/protocol/users';
-import { errorOf, raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
+import { errorOf, raw, TEST_TOKEN, type RawResponse } from './helpers';
 import { cliAsync } from './process-helpers';
-import { makeCertificate } from './certificate';
+import { ServedLab } from './served-lab';
 
 /** Every route table of `src/protocol/routes` (as in route-tables.test.ts). */
 const TABLES: Record<string, Record<string, Route>> = {
@@ -136,8 +134,8 @@ async function until<T>(probe: () => T | undefined | false, what: string): Promi
 
 describe('per-project roles in a lab served to a team: owner, editor, viewer', function () {
   this.timeout(60000);
+  let lab: ServedLab;
   let home: string;
-  let cleanup: () => void;
   let backend: Backend;
   let ca: Buffer;
   let port: number;
@@ -175,21 +173,10 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
   };
 
   before(async () => {
-    ({ home, cleanup } = tempHome());
-    fs.mkdirSync(home, { recursive: true });
-    const files = makeCertificate(path.dirname(home));
-    ca = fs.readFileSync(files.cert);
-    caFile = files.cert;
-    csv = path.join(path.dirname(home), 'iris.csv');
+    lab = await ServedLab.start();
+    ({ home, backend, ca, caFile, port } = lab);
+    csv = path.join(lab.root, 'iris.csv');
     fs.writeFileSync(csv, 'a,b\n1,2\n');
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log: new MemoryLogger(),
-      listen: listenOptions({ listen: '127.0.0.1:0', tlsCert: files.cert, tlsKey: files.key }),
-    });
-    port = Number(new URL(backend.url).port);
     for (const [name, role] of [
       ['alice', 'member'],
       ['bob', 'member'],
@@ -208,10 +195,7 @@ describe('per-project roles in a lab served to a team: owner, editor, viewer', f
     assert.strictEqual(b.status, 201, b.text);
     B = b.json() as Project;
   });
-  after(async () => {
-    await backend?.stop('test done');
-    cleanup();
-  });
+  after(() => lab?.stop());
 
   it('makes the member who creates a project its owner; others cannot read it, as if it did not exist', async () => {
     const members = (await request('GET', `/api/projects/${A.id}/members`, 'alice')).json() as ProjectMember[];

@@ -8,7 +8,6 @@ import * as path from 'path';
 import { Backend } from '../../src/backend/app';
 import { EventBus } from '../../src/backend/events';
 import { MemoryLogger } from '../../src/backend/log';
-import { listenOptions } from '../../src/backend/main';
 import { ApiClient, BackendError } from '../../src/client/api-client';
 import { connectRemote, labTarget } from '../../src/client/connect';
 import { credentialsFile, parseLabUrl } from '../../src/client/credentials';
@@ -16,8 +15,9 @@ import { EventStream } from '../../src/client/event-stream';
 import * as mllab from '../../src/client/index';
 import type { BackendEvent, BackendStatus, Project } from '../../src/protocol/api';
 import type { CreatedToken } from '../../src/protocol/users';
-import { eventually, raw, REPO, tempHome, TEST_TOKEN } from './helpers';
+import { eventually, raw, REPO, TEST_TOKEN } from './helpers';
 import { cliAsync, type CliResult } from './process-helpers';
+import { ServedLab } from './served-lab';
 
 /** A plain HTTP server on 127.0.0.1 that is not an ML Lab: it answers every request with `answer`. */
 async function otherServer(status: number, type: string, body: string): Promise<{ url: string; close: () => void }> {
@@ -123,9 +123,9 @@ const NO_LAB = { MLLAB_URL: '', MLLAB_TOKEN: '', MLLAB_CA_FILE: '', MLLAB_HOME: 
 
 describe('the CLI and the Node client against a lab served over TLS', function () {
   this.timeout(60000);
+  let lab: ServedLab;
   let root: string;
   let home: string;
-  let cleanup: () => void;
   let backend: Backend;
   let url: string;
   let caFile: string;
@@ -144,22 +144,11 @@ describe('the CLI and the Node client against a lab served over TLS', function (
   }
 
   before(async () => {
-    ({ home, cleanup } = tempHome());
-    root = path.dirname(home);
-    fs.mkdirSync(home, { recursive: true });
+    lab = await ServedLab.start({ log });
+    ({ root, home, backend, url, caFile } = lab);
     config = path.join(root, 'config');
     // a working folder with no lab home in it or above it
     elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-test-elsewhere-'));
-    const files = makeCertificate(root, 'lab');
-    caFile = files.cert;
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log,
-      listen: listenOptions({ listen: '127.0.0.1:0', tlsCert: files.cert, tlsKey: files.key }),
-    });
-    url = backend.url;
     for (const [name, role] of [
       ['ann', 'viewer'],
       ['max', 'member'],
@@ -171,8 +160,7 @@ describe('the CLI and the Node client against a lab served over TLS', function (
     assert.strictEqual(created.status, 201, created.text);
   });
   after(async () => {
-    await backend.stop('test done');
-    cleanup();
+    await lab.stop();
     fs.rmSync(elsewhere, { recursive: true, force: true });
   });
 
@@ -478,31 +466,17 @@ describe('the CLI and the Node client against a lab served over TLS', function (
 
 describe('the event stream resumes after a dropped connection', function () {
   this.timeout(60000);
-  let home: string;
-  let cleanup: () => void;
+  let lab: ServedLab;
   let backend: Backend;
   let ca: Buffer;
   let token: string;
 
   before(async () => {
-    ({ home, cleanup } = tempHome());
-    fs.mkdirSync(home, { recursive: true });
-    const files = makeCertificate(path.dirname(home), 'events');
-    ca = fs.readFileSync(files.cert);
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log: new MemoryLogger(),
-      listen: listenOptions({ listen: '127.0.0.1:0', tlsCert: files.cert, tlsKey: files.key }),
-    });
-    await raw(backend.port, 'POST', '/api/users', { body: '{"name":"ann","role":"viewer"}' });
-    token = ((await raw(backend.port, 'POST', '/api/tokens', { body: '{"user":"ann"}' })).json() as CreatedToken).token;
+    lab = await ServedLab.start({ certName: 'events' });
+    ({ backend, ca } = lab);
+    token = await lab.userToken('ann', 'viewer');
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(() => lab.stop());
 
   const counts = (events: BackendEvent[]) => events.flatMap((e) => (e.type === 'runsWaiting' ? [e.count] : []));
 

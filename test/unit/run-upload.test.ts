@@ -3,15 +3,12 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Backend } from '../../src/backend/app';
-import { MemoryLogger } from '../../src/backend/log';
-import { listenOptions } from '../../src/backend/main';
 import type { ExperimentList } from '../../src/protocol/experiment-list';
 import type { MetricSeries } from '../../src/protocol/experiments';
 import type { EventsAnswer, UploadedFile, UploadState } from '../../src/protocol/routes/run-upload';
-import type { CreatedToken } from '../../src/protocol/users';
-import { errorOf, raw, startBackend, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
-import { makeCertificate } from './certificate';
+import type { Role } from '../../src/protocol/users';
+import { errorOf, raw, startBackend, tempHome, type RawResponse } from './helpers';
+import { ServedLab } from './served-lab';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const metricLine = (key: string, v: number, s: number) =>
@@ -43,9 +40,8 @@ function manifest(id: string, status = 'running'): Record<string, unknown> {
 
 describe('runs sent over the network: manifest, events by byte offset, files by sha256', function () {
   this.timeout(60000);
+  let lab: ServedLab;
   let home: string;
-  let cleanup: () => void;
-  let backend: Backend;
   let ca: Buffer;
   let port: number;
   let member: string;
@@ -63,29 +59,11 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
   const sizeOf = (res: RawResponse) => (res.json() as EventsAnswer).size;
   const eventsFile = (id: string) => path.join(home, 'runs', id, 'events.jsonl');
 
-  async function tokenFor(name: string, role: string): Promise<string> {
-    assert.strictEqual(
-      (await raw(port, 'POST', '/api/users', { ca, body: JSON.stringify({ name, role }) })).status,
-      201,
-    );
-    const res = await raw(port, 'POST', '/api/tokens', { ca, body: JSON.stringify({ user: name }) });
-    assert.strictEqual(res.status, 201, res.text);
-    return (res.json() as CreatedToken).token;
-  }
+  const tokenFor = (name: string, role: Role): Promise<string> => lab.userToken(name, role);
 
   before(async () => {
-    ({ home, cleanup } = tempHome());
-    fs.mkdirSync(home, { recursive: true });
-    const files = makeCertificate(path.dirname(home));
-    ca = fs.readFileSync(files.cert);
-    backend = await Backend.start({
-      home,
-      token: TEST_TOKEN,
-      version: '0.0.0-test',
-      log: new MemoryLogger(),
-      listen: listenOptions({ listen: '127.0.0.1:0', tlsCert: files.cert, tlsKey: files.key }),
-    });
-    port = Number(new URL(backend.url).port);
+    lab = await ServedLab.start();
+    ({ home, ca, port } = lab);
     member = await tokenFor('max', 'member');
     viewer = await tokenFor('ann', 'viewer');
     const project = await raw(port, 'POST', '/api/projects', { ca, body: JSON.stringify({ name: 'Remote' }) });
@@ -105,10 +83,7 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
       assert.strictEqual(res.status, 200, res.text);
     }
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(() => lab.stop());
 
   it('appends events at the offset the lab holds; an exact or overlapping retry stores no line twice', async () => {
     const id = '20260102-030405-a1a1a1';

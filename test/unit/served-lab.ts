@@ -32,10 +32,10 @@ export interface LabRequestOptions {
 export class ServedLab {
   /** the temp folder holding the lab home, the certificate and whatever a test writes beside them */
   readonly root: string;
-  /** the certificate's files (the CA a client trusts) and its content; empty and undefined when `plain` */
+  /** the certificate's files (the CA a client trusts); empty when `plain` */
   readonly caFile: string;
   readonly keyFile: string;
-  readonly ca: Buffer | undefined;
+  private readonly tlsCa: Buffer | undefined;
   readonly log: Logger;
 
   private constructor(
@@ -48,7 +48,7 @@ export class ServedLab {
     this.root = path.dirname(home);
     this.caFile = options.plain ? '' : path.join(this.root, `${options.certName ?? 'lab'}.crt`);
     this.keyFile = options.plain ? '' : path.join(this.root, `${options.certName ?? 'lab'}.key`);
-    this.ca = options.plain ? undefined : fs.readFileSync(this.caFile);
+    this.tlsCa = options.plain ? undefined : fs.readFileSync(this.caFile);
     this.log = options.log;
   }
 
@@ -65,6 +65,14 @@ export class ServedLab {
       cleanup();
       throw e;
     }
+  }
+
+  /** the certificate a client trusts (a plain lab has none) */
+  get ca(): Buffer {
+    if (!this.tlsCa) {
+      throw new Error('This lab is served over plain HTTP: it has no certificate.');
+    }
+    return this.tlsCa;
   }
 
   /** the served port (TLS unless `plain`); `backend.port` is the registration file's plain loopback port */
@@ -85,7 +93,7 @@ export class ServedLab {
   ): Promise<RawResponse> {
     const { body, headers } = options;
     const sent = body === undefined || typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    return raw(this.port, method, urlPath, { token, ca: this.ca, body: sent, headers });
+    return raw(this.port, method, urlPath, { token, ca: this.tlsCa, body: sent, headers });
   }
 
   /** Adds a user with this lab role (as the owner). */
