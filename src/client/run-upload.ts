@@ -31,17 +31,18 @@ export async function putManifest(client: ApiClient, id: string, manifest: Buffe
 }
 
 /**
- * Sends whole lines of events.jsonl starting at byte `offset`. The answer carries the size the lab
- * holds after it; a refused append (409: a gap, or bytes that differ from those stored) carries that
- * size with the error.
+ * Sends whole lines of events.jsonl starting at byte `offset` (with `log`, bytes of that output log;
+ * empty: the run's heartbeat). The answer carries the size the lab holds after it; a refused append
+ * (409: a gap, or bytes that differ from those stored) carries that size with the error.
  */
 export async function postEvents(
   client: ApiClient,
   id: string,
   offset: number,
   lines: Buffer,
+  log?: string,
 ): Promise<{ readonly status: number; readonly answer: EventsAnswer }> {
-  const url = urlOf(routes.events.path, { id }, { offset: String(offset) });
+  const url = urlOf(routes.events.path, { id }, { offset: String(offset), ...(log ? { log } : {}) });
   const { status, body } = await send(client, routes.events, url, 'application/x-ndjson', lines, [409]);
   return { status, answer: body as EventsAnswer };
 }

@@ -7,6 +7,8 @@ import type { ExperimentList } from '../../src/protocol/experiment-list';
 import type { MetricSeries } from '../../src/protocol/experiments';
 import type { EventsAnswer, UploadedFile, UploadState } from '../../src/protocol/routes/run-upload';
 import type { Role } from '../../src/protocol/users';
+import type { Backend } from '../../src/backend/app';
+import { HEARTBEAT_TIMEOUT_ENV } from '../../src/backend/experiments/upload/heartbeat';
 import { errorOf, raw, startBackend, tempHome, type RawResponse } from './helpers';
 import { ServedLab } from './served-lab';
 
@@ -234,6 +236,31 @@ describe('runs sent over the network: manifest, events by byte offset, files by 
     assert.ok(!fs.existsSync(path.join(home, 'runs', id, 'run.json')));
   });
 
+  it('appends an output log by byte offset in any pieces; a retry stores nothing twice; a bad log name is refused', async () => {
+    const id = '20260102-030405-10a10a';
+    const log = (offset: number, body: string, name = 'stdout.log') =>
+      send('POST', `/api/runs/${id}/events?offset=${offset}&log=${name}`, member, body, 'text/plain');
+    let res = await log(0, 'epoch 1 ... ');
+    assert.strictEqual(res.status, 200, res.text);
+    assert.strictEqual(sizeOf(res), 12, 'not a whole line, taken all the same');
+    res = await log(0, 'epoch 1 ... 10%\r');
+    assert.strictEqual(sizeOf(res), 16, 'a retry from 0 appends only what is new');
+    res = await log(16, 'done\n');
+    assert.strictEqual(sizeOf(res), 21);
+    const gap = await log(30, 'more\n');
+    assert.strictEqual(gap.status, 409);
+    assert.strictEqual(sizeOf(gap), 21);
+    assert.match(errorOf(gap).message, /of this run's stdout\.log, not 30: send the stdout\.log again from byte 21/);
+    assert.strictEqual(fs.readFileSync(path.join(home, 'runs', id, 'stdout.log'), 'utf8'), 'epoch 1 ... 10%\rdone\n');
+    for (const bad of ['..%2Fx.log', 'events.jsonl', 'run.json', '.hidden.log', 'a%2Fb.log']) {
+      const refused = await log(0, 'x', bad);
+      assert.strictEqual(refused.status, 400, `${bad}: ${refused.text}`);
+    }
+    const state = (await send('GET', `/api/runs/${id}/upload-state`, viewer)).json() as UploadState;
+    assert.deepStrictEqual(state.files, [{ path: 'stdout.log', size: 21, sha256: sha256('epoch 1 ... 10%\rdone\n') }]);
+    assert.strictEqual(state.eventsSize, 0, 'the log went to its own file, not to the events');
+  });
+
   it('lists an uploaded run with all its points, as the ingest reads a local run directory', async () => {
     const id = '20260102-030405-abcdef';
     const text = JSON.stringify(manifest(id), null, 2);
@@ -343,6 +370,69 @@ describe('a run sent to the lab after it had settled there', function () {
       await listed('completed', 150);
     } finally {
       await backend.stop('test done');
+      cleanup();
+    }
+  });
+});
+
+describe('a running run sent over the network whose sender falls silent', function () {
+  this.timeout(90000);
+
+  it('is marked interrupted once no request came for the heartbeat timeout, lives while beats come, and ends as sent later', async () => {
+    const { home, cleanup } = tempHome();
+    process.env[HEARTBEAT_TIMEOUT_ENV] = '2';
+    let backend: Backend | undefined;
+    try {
+      backend = await startBackend(home);
+      const port = backend.port;
+      const call = (method: string, url: string, body?: string, type = 'application/x-ndjson') =>
+        raw(port, method, url, { body, headers: body === undefined ? {} : { 'content-type': type } });
+      const project = await call('POST', '/api/projects', JSON.stringify({ name: 'Lab' }), 'application/json');
+      const projectId = (project.json() as { id: string }).id;
+      await call('PUT', '/api/active-project', JSON.stringify({ projectId }), 'application/json');
+      const id = '20260102-030405-beefed';
+      // recorded on another machine: its pid cannot be asked about here
+      assert.strictEqual((await call('PUT', `/api/runs/${id}/manifest`, JSON.stringify(manifest(id)))).status, 200);
+      let lines = '';
+      for (let s = 0; s < 10; s++) {
+        lines += metricLine('loss', s, s);
+      }
+      const offset = Buffer.byteLength(lines);
+      assert.strictEqual((await call('POST', `/api/runs/${id}/events?offset=0`, lines)).status, 200);
+      const statusOf = async () =>
+        ((await call('GET', '/api/experiments')).json() as ExperimentList).rows.find((r) => r[0] === id)?.[2];
+      const until = async (status: string) => {
+        const deadline = Date.now() + 30000;
+        while ((await statusOf()) !== status) {
+          assert.ok(Date.now() < deadline, `run ${id} becomes ${status}: it is ${await statusOf()}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until('running');
+      // twice the timeout with a heartbeat (an empty append) every 0.5 s: still running
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const beat = await call('POST', `/api/runs/${id}/events?offset=${offset}`, '');
+        assert.strictEqual(beat.status, 200, beat.text);
+        assert.strictEqual((beat.json() as EventsAnswer).size, offset);
+        assert.strictEqual(await statusOf(), 'running', `still running after ${(i + 1) * 0.5} s of heartbeats`);
+      }
+      assert.ok(fs.existsSync(path.join(home, 'runs', id, '.shipper-heartbeat')), 'the heartbeat is recorded');
+      const state = (await call('GET', `/api/runs/${id}/upload-state`)).json() as UploadState;
+      assert.deepStrictEqual(state.files, [], "the lab's heartbeat record is not a file of the run");
+      // the sender falls silent (its process killed): interrupted, as a local run whose process died
+      await until('interrupted');
+      // what the sender's sync sends later: the rest of the events and the run.json it ended with
+      const rest = metricLine('loss', 10, 10);
+      assert.strictEqual((await call('POST', `/api/runs/${id}/events?offset=${offset}`, rest)).status, 200);
+      const ended = { ...manifest(id), status: 'interrupted', endedAt: '2026-01-02T03:06:05.000Z' };
+      assert.strictEqual((await call('PUT', `/api/runs/${id}/manifest`, JSON.stringify(ended))).status, 200);
+      await until('interrupted');
+      const series = (await call('GET', `/api/experiments/${id}/metrics/loss`)).json() as MetricSeries;
+      assert.strictEqual(series.total, 11, 'the points sent later are in the run');
+    } finally {
+      delete process.env[HEARTBEAT_TIMEOUT_ENV];
+      await backend?.stop('test done');
       cleanup();
     }
   });

@@ -17,6 +17,7 @@ import { ManifestReader } from './run-manifest';
 import { iso, jsonChars, type LoggedModel, type Pending, type RunState, shown } from './run-state';
 import { warn } from './run-warnings';
 import { settleStatus } from './settle-status';
+import { heartbeatTimeoutMs, lastBeat } from './upload/heartbeat';
 
 export type { LoggedModel } from './run-state';
 
@@ -30,6 +31,8 @@ export interface IngestDeps {
   /** live points of running runs (metricPoints events) */
   readonly publish?: (event: BackendEvent) => void;
   readonly isAlive?: (pid: number) => boolean;
+  /** a running run sent over the network is interrupted once its sender is silent this long (see upload/heartbeat.ts) */
+  readonly heartbeatTimeoutMs?: number;
   /** bytes of events.jsonl read and committed at a time */
   readonly chunkBytes?: number;
   /**
@@ -89,6 +92,8 @@ export class RunIngest {
     time: 0,
   };
   private readonly hostname = os.hostname();
+  private readonly startedAt = Date.now();
+  private readonly heartbeatTimeoutMs: number;
   private readonly manifests: ManifestReader;
   /** what applying lines needs from outside (see applyLines) */
   private readonly hooks: ApplyHooks;
@@ -99,6 +104,7 @@ export class RunIngest {
 
   constructor(private readonly deps: IngestDeps) {
     this.manifests = new ManifestReader(deps.log);
+    this.heartbeatTimeoutMs = deps.heartbeatTimeoutMs ?? heartbeatTimeoutMs();
     this.hooks = {
       log: deps.log,
       // a file left by a pass that never committed
@@ -185,8 +191,16 @@ export class RunIngest {
     }
     // the pid is checked before the events are read: whatever a dead process wrote is then complete
     let dead = false;
-    if (manifest.status === 'running' && record.logged.final === null && this.sameHost(manifest)) {
-      dead = !(this.deps.isAlive ?? isProcessAlive)(manifest.pid);
+    if (manifest.status === 'running' && record.logged.final === null) {
+      if (this.sameHost(manifest)) {
+        dead = !(this.deps.isAlive ?? isProcessAlive)(manifest.pid);
+      }
+      const shipped = dead ? undefined : lastBeat(dir);
+      if (shipped !== undefined) {
+        // sent over the network, its process elsewhere: its sender falling silent tells (a lab that
+        // just started counts from its start, so that the senders have the time to come back)
+        dead = Date.now() - Math.max(shipped, this.startedAt) > this.heartbeatTimeoutMs;
+      }
       if (dead) {
         manifestText = this.manifests.read(id, dir, readBefore) ?? manifestText;
         manifest = this.manifests.parse(id, manifestText) ?? manifest;

@@ -54,10 +54,18 @@ export interface EventsAnswer {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** The offset of an append: a whole number as text (`?offset=1048576`). */
+/**
+ * The offset of an append: a whole number as text (`?offset=1048576`); with `log`, the bytes go to
+ * that output log of the run (`stdout.log`), which grows by offset as events.jsonl does, in any
+ * pieces (not only whole lines).
+ */
 export interface EventsQuery {
   readonly offset: string;
+  readonly log?: string;
 }
+
+/** The output logs a run's sender appends by offset: files at the top of the run directory named `*.log`. */
+export const RUN_LOG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}\\.log$';
 
 /** The hash of a file sent or looked for (`?sha256=<64 lowercase hex>`). */
 export interface FileQuery {
@@ -78,7 +86,11 @@ export const runUploadRoutes = {
     path: '/api/runs/:id/manifest',
     params: runParams,
   }),
-  /** whole lines of events.jsonl starting at byte `offset` (at most EVENTS_CHUNK_BYTES) */
+  /**
+   * whole lines of events.jsonl starting at byte `offset` (at most EVENTS_CHUNK_BYTES), or with
+   * `log`, bytes of that output log. Any request, an empty one too, is the run's heartbeat: a running
+   * run whose sender fell silent is marked interrupted (src/backend/experiments/upload/heartbeat.ts).
+   */
   events: route<EventsAnswer, Uint8Array, EventsQuery>()({
     method: 'POST',
     path: '/api/runs/:id/events',
@@ -87,7 +99,10 @@ export const runUploadRoutes = {
       type: 'object',
       required: ['offset'],
       additionalProperties: false,
-      properties: { offset: { type: 'string', pattern: '^[0-9]{1,15}$' } },
+      properties: {
+        offset: { type: 'string', pattern: '^[0-9]{1,15}$' },
+        log: { type: 'string', maxLength: 100, pattern: RUN_LOG_PATTERN },
+      },
     },
   }),
   state: route<UploadState>()({ method: 'GET', path: '/api/runs/:id/upload-state', params: runParams }),

@@ -22,13 +22,14 @@ export function checkWholeLines(lines: Buffer): void {
   }
 }
 
-/** The answer to events sent for an offset past what the lab holds (`size`): where to go on from. */
-export function offsetAhead(size: number, offset: number): Refused {
+/** The answer to bytes sent for an offset past what the lab holds (`size`) of `name`: where to go on from. */
+export function offsetAhead(size: number, offset: number, name = 'events.jsonl'): Refused {
+  const what = name === 'events.jsonl' ? 'events' : name;
   return {
     size,
     error: {
       code: 'offset_ahead',
-      message: `The lab holds ${size} bytes of this run's events, not ${offset}: send the events again from byte ${size}.`,
+      message: `The lab holds ${size} bytes of this run's ${what}, not ${offset}: send the ${what} again from byte ${size}.`,
     },
   };
 }
@@ -46,55 +47,65 @@ async function readAt(handle: fs.promises.FileHandle, position: number, length: 
   return buffer.subarray(0, got);
 }
 
-async function openEvents(file: string): Promise<fs.promises.FileHandle> {
+async function openAppended(runDir: string, name: string): Promise<fs.promises.FileHandle> {
   try {
-    return await fs.promises.open(file, OPEN_FLAGS, RUN_FILE_MODE);
+    return await fs.promises.open(path.join(runDir, name), OPEN_FLAGS, RUN_FILE_MODE);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'EMLINK') {
-      throw new ApiError(
-        409,
-        'not_a_file',
-        'events.jsonl of this run is a symbolic link in the lab: it is not written.',
-      );
+      throw new ApiError(409, 'not_a_file', `${name} of this run is a symbolic link in the lab: it is not written.`);
     }
     throw e;
   }
 }
 
 /**
- * Stores the events `lines` (whole lines) sent for byte `offset` of the run's events.jsonl, so that
- * a retry never stores a line twice: the bytes the file already holds at that offset are compared,
- * not written again; only what goes beyond its end is appended, and synced before the answer. An
- * offset past the end, or bytes that differ from those stored, are refused with the size the lab
- * holds, from where the sender goes on. A failed write is cut back: nothing is half-written.
+ * Stores the events `lines` (whole lines) sent for byte `offset` of the run's events.jsonl (see
+ * appendAt).
  */
-export async function appendEvents(runDir: string, offset: number, lines: Buffer): Promise<EventsAnswer | Refused> {
+export function appendEvents(runDir: string, offset: number, lines: Buffer): Promise<EventsAnswer | Refused> {
   checkWholeLines(lines);
-  const handle = await openEvents(path.join(runDir, 'events.jsonl'));
+  return appendAt(runDir, 'events.jsonl', offset, lines);
+}
+
+/**
+ * Stores `bytes` sent for byte `offset` of the run's append-only file `name` (events.jsonl, an
+ * output log), so that a retry never stores a byte twice: the bytes the file already holds at that
+ * offset are compared, not written again; only what goes beyond its end is appended, and synced
+ * before the answer. An offset past the end, or bytes that differ from those stored, are refused
+ * with the size the lab holds, from where the sender goes on. A failed write is cut back: nothing is
+ * half-written.
+ */
+export async function appendAt(
+  runDir: string,
+  name: string,
+  offset: number,
+  bytes: Buffer,
+): Promise<EventsAnswer | Refused> {
+  const handle = await openAppended(runDir, name);
   try {
     const st = await handle.stat();
     if (!st.isFile()) {
-      throw new ApiError(409, 'not_a_file', 'events.jsonl of this run is not a regular file in the lab.');
+      throw new ApiError(409, 'not_a_file', `${name} of this run is not a regular file in the lab.`);
     }
     const size = st.size;
     if (offset > size) {
-      return offsetAhead(size, offset);
+      return offsetAhead(size, offset, name);
     }
-    const overlap = Math.min(size - offset, lines.length);
+    const overlap = Math.min(size - offset, bytes.length);
     if (overlap > 0) {
       const stored = await readAt(handle, offset, overlap);
-      if (!stored.equals(lines.subarray(0, overlap))) {
+      if (!stored.equals(bytes.subarray(0, overlap))) {
         return {
           size,
           error: {
             code: 'events_differ',
-            message: `The events sent for bytes ${offset} to ${offset + overlap} differ from those the lab holds there: another copy of run ${path.basename(runDir)} was sent; record it as a new run.`,
+            message: `The bytes of ${name} sent for ${offset} to ${offset + overlap} differ from those the lab holds there: another copy of run ${path.basename(runDir)} was sent; record it as a new run.`,
           },
         };
       }
     }
-    const tail = lines.subarray(overlap);
+    const tail = bytes.subarray(overlap);
     if (tail.length === 0) {
       return { size };
     }
@@ -103,7 +114,7 @@ export async function appendEvents(runDir: string, offset: number, lines: Buffer
       while (written < tail.length) {
         written += (await handle.write(tail, written, tail.length - written)).bytesWritten;
       }
-      await handle.sync();
+      await handle.datasync(); // the size is synced with the data; times need not be
     } catch (e) {
       await handle.truncate(size).catch(() => undefined);
       throw e;

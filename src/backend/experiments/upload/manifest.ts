@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { fsyncDir, writeAll } from '../../../common/fsync';
 import { RUN_FILE_MODE } from '../../../common/run-directory/files';
 import { ApiError } from '../../errors';
 import { STATUSES } from '../run-state';
+import { syncFile } from './body';
 
 function invalid(message: string): never {
   throw new ApiError(400, 'invalid_manifest', message);
@@ -32,23 +32,28 @@ export function checkManifest(id: string, text: Buffer): void {
 
 /**
  * Writes run.json as the client wrote it: a fresh private temp file beside it (created exclusively,
- * never through a link), synced, renamed over run.json. Returns the sha256 of the bytes stored.
+ * never through a link), synced, renamed over run.json. Returns the sha256 of the bytes stored. The
+ * syncs wait off the event loop (callers serialize the writes of a run).
  */
-export function writeManifest(runDir: string, text: Buffer): string {
+export async function writeManifest(runDir: string, text: Buffer): Promise<string> {
   const file = path.join(runDir, 'run.json');
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let renamed = false;
   try {
-    const fd = fs.openSync(tmp, 'wx', RUN_FILE_MODE);
+    const handle = await fs.promises.open(tmp, 'wx', RUN_FILE_MODE);
     try {
-      writeAll(fd, text);
-      fs.fsyncSync(fd);
+      await handle.writeFile(text);
+      await handle.sync();
     } finally {
-      fs.closeSync(fd);
+      await handle.close();
     }
     fs.renameSync(tmp, file);
+    renamed = true;
   } finally {
-    fs.rmSync(tmp, { force: true });
+    if (!renamed) {
+      fs.rmSync(tmp, { force: true });
+    }
   }
-  fsyncDir(runDir);
+  await syncFile(runDir);
   return createHash('sha256').update(text).digest('hex');
 }

@@ -6,7 +6,8 @@ import { register } from '../../http/register';
 import { checkNamedProject } from '../../http/server';
 import type { Logger } from '../../log';
 import { declaredLength, readBounded, streamedScope, type RawBody } from './body';
-import { appendEvents, checkWholeLines, offsetAhead } from './events-append';
+import { appendAt, checkWholeLines, offsetAhead } from './events-append';
+import { beat } from './heartbeat';
 import { checkManifest, writeManifest } from './manifest';
 import { existingRunFolder, relativeParts, runFolder, RunLocks, touchRun } from './run-folder';
 import { RunFiles } from './run-files';
@@ -48,7 +49,7 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
       checkNamedProject(request, typeof named === 'string' ? named : null, 'write');
       return locks.run(id, async () => {
         const dir = runFolder(home, id);
-        const sha256 = writeManifest(dir, text);
+        const sha256 = await writeManifest(dir, text);
         touchRun(dir);
         return { sha256 };
       });
@@ -66,21 +67,27 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
         'The events sent',
         declaredLength(request.headers['content-length']),
       );
-      checkWholeLines(lines);
+      const name = request.query.log ?? 'events.jsonl';
+      if (name === 'events.jsonl') {
+        checkWholeLines(lines);
+      }
       const answer = await locks.run(id, async () => {
         // a run the lab does not hold yet starts at offset 0: no folder is made for a request refused
         const dir = offset === 0 ? runFolder(home, id) : existingRunFolder(home, id);
         if (dir === undefined) {
-          return offsetAhead(0, offset);
+          return offsetAhead(0, offset, name);
         }
-        const appended = await appendEvents(dir, offset, lines);
-        if (!appended.error && appended.size > offset) {
-          touchRun(dir);
+        const appended = await appendAt(dir, name, offset, lines);
+        if (!appended.error) {
+          beat(dir);
+          touchRun(dir); // new bytes, or a heartbeat that may revive a run marked interrupted meanwhile
         }
         return appended;
       });
       if (answer.error) {
-        log.info(`runs: ${id}: events at ${offset} refused (${answer.error.code}); the lab holds ${answer.size} bytes`);
+        log.info(
+          `runs: ${id}: ${name} at ${offset} refused (${answer.error.code}); the lab holds ${answer.size} bytes`,
+        );
         void reply.code(409);
       }
       return answer;

@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
-import { fsyncDir } from '../../../common/fsync';
 import { RUN_FILE_MAX_BYTES, type UploadedFile, type UploadState } from '../../../protocol/routes/run-upload';
 import { ApiError } from '../../errors';
 import { openInside, UnsafePathError } from '../../files/copy';
-import { writeHashed, type RawBody } from './body';
+import { syncFile, writeHashed, type RawBody } from './body';
+import { HEARTBEAT_FILE } from './heartbeat';
 import { ensureParents, existingRunFolder, relativeParts, runFolder, touchRun } from './run-folder';
 
 /** Files listed by the upload state at most. */
@@ -80,6 +80,7 @@ export class RunFiles {
     fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
     const tmp = path.join(tmpDir, `run-file-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
+    let renamed = false;
     try {
       const size = await writeHashed(body, tmp, {
         flags: 'wx',
@@ -101,13 +102,16 @@ export class RunFiles {
         throw new ApiError(409, 'not_a_file', `"${rel.slice(0, 200)}" is a folder in the lab: it is not replaced.`);
       }
       fs.renameSync(tmp, target);
-      fsyncDir(path.dirname(target));
+      renamed = true;
+      await syncFile(path.dirname(target));
       const st = fs.lstatSync(target);
       this.remember(target, { key: `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`, sha256 });
       touchRun(runDir);
       return { path: rel, size, sha256 };
     } finally {
-      fs.rmSync(tmp, { force: true });
+      if (!renamed) {
+        fs.rmSync(tmp, { force: true });
+      }
     }
   }
 
@@ -130,7 +134,7 @@ export class RunFiles {
   }
 }
 
-/** The regular files of a run directory (no link followed) but run.json and events.jsonl, at most MAX_LISTED. */
+/** The regular files of a run directory (no link followed) but run.json, events.jsonl and the heartbeat, at most MAX_LISTED. */
 function listFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (folder: string, prefix: string): void => {
@@ -141,7 +145,7 @@ function listFiles(dir: string): string[] {
       const rel = prefix + entry.name;
       if (entry.isDirectory()) {
         walk(path.join(folder, entry.name), `${rel}/`);
-      } else if (entry.isFile() && rel !== 'run.json' && rel !== 'events.jsonl') {
+      } else if (entry.isFile() && rel !== 'run.json' && rel !== 'events.jsonl' && rel !== HEARTBEAT_FILE) {
         found.push(rel);
       }
     }

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { RUN_DIR_MODE } from '../../../common/run-directory/files';
 import { RUN_FILE_PATH_CHARS } from '../../../protocol/routes/run-upload';
 import { ApiError } from '../../errors';
+import { HEARTBEAT_FILE } from './heartbeat';
 
 /** Files of a run with a route of their own: never written through the files route. */
 const OWN_ROUTES = new Set(['run.json', 'events.jsonl']);
@@ -37,6 +38,9 @@ export function relativeParts(relative: string): string[] {
   }
   if (parts.length === 1 && OWN_ROUTES.has(parts[0])) {
     refuse(`${parts[0]} is sent with its own route (/manifest or /events), not as a file.`);
+  }
+  if (parts.length === 1 && parts[0] === HEARTBEAT_FILE) {
+    refuse(`${HEARTBEAT_FILE} is the lab's own record of the run's sender: it is not sent.`);
   }
   return parts;
 }
