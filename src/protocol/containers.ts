@@ -61,12 +61,6 @@ export interface JobSpec {
   readonly gpus: number;
   /** seconds before the run is stopped and failed; null = no limit */
   readonly timeoutSeconds: number | null;
-  /** the target the job runs on (see targets.ts); absent or null = the project's default */
-  readonly target?: string | null;
-  /** Swarm placement constraints, e.g. "node.labels.gpu==true" (a cluster target only) */
-  readonly placement?: readonly string[];
-  /** times a run is started again when its node left the cluster (0 when absent) */
-  readonly retries?: number;
 }
 
 export interface Job extends JobSpec {
@@ -127,10 +121,6 @@ export const JOB_LIMITS = {
   maxMemoryBytes: 64 * 1024 ** 4,
   /** -1 (or "all") requests every GPU */
   maxGpus: 64,
-  /** placement constraints of one job */
-  maxPlacement: 20,
-  /** re-runs of a run whose node left the cluster */
-  maxRetries: 3,
 } as const;
 
 /** POST /api/jobs: every field but name and image is optional. */
@@ -149,9 +139,6 @@ export interface CreateJobRequest {
   readonly timeoutSeconds?: number | null;
   /** the workspace folder mounted read-only at /workspace; null = none */
   readonly workspace?: string | null;
-  readonly target?: string | null;
-  readonly placement?: readonly string[];
-  readonly retries?: number;
 }
 
 /** The readable jobs file (JSON or YAML) of export and import. */
@@ -199,6 +186,45 @@ export interface ServiceSpec {
    * server runs as the lab's owner, so that it can read the owner's private model file).
    */
   readonly user?: string;
+  /** the target it runs on (src/protocol/targets.ts); absent = the project's default target */
+  readonly target?: string;
+  /** copies running at once on a Swarm target (absent = 1); a local service has one container */
+  readonly replicas?: number;
+  /**
+   * Swarm: how ports are published. `host` (the default): on the node that runs a replica, one
+   * replica per node and port; `ingress`: Swarm's routing mesh on every node (needs IPVS).
+   */
+  readonly publishMode?: 'host' | 'ingress';
+  /**
+   * Swarm: a port on 127.0.0.1 of the lab's machine where the lab itself serves the service's first
+   * port, forwarding each request to a healthy replica (a replica being replaced is left out first);
+   * absent = none.
+   */
+  readonly endpointPort?: number;
+}
+
+/** One replica of a service on a Swarm target (a Swarm task). */
+export interface ServiceReplica {
+  /** the node's host name, '' before the task is placed */
+  readonly node: string;
+  /** Swarm's task state: pending, starting, running, failed, shutdown, ... */
+  readonly state: string;
+  /** the image it runs (NAME@sha256:...) */
+  readonly image: string;
+  /** where the lab reaches its first published port (HOST:PORT), null when not published or not running */
+  readonly address: string | null;
+  /** Swarm's message or error for the task, '' if none */
+  readonly message: string;
+}
+
+/** The replicas of a service on a Swarm target, as the engine reports them. */
+export interface ServiceReplicas {
+  readonly desired: number;
+  /** replicas running (and healthy, for a service with a health path) */
+  readonly running: number;
+  readonly replicas: readonly ServiceReplica[];
+  /** the rolling update in progress or last done: Swarm's state (updating, completed, rollback_completed, ...) */
+  readonly update: { readonly state: string; readonly message: string } | null;
 }
 
 export interface Service extends ServiceSpec {
@@ -216,7 +242,17 @@ export interface Service extends ServiceSpec {
   readonly restartCount: number;
   /** risky settings (ports on all interfaces, the Docker socket mounted, ...); see container-warnings.ts */
   readonly warnings: readonly string[];
+  /** on a Swarm target: its replicas across the nodes; absent for a local service */
+  readonly replicaStatus?: ServiceReplicas;
 }
+
+/** POST /api/services/:name/scale */
+export interface ScaleServiceRequest {
+  readonly replicas: number;
+}
+
+/** The most replicas a service may ask for. */
+export const MAX_REPLICAS = 1000;
 
 export interface DeployServiceRequest {
   readonly name: string;
@@ -231,4 +267,8 @@ export interface DeployServiceRequest {
   readonly healthPath?: string | null;
   /** "uid:gid"; not accepted over HTTP (only ML Lab's own deploys set it) */
   readonly user?: string;
+  readonly target?: string;
+  readonly replicas?: number;
+  readonly publishMode?: 'host' | 'ingress';
+  readonly endpointPort?: number;
 }

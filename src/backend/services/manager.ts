@@ -10,6 +10,9 @@ import { LABELS, type ContainerEvent, type ContainerInfo, type ContainerRuntime 
 import { checkPortFree, probe, reachableHost } from './health';
 import type { ServiceChanges, ServiceRepository } from './repository';
 import { pythonClientMount } from '../jobs/run-directory';
+import { LOCAL_TARGET } from '../../protocol/targets';
+import type { TargetRuntimes } from '../targets/runtimes';
+import { ClusterServices, onCluster } from './cluster';
 
 export interface ServiceManagerDeps {
   readonly home: string;
@@ -21,6 +24,8 @@ export interface ServiceManagerDeps {
   readonly healthIntervalMs?: number;
   /** how long a service may take to answer its health path the first time */
   readonly startPeriodMs?: number;
+  /** the lab's targets: services on a Swarm target run there (absent: only the lab's own engine) */
+  readonly targets?: TargetRuntimes;
 }
 
 /** Health probing of one running service container. */
@@ -58,7 +63,22 @@ export function toServiceSpec(r: DeployServiceRequest): ServiceSpec {
     restart: r.restart ?? 'no',
     healthPath,
     ...(r.user ? { user: r.user } : {}),
+    ...(r.target ? { target: r.target } : {}),
+    ...(r.replicas !== undefined ? { replicas: r.replicas } : {}),
+    ...(r.publishMode ? { publishMode: r.publishMode } : {}),
+    ...(r.endpointPort !== undefined ? { endpointPort: r.endpointPort } : {}),
   };
+}
+
+/** What only a cluster gives: refused for a service on the lab's own engine, saying what to do. */
+function checkLocal(spec: ServiceSpec): void {
+  if ((spec.replicas ?? 1) !== 1 || spec.endpointPort !== undefined || spec.publishMode !== undefined) {
+    throw new ApiError(
+      400,
+      'cluster_only',
+      `The service "${spec.name}" asks for replicas, a lab endpoint or a publish mode, which need a Swarm target: add one (mllab target add NAME --docker-host URL) and deploy with --target NAME, or leave them out.`,
+    );
+  }
 }
 
 /**
@@ -71,8 +91,21 @@ export class ServiceManager {
   private readonly runtime: ContainerRuntime;
   private readonly intervalMs: number;
   private readonly startPeriodMs: number;
+  /** services on Swarm targets */
+  private readonly cluster: ClusterServices | undefined;
 
   constructor(private readonly deps: ServiceManagerDeps) {
+    const targets = deps.targets;
+    this.cluster = targets
+      ? new ClusterServices({
+          home: deps.home,
+          repo: deps.repo,
+          targets,
+          localDocker: () => targets.engine(LOCAL_TARGET).docker,
+          events: deps.events,
+          log: deps.log,
+        })
+      : undefined;
     this.runtime = deps.connection.runtime;
     this.intervalMs = deps.healthIntervalMs ?? Number(process.env.MLLAB_HEALTH_INTERVAL_MS ?? 1000);
     this.startPeriodMs = deps.startPeriodMs ?? Number(process.env.MLLAB_HEALTH_START_PERIOD_MS ?? 60_000);
@@ -108,7 +141,22 @@ export class ServiceManager {
   }
 
   async deploy(projectId: string, request: DeployServiceRequest): Promise<Service> {
-    const spec = toServiceSpec(request);
+    const withTarget = toServiceSpec(request);
+    const target = this.cluster?.clusterTarget(projectId, withTarget.target);
+    if (target) {
+      return this.cluster!.deploy(projectId, target, withTarget);
+    }
+    if (withTarget.target && withTarget.target.toLowerCase() !== LOCAL_TARGET && !this.cluster) {
+      throw new ApiError(
+        400,
+        'unknown_target',
+        `There is no target "${withTarget.target}" in this lab: deploy on local.`,
+      );
+    }
+    // a local service keeps no target: it runs where the lab runs
+    const spec: ServiceSpec = { ...withTarget };
+    delete (spec as { target?: string }).target;
+    checkLocal(spec);
     this.deps.connection.requireAvailable();
     await this.ensureImage(spec.image);
     for (const p of spec.ports) {
@@ -280,7 +328,30 @@ export class ServiceManager {
   /** Services the backend restarts right now (their die event is not an exit). */
   private readonly restarting = new Set<string>();
 
+  /** Replicas of a service on a Swarm target. */
+  async scale(service: Service, replicas: number): Promise<Service> {
+    if (!this.cluster || !onCluster(service)) {
+      throw new ApiError(
+        400,
+        'cluster_only',
+        `The service "${service.name}" runs on the lab's own engine, as one container: deploy it on a Swarm target to scale it.`,
+      );
+    }
+    return this.cluster.scale(service, replicas);
+  }
+
+  /** Rolls a service on a Swarm target to another image and environment (health-gated, rolled back on failure). */
+  async rollout(service: Service, image: string, env: Readonly<Record<string, string>>): Promise<Service> {
+    if (!this.cluster || !onCluster(service)) {
+      throw new ApiError(409, 'cluster_only', `The service "${service.name}" is not on a Swarm target.`);
+    }
+    return this.cluster.rollout(service, image, env);
+  }
+
   async stop(service: Service): Promise<Service> {
+    if (this.cluster && onCluster(service)) {
+      return this.cluster.stop(service);
+    }
     this.deps.connection.requireAvailable();
     // recorded first, so that the die event that follows reads as a stop, not a crash
     this.unwatch(service.id);
@@ -292,6 +363,9 @@ export class ServiceManager {
   }
 
   async start(service: Service): Promise<Service> {
+    if (this.cluster && onCluster(service)) {
+      return this.cluster.start(service);
+    }
     this.deps.connection.requireAvailable();
     const info = service.containerId ? await this.runtime.inspect(service.containerId) : undefined;
     if (info?.state === 'running') {
@@ -310,6 +384,9 @@ export class ServiceManager {
   }
 
   async restart(service: Service): Promise<Service> {
+    if (this.cluster && onCluster(service)) {
+      return this.cluster.restart(service);
+    }
     if (!service.containerId) {
       return this.start(service);
     }
@@ -325,6 +402,9 @@ export class ServiceManager {
   }
 
   async remove(service: Service): Promise<void> {
+    if (this.cluster && onCluster(service)) {
+      return this.cluster.remove(service);
+    }
     this.unwatch(service.id);
     if (service.containerId) {
       this.deps.connection.requireAvailable();
@@ -338,6 +418,9 @@ export class ServiceManager {
   }
 
   async logs(service: Service, follow: boolean, signal?: AbortSignal): Promise<Readable> {
+    if (this.cluster && onCluster(service)) {
+      return this.cluster.logs(service, follow, signal);
+    }
     this.deps.connection.requireAvailable();
     if (!service.containerId) {
       throw new ApiError(409, 'no_container', `The service "${service.name}" has no container: start it first.`);
@@ -345,8 +428,13 @@ export class ServiceManager {
     return this.runtime.logs(service.containerId, follow, signal);
   }
 
+  /** The services on the lab's own engine (the ones on clusters are followed by ClusterServices). */
+  private localServices(): Service[] {
+    return this.deps.repo.all().filter((s) => !onCluster(s));
+  }
+
   private async markUnknown(reason: string): Promise<void> {
-    for (const s of this.deps.repo.all()) {
+    for (const s of this.localServices()) {
       this.unwatch(s.id);
       if (s.status !== 'stopped') {
         await this.set(s.id, { status: 'unknown', reason });
@@ -358,7 +446,7 @@ export class ServiceManager {
   private async reconcile(): Promise<void> {
     const containers = await this.runtime.list({ [LABELS.home]: this.deps.home, [LABELS.kind]: 'service' });
     const byId = new Map<string, ContainerInfo>(containers.map((c) => [c.labels[LABELS.id], c]));
-    for (const s of this.deps.repo.all()) {
+    for (const s of this.localServices()) {
       const c = s.containerId ? byId.get(s.id) : undefined;
       if (!c) {
         if (s.status !== 'stopped' || s.containerId) {
@@ -392,6 +480,7 @@ export class ServiceManager {
   }
 
   close(): void {
+    this.cluster?.close();
     for (const id of [...this.watches.keys()]) {
       this.unwatch(id);
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import { serviceWarnings } from '../../protocol/container-warnings';
-import type { Service, ServiceSpec, ServiceStatus } from '../../protocol/containers';
+import type { Service, ServiceReplicas, ServiceSpec, ServiceStatus } from '../../protocol/containers';
 import { checkName } from '../../protocol/names';
 import { findByName, getByNameOrId, nameTaken } from '../common/named';
 import { ApiError } from '../errors';
@@ -17,7 +17,7 @@ const COLUMNS: Record<Exclude<keyof ServiceChanges, 'restartCount'>, string> = {
   containerId: 'container_id',
 };
 
-function toService(row: Row, restartCount: number): Service {
+function toService(row: Row, restartCount: number, replicaStatus: ServiceReplicas | undefined): Service {
   const spec = JSON.parse(String(row.spec)) as ServiceSpec;
   return {
     ...spec,
@@ -31,6 +31,7 @@ function toService(row: Row, restartCount: number): Service {
     dockerRun: dockerRunCommand(spec),
     restartCount,
     warnings: serviceWarnings(spec),
+    ...(replicaStatus ? { replicaStatus } : {}),
   };
 }
 
@@ -41,6 +42,8 @@ export class ServiceRepository implements ProjectOwned {
    * the container, and the backend reads it again when it reconciles after a restart.
    */
   private readonly restartCounts = new Map<string, number>();
+  /** Replicas of services on a cluster: not stored either, the engine reports them each time it is asked. */
+  private readonly replicaStatuses = new Map<string, ServiceReplicas>();
 
   constructor(
     private readonly store: Store,
@@ -86,7 +89,53 @@ export class ServiceRepository implements ProjectOwned {
   }
 
   private toService(row: Row): Service {
-    return toService(row, this.restartCounts.get(String(row.id)) ?? 0);
+    const id = String(row.id);
+    return toService(row, this.restartCounts.get(id) ?? 0, this.replicaStatuses.get(id));
+  }
+
+  /** What the cluster reports of a service's replicas now. */
+  setReplicaStatus(id: string, status: ServiceReplicas): void {
+    this.replicaStatuses.set(id, status);
+  }
+
+  /** Changes what a service runs (its scale, its image after a rolling update), keeping the rest of its spec. */
+  async updateSpec(id: string, changes: Partial<ServiceSpec>): Promise<Service | undefined> {
+    const current = this.byId(id);
+    if (!current) {
+      return undefined;
+    }
+    const {
+      name,
+      image,
+      command,
+      env,
+      ports,
+      volumes,
+      restart,
+      healthPath,
+      user,
+      target,
+      replicas,
+      publishMode,
+      endpointPort,
+    } = { ...current, ...changes };
+    const spec: ServiceSpec = {
+      name,
+      image,
+      command,
+      env,
+      ports,
+      volumes,
+      restart,
+      healthPath,
+      ...(user !== undefined ? { user } : {}),
+      ...(target !== undefined ? { target } : {}),
+      ...(replicas !== undefined ? { replicas } : {}),
+      ...(publishMode !== undefined ? { publishMode } : {}),
+      ...(endpointPort !== undefined ? { endpointPort } : {}),
+    };
+    await this.store.write((tx) => tx.run('UPDATE services SET spec = ? WHERE id = ?', [JSON.stringify(spec), id]));
+    return this.byId(id);
   }
 
   async update(id: string, changes: ServiceChanges): Promise<Service | undefined> {
@@ -108,6 +157,7 @@ export class ServiceRepository implements ProjectOwned {
 
   async delete(id: string): Promise<void> {
     this.restartCounts.delete(id);
+    this.replicaStatuses.delete(id);
     await this.store.write((tx) => tx.run('DELETE FROM services WHERE id = ?', [id]));
   }
 

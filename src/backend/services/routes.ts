@@ -49,6 +49,7 @@ export function registerServiceRoutes(app: FastifyInstance, deps: ServiceRouteDe
   register(app, routes.stop, async (request) => manager.stop(find(request)));
   register(app, routes.start, async (request) => manager.start(find(request)));
   register(app, routes.restart, async (request) => manager.restart(find(request)));
+  register(app, routes.scale, async (request) => manager.scale(find(request), request.body.replicas));
 
   register(app, routes.delete, async (request) => manager.remove(find(request)));
 

@@ -1,4 +1,4 @@
-import type { DeployServiceRequest, Service } from '../containers';
+import { MAX_REPLICAS, type DeployServiceRequest, type ScaleServiceRequest, type Service } from '../containers';
 import { NAME_MAX_LENGTH } from '../names';
 import { route, type Streamed } from './route';
 import { nameParams, NO_NUL_PATTERN, pathText, projectQuery, text, trueFalse, type InProject } from './schema';
@@ -37,7 +37,18 @@ const deploySchema = {
     volumes: { type: 'array', maxItems: 100, items: { anyOf: [text(9000, 1), volumeObject] } },
     restart: { type: 'string', enum: ['no', 'on-failure', 'always', 'unless-stopped'] },
     healthPath: { type: ['string', 'null'], maxLength: 2000, pattern: NO_NUL_PATTERN },
+    target: text(NAME_MAX_LENGTH, 1),
+    replicas: { type: 'integer', minimum: 1, maximum: MAX_REPLICAS },
+    publishMode: { type: 'string', enum: ['host', 'ingress'] },
+    endpointPort: port,
   },
+} as const;
+
+const scaleSchema = {
+  type: 'object',
+  required: ['replicas'],
+  additionalProperties: false,
+  properties: { replicas: { type: 'integer', minimum: 0, maximum: MAX_REPLICAS } },
 } as const;
 
 const named = { params: nameParams, query: projectQuery } as const;
@@ -56,6 +67,13 @@ export const serviceRoutes = {
   stop: route<Service, undefined, InProject>()({ method: 'POST', path: '/api/services/:name/stop', ...named }),
   start: route<Service, undefined, InProject>()({ method: 'POST', path: '/api/services/:name/start', ...named }),
   restart: route<Service, undefined, InProject>()({ method: 'POST', path: '/api/services/:name/restart', ...named }),
+  /** replicas of a service on a Swarm target (0 keeps it, with nothing running) */
+  scale: route<Service, ScaleServiceRequest, InProject>()({
+    method: 'POST',
+    path: '/api/services/:name/scale',
+    ...named,
+    body: scaleSchema,
+  }),
   delete: route<void, undefined, InProject>()({ method: 'DELETE', path: '/api/services/:name', status: 204, ...named }),
   /** the container's output as text; with `follow` it goes on until the request is closed */
   logs: route<Streamed, undefined, InProject & { readonly follow?: 'true' | 'false' }>()({
