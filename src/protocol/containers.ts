@@ -61,6 +61,12 @@ export interface JobSpec {
   readonly gpus: number;
   /** seconds before the run is stopped and failed; null = no limit */
   readonly timeoutSeconds: number | null;
+  /** the target the job runs on (see targets.ts); absent or null = the project's default */
+  readonly target?: string | null;
+  /** Swarm placement constraints, e.g. "node.labels.gpu==true" (a cluster target only) */
+  readonly placement?: readonly string[];
+  /** times a run is started again when its node left the cluster (0 when absent) */
+  readonly retries?: number;
 }
 
 export interface Job extends JobSpec {
@@ -121,6 +127,10 @@ export const JOB_LIMITS = {
   maxMemoryBytes: 64 * 1024 ** 4,
   /** -1 (or "all") requests every GPU */
   maxGpus: 64,
+  /** placement constraints of one job */
+  maxPlacement: 20,
+  /** re-runs of a run whose node left the cluster */
+  maxRetries: 3,
 } as const;
 
 /** POST /api/jobs: every field but name and image is optional. */
@@ -139,6 +149,9 @@ export interface CreateJobRequest {
   readonly timeoutSeconds?: number | null;
   /** the workspace folder mounted read-only at /workspace; null = none */
   readonly workspace?: string | null;
+  readonly target?: string | null;
+  readonly placement?: readonly string[];
+  readonly retries?: number;
 }
 
 /** The readable jobs file (JSON or YAML) of export and import. */
