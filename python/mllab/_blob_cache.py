@@ -8,6 +8,8 @@ Layout (default ``~/.cache/mllab/blobs``, ``$MLLAB_CACHE_DIR`` to choose another
     tmp/<sha256>.part        a fetch under way, resumed with a Range by the next one
     locks/<sha256>.lock      held by the process fetching that content (the others wait for it)
     refs/<key>.json          the version a (lab, project, name, version) resolved to last time
+    hashes/<key>.json        the sha256 of a file sent to a lab, by its path (the Node client keeps
+                             the same): trusted while the file's size, times and inode are unchanged
 
 Content is named by its hash, so the cache is shared by every project and lab of the user. Its size
 is capped by ``$MLLAB_CACHE_MAX_BYTES`` (default 10 GiB): after a fetch, the least recently used
@@ -20,6 +22,7 @@ whose hash is wrong is removed and fetched again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -67,7 +70,7 @@ def hash_file(path: str) -> str:
             h.update(chunk)
 
 
-def _stamp(st: os.stat_result) -> str:
+def stamp_of(st: os.stat_result) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
@@ -100,7 +103,7 @@ class BlobCache:
             return None
         try:
             with open(path + ".ok", encoding="utf-8") as f:
-                trusted = f.read().strip() == _stamp(st)
+                trusted = f.read().strip() == stamp_of(st)
         except OSError:
             trusted = False
         if not trusted:
@@ -113,7 +116,7 @@ class BlobCache:
 
     def _record(self, path: str) -> None:
         with open(path + ".ok", "w", encoding="utf-8") as f:
-            f.write(_stamp(os.stat(path)))
+            f.write(stamp_of(os.stat(path)))
 
     def touch(self, path: str) -> None:
         """Marks content as used now (its access time: what the eviction goes by)."""
@@ -178,6 +181,36 @@ class BlobCache:
             total -= size
             removed.append(sha)
         return removed
+
+    # the sha256 of a file sent, so that sending it again asks the lab first without hashing it
+    def _hash_path(self, path: str) -> str:
+        key = hashlib.sha256(os.path.abspath(path).encode("utf-8")).hexdigest()
+        return os.path.join(self.root, "hashes", key + ".json")
+
+    def known_hash(self, path: str) -> Optional[str]:
+        """The sha256 recorded for the file as it is now (same size, times and inode), or None."""
+        try:
+            with open(self._hash_path(path), encoding="utf-8") as f:
+                entry = json.load(f)
+            sha = entry.get("sha256") if isinstance(entry, dict) else None
+            if entry.get("stamp") == stamp_of(os.stat(path)) and isinstance(sha, str) and len(sha) == 64:
+                return sha
+        except (OSError, ValueError, AttributeError):
+            pass
+        return None
+
+    def remember_hash(self, path: str, stamp: str, sha256: str) -> None:
+        """Records the sha256 of the file as it was when ``stamp`` was taken (a cache: failures are ignored)."""
+        entry = self._hash_path(path)
+        temp = f"{entry}.{os.getpid()}.tmp"
+        try:
+            self._mkdirs(os.path.dirname(entry))
+            with open(temp, "w", encoding="utf-8") as f:
+                json.dump({"path": os.path.abspath(path), "stamp": stamp, "sha256": sha256}, f)
+            os.replace(temp, entry)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.remove(temp)
 
     # the version a name resolved to, for use when the lab cannot be reached
     def _ref_path(self, key: str) -> str:

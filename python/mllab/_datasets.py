@@ -15,6 +15,7 @@ from ._errors import MLLabError
 from ._home import datasets_cache_dir, find_home, registration_path
 from ._remote import remote_from_env
 from ._remote_datasets import remote_dataset
+from ._remote_upload import add_remote_dataset
 from ._unzip import unpack_cached
 
 __all__ = ["dataset", "add_dataset", "datasets", "parse_name"]
@@ -208,6 +209,11 @@ def add_dataset(path: str, name: Optional[str] = None, description: Optional[str
     which may take minutes for a big folder; interrupting (Ctrl-C) cancels it on the
     backend and leaves nothing behind.
 
+    With ``MLLAB_URL`` and ``MLLAB_TOKEN`` set (and no ``home``), the lab is on another
+    machine: the content is sent to it (nothing is sent for content it holds already; a
+    dropped connection goes on from the bytes it holds), and the version is made of it. The
+    returned dict then also has ``sent`` (bytes sent) and ``deduplicated``.
+
     Args:
         path: the file or folder (relative paths are resolved against the working directory).
         name: the dataset's name; None for the file or folder name.
@@ -246,6 +252,11 @@ def add_dataset(path: str, name: Optional[str] = None, description: Optional[str
     operator = _operator()
     if operator:
         body["operator"] = operator
+    remote = remote_from_env() if home is None else None
+    if remote is not None:
+        # the lab is on another machine: the content is sent to it (see _remote_upload)
+        del body["path"]
+        return add_remote_dataset(remote, absolute, body)
     backend = _backend.connect(find_home(home))
     answer = backend.request("POST", "/api/datasets", body, timeout=None)
     if not isinstance(answer, dict):

@@ -7,6 +7,7 @@ its connections on demand, or refuses them (the network gone).
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -128,8 +129,9 @@ class CountingProxy:
         self.cut()
 
 
-@unittest.skipUnless(NODE and OPENSSL and os.path.isfile(CLI), "needs node, openssl and the built dist/cli.js")
-class RemoteDatasetTest(unittest.TestCase):
+class ServedLabCase(unittest.TestCase):
+    """A lab served over TLS for the class's tests: ``ann`` views its project, ``max`` edits it."""
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.tmp = tempfile.mkdtemp(prefix="mllab-remote-data-")
@@ -161,6 +163,9 @@ class RemoteDatasetTest(unittest.TestCase):
         project = cls.api("POST", "/api/projects", {"name": "Shared data"})
         cls.api("PUT", "/api/active-project", {"projectId": project["id"]})
         cls.api("PUT", f"/api/projects/{project['id']}/members/ann", {"role": "viewer"})
+        cls.api("POST", "/api/users", {"name": "max", "role": "member"})
+        cls.member_token = cls.api("POST", "/api/tokens", {"user": "max"})["token"]
+        cls.api("PUT", f"/api/projects/{project['id']}/members/max", {"role": "editor"})
         cls.proxy = CountingProxy(tls_port)
 
     @classmethod
@@ -207,6 +212,9 @@ class RemoteDatasetTest(unittest.TestCase):
         os.environ.update(self.saved)
         self.proxy.refusing = False
 
+
+@unittest.skipUnless(NODE and OPENSSL and os.path.isfile(CLI), "needs node, openssl and the built dist/cli.js")
+class RemoteDatasetTest(ServedLabCase):
     def add(self, name: str, data: bytes) -> Dict[str, Any]:
         source = os.path.join(self.tmp, f"{name}.bin")
         with open(source, "wb") as f:
@@ -342,3 +350,74 @@ class RemoteDatasetTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(NODE and OPENSSL and os.path.isfile(CLI), "needs node, openssl and the built dist/cli.js")
+class RemoteAddDatasetTest(ServedLabCase):
+    """mllab.add_dataset against a lab over the network: the content is sent, then the version made of it."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        os.environ["MLLAB_TOKEN"] = self.member_token
+
+    def write(self, name: str, data: bytes) -> str:
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_a_new_big_file_is_sent_hashed_on_the_way_and_a_second_time_not_at_all(self) -> None:
+        data = os.urandom(20 * MB)  # above the size hashed first: sent under an upload id
+        source = self.write("signals.bin", data)
+        version = mllab.add_dataset(source, description="sensor dump", tags=["raw"])
+        self.assertEqual(version["name"], "signals.bin")
+        self.assertEqual(version["sha256"], hashlib.sha256(data).hexdigest())
+        self.assertEqual((version["size"], version["kind"], version["fileName"]), (len(data), "file", "signals.bin"))
+        self.assertEqual((version["description"], version["tags"]), ("sensor dump", ["raw"]))
+        self.assertEqual((version["sent"], version["deduplicated"]), (len(data), False))
+        self.assertEqual(version["sourcePath"], source)
+        blob = os.path.join(self.home, "blobs", "sha256", version["sha256"][:2], version["sha256"][2:])
+        with open(blob, "rb") as f:
+            self.assertEqual(f.read(), data, "the lab stored the file")
+        self.assertEqual(os.listdir(os.path.join(self.home, "tmp", "uploads")), [], "no partial upload is left")
+
+        again = mllab.add_dataset(source, name="signals-copy")
+        self.assertEqual((again["sent"], again["deduplicated"], again["sha256"]), (0, True, version["sha256"]))
+        with open(source, "ab") as f:
+            f.write(b"changed")
+        changed = mllab.add_dataset(source)
+        self.assertEqual(changed["version"], version["version"] + 1)
+        self.assertEqual(changed["sha256"], hashlib.sha256(data + b"changed").hexdigest())
+        self.assertFalse(changed["deduplicated"])
+
+    def test_a_small_file_is_asked_for_first_and_fetched_back_the_same(self) -> None:
+        data = os.urandom(MB)
+        source = self.write("labels.csv", data)
+        version = mllab.add_dataset(source, name="labels")
+        self.assertEqual((version["sent"], version["deduplicated"], version["mediaType"]), (len(data), False, "text/csv"))
+        os.environ["MLLAB_TOKEN"] = self.token  # the viewer reads it back
+        with open(mllab.dataset("labels"), "rb") as f:
+            self.assertEqual(f.read(), data)
+
+    def test_a_folder_is_sent_as_one_package(self) -> None:
+        folder = os.path.join(self.tmp, "images")
+        os.makedirs(os.path.join(folder, "cats"), exist_ok=True)
+        files = {"labels.csv": b"file,label\na.png,cat\n", os.path.join("cats", "a.png"): os.urandom(50_000)}
+        for rel, content in files.items():
+            self.write(os.path.join("images", rel), content)
+        version = mllab.add_dataset(folder)
+        self.assertEqual((version["name"], version["kind"], version["fileName"]), ("images", "package", "images.zip"))
+        self.assertEqual((version["fileCount"], version["unpackedSize"]), (2, sum(len(c) for c in files.values())))
+        unpacked = mllab.dataset("images")
+        for rel, content in files.items():
+            with open(os.path.join(unpacked, rel), "rb") as f:
+                self.assertEqual(f.read(), content)
+
+    def test_a_viewer_is_told_that_sending_needs_the_member_role(self) -> None:
+        os.environ["MLLAB_TOKEN"] = self.token
+        with self.assertRaises(MLLabError) as caught:
+            mllab.add_dataset(self.write("no.csv", b"a,b\n"))
+        self.assertIn("member role", str(caught.exception))
+        with self.assertRaises(MLLabError) as caught:
+            mllab.add_dataset(os.path.join(self.tmp, "missing.csv"))
+        self.assertIn("There is no file or folder", str(caught.exception))
