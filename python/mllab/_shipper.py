@@ -4,7 +4,9 @@ Logging never waits for it: ``log_metric`` appends to a list, the flush thread w
 ``events.jsonl`` in the local journal, and this thread reads the file and sends what is new. Any
 network error or 5xx is retried with a growing pause (the lab restarting, a dropped connection, a
 laptop asleep); the run's end waits for it at most ``MLLAB_SHIP_TIMEOUT`` seconds (default 30), and
-whatever is left is sent later by ``python -m mllab sync``.
+whatever is left is sent later by ``python -m mllab sync``. While the run goes on without anything
+new to send, a heartbeat tells the lab its sender lives (a run whose sender falls silent is marked
+interrupted there); once the ended run is all in the lab, it is removed from the journal.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import Optional
 
 from ._remote import Connection, LabError, Remote
@@ -24,6 +27,17 @@ PASS_INTERVAL = 0.2
 #: the pause after a failed pass doubles from FIRST_PAUSE up to MAX_PAUSE seconds
 FIRST_PAUSE = 0.2
 MAX_PAUSE = 5.0
+#: seconds without a request after which the shipper of a running run tells the lab it lives
+HEARTBEAT_ENV = "MLLAB_SHIP_HEARTBEAT"
+DEFAULT_HEARTBEAT = 10.0
+
+
+def heartbeat_interval() -> float:
+    text = os.environ.get(HEARTBEAT_ENV)
+    try:
+        return max(0.1, float(text)) if text else DEFAULT_HEARTBEAT
+    except ValueError:
+        return DEFAULT_HEARTBEAT
 
 
 def ship_timeout() -> float:
@@ -59,6 +73,7 @@ class Shipper:
         resumed = False
         pause = FIRST_PAUSE
         said: Optional[str] = None
+        beat = heartbeat_interval()
         while not self._stopped:
             finishing = self._finishing  # read before the pass: the final run.json is written by then
             try:
@@ -70,8 +85,11 @@ class Shipper:
                 if complete and finishing:
                     self._sender.marker.done = True
                     self._sender.marker.save()
+                    self._sender.prune()
                     self._drained.set()
                     break
+                if time.monotonic() - self._sender.last_answer >= beat:
+                    self._sender.heartbeat()
                 self._wake.wait(PASS_INTERVAL)
             except LabError as e:
                 self._gave_up = describe(e)

@@ -163,11 +163,11 @@ class ShipperTest(unittest.TestCase):
 
     # -- the lab ---------------------------------------------------------------------------------
 
-    def start_lab(self) -> None:
+    def start_lab(self, **env: str) -> None:
         self.lab = subprocess.Popen(
             [NODE, CLI, "serve", "--home", self.home, "--listen", f"127.0.0.1:{self.tls_port}", "--tls-cert",
              self.cert, "--tls-key", self.key, "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, **env))
         text = ""
         while True:  # the JSON result, printed once it serves
             line = self.lab.stdout.readline()
@@ -229,8 +229,10 @@ class ShipperTest(unittest.TestCase):
     # -- the client ------------------------------------------------------------------------------
 
     def env(self, **extra: str) -> Dict[str, str]:
+        # the journal keeps the runs all sent (compared with the lab's copy) unless a test says otherwise
         env = dict(os.environ, PYTHONPATH=PYTHON_DIR, MLLAB_URL=f"https://127.0.0.1:{self.proxy.port}",
-                   MLLAB_TOKEN=self.token, MLLAB_CA_FILE=self.cert, MLLAB_LOCAL_RUNS=self.journal)
+                   MLLAB_TOKEN=self.token, MLLAB_CA_FILE=self.cert, MLLAB_LOCAL_RUNS=self.journal,
+                   MLLAB_KEEP_SHIPPED="1")
         env.pop("MLLAB_HOME", None)
         env.update(extra)
         return env
@@ -316,6 +318,129 @@ class ShipperTest(unittest.TestCase):
                                capture_output=True, text=True, timeout=120)
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("Nothing to send", again.stdout)
+
+    def run_code(self, code: str, **env: str) -> subprocess.Popen:
+        path = os.path.join(self.tmp, "script.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(code)
+        return subprocess.Popen([sys.executable, path], cwd=self.tmp, env=self.env(**env), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def experiment(self, run_id: str) -> Dict[str, Any]:
+        return self.api("GET", f"/api/experiments/{run_id}")
+
+    def audit(self) -> List[Dict[str, Any]]:
+        with open(os.path.join(self.home, "logs", "audit.jsonl"), encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    def test_files_the_lab_cannot_take_are_skipped_with_a_warning_and_the_run_all_sent_leaves_the_journal(self) -> None:
+        script = self.run_code("""
+import os, mllab
+with mllab.experiment("odd names") as exp:
+    with open(os.path.join(os.fsencode(exp.dir), b"bad-\\xff-name.bin"), "wb") as f:
+        f.write(b"not UTF-8")
+    deep = os.path.join(exp.dir, *(["d"] * 40))
+    os.makedirs(deep)
+    with open(os.path.join(deep, "too-deep.txt"), "w") as f:
+        f.write("40 folders down")
+    with open(os.path.join(exp.dir, "artifacts-ok.txt"), "w") as f:
+        f.write("sent")
+    for i in range(300):
+        exp.log_metric("loss", 1.0 / (i + 1))
+print(exp.id)
+""", MLLAB_KEEP_SHIPPED="0")
+        out, err = script.communicate(timeout=120)
+        self.assertEqual(script.returncode, 0, err)
+        run_id = out.strip()
+        status, steps = self.points(run_id, 300)
+        self.assertEqual(status, "completed")
+        self.assertEqual(steps, list(range(300)), "the rest of the run was sent")
+        with open(os.path.join(self.home, "runs", run_id, "artifacts-ok.txt"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), "sent")
+        warnings = self.experiment(run_id).get("warnings") or []
+        self.assertTrue(any("bad-\\xff-name.bin" in w and "not valid UTF-8" in w for w in warnings), warnings)
+        self.assertTrue(any("too-deep.txt" in w and "41 parts" in w for w in warnings), warnings)
+        self.assertEqual(len(warnings), 2, f"each said once: {warnings}")
+        # all sent and ended: nothing of it is left in the journal
+        self.assertFalse(os.path.exists(os.path.join(self.journal, run_id)), "the run directory is pruned")
+        self.assertFalse(os.path.exists(os.path.join(self.journal, ".shipped", run_id + ".json")),
+                         "its marker is pruned")
+
+    def test_output_logs_are_sent_by_byte_offset_not_again_whole(self) -> None:
+        script = self.run_code("""
+import time, mllab
+with mllab.experiment("chatty") as exp:
+    print(exp.id, flush=True)
+    for i in range(6):
+        print(f"epoch {i}: " + "x" * 2000, flush=True)
+        exp.log_metric("loss", 1.0 / (i + 1))
+        time.sleep(1)
+""")
+        run_id = script.stdout.readline().strip()
+        lab_log = os.path.join(self.home, "runs", run_id, "stdout.log")
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(lab_log) and os.path.getsize(lab_log) > 0):
+            self.assertLess(time.monotonic(), deadline, "the log reaches the lab while the run goes on")
+            time.sleep(0.05)
+        first = os.stat(lab_log)
+        out, err = script.communicate(timeout=120)
+        self.assertEqual(script.returncode, 0, err)
+        self.points(run_id, 6)
+        with open(os.path.join(self.journal, run_id, "stdout.log"), "rb") as mine, open(lab_log, "rb") as labs:
+            self.assertEqual(labs.read(), mine.read(), "the lab holds the log as the journal")
+        last = os.stat(lab_log)
+        self.assertEqual(last.st_ino, first.st_ino, "appended to, never replaced by a whole copy")
+        self.assertGreater(last.st_size, first.st_size)
+        puts = [a for a in self.audit() if a["method"] == "PUT" and a["path"].endswith("/files/stdout.log")]
+        self.assertEqual(puts, [], "the log is not sent whole")
+        with open(os.path.join(self.journal, ".shipped", run_id + ".json"), encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["logs"]["stdout.log"], last.st_size)
+
+    def test_a_run_whose_client_was_killed_is_marked_interrupted_by_the_lab_and_sync_sends_the_rest(self) -> None:
+        self.stop_lab()
+        self.start_lab(MLLAB_RUN_HEARTBEAT_TIMEOUT="2")
+        self.owner = self.registration()["token"]
+        # recorded on "another machine": the lab cannot ask about its pid; only its heartbeat tells
+        far = "import socket\nsocket.gethostname = lambda: 'far-away-node'\n"
+        script = self.run_code(far + """
+import time, mllab
+exp = mllab.start_experiment("killed")
+print(exp.id, flush=True)
+for i in range(100):
+    exp.log_metric("loss", 1.0 / (i + 1))
+exp.flush()
+time.sleep(600)
+""", MLLAB_SHIP_HEARTBEAT="0.3", MLLAB_KEEP_SHIPPED="0")
+        run_id = script.stdout.readline().strip()
+
+        def status() -> Optional[str]:
+            rows = self.api("GET", "/api/experiments")["rows"]
+            return next((r[2] for r in rows if r[0] == run_id), None)
+
+        deadline = time.monotonic() + 30
+        while status() != "running":
+            self.assertLess(time.monotonic(), deadline, "the run shows in the lab")
+            time.sleep(0.1)
+        time.sleep(5)  # more than twice the lab's timeout without a point: the heartbeat keeps it running
+        self.assertEqual(status(), "running", "an idle run whose client lives is not interrupted")
+        script.send_signal(signal.SIGKILL)
+        script.communicate(timeout=30)
+        deadline = time.monotonic() + 30
+        while status() != "interrupted":
+            self.assertLess(time.monotonic(), deadline, f"the lab marks the run interrupted: {status()}")
+            time.sleep(0.1)
+        sync = subprocess.run([sys.executable, "-c", far + "import runpy, sys\nsys.argv = ['mllab', 'sync']\n"
+                               "runpy.run_module('mllab', run_name='__main__')"],
+                              cwd=self.tmp, env=self.env(MLLAB_KEEP_SHIPPED="0"), capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(sync.returncode, 0, sync.stderr)
+        self.assertIn(f"sent run {run_id}", sync.stdout)
+        status_now, steps = self.points(run_id, 100)
+        self.assertEqual(status_now, "interrupted")
+        self.assertEqual(steps, list(range(100)))
+        with open(os.path.join(self.home, "runs", run_id, "run.json"), encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["status"], "interrupted", "sync sent the run's end")
+        self.assertFalse(os.path.exists(os.path.join(self.journal, run_id)), "and pruned it from the journal")
 
     def test_sync_without_a_lab_says_what_to_set(self) -> None:
         env = self.env()
