@@ -25,6 +25,7 @@ import { EngineSet } from './jobs/engines/set';
 import { JobRunner } from './jobs/run-lifecycle';
 import { modelsFromRuns } from './models/from-runs';
 import { ModelRepository } from './models/repository';
+import { registerMlflowRoutes } from './mlflow/routes';
 import { registerModelRoutes } from './models/routes';
 import { ProjectRepository } from './projects/repository';
 import { registerSchedulerRoutes } from './scheduler/routes';
@@ -238,6 +239,14 @@ export class Backend {
     });
     registerExperimentRoutes(http, { projects, experiments: experimentRepo, tracker });
     registerRunUploadRoutes(http, { home: options.home, log: options.log });
+    registerMlflowRoutes(http, {
+      home: options.home,
+      store,
+      projects,
+      experiments: experimentRepo,
+      tracker,
+      log: options.log,
+    });
     registerDockerRoutes(http, connection, images);
     registerOrphanRoutes(http, options.home, connection, (kind, id) =>
       kind === 'job' ? jobRepo.hasRun(id) : kind === 'service' && serviceRepo.byId(id) !== undefined,

@@ -68,7 +68,8 @@ export type RunEvent =
       readonly t: number;
     }
   | { readonly k: 'param'; readonly key: string; readonly v: unknown; readonly t: number }
-  | { readonly k: 'tag'; readonly key: string; readonly v: string; readonly t: number }
+  /** a tag; `v: null` deletes the tag (MLflow's delete-tag) */
+  | { readonly k: 'tag'; readonly key: string; readonly v: string | null; readonly t: number }
   /** a file copied into the run directory's artifacts/ (path relative to the run directory) */
   | { readonly k: 'artifact'; readonly path: string; readonly source: string; readonly t: number }
   | { readonly k: 'input'; readonly dataset: string; readonly version: number | null; readonly t: number }

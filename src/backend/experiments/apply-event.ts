@@ -57,6 +57,11 @@ export function applyEvent(state: RunState, e: unknown, f: MetricFields, log: Ap
       if (!keyFits(state, log, 'tag', ev.key)) {
         return 'applied';
       }
+      if (ev.v === null) {
+        // a deleted tag (MLflow's delete-tag): a tag of run.json stays, as the run's owner wrote it
+        delete logged.tags[ev.key];
+        return 'applied';
+      }
       const v = String(
         bounded(state, log, `the value of the tag ${shown(ev.key)}`, String(ev.v), RUN_LIMITS.tagValueChars),
       );

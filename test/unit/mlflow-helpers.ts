@@ -1,0 +1,45 @@
+import type { Backend } from '../../src/backend/app';
+import { raw, type RawResponse } from './helpers';
+
+/** An MLflow REST call on the lab: a JSON body for POST, the query of a GET (lists as repeated keys). */
+export async function mlflowCall(
+  backend: Backend,
+  method: 'GET' | 'POST',
+  endpoint: string,
+  fields: Record<string, unknown> = {},
+  prefix = '/api/2.0/mlflow',
+): Promise<RawResponse> {
+  if (method === 'POST') {
+    return raw(backend.port, 'POST', `${prefix}/${endpoint}`, { body: JSON.stringify(fields) });
+  }
+  const query = Object.entries(fields)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${encodeURIComponent(String(x))}`))
+    .join('&');
+  return raw(backend.port, 'GET', `${prefix}/${endpoint}${query ? `?${query}` : ''}`);
+}
+
+/** The answer of a call that must succeed (200), parsed. */
+export async function mlflowOk<T = Record<string, unknown>>(
+  backend: Backend,
+  method: 'GET' | 'POST',
+  endpoint: string,
+  fields: Record<string, unknown> = {},
+): Promise<T> {
+  const res = await mlflowCall(backend, method, endpoint, fields);
+  if (res.status !== 200) {
+    throw new Error(`${method} ${endpoint} answered ${res.status}: ${res.text}`);
+  }
+  return res.json() as T;
+}
+
+/** The MLflow error of a call that must fail: its status, error_code and message. */
+export async function mlflowError(
+  backend: Backend,
+  method: 'GET' | 'POST',
+  endpoint: string,
+  fields: Record<string, unknown> = {},
+): Promise<{ status: number; code: string; message: string }> {
+  const res = await mlflowCall(backend, method, endpoint, fields);
+  const body = res.json() as { error_code: string; message: string };
+  return { status: res.status, code: body.error_code, message: body.message };
+}
