@@ -62,6 +62,7 @@ mllab service start|stop|restart|rm NAME`;
 
 export const USER_USAGE = `mllab user add NAME [--role admin|member|viewer]
 mllab user list
+mllab user role NAME admin|member|viewer
 mllab user remove NAME
 mllab token create --user NAME [--scope viewer|member|admin] [--expires 30d] [--label TEXT]
 mllab token list

@@ -70,6 +70,16 @@ export async function userCommand(
       );
       return 0;
     }
+    case 'user role': {
+      need(2);
+      const [name, role] = rest;
+      if (!ROLES.includes(role as Role)) {
+        throw new Error(`"mllab user role ${name} ROLE" takes ${ROLES.join(', ')} as ROLE, not "${role}".`);
+      }
+      const user = await client.setUserRole(name, role as Role);
+      out.result(user, () => `"${user.name}" is now a${user.role === 'admin' ? 'n' : ''} ${user.role} of the lab.`);
+      return 0;
+    }
     case 'user remove': {
       need(1);
       await client.removeUser(rest[0]);

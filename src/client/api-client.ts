@@ -218,6 +218,7 @@ export class ApiClient {
   listUsers = () => this.call(userRoutes.list, {});
   addUser = (name: string, role?: Role) => this.call(userRoutes.add, { body: role ? { name, role } : { name } });
   removeUser = (name: string) => this.call(userRoutes.remove, { params: { name } });
+  setUserRole = (name: string, role: Role) => this.call(userRoutes.setRole, { params: { name }, body: { role } });
   listTokens = () => this.call(userRoutes.tokens, {});
   /** the answer holds the token's secret: the only time it is shown */
   createToken = (request: CreateTokenRequest) => this.call(userRoutes.createToken, { body: request });

@@ -27,6 +27,11 @@ export interface AddUserRequest {
   readonly role?: Role;
 }
 
+/** A user's new role in the lab (`mllab user role NAME ROLE`). */
+export interface SetUserRoleRequest {
+  readonly role: Role;
+}
+
 /** A token as listed: never its secret, which only its creator saw once. */
 export interface TokenInfo {
   readonly id: string;

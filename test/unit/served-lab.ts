@@ -4,6 +4,9 @@ import * as path from 'path';
 import { Backend } from '../../src/backend/app';
 import { MemoryLogger, type Logger } from '../../src/backend/log';
 import { listenOptions } from '../../src/backend/main';
+import { ApiClient } from '../../src/client/api-client';
+import { EventStream } from '../../src/client/event-stream';
+import type { BackendEvent } from '../../src/protocol/api';
 import type { CreatedToken, Role } from '../../src/protocol/users';
 import { makeCertificate } from './certificate';
 import { raw, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
@@ -115,6 +118,11 @@ export class ServedLab {
     return (await this.tokenFor(name)).token;
   }
 
+  /** The Node client of the lab over its served port, with this token (default: the owner's). */
+  client(token = TEST_TOKEN): ApiClient {
+    return new ApiClient({ url: this.url, token, ca: this.tlsCa, tokenFrom: 'MLLAB_TOKEN' });
+  }
+
   /** Stops the backend and starts another on the same home and certificate (a new served port). */
   async restart(): Promise<void> {
     await this.backend.stop('restart');
@@ -146,4 +154,49 @@ function startBackendOf(home: string, options: ServedLabOptions & { readonly log
       trustProxy: options.trustProxy,
     }),
   });
+}
+
+/** The events a window following a lab's event stream received, and a way to wait for one. */
+export interface FollowedEvents {
+  readonly events: BackendEvent[];
+  /** resolves with the first event (received or to come) that matches; rejects if the stream closes first */
+  next<T extends BackendEvent>(match: (event: BackendEvent) => event is T, what: string): Promise<T>;
+  close(): void;
+}
+
+/** Follows the event stream of `client`'s lab, as a window connected to it does (the Node client's EventStream). */
+export function followEvents(client: ApiClient): FollowedEvents {
+  const events: BackendEvent[] = [];
+  const waiting = new Set<() => void>();
+  let closed: string | undefined;
+  const stream = new EventStream(
+    client,
+    (event) => {
+      events.push(event);
+      waiting.forEach((w) => w());
+    },
+    (reason) => {
+      closed = reason;
+      waiting.forEach((w) => w());
+    },
+  );
+  return {
+    events,
+    next: (match, what) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events.find(match);
+          if (found) {
+            waiting.delete(check);
+            resolve(found);
+          } else if (closed !== undefined) {
+            waiting.delete(check);
+            reject(new Error(`the event stream closed (${closed}) before ${what}`));
+          }
+        };
+        waiting.add(check);
+        check();
+      }),
+    close: () => stream.dispose(),
+  };
 }

@@ -14,12 +14,15 @@ export interface Identity {
 
 export const OWNER_IDENTITY: Identity = { name: OWNER, role: 'admin' };
 
-/** the routes that manage who may use the lab, and stopping it: admin only */
-const ADMIN_PATHS = /^\/api\/(users|tokens|shutdown)(\/|$)/;
+/**
+ * the routes that manage who may use the lab, stopping it, and the containers no project owns any more
+ * (listing them shows every project's, removing them stops what may still serve someone): admin only
+ */
+const ADMIN_PATHS = /^\/api\/(users|tokens|shutdown|containers\/orphans)(\/|$)/;
 
 /**
  * The role a request needs: reading (GET, HEAD, the event stream) a viewer's, managing users and
- * tokens (or stopping the lab) an admin's, any other change a member's. `url` is the matched route's
+ * tokens (or stopping the lab, or the orphan containers) an admin's, any other change a member's. `url` is the matched route's
  * pattern when there is one, so an encoded path cannot pass for another.
  */
 export function neededRole(method: string, url: string): Role {

@@ -102,9 +102,27 @@ export class UserRepository {
     return user;
   }
 
+  /**
+   * Changes a user's role in the lab. Their tokens follow at once (a scoped token stays at most its
+   * scope); a lab viewer's project memberships count as a viewer's. A lab that has admin users keeps
+   * at least one: the last one cannot be made a member or viewer (its owner's token is no user's).
+   */
+  async setRole(name: string, role: Role): Promise<User> {
+    const user = this.get(name);
+    if (user.role === role) {
+      return user;
+    }
+    this.assertNotLastAdmin(user, 'change their role');
+    await this.store.write((tx) => tx.run('UPDATE users SET role = ? WHERE name = ?', [role, user.name]));
+    const changed: User = { ...user, role };
+    this.users.set(user.name.toLowerCase(), changed);
+    return changed;
+  }
+
   /** Removes a user; their tokens are revoked (and kept, for the record) and they leave every project. */
   async remove(name: string): Promise<void> {
     const user = this.get(name);
+    this.assertNotLastAdmin(user, 'remove them');
     const at = this.now().toISOString();
     try {
       await this.store.write((tx) => {
@@ -115,6 +133,17 @@ export class UserRepository {
     } finally {
       this.reload();
       this.members.refresh();
+    }
+  }
+
+  private assertNotLastAdmin(user: User, what: string): void {
+    const admins = [...this.users.values()].filter((u) => u.role === 'admin');
+    if (user.role === 'admin' && admins.length === 1) {
+      throw new ApiError(
+        409,
+        'last_admin',
+        `"${user.name}" is the last admin of the lab: make another user an admin first ("mllab user role NAME admin"), then ${what}.`,
+      );
     }
   }
 

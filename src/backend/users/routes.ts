@@ -13,6 +13,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UserRepository):
   });
   register(app, routes.list, async () => users.list());
   register(app, routes.add, async (request) => users.add(request.body.name, request.body.role));
+  register(app, routes.setRole, async (request) => users.setRole(request.params.name, request.body.role));
   register(app, routes.remove, async (request) => {
     await users.remove(request.params.name);
   });

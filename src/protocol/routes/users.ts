@@ -1,4 +1,12 @@
-import type { AddUserRequest, CreatedToken, CreateTokenRequest, Role, TokenInfo, User } from '../users';
+import type {
+  AddUserRequest,
+  CreatedToken,
+  CreateTokenRequest,
+  Role,
+  SetUserRoleRequest,
+  TokenInfo,
+  User,
+} from '../users';
 import { ROLES, TOKEN_LABEL_MAX_LENGTH, TOKEN_MAX_SECONDS, USER_NAME_MAX_LENGTH, USER_NAME_PATTERN } from '../users';
 import { route } from './route';
 import { text } from './schema';
@@ -25,6 +33,18 @@ export const userRoutes = {
       required: ['name'],
       additionalProperties: false,
       properties: { name: userName, role: { type: 'string', enum: ROLES } },
+    },
+  }),
+  /** changes a user's lab role; the lab keeps at least one admin user when it has any */
+  setRole: route<User, SetUserRoleRequest>()({
+    method: 'PUT',
+    path: '/api/users/:name/role',
+    params: { type: 'object', required: ['name'], properties: { name: userName } },
+    body: {
+      type: 'object',
+      required: ['role'],
+      additionalProperties: false,
+      properties: { role: { type: 'string', enum: ROLES } },
     },
   }),
   remove: route<void>()({
