@@ -20,6 +20,7 @@ import {
   SCHEDULE_USAGE,
   SERVICE_USAGE,
   SYNC_USAGE,
+  TARGET_USAGE,
   USER_USAGE,
 } from './usage';
 
@@ -48,6 +49,7 @@ Usage:
   ${SERVICE_USAGE.split('\n').join('\n  ')}
   ${MODEL_USAGE.split('\n').join('\n  ')}
   ${USER_USAGE.split('\n').join('\n  ')}
+  ${TARGET_USAGE.split('\n').join('\n  ')}
 
 Every command takes --home DIR and --json. The lab: --home DIR, else $MLLAB_URL with $MLLAB_TOKEN
 (and $MLLAB_CA_FILE for a self-signed lab), else $MLLAB_HOME, else the lab of "mllab login", else ./.mllab.`;
@@ -178,6 +180,9 @@ export async function main(argv: string[]): Promise<number> {
         scope: { type: 'string' },
         token: { type: 'string' },
         ca: { type: 'string' },
+        'docker-host': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        registry: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -341,7 +346,13 @@ export async function main(argv: string[]): Promise<number> {
             force: values.force,
           }),
         );
+      case 'target':
       case 'project':
+        if (command === 'target' || args[0] === 'target') {
+          return await withClient(target(), async (client) =>
+            (await import('./targets')).targetsCli(client, out, command, args, values),
+          );
+        }
         if (args[0] === 'members' || args[0] === 'member') {
           return await withClient(target(), async (client) =>
             (await import('./members')).memberCommand(client, out, args, { role: values.role }),

@@ -68,6 +68,14 @@ mllab token create --user NAME [--scope viewer|member|admin] [--expires 30d] [--
 mllab token list
 mllab token revoke ID`;
 
+export const TARGET_USAGE = `mllab target add NAME --docker-host URL [--tls-ca F --tls-cert F --tls-key F] [--registry HOST:PORT]
+                                       a remote Docker Engine (tcp:// with TLS, ssh://) or a Swarm manager
+mllab target list [--json]
+mllab target show NAME                 its nodes: state, CPUs, memory, GPUs, labels, what runs there
+mllab target rm NAME
+mllab project target [NAME] [--project P]
+                                       where the project's jobs and services run (local by default)`;
+
 export const LOGIN_USAGE = `mllab login URL [--ca FILE] [--token T]
                                        remember a lab served to a team (the token is asked for,
                                        or read from stdin; --token shows it to others on this machine)
