@@ -764,7 +764,10 @@ def main() -> None:
     model = Model(path, entry_point)
     Handler.model = model
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    server.daemon_threads = True
+    # a stop lets the requests being answered finish (server_close joins their threads): a replica
+    # stopped by a rolling update drops none of them
+    server.daemon_threads = False
+    server.block_on_close = True
 
     def stop(_signum: int, _frame: Any) -> None:
         # as PID 1 of a container, SIGTERM does nothing without a handler
@@ -775,6 +778,8 @@ def main() -> None:
     threading.Thread(target=model.load, daemon=True).start()
     log(f"listening on port {port}, loading {path}")
     server.serve_forever()
+    server.server_close()
+    log("stopped")
 
 
 if __name__ == "__main__":

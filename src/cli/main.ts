@@ -148,6 +148,8 @@ export async function main(argv: string[]): Promise<number> {
         volume: { type: 'string', multiple: true },
         restart: { type: 'string' },
         health: { type: 'string' },
+        replicas: { type: 'string' },
+        target: { type: 'string' },
         json: { type: 'boolean', default: false },
         description: { type: 'string' },
         name: { type: 'string' },
@@ -325,6 +327,8 @@ export async function main(argv: string[]): Promise<number> {
             restart: values.restart,
             health: values.health,
             follow: values.follow,
+            target: values.target,
+            replicas: values.replicas,
           }),
         );
       case 'model':

@@ -1,6 +1,6 @@
 import type { ApiClient } from '../client/api-client';
 import { serviceStatusText, warningLines } from '../protocol/container-warnings';
-import type { RestartPolicy, Service } from '../protocol/containers';
+import { MAX_REPLICAS, type RestartPolicy, type Service } from '../protocol/containers';
 import { expectArgs, Output, table } from './output';
 import { SERVICE_USAGE } from './usage';
 
@@ -13,11 +13,36 @@ export interface ServiceFlags {
   readonly restart?: string;
   readonly health?: string;
   readonly follow?: boolean;
+  readonly target?: string;
+  readonly replicas?: string;
+}
+
+/** A count of replicas from the command line: a whole number from `min` up. */
+function replicaCount(text: string | undefined, min: number): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text ?? '') || n < min || n > MAX_REPLICAS) {
+    throw new Error(
+      `The number of replicas must be a whole number from ${min} to ${MAX_REPLICAS} (got "${text ?? ''}").`,
+    );
+  }
+  return n;
+}
+
+/** "2/3 replicas on node1 node2" for a service on a cluster, '' for a local one. */
+function replicaText(s: Service): string {
+  const r = s.replicaStatus;
+  if (!r) {
+    return '';
+  }
+  const nodes = r.replicas.filter((x) => x.state === 'running').map((x) => x.node);
+  return `${r.running}/${r.desired} replicas${nodes.length > 0 ? ` on ${nodes.join(', ')}` : ''}`;
 }
 
 function describe(s: Service): string {
   const ports = s.ports.map((p) => `http://${p.hostIp}:${p.hostPort}`).join(' ');
-  return `${s.name}: ${serviceStatusText(s)}${s.reason ? ` (${s.reason})` : ''}${ports ? ` on ${ports}` : ''}`;
+  const where = s.target ? `, target ${s.target}: ${replicaText(s)}` : '';
+  const endpoint = s.endpointPort !== undefined ? `; served at http://127.0.0.1:${s.endpointPort}` : '';
+  return `${s.name}: ${serviceStatusText(s)}${s.reason ? ` (${s.reason})` : ''}${ports ? ` on ${ports}` : ''}${where}${endpoint}`;
 }
 
 export async function serviceCommand(
@@ -45,6 +70,8 @@ export async function serviceCommand(
           volumes: flags.volume ?? [],
           restart: (flags.restart ?? 'no') as RestartPolicy,
           healthPath: flags.health ?? null,
+          ...(flags.target ? { target: flags.target } : {}),
+          ...(flags.replicas !== undefined ? { replicas: replicaCount(flags.replicas, 1) } : {}),
         },
         p,
       );
@@ -61,12 +88,14 @@ export async function serviceCommand(
         list.length === 0
           ? 'No services in this project yet: deploy one with "mllab service deploy NAME --image IMG --port 8080:80".'
           : table(
-              ['NAME', 'IMAGE', 'STATUS', 'PORTS'],
+              ['NAME', 'IMAGE', 'STATUS', 'PORTS', 'TARGET', 'REPLICAS'],
               list.map((s) => [
                 s.name,
                 s.image,
                 serviceStatusText(s),
                 s.ports.map((x) => `${x.hostIp}:${x.hostPort}->${x.containerPort}`).join(' '),
+                s.target ?? 'local',
+                replicaText(s) || '1',
               ]),
             ) + warningLines(list),
       );
@@ -85,6 +114,12 @@ export async function serviceCommand(
       need(1);
       const service = await client.serviceAction(rest[0], sub, p);
       out.result(service, () => describe(service));
+      return 0;
+    }
+    case 'scale': {
+      need(2);
+      const service = await client.scaleService(rest[0], replicaCount(rest[1], 0), p);
+      out.result(service, () => `Scaled ${describe(service)}.`);
       return 0;
     }
     case 'rm': {

@@ -55,10 +55,11 @@ mllab job rerun-from NAME`;
 
 export const SCHEDULE_COMMANDS: readonly string[] = ['schedule', 'unschedule', 'after', 'history', 'rerun-from'];
 
-export const SERVICE_USAGE = `mllab service deploy NAME --image IMG [--port HOST:CONTAINER]... [--env K=V]... [--volume HOST:CONTAINER[:ro]]... [--restart POLICY] [--health PATH] [-- CMD [ARG...]]
+export const SERVICE_USAGE = `mllab service deploy NAME --image IMG [--port HOST:CONTAINER]... [--env K=V]... [--volume HOST:CONTAINER[:ro]]... [--restart POLICY] [--health PATH] [--target NAME] [--replicas N] [-- CMD [ARG...]]
 mllab service list
 mllab service logs NAME [--follow]
-mllab service start|stop|restart|rm NAME`;
+mllab service start|stop|restart|rm NAME
+mllab service scale NAME REPLICAS   (a service on a Swarm target)`;
 
 export const USER_USAGE = `mllab user add NAME [--role admin|member|viewer]
 mllab user list

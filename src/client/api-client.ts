@@ -191,6 +191,8 @@ export class ApiClient {
     this.call(serviceRoutes.get, { params: { name }, query: { project } });
   serviceAction = (name: string, action: 'start' | 'stop' | 'restart', project?: string) =>
     this.call(serviceRoutes[action], { params: { name }, query: { project } });
+  scaleService = (name: string, replicas: number, project?: string) =>
+    this.call(serviceRoutes.scale, { params: { name }, query: { project }, body: { replicas } });
   deleteService = (name: string, project?: string) =>
     this.call(serviceRoutes.delete, { params: { name }, query: { project } });
   serviceLogs = (name: string, follow = false, project?: string) =>

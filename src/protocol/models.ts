@@ -101,6 +101,16 @@ export interface DeployModelRequest {
   readonly serviceName?: string;
   /** overrides the version's entry point */
   readonly entryPoint?: string;
+  /**
+   * the target it runs on; on a Swarm target the model is put into an image pushed to the target's
+   * registry, `port` is the lab's own endpoint on 127.0.0.1 (forwarding to healthy replicas), and a
+   * deployment of an alias ("production") rolls to the version the alias is moved to
+   */
+  readonly target?: string;
+  /** replicas on a Swarm target (default 1) */
+  readonly replicas?: number;
+  /** the port published on each node of a Swarm target (host mode; default 8080) */
+  readonly nodePort?: number;
 }
 
 /** Names the model-server image gets from its base image and recipe (content hash). */

@@ -11,7 +11,7 @@ import type { RuntimeConnection } from '../runtime/connection';
 import type { Images } from '../runtime/images';
 import type { ServiceManager } from '../services/manager';
 import type { ServiceRepository } from '../services/repository';
-import { deployModel, MODEL_VERSION_ENV } from './deploy';
+import { deployModel, MODEL_VERSION_ENV, rollAliasDeployments } from './deploy';
 import { registerModel } from './register';
 import type { ModelRepository } from './repository';
 import { register } from '../http/register';
@@ -119,7 +119,15 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
 
   register(app, routes.setAlias, async (request) => {
     const model = models.get(projectOf(request.query), request.params.name);
-    return models.setAlias(model, request.params.alias, request.body.version);
+    const moved = await models.setAlias(model, request.params.alias, request.body.version);
+    // deployments on a cluster that follow the alias roll to its version now
+    const { connection, images, blobs } = deps;
+    await rollAliasDeployments(
+      { connection, images, services: deps.manager, blobs, models },
+      moved,
+      request.params.alias,
+    );
+    return models.byId(moved.id) ?? moved;
   });
 
   register(app, routes.removeAlias, async (request) => {
@@ -130,6 +138,9 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
   register(app, routes.deploy, async (request) => {
     const v = models.resolve(projectOf(request.query), request.params.name, selector(request.body.version));
     const { connection, images, blobs } = deps;
-    return deployModel({ connection, images, services: deps.manager, blobs, models }, v, request.body);
+    // a deployment of an alias (not a number, v3 or latest) follows that alias on a cluster
+    const asked = request.body.version;
+    const alias = typeof asked === 'string' && !/^(v?[0-9]+|latest)$/i.test(asked) ? asked : undefined;
+    return deployModel({ connection, images, services: deps.manager, blobs, models }, v, { ...request.body, alias });
   });
 }

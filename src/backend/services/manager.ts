@@ -10,7 +10,7 @@ import { LABELS, type ContainerEvent, type ContainerInfo, type ContainerRuntime 
 import { checkPortFree, probe, reachableHost } from './health';
 import type { ServiceChanges, ServiceRepository } from './repository';
 import { pythonClientMount } from '../jobs/run-directory';
-import { LOCAL_TARGET } from '../../protocol/targets';
+import { LOCAL_TARGET, type Target } from '../../protocol/targets';
 import type { TargetRuntimes } from '../targets/runtimes';
 import { ClusterServices, onCluster } from './cluster';
 
@@ -327,6 +327,21 @@ export class ServiceManager {
 
   /** Services the backend restarts right now (their die event is not an exit). */
   private readonly restarting = new Set<string>();
+
+  /** The Swarm target a new service of the project runs on, or undefined for the lab's own engine. */
+  clusterTarget(projectId: string, override?: string): Target | undefined {
+    if (!this.cluster) {
+      if (override && override.toLowerCase() !== LOCAL_TARGET) {
+        throw new ApiError(400, 'unknown_target', `There is no target "${override}" in this lab: deploy on local.`);
+      }
+      return undefined;
+    }
+    return this.cluster.clusterTarget(projectId, override);
+  }
+
+  list(projectId: string): Service[] {
+    return this.deps.repo.list(projectId);
+  }
 
   /** Replicas of a service on a Swarm target. */
   async scale(service: Service, replicas: number): Promise<Service> {

@@ -58,6 +58,7 @@ export const Commands = {
   startService: 'mllab.service.start',
   stopService: 'mllab.service.stop',
   restartService: 'mllab.service.restart',
+  scaleService: 'mllab.service.scale',
   deleteService: 'mllab.service.delete',
   showServiceLogs: 'mllab.service.showLogs',
   openService: 'mllab.service.open',

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Service } from '../../protocol/containers';
+import { MAX_REPLICAS, type Service } from '../../protocol/containers';
 import type { BackendService } from '../backend/backend-service';
 import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
@@ -103,6 +103,32 @@ export function registerServiceCommands(deps: ServiceCommandDeps): vscode.Dispos
     action(Commands.startService, 'start'),
     action(Commands.stopService, 'stop'),
     action(Commands.restartService, 'restart'),
+    registerCommand(Commands.scaleService, ui, async (node?: ServiceNode) => {
+      const s = await pick(node, 'Service to scale');
+      if (!s) {
+        return undefined;
+      }
+      if (!s.target) {
+        throw new Error(
+          `The service "${s.name}" runs on the lab's own engine, as one container: deploy it on a Swarm target to scale it.`,
+        );
+      }
+      const count = await ui.input({
+        title: `Scale ${s.name}: replicas`,
+        prompt: `Replicas on the target ${s.target} (0 keeps the service with nothing running)`,
+        value: String(s.replicaStatus?.desired ?? s.replicas ?? 1),
+        validateInput: (v) =>
+          /^[0-9]+$/.test(v.trim()) && Number(v) <= MAX_REPLICAS
+            ? undefined
+            : `A whole number from 0 to ${MAX_REPLICAS}`,
+      });
+      if (count === undefined) {
+        return undefined;
+      }
+      const scaled = await (await backend.ready()).scaleService(s.name, Number(count.trim()), s.projectId);
+      void ui.info(`ML Lab: "${scaled.name}" scaled to ${count.trim()} replicas.`);
+      return scaled;
+    }),
     registerCommand(Commands.deleteService, ui, async (node?: ServiceNode) => {
       const s = await pick(node, 'Service to remove');
       if (!s) {

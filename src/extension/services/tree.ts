@@ -24,6 +24,12 @@ function contextOf(s: Service): string {
   }
 }
 
+/** "2/3 replicas" for a service on a cluster; '' for a local one. */
+export function replicasOf(s: Service): string {
+  const r = s.replicaStatus;
+  return r ? `${r.running}/${r.desired} replicas` : '';
+}
+
 export function portsOf(s: Service): string {
   return s.ports.map((p) => `${p.hostIp}:${p.hostPort}→${p.containerPort}`).join(', ');
 }
@@ -62,7 +68,7 @@ export class ServicesTree extends Disposable implements vscode.TreeDataProvider<
     item.id = `service:${s.id}`;
     item.iconPath = SERVICE_ICONS[s.status];
     const status = serviceStatusText(s);
-    item.description = [warningsBadge(s.warnings), status, portsOf(s), s.reason ?? '']
+    item.description = [warningsBadge(s.warnings), status, replicasOf(s), portsOf(s), s.reason ?? '']
       .filter((x) => x.length > 0)
       .join(' · ');
     const tooltip = new vscode.MarkdownString();
@@ -70,12 +76,20 @@ export class ServicesTree extends Disposable implements vscode.TreeDataProvider<
     tooltip.appendText(status);
     tooltip.appendMarkdown('\n\n');
     tooltip.appendText(`image: ${s.image}\nports: ${portsOf(s) || 'none'}\nhealth: ${s.healthPath ?? 'no check'}\n`);
+    if (s.target) {
+      tooltip.appendText(
+        `target: ${s.target}${s.endpointPort ? `, served at http://127.0.0.1:${s.endpointPort}` : ''}\n`,
+      );
+      for (const r of s.replicaStatus?.replicas ?? []) {
+        tooltip.appendText(`  ${r.node || '(not placed)'}: ${r.state}${r.message ? ` (${r.message})` : ''}\n`);
+      }
+    }
     if (s.reason) {
       tooltip.appendText(`\n${s.reason}`);
     }
     appendWarnings(tooltip, s.warnings);
     item.tooltip = tooltip;
-    item.contextValue = contextOf(s) + (s.ports.length > 0 ? ' withPorts' : '');
+    item.contextValue = contextOf(s) + (s.ports.length > 0 ? ' withPorts' : '') + (s.target ? ' clusterService' : '');
     return item;
   }
 }

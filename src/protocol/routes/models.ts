@@ -1,4 +1,4 @@
-import type { Service } from '../containers';
+import { MAX_REPLICAS, type Service } from '../containers';
 import type {
   DeployModelRequest,
   Model,
@@ -125,6 +125,9 @@ export const modelRoutes = {
         port: { type: 'integer', minimum: 1, maximum: 65535 },
         serviceName: text(NAME_MAX_LENGTH, 1),
         entryPoint,
+        target: text(NAME_MAX_LENGTH, 1),
+        replicas: { type: 'integer', minimum: 1, maximum: MAX_REPLICAS },
+        nodePort: { type: 'integer', minimum: 1, maximum: 65535 },
       },
     },
   }),
