@@ -32,7 +32,7 @@ function copyRuns(home: string, n: number, points: number, prefix = '20260101-00
 }
 
 describe('scale: a backlog of runs is ingested whole, said once, and survives running out of descriptors', function () {
-  this.timeout(120000);
+  this.timeout(300000);
   let backend: Backend | undefined;
   let client: ApiClient | undefined;
   let stream: EventStream | undefined;
@@ -148,10 +148,15 @@ describe('scale: a backlog of runs is ingested whole, said once, and survives ru
     await backend.stop('test step');
     backend = await startBackend(home, log);
     client = new ApiClient(backend.port, TEST_TOKEN);
-    const listed = await until('every run', async () => {
-      const list = await client!.listExperiments();
-      return list.length === ids.length ? list : undefined;
-    });
+    // 3,000 runs on a loaded machine take longer than the default wait
+    const listed = await until(
+      'every run',
+      async () => {
+        const list = await client!.listExperiments();
+        return list.length === ids.length ? list : undefined;
+      },
+      120000,
+    );
     assert.ok(listed.every((e) => e.metrics[0]?.count === 2));
   });
 });
