@@ -6,7 +6,10 @@ import * as path from 'path';
 import { startExperiment } from '../../src/client';
 import { ApiClient } from '../../src/client/api-client';
 import { Marker, markerPath, quoteLongIntegers } from '../../src/client/runs/journal';
+import { shipClient } from '../../src/client/runs/shipper';
+import { syncJournal } from '../../src/client/runs/sync';
 import { readRegistration } from '../../src/common/home';
+import type { ExperimentList } from '../../src/protocol/experiment-list';
 import type { CreatedToken } from '../../src/protocol/users';
 import { raw, REPO, tempHome } from './helpers';
 import { cliAsync, waitForExit } from './process-helpers';
@@ -136,7 +139,7 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
   const saved = { ...process.env };
 
   /** `mllab serve --listen` of the lab home over TLS, on the same port each time. */
-  async function startLab(): Promise<void> {
+  async function startLab(extraEnv: Record<string, string> = {}): Promise<void> {
     const child = spawn(
       process.execPath,
       [
@@ -152,7 +155,7 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
         key,
         '--json',
       ],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...saved, MLLAB_URL: '', MLLAB_TOKEN: '' } },
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...saved, MLLAB_URL: '', MLLAB_TOKEN: '', ...extraEnv } },
     );
     let stdout = '';
     await new Promise<void>((resolve, reject) => {
@@ -227,6 +230,8 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
     MLLAB_LOCAL_RUNS: journal,
     MLLAB_HOME: '',
     MLLAB_RUN_DIR: '',
+    // the journal keeps the runs all sent (compared with the lab's copy) unless a test says otherwise
+    MLLAB_KEEP_SHIPPED: '1',
   });
 
   /** Sets the environment of this process for the Node client (restored after each test). */
@@ -505,5 +510,148 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
     assert.ok(fs.statSync(journalRun(exp.id, 'events.jsonl')).size > 0, 'the run stays in the journal');
     assert.strictEqual(new Marker(markerPath(journal, exp.id), `https://127.0.0.1:${tlsPort}`).done, false);
     assert.ok(!fs.existsSync(path.join(home, 'runs', exp.id)), 'the lab stored nothing of it');
+  });
+
+  it('"mllab run": the output log goes by byte offset, files the lab cannot take are skipped with a warning, and the run all sent leaves the journal', async () => {
+    const script = [
+      `const fs = require('fs'), path = require('path');`,
+      `const dir = process.env.MLLAB_RUN_DIR;`,
+      `fs.writeFileSync(Buffer.concat([Buffer.from(dir + '/bad-'), Buffer.from([0xff]), Buffer.from('.bin')]), 'not UTF-8');`,
+      `const deep = path.join(dir, ...Array(40).fill('d'));`,
+      `fs.mkdirSync(deep, { recursive: true });`,
+      `fs.writeFileSync(path.join(deep, 'too-deep.txt'), '40 folders down');`,
+      `let i = 0;`,
+      `const timer = setInterval(() => {`,
+      `  console.log('epoch ' + i + ' ' + 'x'.repeat(2000));`,
+      `  if (++i === 6) clearInterval(timer);`,
+      `}, 1000);`,
+    ].join('\n');
+    const env = { ...labEnv(member), MLLAB_KEEP_SHIPPED: '0' };
+    const running = cliAsync(['run', '--name', 'chatty', '--json', '--', process.execPath, '-e', script], { env });
+    // the log in the lab while the command goes on, and the same file (appended to) at its end
+    let first: fs.Stats | undefined;
+    for (let i = 0; i < 300 && !first; i++) {
+      const runs = fs.existsSync(path.join(home, 'runs')) ? fs.readdirSync(path.join(home, 'runs')) : [];
+      const logs = runs.map((id) => labRun(id, 'stdout.log')).filter((f) => fs.existsSync(f));
+      const found = logs.map((f) => fs.statSync(f)).find((st) => st.size > 0 && st.size < 6 * 2009);
+      first = found;
+      await sleep(50);
+    }
+    assert.ok(first, 'part of the log reached the lab while the command went on');
+    const run = await running;
+    assert.strictEqual(run.status, 0, run.stderr);
+    const result = run.json<{ id: string; status: string; sent: boolean }>();
+    assert.strictEqual(result.sent, true);
+    const r = readRegistration(home)!;
+    for (let i = 0; ; i++) {
+      const row = ((await raw(r.port, 'GET', '/api/experiments', { token: r.token })).json() as ExperimentList).rows;
+      if (row.find((x) => x[0] === result.id)?.[2] === 'completed') {
+        break;
+      }
+      assert.ok(i < 300, `run ${result.id} is listed completed`);
+      await sleep(100);
+    }
+    const last = fs.statSync(labRun(result.id, 'stdout.log'));
+    assert.strictEqual(last.ino, first.ino, 'appended to, never replaced by a whole copy');
+    const log = fs.readFileSync(labRun(result.id, 'stdout.log'), 'utf8');
+    assert.deepStrictEqual(
+      log.split('\n').map((l) => l.slice(0, 7)),
+      ['epoch 0', 'epoch 1', 'epoch 2', 'epoch 3', 'epoch 4', 'epoch 5', ''],
+      'every line once',
+    );
+    const audit = fs
+      .readFileSync(path.join(home, 'logs', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { method: string; path: string });
+    assert.deepStrictEqual(
+      audit.filter((a) => a.method === 'PUT' && a.path.endsWith(`${result.id}/files/stdout.log`)),
+      [],
+      'the log is not sent whole',
+    );
+    const details = (await raw(r.port, 'GET', `/api/experiments/${result.id}`, { token: r.token })).json() as {
+      warnings?: string[];
+    };
+    const warnings = details.warnings ?? [];
+    assert.ok(
+      warnings.some((w) => w.includes('bad-\ufffd.bin') && w.includes('not valid UTF-8')),
+      JSON.stringify(warnings),
+    );
+    assert.ok(
+      warnings.some((w) => w.includes('too-deep.txt') && w.includes('41 parts')),
+      JSON.stringify(warnings),
+    );
+    assert.strictEqual(warnings.length, 2, `each said once: ${JSON.stringify(warnings)}`);
+    assert.ok(!fs.existsSync(journalRun(result.id, '')), 'the run directory is pruned from the journal');
+    assert.ok(!fs.existsSync(markerPath(journal, result.id)), 'and its marker');
+  });
+
+  it('a run whose client was killed is marked interrupted by the lab (no heartbeat), and "mllab sync" sends the rest', async () => {
+    await stopLab('SIGTERM');
+    await startLab({ MLLAB_RUN_HEARTBEAT_TIMEOUT: '2' });
+    // the module itself (an `import *` of it is a copy whose functions cannot be replaced)
+    const os = module.require('os') as { hostname: () => string };
+    const hostname = os.hostname;
+    try {
+      // recorded on "another machine": the lab cannot ask about its pid; only its heartbeat tells
+      const script = [
+        `require('os').hostname = () => 'far-away-node';`,
+        `const mllab = require(${JSON.stringify(path.join(REPO, 'dist', 'client.js'))});`,
+        `const exp = mllab.startExperiment('killed');`,
+        `for (let i = 0; i < 100; i++) exp.logMetric('loss', 1 / (i + 1));`,
+        `console.log(exp.id);`,
+        `setInterval(() => undefined, 1000);`,
+      ].join('\n');
+      const child = spawn(process.execPath, ['-e', script], {
+        env: { ...saved, ...labEnv(member), MLLAB_SHIP_HEARTBEAT: '0.3', MLLAB_KEEP_SHIPPED: '0' },
+      });
+      const id = await new Promise<string>((resolve) =>
+        child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+      );
+      const r = readRegistration(home)!;
+      const owner = new ApiClient(r.port, r.token);
+      try {
+        const status = async () => (await owner.listExperiments()).find((e) => e.id === id)?.status;
+        const until = async (wanted: string) => {
+          for (let i = 0; (await status()) !== wanted; i++) {
+            assert.ok(i < 300, `run ${id} becomes ${wanted}: it is ${await status()}`);
+            await sleep(100);
+          }
+        };
+        await until('running');
+        await sleep(5000); // more than twice the lab's timeout without a point: the heartbeat keeps it running
+        assert.strictEqual(await status(), 'running', 'an idle run whose client lives is not interrupted');
+        child.kill('SIGKILL');
+        await waitForExit(child);
+        await until('interrupted');
+
+        os.hostname = () => 'far-away-node'; // the sync runs where the run was recorded
+        useLab({ ...labEnv(member), MLLAB_KEEP_SHIPPED: '0' });
+        const client = shipClient({
+          url: `https://127.0.0.1:${tlsPort}`,
+          token: member,
+          tokenFrom: 'MLLAB_TOKEN',
+          ca: fs.readFileSync(cert, 'utf8'),
+        });
+        try {
+          const result = await syncJournal(client, journal, 30, () => undefined);
+          assert.deepStrictEqual(result, { sent: [id], left: [] });
+        } finally {
+          client.dispose();
+        }
+        const { status: ended, steps } = await listed(id, 100);
+        assert.strictEqual(ended, 'interrupted');
+        assert.deepStrictEqual(steps, range(100));
+        const stored = JSON.parse(fs.readFileSync(labRun(id, 'run.json'), 'utf8')) as { status: string };
+        assert.strictEqual(stored.status, 'interrupted', "the sync sent the run's end");
+        assert.ok(!fs.existsSync(journalRun(id, '')), 'and pruned it from the journal');
+      } finally {
+        owner.dispose();
+      }
+    } finally {
+      os.hostname = hostname;
+      await stopLab('SIGTERM');
+      await startLab();
+    }
   });
 });

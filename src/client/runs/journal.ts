@@ -34,15 +34,35 @@ export interface SentFile {
   readonly sha256: string;
 }
 
+/** MLLAB_KEEP_SHIPPED=1 keeps a run's directory in the journal once the lab holds all of it. */
+export const KEEP_SHIPPED_ENV = 'MLLAB_KEEP_SHIPPED';
+
+/**
+ * Removes a run the lab holds all of from the journal (its directory, then its marker), so that the
+ * journal does not grow forever; MLLAB_KEEP_SHIPPED=1 keeps both. A prune cut short leaves a marker
+ * saying done (the run is not sent again) or a run directory without a marker (sent again: the lab
+ * compares what it holds); either is finished by the next sync.
+ */
+export function prune(journal: string, id: string, env: NodeJS.ProcessEnv = process.env): void {
+  if ((env[KEEP_SHIPPED_ENV] ?? '') !== '' && env[KEEP_SHIPPED_ENV] !== '0') {
+    return;
+  }
+  fs.rmSync(path.join(journal, id), { recursive: true, force: true });
+  fs.rmSync(markerPath(journal, id), { force: true });
+}
+
 /**
  * What the lab acknowledged of a run sent to the lab at `url`: events up to a byte offset, the
- * sha256 of the manifest, each file, and whether the ended run is all sent (`done`). A marker
+ * sha256 of the manifest, each file, each output log's offset, the files skipped (a name the lab
+ * cannot take, said once in the run), and whether the ended run is all sent (`done`). A marker
  * written for another lab counts as nothing sent.
  */
 export class Marker {
   events = 0;
   manifest: string | null = null;
   files = new Map<string, SentFile>();
+  logs = new Map<string, number>();
+  skipped: string[] = [];
   done = false;
 
   constructor(
@@ -61,6 +81,13 @@ export class Marker {
     this.events = Number.isSafeInteger(Number(saved.events)) ? Math.max(0, Number(saved.events)) : 0;
     this.manifest = typeof saved.manifest === 'string' ? saved.manifest : null;
     this.done = saved.done === true;
+    const logs = saved.logs !== null && typeof saved.logs === 'object' ? saved.logs : {};
+    for (const [rel, offset] of Object.entries(logs as Record<string, unknown>)) {
+      if (Number.isSafeInteger(Number(offset)) && Number(offset) >= 0) {
+        this.logs.set(rel, Number(offset));
+      }
+    }
+    this.skipped = Array.isArray(saved.skipped) ? saved.skipped.filter((r): r is string => typeof r === 'string') : [];
     const files = saved.files !== null && typeof saved.files === 'object' ? saved.files : {};
     for (const [rel, entry] of Object.entries(files as Record<string, unknown>)) {
       const [size, mtime, sha256] = Array.isArray(entry) ? (entry as unknown[]) : [];
@@ -84,6 +111,8 @@ export class Marker {
       `  "events": ${this.events},`,
       `  "manifest": ${JSON.stringify(this.manifest)},`,
       files.length === 0 ? '  "files": {},' : `  "files": {\n${files.join(',\n')}\n  },`,
+      `  "logs": ${JSON.stringify(Object.fromEntries(this.logs))},`,
+      `  "skipped": ${JSON.stringify(this.skipped)},`,
       `  "done": ${this.done}`,
       '}',
       '',

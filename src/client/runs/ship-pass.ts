@@ -1,18 +1,41 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { EVENTS_CHUNK_BYTES, RUN_FILE_PATH_CHARS, RUN_LOG_PATTERN } from '../../protocol/routes/run-upload';
 import { BackendError, type ApiClient } from '../api-client';
 import { hasFile, postEvents, putFile, putManifest, uploadState } from '../run-upload';
-import { Marker, markerPath } from './journal';
+import { Marker, markerPath, prune } from './journal';
 
-/** Events sent in one request at most (the lab takes up to 8 MiB). */
-export const EVENTS_CHUNK = 4 * 1024 * 1024;
+/** Events sent in one request at most (the lab's limit): fewer, bigger requests, each synced once by the lab. */
+export const EVENTS_CHUNK = EVENTS_CHUNK_BYTES;
 /** Files read whole to hash and send; bigger ones are streamed twice (hashed, then sent). */
 const IN_MEMORY_FILE = 16 * 1024 * 1024;
-/** While a run goes on, its growing output logs are sent at most this often (ms). */
-const LOG_INTERVAL_MS = 5000;
+/** While a run goes on, what its output logs gained is sent at most this often (ms). */
+const LOG_INTERVAL_MS = 2000;
 /** The files with routes of their own. */
 const OWN = new Set(['run.json', 'events.jsonl']);
+/** The output logs sent by byte offset: files at the top of the run directory named `*.log`. */
+const LOG = new RegExp(RUN_LOG_PATTERN);
+/** Folders deep at most of a path the lab takes. */
+const PATH_PARTS = 32;
+
+/** Why the lab cannot take a file of the run by this relative path, or undefined when it can. */
+export function unsendable(rel: string): string | undefined {
+  if (rel.length > RUN_FILE_PATH_CHARS) {
+    return `its path has ${rel.length} characters, more than the lab's ${RUN_FILE_PATH_CHARS}`;
+  }
+  const parts = rel.split('/').length;
+  if (parts > PATH_PARTS) {
+    return `its path has ${parts} parts, more than the lab's ${PATH_PARTS}`;
+  }
+  if (rel.includes('\\')) {
+    return 'its name holds a backslash';
+  }
+  return undefined;
+}
+
+/** A path for a message: at most 200 characters. */
+const shownName = (rel: string) => `"${rel.length <= 200 ? rel : `${rel.slice(0, 200)}...`}"`;
 
 /** The lab refused a request in a way no retry changes (a refused token, a role, a bad run): stop. */
 export class ShipRefused extends Error {
@@ -84,25 +107,31 @@ async function sha256OfFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The regular files of the run directory (no link followed) but run.json, events.jsonl and temp files. */
-function localFiles(dir: string): Map<string, fs.BigIntStats> {
+/**
+ * The regular files of the run directory (no link followed) but run.json, events.jsonl and temp
+ * files; `undecodable` gets the paths whose name is not UTF-8 (not even readable by a string path).
+ */
+function localFiles(dir: string, undecodable: string[]): Map<string, fs.BigIntStats> {
   const found = new Map<string, fs.BigIntStats>();
   const walk = (folder: string, prefix: string) => {
-    let entries: fs.Dirent[];
+    let entries: fs.Dirent<Buffer>[];
     try {
-      entries = fs.readdirSync(folder, { withFileTypes: true });
+      entries = fs.readdirSync(folder, { withFileTypes: true, encoding: 'buffer' });
     } catch {
       return;
     }
     for (const entry of entries) {
-      const rel = prefix + entry.name;
-      if (entry.name.includes('.tmp-')) {
+      const name = entry.name.toString('utf8');
+      const rel = prefix + name;
+      if (name.includes('.tmp-')) {
         continue;
       }
-      if (entry.isDirectory()) {
-        walk(path.join(folder, entry.name), `${rel}/`);
+      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+        undecodable.push(rel);
+      } else if (entry.isDirectory()) {
+        walk(path.join(folder, name), `${rel}/`);
       } else if (entry.isFile() && !OWN.has(rel)) {
-        const st = fs.lstatSync(path.join(folder, entry.name), { bigint: true, throwIfNoEntry: false });
+        const st = fs.lstatSync(path.join(folder, name), { bigint: true, throwIfNoEntry: false });
         if (st?.isFile()) {
           found.set(rel, st);
         }
@@ -125,19 +154,28 @@ export class RunSender {
   readonly id: string;
   readonly marker: Marker;
   private logsSent = 0;
+  /** when the lab last answered a request of this run (Date.now()) */
+  lastAnswer = 0;
 
   constructor(
     readonly client: ApiClient,
     readonly dir: string,
-    journal: string,
+    private readonly journal: string,
   ) {
     this.id = path.basename(dir);
     this.marker = new Marker(markerPath(journal, this.id), client.baseUrl);
   }
 
+  /** A request of the run: a refusal no retry mends becomes a ShipRefused; an answer is the sender's sign of life. */
+  private async request<T>(fn: () => Promise<T>): Promise<T> {
+    const answer = await refusedOrRetry(fn);
+    this.lastAnswer = Date.now();
+    return answer;
+  }
+
   /** Takes what the lab holds of the run as the starting point (it may hold less than the marker says). */
   async resume(): Promise<void> {
-    const state = await refusedOrRetry(() => uploadState(this.client, this.id));
+    const state = await this.request(() => uploadState(this.client, this.id));
     const stored = new Map(state.files.map((f) => [f.path, f.sha256]));
     this.marker.events = state.eventsSize;
     this.marker.manifest = state.manifestSha256;
@@ -146,8 +184,22 @@ export class RunSender {
         this.marker.files.delete(rel);
       }
     }
+    this.marker.logs = new Map(state.files.filter((f) => LOG.test(f.path)).map((f) => [f.path, f.size]));
     this.marker.done = this.marker.done && this.marker.manifest !== null;
     this.marker.save();
+  }
+
+  /**
+   * Tells the lab the run's sender lives (an empty append of events): a running run whose sender
+   * falls silent is marked interrupted by the lab.
+   */
+  async heartbeat(): Promise<void> {
+    await this.request(() => postEvents(this.client, this.id, this.marker.events, Buffer.alloc(0)));
+  }
+
+  /** The ended run is all in the lab: removes it from the journal (see `prune`). */
+  prune(): void {
+    prune(this.journal, this.id);
   }
 
   /**
@@ -162,7 +214,8 @@ export class RunSender {
     }
     const eventsEnd = this.eventsSize();
     const filesDone = await this.sendFiles(final);
-    const eventsDone = await this.sendEvents(eventsEnd);
+    const eventsDone = this.marker.events >= eventsEnd || (await this.append('events.jsonl', eventsEnd, true));
+    this.marker.save();
     if (manifest && manifestSha !== this.marker.manifest) {
       await this.sendManifest(manifest, manifestSha!);
     }
@@ -182,44 +235,54 @@ export class RunSender {
   }
 
   private async sendManifest(data: Buffer, sha256: string): Promise<void> {
-    await refusedOrRetry(() => putManifest(this.client, this.id, data));
+    await this.request(() => putManifest(this.client, this.id, data));
     this.marker.manifest = sha256;
     this.marker.save();
   }
 
-  /** Sends events.jsonl from the acknowledged offset to `end`, whole lines only. */
-  private async sendEvents(end: number): Promise<boolean> {
-    if (this.marker.events >= end) {
-      return true;
-    }
-    const fd = fs.openSync(path.join(this.dir, 'events.jsonl'), 'r');
+  /**
+   * Sends the append-only file `name` (events.jsonl, whole lines only, or an output log) from the
+   * acknowledged offset until `end`. Each request takes what the file holds by then, up to
+   * EVENTS_CHUNK: a run logging fast is sent in few big requests, not a full one and a small rest.
+   */
+  private async append(name: string, end: number, wholeLines: boolean): Promise<boolean> {
+    const log = name === 'events.jsonl' ? undefined : name;
+    const acked = () => (log === undefined ? this.marker.events : (this.marker.logs.get(name) ?? 0));
+    const fd = fs.openSync(path.join(this.dir, name), 'r');
     try {
-      while (this.marker.events < end) {
-        const offset = this.marker.events;
-        const chunk = Buffer.alloc(Math.min(EVENTS_CHUNK, end - offset));
-        const got = fs.readSync(fd, chunk, 0, chunk.length, offset);
-        const cut = chunk.subarray(0, got).lastIndexOf(0x0a) + 1;
+      let buffer = Buffer.allocUnsafe(Math.min(EVENTS_CHUNK, Math.max(end - acked(), 1)));
+      while (acked() < end) {
+        const offset = acked();
+        const want = Math.min(EVENTS_CHUNK, fs.fstatSync(fd).size - offset);
+        if (want > buffer.length) {
+          buffer = Buffer.allocUnsafe(want);
+        }
+        const got = want > 0 ? fs.readSync(fd, buffer, 0, want, offset) : 0;
+        const cut = wholeLines ? buffer.subarray(0, got).lastIndexOf(0x0a) + 1 : got;
         if (cut === 0) {
           return false; // an unfinished line: sent once it is whole
         }
-        const { status, answer } = await refusedOrRetry(() =>
-          postEvents(this.client, this.id, offset, chunk.subarray(0, cut)),
+        const { status, answer } = await this.request(() =>
+          postEvents(this.client, this.id, offset, buffer.subarray(0, cut), log),
         );
         if (status === 409 && answer.error?.code !== 'offset_ahead') {
           throw new ShipRefused(
-            answer.error?.message ?? `the lab refused the events at byte ${offset}`,
+            answer.error?.message ?? `the lab refused ${name} at byte ${offset}`,
             status,
             answer.error?.code,
           );
         }
-        if (!Number.isSafeInteger(answer.size) || answer.size < 0 || answer.size > this.eventsSize()) {
+        if (!Number.isSafeInteger(answer.size) || answer.size < 0 || answer.size > fs.fstatSync(fd).size) {
           throw new ShipRefused(
-            `the lab holds ${answer.size} bytes of the events of run ${this.id}, more than this journal: another copy of the run was sent; record it as a new run`,
+            `the lab holds ${answer.size} bytes of ${name} of run ${this.id}, more than this journal: another copy of the run was sent; record it as a new run`,
             status,
           );
         }
-        this.marker.events = answer.size;
-        this.marker.save();
+        if (log === undefined) {
+          this.marker.events = answer.size;
+        } else {
+          this.marker.logs.set(name, answer.size);
+        }
       }
     } finally {
       fs.closeSync(fd);
@@ -231,16 +294,33 @@ export class RunSender {
     let done = true;
     const now = Date.now();
     const logsDue = final || now - this.logsSent >= LOG_INTERVAL_MS;
-    for (const [rel, st] of [...localFiles(this.dir)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const undecodable: string[] = [];
+    const files = [...localFiles(this.dir, undecodable)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const rel of undecodable.filter((r) => !this.marker.skipped.includes(r))) {
+      this.skip(rel, 'its name is not valid UTF-8');
+    }
+    for (const [rel, st] of files) {
+      if (this.marker.skipped.includes(rel)) {
+        continue;
+      }
+      if (LOG.test(rel)) {
+        const size = Number(st.size);
+        if ((this.marker.logs.get(rel) ?? 0) >= size) {
+          continue;
+        }
+        if (!logsDue || !(await this.append(rel, size, false))) {
+          done = false;
+        }
+        continue;
+      }
       const sent = this.marker.files.get(rel);
       if (sent && BigInt(sent.size) === st.size && sent.mtimeNs === st.mtimeNs) {
         continue;
       }
-      if (rel.endsWith('.log') && !rel.includes('/') && !logsDue) {
-        done = false;
-        continue;
-      }
-      if (!(await this.sendFile(rel, st))) {
+      const why = unsendable(rel);
+      if (why !== undefined) {
+        this.skip(rel, why);
+      } else if (!(await this.sendFile(rel, st))) {
         done = false;
       }
     }
@@ -248,6 +328,28 @@ export class RunSender {
       this.logsSent = now;
     }
     return done;
+  }
+
+  /**
+   * A file the lab cannot take: not sent, and said once in the run (a warning event in its journal,
+   * sent with the other events), so that the rest of the run goes on being sent.
+   */
+  private skip(rel: string, why: string): void {
+    const message = `the file ${shownName(rel)} was not sent to the lab: ${why}; rename it to send it`;
+    const line = `${JSON.stringify({ k: 'warning', message, t: Date.now() })}\n`;
+    try {
+      const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | (fs.constants.O_NOFOLLOW ?? 0);
+      const fd = fs.openSync(path.join(this.dir, 'events.jsonl'), flags);
+      try {
+        fs.writeSync(fd, line); // one write of a whole line, as the run's own writes are
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // the journal's events cannot be written: the file is skipped all the same
+    }
+    this.marker.skipped.push(rel);
+    this.marker.save();
   }
 
   private async sendFile(rel: string, st: fs.BigIntStats): Promise<boolean> {
@@ -258,16 +360,20 @@ export class RunSender {
       if (size <= IN_MEMORY_FILE) {
         const data = fs.readFileSync(full);
         sha256 = sha256Of(data);
-        await refusedOrRetry(() => putFile(this.client, this.id, rel, sha256, data));
+        await this.request(() => putFile(this.client, this.id, rel, sha256, data));
       } else {
         sha256 = await sha256OfFile(full);
-        if (!(await refusedOrRetry(() => hasFile(this.client, this.id, rel, sha256)))) {
-          await refusedOrRetry(() => putFile(this.client, this.id, rel, sha256, { source: full, size }));
+        if (!(await this.request(() => hasFile(this.client, this.id, rel, sha256)))) {
+          await this.request(() => putFile(this.client, this.id, rel, sha256, { source: full, size }));
         }
       }
     } catch (e) {
       if (e instanceof ShipRefused && e.code === 'hash_mismatch') {
         return false; // changed while it was sent: sent again on the next pass
+      }
+      if (e instanceof ShipRefused && e.code === 'invalid_path') {
+        this.skip(rel, e.message); // a name this lab refuses: the rest of the run goes on
+        return true;
       }
       if (!(e instanceof BackendError) && !(e instanceof ShipRefused)) {
         return false; // gone or unreadable now: looked at again on the next pass

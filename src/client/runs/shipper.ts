@@ -9,7 +9,9 @@ import { describe, retryable, RunSender } from './ship-pass';
  * 5xx is tried again with a growing pause (the lab restarting, a dropped connection, a laptop
  * asleep); a refusal (401, 403, ...) stops it with the lab's message, the run staying in the
  * journal. The run's end waits for it at most MLLAB_SHIP_TIMEOUT seconds (default 30); `mllab sync`
- * sends whatever is left.
+ * sends whatever is left. While the run goes on without anything new to send, a heartbeat tells the
+ * lab its sender lives (a run whose sender falls silent is marked interrupted there); once the ended
+ * run is all in the lab, it is removed from the journal.
  */
 
 export const SHIP_TIMEOUT_ENV = 'MLLAB_SHIP_TIMEOUT';
@@ -21,6 +23,15 @@ const PASS_INTERVAL_MS = 200;
 /** the pause after a failed pass doubles from FIRST_PAUSE_MS up to MAX_PAUSE_MS */
 export const FIRST_PAUSE_MS = 200;
 export const MAX_PAUSE_MS = 5000;
+/** Seconds without a request after which the shipper of a running run tells the lab it lives. */
+export const HEARTBEAT_ENV = 'MLLAB_SHIP_HEARTBEAT';
+const DEFAULT_HEARTBEAT_S = 10;
+
+/** MLLAB_SHIP_HEARTBEAT in ms (at least 100 ms), else 10 s. */
+export function heartbeatMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env[HEARTBEAT_ENV]?.trim() || NaN);
+  return Number.isFinite(seconds) ? Math.max(0.1, seconds) * 1000 : DEFAULT_HEARTBEAT_S * 1000;
+}
 
 /** Seconds the end of a run waits for its shipper: MLLAB_SHIP_TIMEOUT, else 30. */
 export function shipTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
@@ -73,6 +84,7 @@ export class Shipper {
     let resumed = false;
     let pause = FIRST_PAUSE_MS;
     let said: string | undefined;
+    const beat = heartbeatMs();
     while (!this.stopped) {
       const finishing = this.finishing; // read before the pass: the final run.json is written by then
       const acknowledged = this.sender.marker.events;
@@ -86,9 +98,13 @@ export class Shipper {
         if (complete && finishing) {
           this.sender.marker.done = true;
           this.sender.marker.save();
+          this.sender.prune();
           this.complete = true;
           this.settle(true);
           return;
+        }
+        if (Date.now() - this.sender.lastAnswer >= beat) {
+          await this.sender.heartbeat();
         }
         await this.pause(PASS_INTERVAL_MS);
       } catch (e) {

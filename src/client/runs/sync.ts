@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ApiClient } from '../api-client';
-import { Marker, markerPath, RUN_ID } from './journal';
+import { writeJsonAtomic } from '../../common/run-directory/files';
+import { Marker, markerPath, prune, RUN_ID } from './journal';
 import { describe, retryable, RunSender } from './ship-pass';
 import { FIRST_PAUSE_MS, MAX_PAUSE_MS } from './shipper';
 
@@ -40,6 +41,44 @@ function stillRunning(dir: string): boolean {
   }
 }
 
+/**
+ * A run whose process on this machine is gone while its run.json says it runs (killed, a machine that
+ * went down): recorded as interrupted, as the lab records a local run whose process died, so that the
+ * lab gets the run's end with the rest of it.
+ */
+function endInterrupted(dir: string): void {
+  const file = path.join(dir, 'run.json');
+  try {
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      host?: { hostname?: unknown } | null;
+    };
+    const host = m.host?.hostname;
+    if (m.status !== 'running' || (host !== undefined && host !== null && host !== os.hostname())) {
+      return; // ended, or recorded on another machine: its process cannot be asked about here
+    }
+    const endedAt = fs.statSync(file).mtime.toISOString();
+    writeJsonAtomic(file, { ...m, status: 'interrupted', endedAt, exitCode: null });
+  } catch {
+    // unreadable: sent as it is
+  }
+}
+
+/** Markers of runs all sent whose run directory is gone (a prune cut short). */
+function pruneOrphans(journal: string, url: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(journal, '.shipped'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const id = name.replace(/\.json$/, '');
+    if (RUN_ID.test(id) && !fs.existsSync(path.join(journal, id)) && new Marker(markerPath(journal, id), url).done) {
+      prune(journal, id);
+    }
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -66,9 +105,14 @@ export async function syncJournal(
     if (!RUN_ID.test(name) || !fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
       continue;
     }
-    if (new Marker(markerPath(journal, name), client.baseUrl).done || stillRunning(dir)) {
+    if (new Marker(markerPath(journal, name), client.baseUrl).done) {
+      prune(journal, name); // all sent before: what a prune cut short left
       continue;
     }
+    if (stillRunning(dir)) {
+      continue;
+    }
+    endInterrupted(dir);
     const reason = await sendAll(new RunSender(client, dir, journal), deadline);
     if (reason === undefined) {
       sent.push(name);
@@ -78,6 +122,7 @@ export async function syncJournal(
       say(`run ${name} is not all sent: ${reason}`);
     }
   }
+  pruneOrphans(journal, client.baseUrl);
   return { sent, left };
 }
 
@@ -91,6 +136,7 @@ async function sendAll(sender: RunSender, deadline: number): Promise<string | un
       if (await sender.send(true)) {
         sender.marker.done = true;
         sender.marker.save();
+        sender.prune();
         return undefined;
       }
       reason = 'an unfinished last line, or a file that changed while it was sent';
