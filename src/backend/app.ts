@@ -245,6 +245,8 @@ export class Backend {
       projects,
       experiments: experimentRepo,
       tracker,
+      models,
+      blobs,
       log: options.log,
     });
     registerDockerRoutes(http, connection, images);

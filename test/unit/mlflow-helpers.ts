@@ -4,13 +4,18 @@ import { raw, type RawResponse } from './helpers';
 /** An MLflow REST call on the lab: a JSON body for POST, the query of a GET (lists as repeated keys). */
 export async function mlflowCall(
   backend: Backend,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   endpoint: string,
   fields: Record<string, unknown> = {},
   prefix = '/api/2.0/mlflow',
 ): Promise<RawResponse> {
-  if (method === 'POST') {
-    return raw(backend.port, 'POST', `${prefix}/${endpoint}`, { body: JSON.stringify(fields) });
+  if (method !== 'GET') {
+    const body = JSON.stringify(fields);
+    // a DELETE's body needs its length said (Node frames only POST, PUT and PATCH bodies by itself)
+    return raw(backend.port, method, `${prefix}/${endpoint}`, {
+      body,
+      headers: { 'content-length': String(Buffer.byteLength(body)) },
+    });
   }
   const query = Object.entries(fields)
     .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${encodeURIComponent(String(x))}`))
@@ -21,7 +26,7 @@ export async function mlflowCall(
 /** The answer of a call that must succeed (200), parsed. */
 export async function mlflowOk<T = Record<string, unknown>>(
   backend: Backend,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   endpoint: string,
   fields: Record<string, unknown> = {},
 ): Promise<T> {
@@ -35,7 +40,7 @@ export async function mlflowOk<T = Record<string, unknown>>(
 /** The MLflow error of a call that must fail: its status, error_code and message. */
 export async function mlflowError(
   backend: Backend,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   endpoint: string,
   fields: Record<string, unknown> = {},
 ): Promise<{ status: number; code: string; message: string }> {

@@ -5,15 +5,18 @@ import { MLFLOW_ARTIFACT_PREFIXES, MLFLOW_LIMITS, MLFLOW_PREFIXES, type MlflowMe
 import type { ExperimentRepository } from '../experiments/repository';
 import { readSeries } from '../experiments/series';
 import type { ExperimentTracker } from '../experiments/tracker';
+import type { BlobStore } from '../files/blob-store';
 import { checkNamedProject, identityOf, projectAnswer } from '../http/server';
 import type { ProjectNeed } from '../http/project-scopes';
 import type { Logger } from '../log';
+import type { ModelRepository } from '../models/repository';
 import type { ProjectRepository } from '../projects/repository';
 import type { Store } from '../store/database';
 import { registerArtifactRoutes, listRunArtifacts } from './artifacts';
 import { invalid, MlflowError, missing } from './errors';
 import { MlflowExperiments } from './experiments';
 import { offsetOf, pageToken } from './page-token';
+import { registerRegistryEndpoints } from './registry';
 import { lastTimes, mlflowValue, toMlflowRun } from './run-reader';
 import { DELETED_TAG, labStatus, MlflowRunWriter } from './run-writer';
 import { RunsView } from './runs-view';
@@ -28,6 +31,8 @@ export interface MlflowDeps {
   readonly projects: ProjectRepository;
   readonly experiments: ExperimentRepository;
   readonly tracker: ExperimentTracker;
+  readonly models: ModelRepository;
+  readonly blobs: BlobStore;
   readonly log: Logger;
 }
 
@@ -427,6 +432,8 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           }
           return { metrics, ...(end < series.total ? { next_page_token: pageToken(end, `${id}\n${key}`) } : {}) };
         });
+
+        registerRegistryEndpoints(scope, { home: deps.home, models: deps.models, blobs: deps.blobs, experiments, log });
 
         endpoint(scope, 'GET', '/artifacts/list', async (input, request) => {
           const { id, project } = runOf(request, input, 'read');
