@@ -3,7 +3,7 @@
 # browser the integration tests drive), the toolchain that builds code-server's native modules, Info-ZIP
 # (tests check our zips with it; the benchmark compares with it), openssl (the team-lab tests make
 # their TLS certificates with it), nginx and Caddy (a served lab is tested behind each as a reverse proxy
-# that terminates TLS; the tests run their own, unprivileged, on free ports of 127.0.0.1) and python3 for
+# that terminates TLS; the tests run their own on free ports of 127.0.0.1) and python3 for
 # the Python client.
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import type * as http from 'http';
 import * as https from 'https';
 import * as path from 'path';
+import { listenOptions } from '../../src/backend/main';
 import { ApiClient } from '../../src/client/api-client';
 import type { BackendEvent, Project } from '../../src/protocol/api';
 import type { BlobUploadState } from '../../src/protocol/routes/blobs';
@@ -206,3 +207,47 @@ for (const setup of [NGINX, CADDY] as ProxySetup[]) {
     });
   });
 }
+
+describe('mllab serve --trust-proxy: which X-Forwarded-For the lab believes', function () {
+  this.timeout(60000);
+
+  it('believes none without it: the audit log names the connection, whatever a client wrote', async () => {
+    const lab = await ServedLab.start();
+    try {
+      const res = await lab.request('POST', '/api/projects', TEST_TOKEN, {
+        body: { name: 'p' },
+        headers: { 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'http' },
+      });
+      assert.strictEqual(res.status, 201, res.text);
+      assert.deepStrictEqual(
+        auditOf(lab.home).map((l) => [l.who, l.from]),
+        [['owner', '127.0.0.1']],
+      );
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('takes addresses, CIDR ranges and range names, and refuses anything else saying what to give', () => {
+    assert.deepStrictEqual(
+      listenOptions({ listen: '127.0.0.1:8080', trustProxy: '127.0.0.1, 10.0.0.0/24,::1,loopback' }),
+      {
+        host: '127.0.0.1',
+        port: 8080,
+        trustProxy: ['127.0.0.1', '10.0.0.0/24', '::1', 'loopback'],
+      },
+    );
+    for (const [bad, message] of [
+      [
+        'proxy.example.com',
+        /"proxy\.example\.com" is not an IP address, a CIDR range \(10\.0\.0\.0\/24\) or one of loopback, linklocal, uniquelocal/,
+      ],
+      ['10.0.0.0/33', /"10\.0\.0\.0\/33" is not an IP address/],
+      ['10.0.0.1/8/1', /is not an IP address/],
+      [' , ', /--trust-proxy takes the addresses of the reverse proxies/],
+    ] as const) {
+      assert.throws(() => listenOptions({ listen: '127.0.0.1:8080', trustProxy: bad }), message, bad);
+    }
+    assert.throws(() => listenOptions({ trustProxy: '127.0.0.1' }), /--trust-proxy goes with --listen HOST:PORT/);
+  });
+});
