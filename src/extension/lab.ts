@@ -30,6 +30,7 @@ import type { ProjectStatusBar } from './projects/status-bar';
 import type { ProjectsTree } from './projects/tree';
 import { Models } from './models/register';
 import { Containers } from './containers/register';
+import { Targets } from './targets/register';
 
 /** Resolves the lab home from the `mllab.home` setting and the first workspace folder. */
 export function labHome(): string | undefined {
@@ -79,6 +80,8 @@ export class MlLab extends Disposable {
   readonly models: Models;
   /** Jobs and Services views (Docker) */
   readonly containers: Containers;
+  /** the Targets view: engines and clusters, their nodes, what runs there */
+  readonly targets: Targets;
   /** what integrated terminals get (MLLAB_HOME, PYTHONPATH, `mllab` on PATH) */
   readonly terminalEnvironment: vscode.EnvironmentVariableCollection;
   /** the terminals Run as Experiment types into, one per script */
@@ -199,6 +202,7 @@ export class MlLab extends Disposable {
     );
     this.models = this._register(new Models(context.extensionUri, this.backend, this.projects, this.ui));
     this.containers = this._register(new Containers(context.extensionUri, this.backend, this.projects, this.ui));
+    this.targets = this._register(new Targets(this.backend, this.projects, this.ui));
     this._register(
       registerCommand(Commands.showBackendLog, this.ui, () => {
         if (this.backend.remoteUrl) {
@@ -254,6 +258,7 @@ export class MlLab extends Disposable {
       this.models.view,
       this.containers.jobsView,
       this.containers.servicesView,
+      this.targets.view,
     ];
     const startWhenShown = () => {
       if (views.some((v) => v.visible)) {

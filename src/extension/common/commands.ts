@@ -72,6 +72,10 @@ export const Commands = {
   showModelCard: 'mllab.model.showCard',
   openPredictionPlayground: 'mllab.model.playground',
   showPipeline: 'mllab.pipeline.show',
+  addTarget: 'mllab.target.add',
+  removeTarget: 'mllab.target.remove',
+  setProjectTarget: 'mllab.target.setProjectTarget',
+  refreshTargets: 'mllab.target.refresh',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -84,6 +88,7 @@ export const Views = {
   models: 'mllab.models',
   jobs: 'mllab.jobs',
   services: 'mllab.services',
+  targets: 'mllab.targets',
 } as const;
 
 /** Context keys that drive `when` clauses of views, welcome content and menus. */
@@ -103,4 +108,6 @@ export const ContextKeys = {
   hasJobs: 'mllab.hasJobs',
   hasServices: 'mllab.hasServices',
   hasModels: 'mllab.hasModels',
+  /** a target other than `local` was added */
+  hasTargets: 'mllab.hasTargets',
 } as const;

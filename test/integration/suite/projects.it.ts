@@ -27,7 +27,7 @@ describe('ML Lab in a real VS Code extension host', () => {
     await lab.projects.refresh();
   });
 
-  it('activates without waiting for the backend, and contributes the six views', () => {
+  it('activates without waiting for the backend, and contributes the seven views', () => {
     assert.ok(api.activationMs >= 0);
     console.log(`MLLAB_METRIC activation_ms ${api.activationMs.toFixed(2)}`);
     const views = (
@@ -42,6 +42,7 @@ describe('ML Lab in a real VS Code extension host', () => {
       'mllab.models',
       'mllab.services',
       'mllab.jobs',
+      'mllab.targets',
     ]);
   });
 
