@@ -13,6 +13,7 @@ import { csvPreviewBench } from './csv-preview';
 import { dockerBench } from './docker';
 import { eventLatencyBench } from './event-latency';
 import { ingestBench, listingBench } from './ingest';
+import { mlflowBench } from './mlflow';
 import { modelsBench } from './models';
 import { packagingBench } from './packaging';
 import { remoteBench } from './remote';
@@ -305,6 +306,7 @@ async function main(): Promise<void> {
     scale: scaleBench,
     replay: storeReplayBench,
     remote: remoteBench,
+    mlflow: mlflowBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {
