@@ -14,6 +14,8 @@ from ._errors import MLLabError
 
 URL_ENV = "MLLAB_URL"
 TOKEN_ENV = "MLLAB_TOKEN"
+#: a file holding the token instead (a job on a cluster gets it as a Docker secret, never in its environment)
+TOKEN_FILE_ENV = "MLLAB_TOKEN_FILE"
 CA_FILE_ENV = "MLLAB_CA_FILE"
 LOCAL_RUNS_ENV = "MLLAB_LOCAL_RUNS"
 
@@ -31,7 +33,7 @@ class Remote(NamedTuple):
 def remote_from_env() -> Optional[Remote]:
     """The lab named by ``MLLAB_URL`` and ``MLLAB_TOKEN``, or None when either is unset (a local lab)."""
     url = os.environ.get(URL_ENV, "").strip()
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = os.environ.get(TOKEN_ENV, "").strip() or _token_from_file()
     if not url and not token:
         return None
     if not url or not token:
@@ -45,6 +47,18 @@ def remote_from_env() -> Optional[Remote]:
         raise MLLabError(f"${CA_FILE_ENV} names {ca_file}, which is not a file: give the lab's certificate "
                          f"(PEM), or unset it to trust the system's certificate authorities.", code="no_remote")
     return Remote(url.rstrip("/"), token, ca_file)
+
+
+def _token_from_file() -> str:
+    path = os.environ.get(TOKEN_FILE_ENV, "").strip()
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError as e:
+        raise MLLabError(f"${TOKEN_FILE_ENV} names {path}, which cannot be read ({e.strerror}): give a file "
+                         f"holding the token, or set ${TOKEN_ENV}.", code="no_remote") from e
 
 
 def check_url(url: str) -> None:

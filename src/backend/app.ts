@@ -4,6 +4,7 @@ import * as path from 'path';
 import type { FastifyInstance, FastifyServerFactory } from 'fastify';
 import { homePaths } from '../common/home';
 import { API_VERSION, BackendStatus } from '../protocol/api';
+import { LOCAL_TARGET } from '../protocol/targets';
 import { EventBus } from './events';
 import { registerEventRoutes } from './http/events';
 import { AuditLog } from './http/access';
@@ -21,7 +22,9 @@ import { BlobStore } from './files/blob-store';
 import { JobRepository } from './jobs/repository';
 import { registerJobRoutes } from './jobs/routes';
 import { ContainerEngine } from './jobs/engines/container';
+import { jobEngineForTarget } from './jobs/engines/for-target';
 import { EngineSet } from './jobs/engines/set';
+import { RunAccessTokens } from './jobs/run-access';
 import { JobRunner } from './jobs/run-lifecycle';
 import { modelsFromRuns } from './models/from-runs';
 import { ModelRepository } from './models/repository';
@@ -59,6 +62,8 @@ export interface BackendOptions {
   readonly port?: number;
   /** the Docker host (unix://, tcp://, ssh://); default: MLLAB_DOCKER_HOST, then DOCKER_HOST */
   readonly dockerHost?: string;
+  /** the lab's URL as the nodes of a cluster reach it (jobs there record through it); default: MLLAB_LAB_URL */
+  readonly labUrl?: string;
   /** stop after this long with no event-stream subscriber and no request (0 = never) */
   readonly idleExitMs?: number;
   readonly onShutdown?: (reason: string) => void;
@@ -174,10 +179,32 @@ export class Backend {
       log: options.log,
       datasetBlobs: (projectId) => datasets.list(projectId).flatMap((d) => d.versions),
     });
-    const runner = new JobRunner({
+    const runAccess: RunAccessTokens = new RunAccessTokens({
+      url: options.labUrl ?? process.env.MLLAB_LAB_URL ?? null,
+      certificate: options.listen?.tls?.cert ?? null,
+      users,
+      projects,
+    });
+    const jobEngines: EngineSet = new EngineSet(
+      localJobs,
+      (job) => {
+        const target = targets.resolveTarget(job.projectId, job.spec.target).name;
+        return target === LOCAL_TARGET ? null : target;
+      },
+      jobEngineForTarget({ home: options.home, targets, local: connection, access: runAccess, log: options.log }),
+    );
+    // a target is not removed while a run of a job is on it
+    targets.addUsers((name) =>
+      jobRepo
+        .activeRuns()
+        .filter(({ run }) => run.containerId?.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+        .map(({ run }) => `a run of a job (${run.id})`),
+    );
+    const runner: JobRunner = new JobRunner({
       home: options.home,
       repo: jobRepo,
-      engines: new EngineSet(localJobs),
+      engines: jobEngines,
+      runAccess,
       events,
       log: options.log,
       // the end of a job may be what the idle countdown waited for

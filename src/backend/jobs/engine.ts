@@ -16,6 +16,13 @@ export interface JobEngine {
    * output again once the run ended.
    */
   readonly outputEndsWithRun: boolean;
+  /**
+   * Whether the job writes the run directory of the lab machine (mounted into a local container).
+   * When not, the lab makes none: a job elsewhere records its experiment through the lab's URL.
+   */
+  readonly sharesRunDirectory: boolean;
+  /** resolves once the engine was asked whether it answers (an engine made on first use) */
+  ready?(): Promise<void>;
   /** throws a RuntimeError saying what to do when the engine does not answer right now */
   requireAvailable(): void;
   /** the engine's reference `ref` belongs to this engine */
@@ -39,13 +46,15 @@ export interface JobEngine {
   release(ref: string): Promise<void>;
   /** what this engine runs (or ran, not yet released) for this lab home */
   list(): Promise<EngineRunInfo[]>;
+  /** stops following the engine (the runs go on; the next backend follows them again) */
+  close?(): void;
 }
 
 /** What a run needs from the lifecycle to start. */
 export interface EngineRun {
   readonly runId: string;
   readonly job: JobRow;
-  /** the run directory on the lab machine (experiment tracking) */
+  /** the run directory on the lab machine (experiment tracking); '' when the engine shares none */
   readonly runDir: string;
   /** the job's workspace folder on the lab machine, or null */
   readonly workspace: string | null;

@@ -112,16 +112,13 @@ export class JobRunner {
    */
   async run(job: JobRow, trigger: RunTrigger = MANUAL_TRIGGER): Promise<JobRun> {
     const engine = this.deps.engines.forJob(job);
+    await engine.ready?.();
     engine.requireAvailable();
     const spec = job.spec;
     const workspace = job.workspace && fs.existsSync(job.workspace) ? job.workspace : null;
-    const runDir = createRunDirectory(
-      this.deps.home,
-      spec.name,
-      job.projectId,
-      spec.command,
-      workspace ?? this.deps.home,
-    );
+    const runDir = engine.sharesRunDirectory
+      ? createRunDirectory(this.deps.home, spec.name, job.projectId, spec.command, workspace ?? this.deps.home)
+      : '';
     const queued = await this.deps.repo.insertRun(job, runDir, trigger);
     const entry = this.track(queued.id, engine);
     const deadline =
@@ -185,7 +182,9 @@ export class JobRunner {
   /** A run whose image exists nowhere is no part of the history. */
   private async forget(runId: string, runDir: string): Promise<void> {
     await this.deps.repo.deleteRun(runId);
-    fs.rmSync(runDir, { recursive: true, force: true });
+    if (runDir) {
+      fs.rmSync(runDir, { recursive: true, force: true });
+    }
     fs.rmSync(jobBlobsDir(this.deps.home, runId), { recursive: true, force: true });
   }
 
@@ -210,6 +209,9 @@ export class JobRunner {
   /** Records the end in the run directory; the blobs gathered for the run go. */
   private finishRunDirectory(runId: string, runDir: string, status: 'completed' | 'failed', code: number | null): void {
     fs.rmSync(jobBlobsDir(this.deps.home, runId), { recursive: true, force: true });
+    if (!runDir) {
+      return; // the job ran elsewhere and recorded through the lab's URL
+    }
     const warning = finishRunDirectory(runDir, status, code);
     if (warning) {
       this.deps.log.warn(`jobs: run ${runId}: ${warning}`);
@@ -493,6 +495,7 @@ export class JobRunner {
 
   /** Stops following runs (they keep running; the next backend follows them again). */
   close(): void {
+    this.deps.engines.each((engine) => engine.close?.());
     for (const entry of this.active.values()) {
       clearTimeout(entry.timer);
       if (!entry.engine.outputEndsWithRun) {

@@ -34,6 +34,7 @@ export interface ContainerEngineDeps {
 export class ContainerEngine implements JobEngine {
   readonly target = LOCAL_TARGET;
   readonly outputEndsWithRun = true;
+  readonly sharesRunDirectory = true;
   private readonly runtime: ContainerRuntime;
 
   constructor(private readonly deps: ContainerEngineDeps) {

@@ -1,0 +1,225 @@
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import Docker from 'dockerode';
+import * as net from 'net';
+import type { ApiClient } from '../../src/client/api-client';
+import type { JobRun } from '../../src/protocol/containers';
+import { BUSYBOX, readStream, until, waitForRun } from '../unit/docker-helpers';
+import { ServedLab } from '../unit/served-lab';
+import { swarmApi, swarmDockerHost, swarmLabForward, swarmRegistry } from './fixture';
+
+/** the Python image of the test set-up (python3, scikit-learn; no ML Lab client: the job's image adds it) */
+const PYTHON = 'mllab-test/python-sklearn:1';
+/** a node label of this suite's own, so that jobs can be sent to a given node */
+const SLOT = 'dev.mllab.test.jobs-slot';
+const TARGET = 'cluster';
+const ENDED: JobRun['state'][] = ['succeeded', 'failed', 'stopped'];
+
+/**
+ * Jobs on the real 3-node Swarm of scripts/test-cluster.sh, run by a lab served over TLS: the nodes
+ * reach it through the forward of their loopback port (fixture.ts), as https://127.0.0.1:PORT.
+ */
+describe('jobs on a Swarm target (real cluster)', function () {
+  this.timeout(240000);
+  let docker: Docker;
+  let lab: ServedLab;
+  let client: ApiClient;
+  let forward: net.Server;
+  let nodes: { id: string; name: string }[] = [];
+
+  const setSlots = async (on: boolean) => {
+    for (const [i, n] of nodes.entries()) {
+      // a node's spec is updated at its current version: another suite may have updated it since
+      for (let attempt = 0; ; attempt++) {
+        const node = docker.getNode(n.id);
+        const info = (await node.inspect()) as {
+          Version: { Index: number };
+          Spec: { Labels?: Record<string, string> };
+        };
+        const labels = { ...(info.Spec.Labels ?? {}) };
+        if (on) {
+          labels[SLOT] = String(i + 1);
+        } else {
+          delete labels[SLOT];
+        }
+        try {
+          await node.update({ ...info.Spec, Labels: labels, version: info.Version.Index });
+          break;
+        } catch (e) {
+          if (attempt >= 3) {
+            throw e;
+          }
+        }
+      }
+    }
+  };
+
+  before(async () => {
+    docker = new Docker(swarmApi());
+    const { gateway, port } = swarmLabForward();
+    process.env.MLLAB_LAB_URL = `https://127.0.0.1:${port}`;
+    lab = await ServedLab.start();
+    delete process.env.MLLAB_LAB_URL;
+    // the nodes' 127.0.0.1:PORT arrives here, on this machine's address of the cluster network
+    forward = net.createServer((socket) => {
+      const upstream = net.connect(lab.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      const close = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((resolve, reject) => {
+      forward.once('error', reject);
+      forward.listen(port, gateway, resolve);
+    });
+    client = lab.client();
+    await client.setActiveProject((await client.createProject('cluster jobs')).id);
+    const res = await lab.request('POST', '/api/targets', undefined, {
+      body: { name: TARGET, dockerHost: swarmDockerHost(), registry: swarmRegistry() },
+    });
+    assert.strictEqual(res.status, 201, res.text);
+    const listed = await docker.listNodes();
+    nodes = listed
+      .map((n) => ({ id: n.ID, name: n.Description?.Hostname ?? n.ID }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    await setSlots(true);
+  });
+
+  after(async () => {
+    await setSlots(false).catch(() => undefined);
+    // what a failed test may leave: the services and secrets of this lab home's runs
+    const filters = { label: [`dev.mllab.home=${lab.home}`] };
+    for (const s of await docker.listServices({ filters }).catch(() => [])) {
+      await docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => undefined);
+    }
+    for (const s of await docker.listSecrets({ filters }).catch(() => [])) {
+      await docker
+        .getSecret(s.ID)
+        .remove()
+        .catch(() => undefined);
+    }
+    forward?.close();
+    await lab?.stop();
+  });
+
+  const job = (name: string, command: string[], extra: Record<string, unknown> = {}) =>
+    client.createJob({ name, image: BUSYBOX, command, target: TARGET, ...extra });
+
+  it('runs jobs at once on the nodes their placement names: output kept, exit codes, the node that ran each', async () => {
+    // Swarm fills in {{.Node.Hostname}} in a service's environment: the job says where it ran
+    const env = { WHERE: '{{.Node.Hostname}}' };
+    await job('on-2', ['sh', '-c', 'echo hello from $WHERE; echo to stderr >&2'], {
+      env,
+      placement: [`node.labels.${SLOT}==2`],
+      cpus: 0.5,
+      memory: '64m',
+    });
+    await job('on-3', ['sh', '-c', 'echo hello from $WHERE'], { env, placement: [`node.labels.${SLOT}==3`] });
+    await job('fails', ['sh', '-c', 'echo about to fail; exit 3'], { placement: [`node.labels.${SLOT}==1`] });
+    const started = await Promise.all(['on-2', 'on-3', 'fails'].map((n) => client.runJob(n)));
+    assert.ok(started.every((r) => r.containerId?.startsWith(`${TARGET}:`)));
+    const [two, three, fails] = await Promise.all(started.map((r) => waitForRun(client, r.id, ENDED, 180000)));
+    assert.strictEqual(two.state, 'succeeded', two.reason ?? '');
+    assert.strictEqual(two.exitCode, 0);
+    assert.strictEqual(three.state, 'succeeded', three.reason ?? '');
+    const logTwo = await readStream(await client.jobRunLogs(two.id));
+    assert.match(logTwo, new RegExp(`hello from ${nodes[1].name}\n`));
+    assert.match(logTwo, /to stderr/);
+    assert.match(await readStream(await client.jobRunLogs(three.id)), new RegExp(`hello from ${nodes[2].name}\n`));
+    assert.strictEqual(fails.state, 'failed');
+    assert.strictEqual(fails.exitCode, 3);
+    assert.strictEqual(fails.reason, 'exited with code 3');
+    assert.match(await readStream(await client.jobRunLogs(fails.id)), /about to fail/);
+    // the history is the same as for local jobs, and the cluster keeps nothing of an ended run
+    assert.deepStrictEqual(
+      (await client.jobRuns('fails')).map((r) => r.id),
+      [fails.id],
+    );
+    const left = await until(async () => {
+      const services = await docker.listServices({ filters: { label: [`dev.mllab.home=${lab.home}`] } });
+      return services.length === 0 ? services : undefined;
+    });
+    assert.deepStrictEqual(left, []);
+  });
+
+  it("fails a job whose placement no node satisfies with Swarm's own reason, instead of pending for ever", async () => {
+    await job('nowhere', ['true'], { placement: ['node.labels.dev.mllab.test.no-such-label==yes'] });
+    const run = await waitForRun(client, (await client.runJob('nowhere')).id, ENDED, 60000);
+    assert.strictEqual(run.state, 'failed');
+    assert.match(run.reason ?? '', /no node of the cluster can run it: .*no suitable node/);
+  });
+
+  it('stops a running job on the cluster', async () => {
+    await job('sleeper', ['sleep', '300'], { placement: [`node.labels.${SLOT}==2`] });
+    const started = await client.runJob('sleeper');
+    await waitForRun(client, started.id, ['running'], 120000);
+    const stopped = await client.stopJobRun(started.id);
+    assert.strictEqual(stopped.state, 'stopped');
+    assert.strictEqual(stopped.reason, 'stopped by a person');
+  });
+
+  it('fails the run of a node stopped mid-run with "node ... left the cluster"', async () => {
+    const node = nodes[2];
+    await job('lost', ['sleep', '300'], { placement: [`node.labels.${SLOT}==3`] });
+    const started = await client.runJob('lost');
+    await waitForRun(client, started.id, ['running'], 120000);
+    execFileSync('docker', ['stop', '-t', '1', node.name]);
+    try {
+      const run = await waitForRun(client, started.id, ENDED, 120000);
+      assert.strictEqual(run.state, 'failed');
+      assert.strictEqual(run.reason, `node ${node.name} left the cluster`);
+    } finally {
+      execFileSync('docker', ['start', node.name]);
+      await until(
+        async () => {
+          const n = await docker.getNode(node.id).inspect();
+          return (n as { Status?: { State?: string } }).Status?.State === 'ready' ? true : undefined;
+        },
+        120000,
+        `${node.name} ready again`,
+      );
+    }
+  });
+
+  it('records the experiment of a Python job on a worker node in the lab, over the network', async () => {
+    const script = [
+      'import mllab, os',
+      'with mllab.experiment("train", project=os.environ["MLLAB_PROJECT"]) as e:',
+      '    e.log_metric("accuracy", 0.93)',
+      '    e.log_param("where", os.environ["WHERE"])',
+      'print("recorded", flush=True)',
+    ].join('\n');
+    await client.createJob({
+      name: 'train',
+      image: PYTHON,
+      command: ['python3', '-c', script],
+      target: TARGET,
+      env: { WHERE: '{{.Node.Hostname}}' },
+      placement: [`node.labels.${SLOT}==2`],
+    });
+    const run = await waitForRun(client, (await client.runJob('train')).id, ENDED, 240000);
+    const log = await readStream(await client.jobRunLogs(run.id));
+    assert.strictEqual(run.state, 'succeeded', `${run.reason ?? ''}\n${log}`);
+    assert.match(log, /recorded/);
+    const experiment = await until(async () => {
+      const list = await client.listExperiments();
+      const e = list.find((x) => x.name === 'train' && x.metrics.length > 0);
+      return e?.status === 'completed' ? e : undefined;
+    }, 60000);
+    assert.deepStrictEqual(
+      experiment.metrics.map((m) => [m.key, m.last]),
+      [['accuracy', 0.93]],
+    );
+    // the run's token is revoked once it ended
+    const tokens = (await lab.request('GET', '/api/tokens')).json() as { label: string; revokedAt: string | null }[];
+    const mine = tokens.filter((t) => t.label.endsWith(` run ${run.id}`));
+    assert.strictEqual(mine.length, 1);
+    assert.ok(mine[0].revokedAt);
+  });
+});
