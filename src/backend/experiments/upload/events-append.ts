@@ -3,6 +3,7 @@ import * as path from 'path';
 import { RUN_FILE_MODE } from '../../../common/run-directory/files';
 import type { EventsAnswer } from '../../../protocol/routes/run-upload';
 import { ApiError } from '../../errors';
+import type { OpenAppends } from './open-appends';
 
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
 
@@ -63,9 +64,14 @@ async function openAppended(runDir: string, name: string): Promise<fs.promises.F
  * Stores the events `lines` (whole lines) sent for byte `offset` of the run's events.jsonl (see
  * appendAt).
  */
-export function appendEvents(runDir: string, offset: number, lines: Buffer): Promise<EventsAnswer | Refused> {
+export function appendEvents(
+  runDir: string,
+  offset: number,
+  lines: Buffer,
+  appends?: OpenAppends,
+): Promise<EventsAnswer | Refused> {
   checkWholeLines(lines);
-  return appendAt(runDir, 'events.jsonl', offset, lines);
+  return appendAt(runDir, 'events.jsonl', offset, lines, appends);
 }
 
 /**
@@ -74,21 +80,25 @@ export function appendEvents(runDir: string, offset: number, lines: Buffer): Pro
  * offset are compared, not written again; only what goes beyond its end is appended, and synced
  * before the answer. An offset past the end, or bytes that differ from those stored, are refused
  * with the size the lab holds, from where the sender goes on. A failed write is cut back: nothing is
- * half-written.
+ * half-written. With `appends`, the file stays open for the sender's next request.
  */
 export async function appendAt(
   runDir: string,
   name: string,
   offset: number,
   bytes: Buffer,
+  appends?: OpenAppends,
 ): Promise<EventsAnswer | Refused> {
-  const handle = await openAppended(runDir, name);
+  const file = path.join(runDir, name);
+  const opened = appends
+    ? await appends.get(file, () => openAppended(runDir, name))
+    : await openAppended(runDir, name).then(async (handle) => ({ handle, size: (await handle.stat()).size }));
+  const { handle, size } = opened;
+  let failed = false;
   try {
-    const st = await handle.stat();
-    if (!st.isFile()) {
+    if (!(appends?.holds(file, handle) ?? (await handle.stat()).isFile())) {
       throw new ApiError(409, 'not_a_file', `${name} of this run is not a regular file in the lab.`);
     }
-    const size = st.size;
     if (offset > size) {
       return offsetAhead(size, offset, name);
     }
@@ -116,11 +126,16 @@ export async function appendAt(
       }
       await handle.datasync(); // the size is synced with the data; times need not be
     } catch (e) {
+      failed = true;
       await handle.truncate(size).catch(() => undefined);
       throw e;
     }
     return { size: size + tail.length };
   } finally {
-    await handle.close();
+    if (failed && appends) {
+      await appends.close(file); // opened afresh next time
+    } else if (!appends?.holds(file, handle)) {
+      await handle.close();
+    }
   }
 }

@@ -44,3 +44,23 @@ export function lastBeat(runDir: string): number | undefined {
   const st = fs.lstatSync(path.join(runDir, HEARTBEAT_FILE), { throwIfNoEntry: false });
   return st?.isFile() ? st.mtimeMs : undefined;
 }
+
+/**
+ * The beats of the runs being received, each recorded at most once a second: a run logging live
+ * sends a few requests a second, and the timeout is counted in tens of seconds.
+ */
+export class Heartbeats {
+  private readonly last = new Map<string, number>();
+
+  beat(id: string, runDir: string): void {
+    const now = Date.now();
+    if (now - (this.last.get(id) ?? 0) < 1000) {
+      return;
+    }
+    if (this.last.size > 10_000) {
+      this.last.clear(); // runs long gone: at worst one more write each
+    }
+    this.last.set(id, now);
+    beat(runDir);
+  }
+}

@@ -7,7 +7,8 @@ import { checkNamedProject } from '../../http/server';
 import type { Logger } from '../../log';
 import { declaredLength, readBounded, streamedScope, type RawBody } from './body';
 import { appendAt, checkWholeLines, offsetAhead } from './events-append';
-import { beat } from './heartbeat';
+import { Heartbeats } from './heartbeat';
+import { OpenAppends } from './open-appends';
 import { checkManifest, writeManifest } from './manifest';
 import { existingRunFolder, relativeParts, runFolder, RunLocks, touchRun } from './run-folder';
 import { RunFiles } from './run-files';
@@ -33,6 +34,9 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
   const { home, log } = deps;
   const locks = new RunLocks();
   const files = new RunFiles(home);
+  const appends = new OpenAppends();
+  const beats = new Heartbeats();
+  app.addHook('onClose', () => appends.closeAll());
 
   streamedScope(app, (scope) => {
     register(scope, routes.manifest, async (request) => {
@@ -77,9 +81,9 @@ export function registerRunUploadRoutes(app: FastifyInstance, deps: RunUploadDep
         if (dir === undefined) {
           return offsetAhead(0, offset, name);
         }
-        const appended = await appendAt(dir, name, offset, lines);
+        const appended = await appendAt(dir, name, offset, lines, appends);
         if (!appended.error) {
-          beat(dir);
+          beats.beat(id, dir);
           touchRun(dir); // new bytes, or a heartbeat that may revive a run marked interrupted meanwhile
         }
         return appended;
