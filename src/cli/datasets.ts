@@ -4,8 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { packFolder } from '../backend/files/zip';
 import type { ApiClient } from '../client/api-client';
-import { downloadVersion, exportVersion, localPath, sendFile, uploadBlob, type SentBlob } from '../client/datasets';
-import { unzipSafe } from '../common/zip/safe-unzip';
+import { exportVersion, fetchVersionInto, localPath, sendFile, uploadBlob, type SentBlob } from '../client/datasets';
 import { EventStream } from '../client/event-stream';
 import { formatDatasetRef, parseDatasetRef } from '../protocol/dataset-ref';
 import type { DatasetVersion } from '../protocol/datasets';
@@ -163,26 +162,15 @@ async function getRemote(
 ): Promise<{ path: string; version: DatasetVersion }> {
   const { name, version: which } = parseRef(ref);
   const version = await client.getDatasetVersion(name, which, project);
-  fs.mkdirSync(dir, { recursive: true });
   const bar = new ProgressBar();
-  const target =
-    version.kind === 'package'
-      ? path.join(dir, version.fileName.replace(/\.zip$/, ''))
-      : path.join(dir, version.fileName);
-  if (fs.existsSync(target)) {
-    throw new Error(`"${target}" already exists: choose another folder with --to DIR, or remove it first.`);
-  }
-  const download = version.kind === 'package' ? path.join(dir, `.${version.sha256.slice(0, 16)}.zip`) : target;
   try {
-    await downloadVersion(client, version, download, project, { onProgress: transferBar(bar, 'downloading') });
+    const target = await fetchVersionInto(client, version, dir, project, {
+      onProgress: transferBar(bar, 'downloading'),
+    });
+    return { path: target, version };
   } finally {
     bar.done();
   }
-  if (version.kind === 'package') {
-    await unzipSafe(download, target);
-    fs.rmSync(download, { force: true });
-  }
-  return { path: target, version };
 }
 
 export async function datasetCommand(

@@ -4,7 +4,7 @@ import { blobRoutes, type BlobUploadState, type IdUploadState } from '../protoco
 import { urlOf } from '../protocol/routes/route';
 import { BackendError, type ApiClient } from './api-client';
 import { HashCache, stampOf } from './hash-cache';
-import { sleep, TRANSFER_CHUNK, transferFailure, withRetries, type TransferOptions } from './transfer';
+import { cancelledError, sleep, TRANSFER_CHUNK, transferFailure, withRetries, type TransferOptions } from './transfer';
 
 /** Files up to this size are hashed before anything is sent (cheap), so that held content is never sent. */
 const HASH_FIRST_BYTES = 16 * 1024 * 1024;
@@ -34,6 +34,10 @@ function putFrom<T>(
   signal?: AbortSignal,
 ): Promise<{ status: number; state: T }> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(cancelledError()); // cancelled before it started
+      return;
+    }
     const source =
       size > offset
         ? fs.createReadStream(file, { start: offset, end: size - 1, highWaterMark: TRANSFER_CHUNK })

@@ -9,7 +9,7 @@ import { datasetRoutes } from '../protocol/routes/datasets';
 import { urlOf } from '../protocol/routes/route';
 import type { ApiClient } from './api-client';
 import { catchUp, type RunningHash } from './blob-upload';
-import { TRANSFER_CHUNK, transferFailure, withRetries, type TransferOptions } from './transfer';
+import { cancelledError, TRANSFER_CHUNK, transferFailure, withRetries, type TransferOptions } from './transfer';
 
 /**
  * The local path to use for a dataset version: the stored file itself, or for a package unpacked
@@ -164,6 +164,10 @@ function fetchFrom(
   const headers: Record<string, string> =
     have > 0 ? { range: `bytes=${have}-`, 'if-range': `"${version.sha256}"` } : {};
   return new Promise<void>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(cancelledError()); // cancelled before it started
+      return;
+    }
     const req = client.rawRequest('GET', url, headers, (res) => {
       const status = res.statusCode ?? 0;
       if (status !== 200 && status !== 206) {
@@ -201,4 +205,44 @@ function fetchFrom(
     req.on('error', (e) => reject(transferFailure(options.signal, (x) => client.transportError(x), e)));
     req.end();
   });
+}
+
+/**
+ * Fetches a version from a lab over the network into `dir`: a file as `<dir>/<file name>`, a package
+ * unpacked into `<dir>/<folder>`; returns the path written. The content is checked against its
+ * sha256. A fetch cut off is resumed by a later one into the same folder, unless `keepPartial` is
+ * false (then what was received is removed when the fetch fails or is cancelled).
+ */
+export async function fetchVersionInto(
+  client: ApiClient,
+  version: DatasetVersion,
+  dir: string,
+  project: string | undefined,
+  options: TransferOptions & { readonly keepPartial?: boolean } = {},
+): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const target =
+    version.kind === 'package'
+      ? path.join(dir, version.fileName.replace(/\.zip$/, ''))
+      : path.join(dir, version.fileName);
+  if (fs.existsSync(target)) {
+    throw new Error(`"${target}" already exists: choose another folder, or remove it first.`);
+  }
+  const download = version.kind === 'package' ? path.join(dir, `.${version.sha256.slice(0, 16)}.zip`) : target;
+  try {
+    await downloadVersion(client, version, download, project, options);
+  } catch (e) {
+    if (options.keepPartial === false) {
+      fs.rmSync(`${download}.part`, { force: true });
+    }
+    throw e;
+  }
+  if (version.kind === 'package') {
+    try {
+      await unzipSafe(download, target);
+    } finally {
+      fs.rmSync(download, { force: true });
+    }
+  }
+  return target;
 }

@@ -51,11 +51,16 @@ export async function withRetries<T>(
   }
 }
 
+/** The error of a transfer the person cancelled. */
+export function cancelledError(): BackendError {
+  return new BackendError(0, 'cancelled', 'Cancelled.');
+}
+
 /** The error of a transfer that failed: "cancelled" when the person cancelled it. */
 export function transferFailure(
   signal: AbortSignal | undefined,
   transportError: (e: NodeJS.ErrnoException) => BackendError,
   e: NodeJS.ErrnoException,
 ): BackendError {
-  return signal?.aborted ? new BackendError(0, 'cancelled', 'Cancelled.') : transportError(e);
+  return signal?.aborted ? cancelledError() : transportError(e);
 }

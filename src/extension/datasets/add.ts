@@ -1,6 +1,9 @@
 import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { sendFile } from '../../client/blob-upload';
 import { BackendError } from '../../client/api-client';
 import type { ApiClient } from '../../client/api-client';
 import type { DatasetVersion, OperationProgress } from '../../protocol/datasets';
@@ -11,6 +14,7 @@ import type { Ui } from '../common/ui';
 import type { ProjectsModel } from '../projects/projects-model';
 import type { DatasetsModel } from './datasets-model';
 import { formatBytes, formatCount, refOf } from './format';
+import { withTransferProgress } from './transfer-progress';
 
 export interface AddOptions {
   /** given: no name or description is asked */
@@ -57,11 +61,13 @@ export class DatasetAdder {
 
   /** Resolves with the new version, or undefined when the person cancelled. */
   async add(source: string, options: AddOptions = {}): Promise<DatasetVersion | undefined> {
-    // the lab reads the path on its own machine
-    this.backend.requireLocal(
-      'Adding a dataset from a local path',
-      'run "mllab dataset add PATH" in a terminal of this window: it sends the file to the lab (give your token there with "mllab login URL" or MLLAB_TOKEN).',
-    );
+    const remote = this.backend.remoteUrl !== undefined;
+    if (remote && fs.statSync(source, { throwIfNoEntry: false })?.isDirectory()) {
+      // a folder is packaged into the lab's zip by the CLI (the window does not hold the packager)
+      throw new Error(
+        `Adding the folder "${path.basename(source)}" to the lab at ${this.backend.remoteUrl}: run "mllab dataset add PATH" in a terminal of this window, which packages and sends it (give your token there with "mllab login URL" or MLLAB_TOKEN); a single file can be added here.`,
+      );
+    }
     const client = await this.backend.ready();
     await this.projects.refresh();
     const project = this.projects.activeProject;
@@ -86,12 +92,18 @@ export class DatasetAdder {
       }
     }
     const request = { path: source, name, description, project: project.id, operationId: randomUUID() };
-    const result = await this.ui.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Adding ${name}`, cancellable: true },
-      (progress, token) => this.run(client, request, progress, token),
-    );
+    const result = remote
+      ? await this.send(client, request)
+      : await this.ui.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Adding ${name}`, cancellable: true },
+          (progress, token) => this.run(client, request, progress, token),
+        );
     if (result === 'cancelled') {
-      void this.ui.info('Cancelled: nothing was stored.');
+      void this.ui.info(
+        remote
+          ? 'Cancelled: no version was made (the bytes the lab received are dropped after a day).'
+          : 'Cancelled: nothing was stored.',
+      );
       return undefined;
     }
     await this.model.refresh();
@@ -120,6 +132,33 @@ export class DatasetAdder {
             }
           : undefined;
       },
+    });
+  }
+
+  /**
+   * Adds a file to a lab over the network: sends it (nothing when the lab holds it; hashed on the way
+   * when it is new) with its bytes and rate in a cancellable notification, then makes the version.
+   */
+  private async send(
+    client: ApiClient,
+    request: { path: string; name: string; description?: string; project: string },
+  ): Promise<DatasetVersion | 'cancelled'> {
+    const sent = await withTransferProgress(this.ui, `Sending ${request.name} to the lab`, (options) =>
+      sendFile(client, request.path, options),
+    );
+    if (sent === 'cancelled') {
+      return sent;
+    }
+    return client.addUploadedDataset({
+      name: request.name,
+      sha256: sent.sha256,
+      size: sent.size,
+      fileName: path.basename(request.path),
+      kind: 'file',
+      sourcePath: request.path,
+      project: request.project,
+      ...(request.description ? { description: request.description } : {}),
+      operator: os.userInfo().username,
     });
   }
 

@@ -1,12 +1,14 @@
 import { BackendError } from '../../client/api-client';
 import * as vscode from 'vscode';
-import { exportVersion } from '../../client/datasets';
+import { exportVersion, fetchVersionInto } from '../../client/datasets';
+import { datasetContentUrl } from '../backend/lab-link';
 import { Commands } from '../common/commands';
 import { registerCommand } from '../common/register-command';
 import type { DatasetCommandDeps } from './commands';
 import { formatBytes, kindOf, refOf } from './format';
 import { loadCode, type CodeLanguage } from './load-code';
 import { pathOf } from './version-target';
+import { withTransferProgress } from './transfer-progress';
 
 /** The commands on one dataset version: copy code or path, export, reveal, delete. */
 export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Disposable[] {
@@ -38,18 +40,25 @@ export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Dispos
 
   const copyPath = async (arg?: unknown) => {
     const version = await target.resolve(arg, 'Copy Path');
-    if (version) {
-      await ui.copy(version.path);
-      void ui.info(`Copied the path of ${refOf(version)}: ${version.path}`);
+    if (!version) {
+      return undefined;
     }
-    return version?.path;
+    const lab = deps.backend.remoteUrl;
+    if (lab !== undefined) {
+      // the path is on the lab's machine and means nothing here: the URL of the content on the lab does
+      const url = datasetContentUrl(lab, version);
+      await ui.copy(url);
+      void ui.info(
+        `Copied the URL of ${refOf(version)} on the lab: ${url} (fetch it with your token in "Authorization: Bearer", or with "mllab dataset get ${refOf(version)}").`,
+      );
+      return url;
+    }
+    await ui.copy(version.path);
+    void ui.info(`Copied the path of ${refOf(version)}: ${version.path}`);
+    return version.path;
   };
 
   const exportTo = async (arg?: unknown, dir?: vscode.Uri | string) => {
-    deps.backend.requireLocal(
-      'Exporting a dataset version',
-      "its content is stored on the lab's machine: export it there.",
-    );
     const version = await target.resolve(arg, 'Export Dataset Version');
     if (!version) {
       return undefined;
@@ -68,6 +77,19 @@ export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Dispos
       return undefined;
     }
     const folder = pathOf(dir);
+    if (deps.backend.remoteUrl !== undefined) {
+      // the content is on the lab's machine: fetched with its bytes and rate shown, nothing left on cancel
+      const client = await deps.backend.ready();
+      const fetched = await withTransferProgress(ui, `Fetching ${refOf(version)} from the lab`, (options) =>
+        fetchVersionInto(client, version, folder, version.projectId, { ...options, keepPartial: false }),
+      );
+      if (fetched === 'cancelled') {
+        void ui.info(`Cancelled: nothing of ${refOf(version)} was kept.`);
+        return undefined;
+      }
+      void ui.info(`Fetched ${refOf(version)} to ${fetched}`);
+      return fetched;
+    }
     const written = await ui.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Exporting ${refOf(version)}...` },
       () => exportVersion(version, folder),
@@ -79,7 +101,7 @@ export function registerVersionCommands(deps: DatasetCommandDeps): vscode.Dispos
   const reveal = async (arg?: unknown) => {
     deps.backend.requireLocal(
       'Revealing a dataset version in the file explorer',
-      "its content is stored on the lab's machine (Copy Path gives its path there).",
+      "its content is stored on the lab's machine: Export fetches it here, Copy Path gives its URL on the lab.",
     );
     const version = await target.resolve(arg, 'Reveal in File Explorer');
     if (!version) {

@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import { spawn, type ChildProcess } from 'child_process';
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -11,6 +12,7 @@ import type { BackendState } from '../../../src/extension/backend/backend-servic
 import type { MlLabApi } from '../../../src/extension/extension';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project, Registration } from '../../../src/protocol/api';
+import type { DatasetVersion } from '../../../src/protocol/datasets';
 import { appendEvents, manifest, metricLine, writeManifest } from '../../unit/experiments-helpers';
 import { waitFor } from './helpers';
 import { makeCertificate } from '../../unit/certificate';
@@ -261,6 +263,85 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     await waitFor('the project to be active', () => lab.projects.activeProject?.id === project!.id);
   });
 
+  it('sends a file to the served lab and fetches it back with bytes and rate shown; Cancel leaves nothing', async () => {
+    const data = randomBytes(24 * 1024 * 1024);
+    const file = path.join(root, 'signals.bin');
+    fs.writeFileSync(file, data);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const blob = path.join(home, 'blobs', 'sha256', sha.slice(0, 2), sha.slice(2));
+    const shown: { title: string; cancellable: boolean; messages: string[] }[] = [];
+    const infos: string[] = [];
+    lab.ui.info = async (message: string) => (infos.push(message), undefined);
+    /** the notifications as VS Code shows them, recorded; `cancelAfter` reports: the person presses Cancel */
+    const progressUi = (cancelAfter?: number) =>
+      (<R>(
+        options: vscode.ProgressOptions,
+        task: (
+          p: vscode.Progress<{ message?: string; increment?: number }>,
+          t: vscode.CancellationToken,
+        ) => Thenable<R>,
+      ) => {
+        const source = new vscode.CancellationTokenSource();
+        const seen = {
+          title: options.title ?? '',
+          cancellable: options.cancellable === true,
+          messages: [] as string[],
+        };
+        shown.push(seen);
+        return task(
+          {
+            report: (value) => {
+              seen.messages.push(value.message ?? '');
+              if (cancelAfter !== undefined && seen.messages.length >= cancelAfter) {
+                source.cancel();
+              }
+            },
+          },
+          source.token,
+        );
+      }) as MlLab['ui']['withProgress'];
+    try {
+      // cancelled at its first report: no version, no stored content
+      lab.ui.withProgress = progressUi(1);
+      const cancelled = await vscode.commands.executeCommand('mllab.dataset.addFile', file, 'signals', '');
+      assert.strictEqual(cancelled, undefined, JSON.stringify(errors));
+      assert.match(infos.at(-1) ?? '', /^Cancelled: no version was made/);
+      assert.ok(!fs.existsSync(blob), 'nothing stored');
+      assert.deepStrictEqual(await owner.listDatasets(project!.id), []);
+
+      lab.ui.withProgress = progressUi();
+      const version = await vscode.commands.executeCommand<DatasetVersion>(
+        'mllab.dataset.addFile',
+        file,
+        'signals',
+        '',
+      );
+      assert.ok(version, JSON.stringify(errors));
+      assert.strictEqual(version.sha256, sha);
+      assert.strictEqual(version.projectId, project!.id);
+      assert.ok(fs.readFileSync(blob).equals(data), 'the served lab stored the file');
+      const sending = shown.at(-1)!;
+      assert.strictEqual(sending.title, 'Sending signals to the lab');
+      assert.strictEqual(sending.cancellable, true);
+      assert.match(sending.messages.at(-1) ?? '', /^24 MB of 24 MB, [\d.]+ [KMGT]?B\/s$/);
+
+      const out = fs.mkdtempSync(path.join(root, 'fetched-'));
+      lab.ui.withProgress = progressUi(1);
+      assert.strictEqual(await vscode.commands.executeCommand('mllab.dataset.export', version, out), undefined);
+      assert.deepStrictEqual(fs.readdirSync(out), [], 'a cancelled fetch leaves nothing');
+      lab.ui.withProgress = progressUi();
+      const fetched = await vscode.commands.executeCommand<string>('mllab.dataset.export', version, out);
+      assert.strictEqual(fetched, path.join(out, 'signals.bin'));
+      assert.ok(fs.readFileSync(fetched).equals(data), 'fetched byte for byte');
+      assert.match(shown.at(-1)!.title, /^Fetching signals:v1 from the lab$/);
+      assert.match(shown.at(-1)!.messages.at(-1) ?? '', /^24 MB of 24 MB/);
+      assert.deepStrictEqual(fs.readdirSync(out), ['signals.bin']);
+    } finally {
+      delete (lab.ui as unknown as Record<string, unknown>).withProgress;
+      delete (lab.ui as unknown as Record<string, unknown>).info;
+    }
+  });
+
   it('shows a run recorded in the served lab live in the Experiments view, and its details page', async () => {
     const id = recordRun('remote-live');
     fs.writeFileSync(path.join(home, 'runs', id, 'stdout.log'), 'printed on the lab machine\n');
@@ -323,13 +404,10 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     const script = path.join(root, 'train.py');
     fs.writeFileSync(script, 'print(1)\n');
     await vscode.commands.executeCommand('mllab.experiment.run', vscode.Uri.file(script));
-    await vscode.commands.executeCommand('mllab.dataset.addFile', vscode.Uri.file(script));
+    // (a file added as a dataset is sent to the lab: see "sends a file to the served lab" above)
     assert.deepStrictEqual(
       errors.map((e) => e.message.replace(/ yet: .*/, '')),
-      [
-        `ML Lab: Running a file as an experiment in the terminal is not available for a lab reached by URL (${url})`,
-        `ML Lab: Adding a dataset from a local path is not available for a lab reached by URL (${url})`,
-      ],
+      [`ML Lab: Running a file as an experiment in the terminal is not available for a lab reached by URL (${url})`],
     );
   });
 
