@@ -2,9 +2,14 @@ import * as assert from 'assert';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { BackendError } from '../../src/client/api-client';
+import { createHash } from 'crypto';
+import { ApiClient } from '../../src/client/api-client';
 import {
+  datasetContentUrl,
   EditorRemoteClient,
   isRefusedToken,
+  isUnreachable,
+  retryNote,
   isUntrustedCertificate,
   labHostOf,
   labStatusText,
@@ -14,6 +19,8 @@ import {
   secretKeyOf,
 } from '../../src/extension/backend/lab-link';
 import { pointTerminalsAt } from '../../src/extension/backend/terminal-env';
+import { TEST_TOKEN } from './helpers';
+import { ServedLab } from './served-lab';
 
 describe('the lab a window talks to, said for a person', () => {
   it('names a lab reached by URL by its host (and port, and path), a local one as local', () => {
@@ -170,6 +177,86 @@ describe("the editor's client of a lab reached by URL", () => {
       assert.strictEqual(forbidden.message, 'This needs the member role; you are a viewer ("ann").');
     } finally {
       client.dispose();
+    }
+  });
+});
+
+describe('a lab reached by URL that is down, and what Copy Path gives there', function () {
+  this.timeout(60000);
+
+  it('tells a lab that does not answer (tried again) from one that refuses (not)', async () => {
+    const lab = await ServedLab.start();
+    const url = lab.url;
+    const token = await lab.userToken('ann', 'viewer');
+    const client = new ApiClient({ url, token, ca: lab.ca, tokenFrom: 'login' });
+    try {
+      const refused = await new ApiClient({ url, token: `mllab_${'0'.repeat(16)}_${'1'.repeat(64)}`, ca: lab.ca })
+        .whoami()
+        .catch((e: unknown) => e);
+      assert.ok(isRefusedToken(refused) && !isUnreachable(refused), String(refused));
+      await lab.backend.stop('lab down');
+      const down = await client.whoami().catch((e: unknown) => e);
+      assert.ok(isUnreachable(down), `a stopped lab is unreachable: ${String(down)}`);
+      assert.ok(!isRefusedToken(down));
+    } finally {
+      client.dispose();
+      await lab.stop();
+    }
+    // a proxy answering 502 for a lab that is down
+    const proxy = http.createServer((_req, res) =>
+      res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>'),
+    );
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const behind = new ApiClient({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, token: 'x' });
+      const e = await behind.status().catch((error: unknown) => error);
+      behind.dispose();
+      assert.ok(isUnreachable(e), String(e));
+    } finally {
+      proxy.close();
+    }
+    assert.strictEqual(
+      retryNote({ attempt: 3, delayMs: 5000, reason: 'The lab at https://lab.example.com does not answer.' }),
+      'Not connected: The lab at https://lab.example.com does not answer.\nTrying again by itself in 5 s (attempt 3 failed).',
+    );
+  });
+
+  it("copies a dataset version's URL on the lab, which fetches its bytes with a token", async () => {
+    const lab = await ServedLab.start();
+    try {
+      const bytes = Buffer.from('a,b\n1,2\n');
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const project = (await lab.request('POST', '/api/projects', TEST_TOKEN, { body: { name: 'p q' } })).json() as {
+        id: string;
+      };
+      const sent = await lab.request('PUT', `/api/blobs/${sha256}?offset=0&size=${bytes.length}`, TEST_TOKEN, {
+        body: bytes,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      assert.ok(sent.status < 300, sent.text);
+      const added = await lab.request('POST', '/api/datasets/uploaded', TEST_TOKEN, {
+        body: {
+          name: 'iris data',
+          sha256,
+          size: bytes.length,
+          fileName: 'iris.csv',
+          kind: 'file',
+          project: project.id,
+        },
+      });
+      assert.strictEqual(added.status, 201, added.text);
+      const url = datasetContentUrl(`${lab.url}/`, { name: 'iris data', version: 1, projectId: project.id });
+      assert.strictEqual(
+        url,
+        `${lab.url}/api/datasets/iris%20data/versions/1/content?project=${encodeURIComponent(project.id)}`,
+      );
+      const viewer = await lab.userToken('ann', 'viewer');
+      await lab.request('PUT', `/api/projects/${project.id}/members/ann`, TEST_TOKEN, { body: { role: 'viewer' } });
+      const fetched = await lab.request('GET', new URL(url).pathname + new URL(url).search, viewer);
+      assert.strictEqual(fetched.status, 200, fetched.text);
+      assert.strictEqual(fetched.text, bytes.toString());
+    } finally {
+      await lab.stop();
     }
   });
 });

@@ -206,6 +206,11 @@ describe('model card content', () => {
     assert.deepStrictEqual(deleted.actions, []);
   });
 
+  it("offers neither Reveal nor Copy Path for a lab reached by URL (the file is on the lab's machine)", () => {
+    const remote = buildCard({ version: details(), model: MODEL, remote: true });
+    assert.deepStrictEqual(remote.actions, ['deploy', 'setAlias', 'playground', 'openExperiment']);
+  });
+
   it('colours service states', () => {
     assert.deepStrictEqual(
       ['healthy', 'running', 'starting', 'unhealthy', 'exited', 'stopped', 'unknown'].map(serviceTone),

@@ -10,9 +10,11 @@ import {
   EditorRemoteClient,
   inEditorTerms,
   isRefusedToken,
+  isUnreachable,
   notAvailableRemotely,
   REMOTE_RECONNECT_DELAYS_MS,
   type ConnectedLab,
+  type RemoteRetry,
 } from './lab-link';
 
 export type { ConnectedLab } from './lab-link';
@@ -35,6 +37,8 @@ export type BackendState =
       readonly remote?: string;
       /** the lab refused the token: a new one is needed, retrying cannot help */
       readonly refusedToken?: boolean;
+      /** the lab reached by URL is down or unreachable: tried again by itself with backoff (`remoteRetry`) */
+      readonly retrying?: boolean;
     }
   | { readonly kind: 'noHome' };
 
@@ -88,6 +92,7 @@ export class BackendService extends Disposable {
   /** grows at each switch of lab: a connection made for an earlier one is dropped */
   private generation = 0;
   private _linkDown: string | undefined;
+  private _remoteRetry: RemoteRetry | undefined;
 
   constructor(private readonly options: BackendServiceOptions) {
     super();
@@ -113,6 +118,11 @@ export class BackendService extends Disposable {
   /** the CA file of the lab reached by URL */
   get remoteCaFile(): string | undefined {
     return this.remote?.caFile;
+  }
+
+  /** the lab reached by URL could not be reached and is tried again by itself: the last attempt, the next */
+  get remoteRetry(): RemoteRetry | undefined {
+    return this._remoteRetry;
   }
 
   /** why the event stream of a lab reached by URL is down while it reconnects (undefined: it is up) */
@@ -271,6 +281,7 @@ export class BackendService extends Disposable {
     this.clientOrUndefined?.dispose();
     const switched = this.remote?.url !== target?.url;
     this.remote = target;
+    this._remoteRetry = undefined;
     this.setLinkDown(undefined);
     if (switched) {
       this._onDidSwitchLab.fire();
@@ -280,7 +291,9 @@ export class BackendService extends Disposable {
 
   private async connectRemoteOnce(target: RemoteTarget): Promise<void> {
     const generation = this.generation;
-    if (this._state.kind !== 'starting') {
+    // while the lab is tried again by itself, the state stays "failed, retrying" (no notification per attempt)
+    const retrying = this._state.kind === 'failed' && this._state.retrying === true;
+    if (this._state.kind !== 'starting' && !retrying) {
       this.setState({ kind: 'starting' });
     }
     try {
@@ -303,8 +316,43 @@ export class BackendService extends Disposable {
       if (this.isDisposed || generation !== this.generation) {
         return;
       }
+      if (isUnreachable(e)) {
+        this.retryRemote(target, e);
+        return;
+      }
       this.failRemote(target.url, e);
     }
+  }
+
+  /**
+   * The lab reached by URL is down or unreachable (a window opened while it was stopped, a restart):
+   * tried again with backoff, as its event stream is once connected, until it answers, the window
+   * switches lab, or it refuses. The state says so once; each attempt updates `remoteRetry`.
+   */
+  private retryRemote(target: RemoteTarget, e: unknown): void {
+    const reason = (e as Error).message;
+    const attempt = (this._remoteRetry?.attempt ?? 0) + 1;
+    const delayMs = REMOTE_RECONNECT_DELAYS_MS[Math.min(attempt - 1, REMOTE_RECONNECT_DELAYS_MS.length - 1)];
+    this._remoteRetry = { attempt, delayMs, reason };
+    const generation = this.generation;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.isDisposed && generation === this.generation) {
+        void this.start();
+      }
+    }, delayMs);
+    if (this._state.kind === 'failed' && this._state.retrying) {
+      this.options.log.warn(`The lab at ${target.url} still does not answer (attempt ${attempt}): ${reason}`);
+      this._onDidChangeLink.fire(reason);
+      return;
+    }
+    this.options.log.error(`Could not connect to the lab at ${target.url}: ${reason}; trying again by itself`);
+    this.setState({
+      kind: 'failed',
+      message: `${reason} Trying again by itself (the lab status bar item shows it).`,
+      remote: target.url,
+      retrying: true,
+    });
   }
 
   private failRemote(url: string, e: unknown): void {
@@ -321,6 +369,7 @@ export class BackendService extends Disposable {
     const lab: ConnectedLab = { kind: 'remote', url: target.url, user: me?.name ?? 'unknown user', role: me?.role };
     this.options.log.info(`Connected to the lab at ${target.url} as ${lab.user}${lab.role ? ` (${lab.role})` : ''}`);
     this.retries = 0;
+    this._remoteRetry = undefined;
     this.stream.value = new EventStream(
       client,
       (event) => this.onRemoteEvent(event),

@@ -102,6 +102,40 @@ export function isUntrustedCertificate(e: unknown): boolean {
   return e instanceof BackendError && e.code === 'tls_untrusted';
 }
 
+/**
+ * Whether an error says that the lab could not be reached (refused or dropped connection, no answer,
+ * a proxy answering 502/503/504 for it): a lab that is down or restarting, worth trying again by
+ * itself, unlike a refused token, an untrusted certificate or a URL that is not an ML Lab.
+ */
+export function isUnreachable(e: unknown): boolean {
+  return e instanceof BackendError && e.code === 'unreachable';
+}
+
+/** Trying again to reach a lab by URL that was down: the attempt that failed, when the next one is, and why. */
+export interface RemoteRetry {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly reason: string;
+}
+
+/** The status bar's line for a lab that is being tried again: "Trying again in 10 s (attempt 4 failed)". */
+export function retryNote(retry: RemoteRetry): string {
+  const wait = retry.delayMs < 1000 ? 'a moment' : `${Math.round(retry.delayMs / 1000)} s`;
+  return `Not connected: ${retry.reason}\nTrying again by itself in ${wait} (attempt ${retry.attempt} failed).`;
+}
+
+/**
+ * The URL of a dataset version's content on a lab reached by URL (what "Copy Path" gives there: the
+ * path on the lab's machine means nothing here). Fetching it needs the token, as any request.
+ */
+export function datasetContentUrl(
+  labUrl: string,
+  version: { readonly name: string; readonly version: number; readonly projectId: string },
+): string {
+  const base = labUrl.replace(/\/+$/, '');
+  return `${base}/api/datasets/${encodeURIComponent(version.name)}/versions/${version.version}/content?project=${encodeURIComponent(version.projectId)}`;
+}
+
 /** Whether an error says that the lab refused the token. */
 export function isRefusedToken(e: unknown): boolean {
   return e instanceof BackendError && e.status === 401;

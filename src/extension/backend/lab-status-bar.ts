@@ -4,11 +4,12 @@ import { Disposable } from '../common/lifecycle';
 import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { BackendService } from './backend-service';
-import { labHostOf, labStatusText, labTooltip } from './lab-link';
+import { labHostOf, labStatusText, labTooltip, retryNote } from './lab-link';
 
 /**
  * Which lab the window talks to: `$(beaker) ML Lab: local` or `$(cloud) ML Lab: lab.example.com (alice,
- * member)`; a click offers Connect to Lab..., Disconnect and Show Backend Log.
+ * member)`; a lab reached by URL that is down shows `(unreachable, retrying)` while it is tried again.
+ * A click offers Connect to Lab..., Disconnect and Show Backend Log.
  */
 export class LabStatusBar extends Disposable {
   private readonly item = this._register(
@@ -42,6 +43,11 @@ export class LabStatusBar extends Disposable {
     } else if (url && state.kind === 'starting') {
       item.text = `$(loading~spin) ML Lab: ${labHostOf(url)}`;
       note = 'Connecting...';
+    } else if (url && state.kind === 'failed' && state.retrying) {
+      const retry = this.backend.remoteRetry;
+      item.text = `$(sync~spin) ML Lab: ${labHostOf(url)} (unreachable, retrying)`;
+      item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      note = retry ? retryNote(retry) : `Not connected: ${state.message}`;
     } else if (url && state.kind === 'failed') {
       item.text = `$(error) ML Lab: ${labHostOf(url)}`;
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');

@@ -20,6 +20,11 @@ export interface CardInput {
   readonly model: Model | undefined;
   /** why the card shows a deleted version ("v2 was deleted."), when it does */
   readonly deleted?: string;
+  /**
+   * the lab is reached by URL: the version's file is on the lab's machine, so the card offers neither
+   * Reveal nor Copy Path (a path there means nothing here)
+   */
+  readonly remote?: boolean;
 }
 
 /** "iris:v2" */
@@ -149,7 +154,9 @@ export function buildCard(input: CardInput): ShowMessage {
     if (lineage && !lineage.experimentDeleted) {
       actions.push('openExperiment');
     }
-    actions.push('revealFile', 'copyPath');
+    if (!input.remote) {
+      actions.push('revealFile', 'copyPath');
+    }
   }
   return {
     type: 'show',

@@ -173,6 +173,7 @@ export class ModelCardPanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
         await this.deps.runCommand('openExperiment', details.experimentId);
         return;
       case 'copyPath':
+        this.deps.backend.requireLocal("Copying a model's path", "its file is on the lab's machine.");
         await this.deps.copy(details.path);
         return;
       case 'revealFile':
@@ -214,7 +215,12 @@ export class ModelCardPanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
     if (!this.details) {
       return;
     }
-    this.shown = buildCard({ version: this.details, model: this.model, deleted: this.deleted });
+    this.shown = buildCard({
+      version: this.details,
+      model: this.model,
+      deleted: this.deleted,
+      remote: this.deps.backend.remoteUrl !== undefined,
+    });
     this.post(this.shown);
     if (this.panel) {
       this.panel.title = this.title();
