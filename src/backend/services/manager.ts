@@ -104,6 +104,8 @@ export class ServiceManager {
           localDocker: () => targets.engine(LOCAL_TARGET).docker,
           events: deps.events,
           log: deps.log,
+          // as long as a local service may take to answer its health path the first time
+          healthStartSeconds: (deps.startPeriodMs ?? Number(process.env.MLLAB_HEALTH_START_PERIOD_MS ?? 60_000)) / 1000,
         })
       : undefined;
     this.runtime = deps.connection.runtime;

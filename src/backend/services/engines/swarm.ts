@@ -21,6 +21,8 @@ interface ContainerSpecView {
   readonly HealthCheck?: { readonly Test?: string[] };
 }
 interface SwarmTask {
+  readonly Slot?: number;
+  readonly CreatedAt?: string;
   readonly NodeID?: string;
   readonly DesiredState?: string;
   readonly Spec?: { readonly ContainerSpec?: ContainerSpecView };
@@ -63,13 +65,18 @@ export function healthCommand(tool: Exclude<HealthTool, null>, port: number, pat
     case 'curl':
       return ['CMD', 'curl', '-fsS', '-o', '/dev/null', '--max-time', '3', url];
     case 'wget':
-      return ['CMD', 'wget', '-q', '-O', '/dev/null', '-T', '3', url];
+      // no -T: busybox's wget crashes with it in some containers; the check's own timeout bounds it
+      return ['CMD', 'wget', '-q', '-O', '/dev/null', url];
   }
 }
 
-/** Swarm's restart condition for a service's restart policy (a replica of a service keeps running by default). */
-function restartCondition(r: Service['restart']): 'none' | 'on-failure' | 'any' {
-  return r === 'on-failure' ? 'on-failure' : r === 'no' ? 'none' : 'any';
+/**
+ * Swarm's restart condition for a service's restart policy. A replica that exits is replaced
+ * unless the policy is on-failure and it succeeded: the replicas asked for are what Swarm keeps
+ * running (a "no" would leave a failed replica's place empty for good).
+ */
+function restartCondition(r: Service['restart']): 'on-failure' | 'any' {
+  return r === 'on-failure' ? 'on-failure' : 'any';
 }
 
 /** A Swarm service name for a stored service: unique on the cluster, stable for the service. */
@@ -132,7 +139,7 @@ export class SwarmServiceEngine implements ServiceEngine {
                   Interval: HEALTH.intervalSeconds * SECOND_NS,
                   Timeout: HEALTH.timeoutSeconds * SECOND_NS,
                   Retries: HEALTH.retries,
-                  StartPeriod: this.healthStartSeconds * SECOND_NS,
+                  StartPeriod: Math.round(this.healthStartSeconds * SECOND_NS),
                 },
               }
             : {}),
@@ -211,9 +218,8 @@ export class SwarmServiceEngine implements ServiceEngine {
       this.call('list the Swarm nodes', () => this.docker.listNodes()),
     ])) as [SwarmTask[], SwarmNode[]];
     const byId = new Map(nodes.map((n) => [n.ID, n]));
-    const replicas: ServiceReplica[] = tasks
-      // the tasks Swarm means to run now; older ones (shut down, failed and replaced) are history
-      .filter((t) => t.DesiredState === 'running' || t.DesiredState === 'ready')
+    const desired = service.Spec?.Mode?.Replicated?.Replicas ?? 0;
+    const replicas: ServiceReplica[] = current(tasks, desired)
       .map((t) => {
         const node = t.NodeID ? byId.get(t.NodeID) : undefined;
         const state = t.Status?.State ?? 'unknown';
@@ -241,7 +247,7 @@ export class SwarmServiceEngine implements ServiceEngine {
       ),
       healthChecked: container?.HealthCheck?.Test !== undefined,
       replicas: {
-        desired: service.Spec?.Mode?.Replicated?.Replicas ?? replicas.length,
+        desired,
         // with a HealthCheck, Swarm reports a replica running only once it is healthy
         running: replicas.filter((r) => r.state === 'running').length,
         replicas,
@@ -295,6 +301,27 @@ export class SwarmServiceEngine implements ServiceEngine {
       }
     }
   }
+}
+
+/**
+ * The tasks of the replicas now: those Swarm means to run; for a slot with none (its last task
+ * failed and Swarm has not started another yet), its newest task, whose error says why.
+ */
+function current(tasks: readonly SwarmTask[], desired: number): SwarmTask[] {
+  const live = tasks.filter((t) => t.DesiredState === 'running' || t.DesiredState === 'ready');
+  const liveSlots = new Set(live.map((t) => t.Slot));
+  const newestDead = new Map<number, SwarmTask>();
+  for (const t of tasks) {
+    // slots above the scale are gone (scaled down), not failed
+    if (t.Slot === undefined || t.Slot > desired || liveSlots.has(t.Slot) || t.DesiredState === 'running') {
+      continue;
+    }
+    const seen = newestDead.get(t.Slot);
+    if (!seen || (t.CreatedAt ?? '') > (seen.CreatedAt ?? '')) {
+      newestDead.set(t.Slot, t);
+    }
+  }
+  return [...live, ...newestDead.values()];
 }
 
 /** Where the lab reaches `port` published on a node: the node's reach label, else its address. */
