@@ -222,6 +222,7 @@ export class Backend {
       connection,
       events,
       log: options.log,
+      targets,
     });
     // Docker is asked while the routes are set up: a client that attaches finds its status known
     const dockerReady = connection.start(DOCKER_START_WAIT_MS);
