@@ -7,6 +7,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { chartsBench } from './charts';
+import { clusterJobsBench } from './cluster-jobs';
 import { cliStartupBench } from './cli-startup';
 import { compareTableBench } from './compare-table';
 import { csvPreviewBench } from './csv-preview';
@@ -307,6 +308,7 @@ async function main(): Promise<void> {
     replay: storeReplayBench,
     remote: remoteBench,
     mlflow: mlflowBench,
+    'cluster-jobs': clusterJobsBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

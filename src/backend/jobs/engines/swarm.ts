@@ -38,6 +38,8 @@ export interface SwarmEngineDeps {
 /** SIGTERM, then SIGKILL after this long (Swarm stops a task by removing its service) */
 const STOP_GRACE_NS = 5e9;
 const SECRET_DIR = '/run/secrets';
+/** how often the manager is asked while a run waits to be placed and started */
+const STARTING_POLL_MS = 100;
 
 /**
  * Jobs on a Docker Swarm: a run is a `replicated-job` service with one task that is never restarted
@@ -99,7 +101,9 @@ export class SwarmEngine implements JobEngine {
   private schedule(): void {
     if (!this.closed) {
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.poll(), this.deps.pollMs ?? 500);
+      // a run being placed is looked at more often: its start is what a person waits for
+      const starting = [...this.reported.values()].includes('starting');
+      this.timer = setTimeout(() => void this.poll(), starting ? STARTING_POLL_MS : (this.deps.pollMs ?? 500));
       this.timer.unref();
     }
   }
