@@ -8,6 +8,7 @@ import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { chartsBench } from './charts';
 import { clusterJobsBench } from './cluster-jobs';
+import { clusterServicesBench } from './cluster-services';
 import { cliStartupBench } from './cli-startup';
 import { compareTableBench } from './compare-table';
 import { csvPreviewBench } from './csv-preview';
@@ -309,6 +310,7 @@ async function main(): Promise<void> {
     remote: remoteBench,
     mlflow: mlflowBench,
     'cluster-jobs': clusterJobsBench,
+    'cluster-services': clusterServicesBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

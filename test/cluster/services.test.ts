@@ -7,12 +7,12 @@ import * as path from 'path';
 import type { Backend } from '../../src/backend/app';
 import { pushToRegistry } from '../../src/backend/runtime/registry-push';
 import type { PullProgress } from '../../src/backend/runtime/runtime';
-import { REACH_LABEL } from '../../src/backend/services/engines/swarm';
 import type { ApiClient } from '../../src/client/api-client';
 import type { Service } from '../../src/protocol/containers';
 import { BUSYBOX, labBackend, until } from '../unit/docker-helpers';
 import { tempHome } from '../unit/helpers';
 import { swarmApi, swarmDockerHost, swarmRegistry, swarmWebPort } from './fixture';
+import { labelReach, NODES } from './reach';
 
 const SKLEARN = 'mllab-test/python-sklearn:1';
 
@@ -67,34 +67,7 @@ describe('cluster: images pushed to the target registry', () => {
   });
 });
 
-/** The nodes' hostnames, 1 to 3, as the test cluster names them. */
-const NODES = [1, 2, 3].map((i) => `mllab-swarm-node${i}`);
 const TARGET = 's14-swarm';
-
-/**
- * Tells the lab where it reaches port 8080 of each node: through the loopback ports of this machine
- * (the nodes' own addresses are not used from here). Only this label of the nodes is set; others
- * are kept.
- */
-async function labelReach(docker: Docker): Promise<void> {
-  for (const node of (await docker.listNodes()) as {
-    ID: string;
-    Version: { Index: number };
-    Spec: Record<string, unknown>;
-    Description: { Hostname: string };
-  }[]) {
-    const i = NODES.indexOf(node.Description.Hostname);
-    const labels = {
-      ...((node.Spec.Labels as Record<string, string>) ?? {}),
-      [`${REACH_LABEL}8080`]: `127.0.0.1:${swarmWebPort(i + 1)}`,
-    };
-    if (
-      (node.Spec.Labels as Record<string, string> | undefined)?.[`${REACH_LABEL}8080`] !== labels[`${REACH_LABEL}8080`]
-    ) {
-      await docker.getNode(node.ID).update({ ...node.Spec, Labels: labels, version: node.Version.Index });
-    }
-  }
-}
 
 function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -177,7 +150,7 @@ describe('cluster: services on a Swarm target', function () {
     process.env.MLLAB_HEALTH_START_PERIOD_MS = '4000';
     home = tempHome();
     lab = await labBackend(home.home);
-    await labelReach(docker);
+    await labelReach(docker, 8080, swarmWebPort);
     await lab.client.request('POST', '/api/targets', {
       name: TARGET,
       dockerHost: swarmDockerHost(),
