@@ -19,6 +19,9 @@ export const OWNER_IDENTITY: Identity = { name: OWNER, role: 'admin' };
  * (listing them shows every project's, removing them stops what may still serve someone): admin only
  */
 const ADMIN_PATHS = /^\/api\/(users|tokens|shutdown|containers\/orphans)(\/|$)/;
+/** MLflow's reads that its clients send as POST (searches, latest versions): a viewer's, as a GET is */
+const MLFLOW_POST_READS =
+  /^\/(ajax-)?api\/2\.0\/mlflow\/(runs|experiments|registered-models|model-versions)\/(search|get-latest-versions)$/;
 
 /**
  * The role a request needs: reading (GET, HEAD, the event stream) a viewer's, managing users and
@@ -29,7 +32,9 @@ export function neededRole(method: string, url: string): Role {
   if (ADMIN_PATHS.test(url)) {
     return 'admin';
   }
-  return method === 'GET' || method === 'HEAD' ? 'viewer' : 'member';
+  return method === 'GET' || method === 'HEAD' || (method === 'POST' && MLFLOW_POST_READS.test(url))
+    ? 'viewer'
+    : 'member';
 }
 
 export function allows(role: Role, needed: Role): boolean {

@@ -113,7 +113,11 @@ export class MlflowExperiments {
     if (name === DEFAULT_EXPERIMENT_NAME && this.projects.activeId() !== null) {
       return this.projects.get(this.projects.activeId()!);
     }
-    throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name.slice(0, 250)}'`);
+    throw this.notFoundName(name);
+  }
+
+  notFoundName(name: string): MlflowError {
+    return new MlflowError('RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name.slice(0, 250)}'`);
   }
 
   isDeleted(projectId: string): boolean {

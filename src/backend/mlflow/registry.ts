@@ -9,6 +9,7 @@ import {
   type MlflowTag,
 } from '../../protocol/mlflow';
 import { checkName } from '../../protocol/names';
+import { ApiError } from '../errors';
 import type { BlobStore } from '../files/blob-store';
 import { checkNamedProject, identityOf } from '../http/server';
 import type { ProjectNeed } from '../http/project-scopes';
@@ -17,7 +18,7 @@ import { checkAlias, type ModelRepository } from '../models/repository';
 import { registerModel } from '../models/register';
 import { existingRunFolder } from '../experiments/upload/run-folder';
 import { invalid, MlflowError } from './errors';
-import type { MlflowExperiments } from './experiments';
+import { notFoundExperiment, type MlflowExperiments } from './experiments';
 import { offsetOf, pageToken } from './page-token';
 import { RegistryMarks } from './registry-marks';
 import { notFoundRun } from './run-writer';
@@ -106,7 +107,12 @@ export function registerRegistryEndpoints(scope: FastifyInstance, deps: Registry
 
   const projectFor = async (request: FastifyRequest, need: ProjectNeed): Promise<string> => {
     const project = need === 'read' ? deps.experiments.projectOf('0') : await deps.experiments.defaultProject();
-    checkNamedProject(request, project.id, need);
+    try {
+      checkNamedProject(request, project.id, need);
+    } catch (e) {
+      // the registry is the active project's: one the user cannot read is answered as if it did not exist
+      throw e instanceof ApiError && e.statusCode === 404 ? notFoundExperiment('0') : e;
+    }
     return project.id;
   };
   const labModel = (projectId: string, name: string): Model | undefined => {

@@ -12,13 +12,14 @@ import type { Logger } from '../log';
 import type { ModelRepository } from '../models/repository';
 import type { ProjectRepository } from '../projects/repository';
 import type { Store } from '../store/database';
+import { ApiError } from '../errors';
 import { registerArtifactRoutes, listRunArtifacts } from './artifacts';
 import { invalid, MlflowError, missing } from './errors';
-import { MlflowExperiments } from './experiments';
+import { MlflowExperiments, notFoundExperiment } from './experiments';
 import { offsetOf, pageToken } from './page-token';
 import { registerRegistryEndpoints } from './registry';
 import { lastTimes, mlflowValue, toMlflowRun } from './run-reader';
-import { DELETED_TAG, labStatus, MlflowRunWriter } from './run-writer';
+import { DELETED_TAG, labStatus, MlflowRunWriter, notFoundRun } from './run-writer';
 import { RunsView } from './runs-view';
 import { endpoint, mlflowErrors, notImplemented } from './scope';
 import { searchExperiments } from './search-experiments';
@@ -73,11 +74,26 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
   const writer = new MlflowRunWriter(deps.home);
   const view = new RunsView(deps.store, deps.experiments, writer);
 
-  const check = (request: FastifyRequest, project: Project, need: ProjectNeed) =>
-    checkNamedProject(request, project.id, need);
+  /**
+   * The user's role in the project; a project the user cannot read is answered as MLflow answers an
+   * experiment (or run) that does not exist, word for word (its existence is no one else's business).
+   */
+  const check = (
+    request: FastifyRequest,
+    project: Project,
+    need: ProjectNeed,
+    hidden = notFoundExperiment(project.id),
+  ) => {
+    try {
+      checkNamedProject(request, project.id, need);
+    } catch (e) {
+      throw e instanceof ApiError && e.statusCode === 404 ? hidden : e;
+    }
+  };
   const experimentOf = (request: FastifyRequest, input: Input, need: ProjectNeed): Project => {
-    const project = experiments.projectOf(text(input, 'experiment_id', { required: true, max: 100 }));
-    check(request, project, need);
+    const id = text(input, 'experiment_id', { required: true, max: 100 });
+    const project = experiments.projectOf(id);
+    check(request, project, need, notFoundExperiment(id));
     return project;
   };
   /** The run of a request, checked against the user's role in its project. */
@@ -88,9 +104,9 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
     try {
       project = projects.resolve(projectId);
     } catch {
-      throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run '${id}' not found: its project no longer exists.`);
+      throw notFoundRun(id);
     }
-    check(request, project, need);
+    check(request, project, need, notFoundRun(id));
     return { id, project };
   };
   /** A run that may change: active (not deleted through MLflow) in an active experiment. */
@@ -140,10 +156,9 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           return { experiment: experiments.toMlflow(project) };
         });
         endpoint(scope, 'GET', '/experiments/get-by-name', async (input, request) => {
-          const project = experiments.byName(
-            text(input, 'experiment_name', { required: true, max: MLFLOW_LIMITS.nameChars }),
-          );
-          check(request, project, 'read');
+          const name = text(input, 'experiment_name', { required: true, max: MLFLOW_LIMITS.nameChars });
+          const project = experiments.byName(name);
+          check(request, project, 'read', experiments.notFoundName(name));
           return { experiment: experiments.toMlflow(project) };
         });
         const search = async (input: Input, request: FastifyRequest) =>
@@ -197,7 +212,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           const given = text(input, 'experiment_id', { max: 100 });
           const project =
             given === undefined || given === '0' ? await experiments.defaultProject() : experiments.projectOf(given);
-          check(request, project, 'write');
+          check(request, project, 'write', notFoundExperiment(given ?? '0'));
           experiments.checkActive(project);
           const tags = new Map(
             tagsOf(input.tags, 'Tag', MLFLOW_LIMITS.tagValueChars, MLFLOW_LIMITS.paramsTagsPerBatch).map((t) => [
@@ -376,7 +391,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           const ids = list(input, 'experiment_ids', 1000).map((v) => String(v));
           const projectsOf = ids.map((eid) => {
             const project = experiments.projectOf(eid);
-            check(request, project, 'read');
+            check(request, project, 'read', notFoundExperiment(eid));
             return project;
           });
           await view.caughtUp();
@@ -451,7 +466,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
       writer,
       runProject: (request, runId, need) => {
         const project = projects.resolve(view.projectOf(runId, projects.activeId()));
-        check(request, project, need);
+        check(request, project, need, notFoundRun(runId));
         if (need !== 'read') {
           experiments.checkActive(project);
         }
