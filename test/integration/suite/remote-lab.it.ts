@@ -475,6 +475,49 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     await waitFor('the served project again', () => lab.projectsTree.getChildren().some((p) => p.id === project!.id));
   });
 
+  it('tries a stored lab that is down again by itself, shown in the status bar, and connects once it is back', async () => {
+    const port = new URL(url).port;
+    await stop(served);
+    errors.length = 0;
+    // as a new window while the lab is stopped: the lab the workspace remembers
+    await lab.backend.useLocal();
+    lab.labConnection.restore();
+    await lab.backend.start();
+    const down = stateOf(lab);
+    assert.ok(down.kind === 'failed' && down.retrying === true, `${down.kind}: ${shown(down)}`);
+    assert.match(down.message, /Trying again by itself/);
+    assert.strictEqual(lab.labStatusBar.text, `$(sync~spin) ML Lab: 127.0.0.1:${port} (unreachable, retrying)`);
+    await waitFor('a second attempt', () => (lab.backend.remoteRetry?.attempt ?? 0) >= 2);
+    assert.match(lab.labStatusBar.tooltip, /Not connected: .*\nTrying again by itself in .* \(attempt \d+ failed\)\./);
+    assert.strictEqual(stateOf(lab).kind, 'failed', 'still down');
+    assert.strictEqual(errors.length, 1, 'one notification, not one per attempt');
+    assert.deepStrictEqual(errors[0].actions, ['Retry', 'Connect to Lab...']);
+    // the lab comes back on its address: the window connects by itself
+    served = (await serveLab(extensionPath, home, `127.0.0.1:${port}`, tls)).child;
+    owner.dispose();
+    owner = ownerOf(home);
+    await waitFor('the lab again', () => lab.backend.state.kind === 'connected', 60000);
+    assert.strictEqual(lab.labStatusBar.text, `$(cloud) ML Lab: 127.0.0.1:${port} (alice, member)`);
+    assert.strictEqual(lab.backend.remoteRetry, undefined);
+  });
+
+  it("copies the URL of a dataset version on the lab, not a path of the lab's machine", async () => {
+    const client = await lab.backend.ready();
+    const version = (await client.getDatasetVersion('signals', 'latest', project!.id)) as DatasetVersion;
+    const infos: string[] = [];
+    lab.ui.info = async (message: string) => (infos.push(message), undefined);
+    try {
+      const copied = await vscode.commands.executeCommand<string>('mllab.dataset.copyPath', version);
+      const expected = `${url}/api/datasets/signals/versions/${version.version}/content?project=${encodeURIComponent(project!.id)}`;
+      assert.strictEqual(copied, expected);
+      assert.strictEqual(await vscode.env.clipboard.readText(), expected);
+      assert.ok(!copied!.includes(home), "no path of the lab's machine");
+      assert.match(infos.at(-1)!, /Copied the URL of signals:v\d+ on the lab: .*mllab dataset get/);
+    } finally {
+      delete (lab.ui as unknown as Record<string, unknown>).info;
+    }
+  });
+
   it('refuses a wrong token, keeping the lab; a revoked one fails with what to do and no retry loop', async () => {
     await assert.rejects(
       lab.labConnection.connect(url, `mllab_${'0'.repeat(16)}_${'1'.repeat(64)}`, tls.cert),
