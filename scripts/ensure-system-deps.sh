@@ -3,12 +3,12 @@
 # browser the integration tests drive), the toolchain that builds code-server's native modules, Info-ZIP
 # (tests check our zips with it; the benchmark compares with it), openssl (the team-lab tests make
 # their TLS certificates with it), nginx and Caddy (a served lab is tested behind each as a reverse proxy
-# that terminates TLS; the tests run their own on free ports of 127.0.0.1) and python3 for
-# the Python client.
+# that terminates TLS; the tests run their own on free ports of 127.0.0.1), openssh-server (an ssh://
+# target is tested through an sshd the test runs on 127.0.0.1) and python3 for the Python client.
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 source "$(dirname "$0")/lib/apt.sh"
-packages=(chromium build-essential pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev zip unzip openssl nginx caddy)
+packages=(chromium build-essential pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev zip unzip openssl nginx caddy openssh-server)
 # the Python client's tests need a python3; any one on PATH will do
 command -v python3 >/dev/null || packages+=(python3)
 apt_install ensure-system-deps "${packages[@]}"
