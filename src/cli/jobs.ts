@@ -15,6 +15,9 @@ export interface JobFlags {
   readonly memory?: string;
   readonly timeout?: string;
   readonly workdir?: string;
+  readonly target?: string;
+  readonly placement?: string[];
+  readonly retries?: string;
   readonly wait?: boolean;
   readonly run?: string;
   readonly follow?: boolean;
@@ -49,11 +52,21 @@ export function numberFlag(
 
 const CPUS = { min: JOB_LIMITS.minCpus, max: JOB_LIMITS.maxCpus, example: '--cpus 2' };
 const GPUS = { min: 0, max: JOB_LIMITS.maxGpus, whole: true, example: '--gpus 1, or --gpus all' };
+const RETRIES = { min: 0, max: JOB_LIMITS.maxRetries, whole: true, example: '--retries 1' };
 const TIMEOUT = {
   min: JOB_LIMITS.minTimeoutSeconds,
   max: JOB_LIMITS.maxTimeoutSeconds,
   example: '--timeout 3600 for an hour; the most is 30 days',
 };
+
+/** " on target T placed by ..." for a job that runs elsewhere than on the lab machine; '' otherwise */
+function where(j: Job): string {
+  return [
+    j.target ? ` on target ${j.target}` : '',
+    j.placement ? ` placed by ${j.placement.join(', ')}` : '',
+    j.retries ? `, run again up to ${j.retries} times when its node leaves` : '',
+  ].join('');
+}
 
 function describeRun(r: JobRun): string {
   const code = r.exitCode === null ? '' : `, exit code ${r.exitCode}`;
@@ -101,10 +114,16 @@ export async function jobCommand(client: ApiClient, out: Output, args: string[],
           timeoutSeconds: numberFlag(flags.timeout, '--timeout', TIMEOUT) ?? null,
           workingDir: flags.workdir ?? null,
           workspace: process.cwd(),
+          ...(flags.target ? { target: flags.target } : {}),
+          ...(flags.placement ? { placement: flags.placement } : {}),
+          ...(flags.retries !== undefined ? { retries: numberFlag(flags.retries, '--retries', RETRIES) } : {}),
         },
         p,
       );
-      out.result(job, () => `Created job ${job.name} (${job.image} ${job.command.join(' ')}).${warningLines([job])}`);
+      out.result(
+        job,
+        () => `Created job ${job.name} (${job.image} ${job.command.join(' ')})${where(job)}.${warningLines([job])}`,
+      );
       return 0;
     }
     case 'run': {
@@ -126,15 +145,20 @@ export async function jobCommand(client: ApiClient, out: Output, args: string[],
     case 'list': {
       need(0);
       const jobs = await client.listJobs(p);
+      // a target column only when a job runs elsewhere than on the lab machine
+      const elsewhere = jobs.some((j) => j.target || j.placement);
       out.result(jobs, () =>
         jobs.length === 0
           ? 'No jobs in this project yet: create one with "mllab job create NAME --image IMG -- CMD".'
           : table(
-              ['NAME', 'IMAGE', 'COMMAND', 'LAST RUN', 'STATE'],
+              ['NAME', 'IMAGE', 'COMMAND', ...(elsewhere ? ['TARGET'] : []), 'LAST RUN', 'STATE'],
               jobs.map((j: Job) => [
                 j.name,
                 j.image,
                 j.command.join(' '),
+                ...(elsewhere
+                  ? [`${j.target ?? '(default)'}${j.placement ? ` [${j.placement.join(', ')}]` : ''}`]
+                  : []),
                 j.lastRun?.createdAt ?? '',
                 j.lastRun ? describeRun(j.lastRun) : 'never run',
               ]),

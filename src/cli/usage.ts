@@ -11,7 +11,7 @@ mllab exp show ID
 mllab exp metrics ID KEY [--max-points N] [--from STEP] [--to STEP]
 mllab exp rm ID [--yes]`;
 
-export const JOB_USAGE = `mllab job create NAME --image IMG [--env K=V]... [--cpus N] [--gpus N|all] [--memory SIZE] [--timeout SEC] [--workdir DIR] -- CMD [ARG...]
+export const JOB_USAGE = `mllab job create NAME --image IMG [--env K=V]... [--cpus N] [--gpus N|all] [--memory SIZE] [--timeout SEC] [--workdir DIR] [--target NAME] [--placement CONSTRAINT]... [--retries N] -- CMD [ARG...]
 mllab job run NAME [--wait]
 mllab job list
 mllab job runs NAME

@@ -92,6 +92,25 @@ describe('validation of job definitions and jobs files', function () {
     assert.strictEqual((await accepted({ cpus: 1024, memory: '64t', gpus: 64 })).memoryBytes, 64 * 1024 ** 4);
   });
 
+  it('checks the target, placement and retries of a job, and keeps them only when set', async () => {
+    for (const retries of [-1, 4, 1.5, '1']) {
+      await refused({ retries }, /retries/);
+    }
+    for (const placement of [
+      ['node.labels.gpu'],
+      ['== true'],
+      'node.role==worker',
+      Array(21).fill('node.role==worker'),
+    ]) {
+      await refused({ placement }, /placement/);
+    }
+    await refused({ target: '' }, /target/);
+    const job = await accepted({ target: 'gpu-cluster', placement: ['node.labels.gpu==true '], retries: 1 });
+    assert.deepStrictEqual([job.target, job.placement, job.retries], ['gpu-cluster', ['node.labels.gpu==true'], 1]);
+    const plain = await accepted({ target: null, placement: [], retries: 0 });
+    assert.deepStrictEqual([plain.target, plain.placement, plain.retries], [undefined, undefined, undefined]);
+  });
+
   it('refuses NUL characters, relative working directories and non-string environment values', async () => {
     await refused({ name: 'a\u0000b' }, /name contains a NUL character/);
     await refused({ command: ['echo', 'a\u0000b'] }, /command\[1\] contains a NUL character/);

@@ -11,6 +11,9 @@ import { CONTAINER_PYTHON, CONTAINER_WORKSPACE, pythonClientFolder } from '../ru
 /** Where the layer's files are gathered for the build (removed after it). */
 const contextOf = (home: string, runId: string) => path.join(home, 'jobs', runId, 'image');
 
+/** a workspace copied into a job's image: larger ones belong in a dataset (mllab.dataset()) */
+export const MAX_WORKSPACE_BYTES = 1024 ** 3;
+
 /** images already made for a base image with no workspace: the same bits, pushed once */
 const made = new Map<string, string>();
 
@@ -67,7 +70,22 @@ export async function jobImageForCluster(options: {
       lines.push(`COPY mllab ${CONTAINER_PYTHON}/mllab`);
     }
     if (options.workspace) {
-      fs.cpSync(options.workspace, path.join(context, 'workspace'), { recursive: true, dereference: false });
+      let bytes = 0;
+      fs.cpSync(options.workspace, path.join(context, 'workspace'), {
+        recursive: true,
+        dereference: false,
+        filter: (source) => {
+          bytes += fs.lstatSync(source).size;
+          if (bytes > MAX_WORKSPACE_BYTES) {
+            throw new RuntimeError(
+              400,
+              'workspace_too_large',
+              `The workspace ${options.workspace} holds more than ${MAX_WORKSPACE_BYTES / 1024 ** 3} GiB: a job on a cluster gets a copy of it in its image. Keep the data in a dataset (read with mllab.dataset()) and create the job from its code's folder.`,
+            );
+          }
+          return true;
+        },
+      });
       lines.push(`COPY workspace ${CONTAINER_WORKSPACE}`);
     }
     fs.writeFileSync(path.join(context, 'Dockerfile'), lines.join('\n') + '\n');
