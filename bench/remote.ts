@@ -13,7 +13,7 @@
 // 3. USERS users each logging a run at once (10 metrics a step, 20 steps a second, as a training loop
 //    logs): GET /api/projects p99 over TLS at 100 req/s from 4 s after they start (once going), against
 //    the same runs logged on the lab's home, the same processes logging into nothing, and the idle lab.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as net from 'net';
@@ -264,10 +264,7 @@ export async function remoteBench(): Promise<void> {
     beforeTree && (!only || only === 'logging' || only === 'users') ? await serveLab(beforeTree) : undefined;
   try {
     if (!only || only === 'logging') {
-      await loggingFigures(lab);
-      if (before) {
-        await loggingFigures(before, 'before: ');
-      }
+      await loggingFigures(lab, before);
     }
     if (!only || only === 'events') {
       await eventFigures(lab);
@@ -286,34 +283,42 @@ export async function remoteBench(): Promise<void> {
   }
 }
 
-/** 1. logging end to end, alternately remote and local (the first of each as a warm-up) */
-async function loggingFigures(lab: Lab, label = ''): Promise<void> {
-  {
-    const remote: number[] = [];
-    const local: number[] = [];
-    // the script's exit (its end waits for the shipper) against the lab listing every point
-    const phases: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await logging(lab, true);
-      const l = await logging(lab, false);
-      remote.push(r.listed);
-      local.push(l.listed);
-      phases.push(
+/**
+ * 1. logging end to end, alternately remote and local (the first of each as a warm-up); with a lab
+ * `before`, its remote and local runs alternate with these, so that a change of the machine's load
+ * falls on both alike
+ */
+async function loggingFigures(lab: Lab, before?: Lab): Promise<void> {
+  const labs = before ? [lab, before] : [lab];
+  const remote: number[][] = labs.map(() => []);
+  const local: number[][] = labs.map(() => []);
+  // the script's exit (its end waits for the shipper) against the lab listing every point
+  const phases: string[][] = labs.map(() => []);
+  for (let i = 0; i < 3; i++) {
+    for (const [n, target] of labs.entries()) {
+      const r = await logging(target, true);
+      const l = await logging(target, false);
+      remote[n].push(r.listed);
+      local[n].push(l.listed);
+      phases[n].push(
         `remote ${r.exited.toFixed(0)}/${r.listed.toFixed(0)}, local ${l.exited.toFixed(0)}/${l.listed.toFixed(0)}`,
       );
     }
-    const best = (xs: number[]) => Math.min(...xs.slice(1));
-    const rate = (ms: number) => POINTS / (ms / 1000);
+  }
+  const best = (xs: number[]) => Math.min(...xs.slice(1));
+  const rate = (ms: number) => POINTS / (ms / 1000);
+  for (const n of labs.keys()) {
+    const label = n === 0 ? '' : 'before: ';
     report(
-      `${label}${POINTS.toLocaleString('en-US')} points logged by a Python script until the lab lists them all, over TLS (best of 2 after a warm-up; runs ${remote.map((x) => x.toFixed(0)).join(', ')} ms)`,
-      best(remote),
-      best(local),
+      `${label}${POINTS.toLocaleString('en-US')} points logged by a Python script until the lab lists them all, over TLS (best of 2 after a warm-up; runs ${remote[n].map((x) => x.toFixed(0)).join(', ')} ms)`,
+      best(remote[n]),
+      best(local[n]),
       'ms',
-      `the same script on the lab's home, ingested locally; runs ${local.map((x) => x.toFixed(0)).join(', ')} ms`,
+      `the same script on the lab's home, ingested locally; runs ${local[n].map((x) => x.toFixed(0)).join(', ')} ms`,
     );
     process.stdout.write(
-      `  ${label}end-to-end rate: remote ${(rate(best(remote)) / 1e6).toFixed(2)} M points/s, local ${(rate(best(local)) / 1e6).toFixed(2)} M points/s (remote/local ${(rate(best(remote)) / rate(best(local))).toFixed(2)})\n` +
-        `  script exited / all listed (ms): ${phases.join('; ')}\n`,
+      `  ${label}end-to-end rate: remote ${(rate(best(remote[n])) / 1e6).toFixed(2)} M points/s, local ${(rate(best(local[n])) / 1e6).toFixed(2)} M points/s (remote/local ${(rate(best(remote[n])) / rate(best(local[n]))).toFixed(2)})\n` +
+        `  ${label}script exited / all listed (ms): ${phases[n].join('; ')}\n`,
     );
   }
 }
