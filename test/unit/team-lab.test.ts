@@ -160,6 +160,8 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
     assert.strictEqual(after.status, 401);
     assert.match(errorOf(after).message, new RegExp(`^Token ${revoking.id} was revoked at .*mllab token create`));
 
+    // a second admin user: the last one cannot be removed (test/unit/lab-admin.test.ts)
+    await request('POST', '/api/users', TEST_TOKEN, { name: 'keeper', role: 'admin' });
     await request('POST', '/api/users', TEST_TOKEN, { name: 'tmp', role: 'admin' });
     const leaving = await tokenFor('tmp');
     assert.strictEqual((await request('GET', '/api/users', leaving.token)).status, 200);

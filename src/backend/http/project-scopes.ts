@@ -134,6 +134,7 @@ const RULES: ReadonlyArray<readonly [Route | string, ProjectScope]> = [
   [services.stop, inQuery('write')],
   [services.start, inQuery('write')],
   [services.restart, inQuery('write')],
+  [services.scale, inQuery('write')],
   [services.delete, inQuery('write')],
   [services.logs, inQuery('read')],
 
