@@ -9,6 +9,7 @@ import { ApiClient } from '../src/client/api-client';
 import { chartsBench } from './charts';
 import { clusterJobsBench } from './cluster-jobs';
 import { clusterServicesBench } from './cluster-services';
+import { clusterTargetsBench } from './cluster-targets';
 import { cliStartupBench } from './cli-startup';
 import { compareTableBench } from './compare-table';
 import { csvPreviewBench } from './csv-preview';
@@ -311,6 +312,7 @@ async function main(): Promise<void> {
     mlflow: mlflowBench,
     'cluster-jobs': clusterJobsBench,
     'cluster-services': clusterServicesBench,
+    'cluster-targets': clusterTargetsBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {
