@@ -202,15 +202,19 @@ async function search(root: string): Promise<void> {
   }
   // after a change of the runs (a new run logged), the first search parses the lab's listing again
   const afterChange: number[] = [];
+  const listAfterChange: number[] = [];
   for (let i = 0; i < 5; i++) {
     await ok(port, 'POST', '/api/2.0/mlflow/runs/create', JSON.stringify({ experiment_id: experimentId }));
     afterChange.push(await timed(() => ok(port, 'POST', '/api/2.0/mlflow/runs/search', body)));
+    await ok(port, 'POST', '/api/2.0/mlflow/runs/create', JSON.stringify({ experiment_id: experimentId }));
+    listAfterChange.push(await timed(() => ok(port, 'GET', `/api/experiments?project=${experimentId}`)));
   }
   await backend.stop('bench done');
   const o = median(ours);
   const r = median(reference);
   process.stdout.write(
-    `MLflow runs/search "${FILTER}" over ${SEARCH_RUNS.toLocaleString('en-US')} runs (${expected} found; median of ${SEARCHES}): ${o.toFixed(2)} ms vs ${r.toFixed(2)} ms (the lab's GET /api/experiments of those runs), ratio ${(o / r).toFixed(2)}; ${median(afterChange).toFixed(2)} ms for the first search after a run changed (median of 5)\n`,
+    `MLflow runs/search "${FILTER}" over ${SEARCH_RUNS.toLocaleString('en-US')} runs (${expected} found; median of ${SEARCHES}): ${o.toFixed(2)} ms vs ${r.toFixed(2)} ms (the lab's GET /api/experiments of those runs), ratio ${(o / r).toFixed(2)}\n` +
+      `MLflow runs/search, the first after a run was created (median of 5): ${median(afterChange).toFixed(2)} ms vs ${median(listAfterChange).toFixed(2)} ms (the lab's GET /api/experiments, the first after a run was created), ratio ${(median(afterChange) / median(listAfterChange)).toFixed(2)}\n`,
   );
 }
 

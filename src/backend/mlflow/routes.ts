@@ -21,7 +21,7 @@ import { registerRegistryEndpoints } from './registry';
 import { lastTimes, mlflowValue, toMlflowRun } from './run-reader';
 import { DELETED_TAG, labStatus, MlflowRunWriter, notFoundRun } from './run-writer';
 import { RunsView } from './runs-view';
-import { endpoint, mlflowErrors, notImplemented } from './scope';
+import { endpoint, mlflowErrors, notImplemented, plainJsonBodies } from './scope';
 import { searchExperiments } from './search-experiments';
 import { maxResultsOf, searchRuns, viewTypeOf } from './search-runs';
 import { checkKey, int64, type Input, list, runIdOf, tagsOf, text } from './values';
@@ -73,6 +73,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
   const experiments = new MlflowExperiments(deps.home, projects);
   const writer = new MlflowRunWriter(deps.home);
   const view = new RunsView(deps.store, deps.experiments, writer);
+  app.addHook('onClose', () => writer.close());
 
   /**
    * The user's role in the project; a project the user cannot read is answered as MLflow answers an
@@ -142,6 +143,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
       async (scope) => {
         mlflowErrors(scope, log);
         notImplemented(scope);
+        plainJsonBodies(scope);
 
         // experiments
         endpoint(scope, 'POST', '/experiments/create', async (input, request) => {

@@ -4,6 +4,7 @@ import type { RunEvent, RunManifest, RunStatus } from '../../protocol/experiment
 import { newRunId } from '../../common/run-directory/files';
 import { readRunManifest } from '../experiments/run-manifest';
 import { appendEvents } from '../experiments/upload/events-append';
+import { OpenAppends } from '../experiments/upload/open-appends';
 import { writeManifest } from '../experiments/upload/manifest';
 import { existingRunFolder, runFolder, RunLocks, touchRun } from '../experiments/upload/run-folder';
 import { invalid, MlflowError } from './errors';
@@ -52,6 +53,8 @@ export function paramText(v: unknown): string {
 export class MlflowRunWriter {
   private readonly locks = new RunLocks();
   private readonly open = new Map<string, OpenRun>();
+  /** the events files of the runs being logged stay open between requests, as the run upload's do */
+  private readonly appends = new OpenAppends();
   /** run id -> bytes of events.jsonl after the last append of this API */
   readonly written = new Map<string, number>();
 
@@ -124,6 +127,11 @@ export class MlflowRunWriter {
     });
   }
 
+  /** Closes the files held open (the lab stops). */
+  close(): Promise<void> {
+    return this.appends.closeAll();
+  }
+
   /** The params and tags a run holds now (for checks before writing). */
   state(id: string): Pick<OpenRun, 'params' | 'tags' | 'manifest'> {
     return this.load(id);
@@ -134,9 +142,9 @@ export class MlflowRunWriter {
       return;
     }
     await this.revive(run);
-    const lines = Buffer.from(events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const lines = Buffer.from(events.map(lineOf).join(''));
     const size = fs.lstatSync(`${run.dir}/events.jsonl`, { throwIfNoEntry: false })?.size ?? 0;
-    const answer = await appendEvents(run.dir, size, lines);
+    const answer = await appendEvents(run.dir, size, lines, this.appends);
     if ('error' in answer && answer.error) {
       throw new MlflowError(
         'INTERNAL_ERROR',
@@ -207,6 +215,18 @@ export class MlflowRunWriter {
     this.remember(run);
     return run;
   }
+}
+
+/**
+ * The line of an event: a metric point written field by field (a log-batch is 1,000 of them; its key
+ * through JSON.stringify, its numbers as they are, NaN and infinities already strings), others as JSON.
+ */
+function lineOf(e: RunEvent): string {
+  if (e.k === 'm') {
+    const v = typeof e.v === 'number' ? String(e.v) : `"${e.v}"`;
+    return `{"k":"m","key":${JSON.stringify(e.key)},"v":${v},"s":${e.s},"t":${e.t}}\n`;
+  }
+  return `${JSON.stringify(e)}\n`;
 }
 
 /** Reads the params and tags of a run's events.jsonl (whole lines, at most SCAN_BYTES). */

@@ -23,6 +23,28 @@ export function mlflowErrors(scope: FastifyInstance, log: Logger): void {
 }
 
 /**
+ * Reads JSON bodies with `JSON.parse` of the bytes received: fastify's default parser (which also
+ * scans the text for `__proto__` keys) took about 7 ms of a 70 KB log-batch of 1,000 points, more
+ * than all the rest of the request. The handlers read fields by name and never merge a body into
+ * another object, so a `__proto__` key stays an ordinary own property of the parsed body. An empty
+ * body is `{}` (MLflow's clients send none for some calls).
+ */
+export function plainJsonBodies(scope: FastifyInstance): void {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const bytes = body as Buffer;
+    try {
+      done(null, bytes.length === 0 ? {} : JSON.parse(bytes.toString('utf8')));
+    } catch (e) {
+      const error = new Error((e as Error).message) as Error & { code: string; statusCode: number };
+      error.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+      error.statusCode = 400;
+      done(error, undefined);
+    }
+  });
+}
+
+/**
  * Registers an endpoint: fields from the JSON body (POST, PATCH, DELETE) or the query (GET), a body
  * up to MLflow's 1 MB request limit. The schemas only say "an object": MLflow's clients send numbers
  * as numbers or as text, and each handler checks its fields in MLflow's words.

@@ -87,7 +87,11 @@ export function checkKey(key: unknown, what: string): string {
       `${what} name '${key.slice(0, 100)}...' had length ${key.length}, which exceeded length limit of ${MLFLOW_LIMITS.keyChars}`,
     );
   }
-  if (key.includes('\0') || key.split('/').some((part) => part === '..' || part === '.') || key.startsWith('/')) {
+  if (
+    key.includes('\0') ||
+    key.startsWith('/') ||
+    (key.includes('.') && key.split('/').some((part) => part === '..' || part === '.'))
+  ) {
     throw invalid(
       `Invalid ${what.toLowerCase()} name: '${key.slice(0, 100)}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such.`,
     );
