@@ -122,7 +122,8 @@ export function sendContent(request: FastifyRequest, reply: FastifyReply, file: 
     reply.raw.end();
     return;
   }
-  const content = fs.createReadStream(file.path, { start, end, highWaterMark: 1 << 20 });
+  // large reads: fewer system calls and larger TLS writes
+  const content = fs.createReadStream(file.path, { start, end, highWaterMark: 4 * 1024 * 1024 });
   // a client that goes away ends the pipeline with an error: nothing to report
   pipeline(content, reply.raw).catch(() => content.destroy());
 }
