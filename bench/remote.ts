@@ -7,6 +7,9 @@
 //    journaled locally and shipped); local: MLLAB_HOME (the lab ingests the run directory).
 // 2. Live events: a point logged every 20 ms reaches a window's event stream (p95), the stream over
 //    TLS and the run shipped, against the local run directory and the local stream.
+//    With MLLAB_BENCH_REMOTE_BEFORE=<folder> (a checkout of an earlier commit with its dist/ built), the
+//    same is measured against a second lab served by that folder's CLI and logged by its Python client:
+//    before and after side by side in one run (logging and users parts).
 // 3. USERS users each logging a run at once (10 metrics a step, 20 steps a second, as a training loop
 //    logs): GET /api/projects p99 over TLS at 100 req/s from 4 s after they start (once going), against
 //    the same runs logged on the lab's home, the same processes logging into nothing, and the idle lab.
@@ -25,7 +28,6 @@ import { makeCertificate } from '../test/unit/certificate';
 import { percentile, report } from './stats';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const CLI = path.join(REPO, 'dist', 'cli.js');
 const POINTS = Number(process.env.MLLAB_BENCH_REMOTE_POINTS ?? 1_000_000);
 const USERS = Number(process.env.MLLAB_BENCH_REMOTE_USERS ?? 20);
 const EVENT_POINTS = Number(process.env.MLLAB_BENCH_EVENT_POINTS ?? 200);
@@ -33,6 +35,8 @@ const LOAD_SECONDS = Number(process.env.MLLAB_BENCH_REMOTE_SECONDS ?? 10);
 const DATASET_BYTES = Number(process.env.MLLAB_BENCH_REMOTE_DATASET_BYTES ?? 1024 ** 3);
 
 interface Lab {
+  /** the tree its CLI and Python client come from (this repository, or MLLAB_BENCH_REMOTE_BEFORE) */
+  readonly tree: string;
   readonly dir: string;
   readonly home: string;
   readonly url: string;
@@ -52,7 +56,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function serveLab(): Promise<Lab> {
+async function serveLab(tree = REPO): Promise<Lab> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-bench-remote-'));
   const home = path.join(dir, 'home');
   const { cert, key } = makeCertificate(dir);
@@ -62,7 +66,7 @@ async function serveLab(): Promise<Lab> {
     process.execPath,
     [
       ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
-      CLI,
+      path.join(tree, 'dist', 'cli.js'),
       'serve',
       '--home',
       home,
@@ -99,7 +103,7 @@ async function serveLab(): Promise<Lab> {
   const project = await owner.createProject('Bench remote');
   await owner.setActiveProject(project.id);
   await owner.setMember(project.id, 'bench', 'editor');
-  return { dir, home, url: served.teamUrl, ca: fs.readFileSync(cert, 'utf8'), owner, token, process: child };
+  return { tree, dir, home, url: served.teamUrl, ca: fs.readFileSync(cert, 'utf8'), owner, token, process: child };
 }
 
 async function stopLab(lab: Lab): Promise<void> {
@@ -111,7 +115,7 @@ async function stopLab(lab: Lab): Promise<void> {
 
 /** The environment of a Python script logging to `lab`, remotely (by URL) or locally (its home). */
 function pythonEnv(lab: Lab, remote: boolean, journal: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(REPO, 'python') };
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(lab.tree, 'python') };
   delete env.MLLAB_URL;
   delete env.MLLAB_TOKEN;
   if (remote) {
@@ -157,12 +161,20 @@ async function untilListed(client: ApiClient, id: string, points: number): Promi
   }
 }
 
-async function logging(lab: Lab, remote: boolean): Promise<number> {
+/** Times (ms from the script's start) of the script's exit and of the lab listing all its points. */
+interface LoggingTimes {
+  readonly exited: number;
+  readonly listed: number;
+}
+
+async function logging(lab: Lab, remote: boolean): Promise<LoggingTimes> {
   const journal = fs.mkdtempSync(path.join(lab.dir, 'journal-'));
   const t0 = performance.now();
   const { id } = runPython(LOG_SCRIPT(POINTS), pythonEnv(lab, remote, journal));
-  await untilListed(lab.owner, await id, POINTS);
-  return performance.now() - t0;
+  const runId = await id;
+  const exited = performance.now() - t0;
+  await untilListed(lab.owner, runId, POINTS);
+  return { exited, listed: performance.now() - t0 };
 }
 
 const EVENT_SCRIPT = `
@@ -247,44 +259,66 @@ async function tlsLoad(lab: Lab, rate: number, seconds: number): Promise<{ p50: 
 export async function remoteBench(): Promise<void> {
   const lab = await serveLab();
   const only = process.env.MLLAB_BENCH_REMOTE_ONLY; // logging | events | users | datasets
+  const beforeTree = process.env.MLLAB_BENCH_REMOTE_BEFORE;
+  const before =
+    beforeTree && (!only || only === 'logging' || only === 'users') ? await serveLab(beforeTree) : undefined;
   try {
     if (!only || only === 'logging') {
-      await loggingFigures(lab);
+      await loggingFigures(lab, before);
     }
     if (!only || only === 'events') {
       await eventFigures(lab);
     }
     if (!only || only === 'users') {
-      await userFigures(lab);
+      await userFigures(lab, before);
     }
     if (!only || only === 'datasets') {
       await datasetFigures(lab);
     }
   } finally {
     await stopLab(lab);
+    if (before) {
+      await stopLab(before);
+    }
   }
 }
 
-/** 1. logging end to end, alternately remote and local (the first of each as a warm-up) */
-async function loggingFigures(lab: Lab): Promise<void> {
-  {
-    const remote: number[] = [];
-    const local: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      remote.push(await logging(lab, true));
-      local.push(await logging(lab, false));
+/**
+ * 1. logging end to end, alternately remote and local (the first of each as a warm-up); with a lab
+ * `before`, its remote and local runs alternate with these, so that a change of the machine's load
+ * falls on both alike
+ */
+async function loggingFigures(lab: Lab, before?: Lab): Promise<void> {
+  const labs = before ? [lab, before] : [lab];
+  const remote: number[][] = labs.map(() => []);
+  const local: number[][] = labs.map(() => []);
+  // the script's exit (its end waits for the shipper) against the lab listing every point
+  const phases: string[][] = labs.map(() => []);
+  for (let i = 0; i < 3; i++) {
+    for (const [n, target] of labs.entries()) {
+      const r = await logging(target, true);
+      const l = await logging(target, false);
+      remote[n].push(r.listed);
+      local[n].push(l.listed);
+      phases[n].push(
+        `remote ${r.exited.toFixed(0)}/${r.listed.toFixed(0)}, local ${l.exited.toFixed(0)}/${l.listed.toFixed(0)}`,
+      );
     }
-    const best = (xs: number[]) => Math.min(...xs.slice(1));
-    const rate = (ms: number) => POINTS / (ms / 1000);
+  }
+  const best = (xs: number[]) => Math.min(...xs.slice(1));
+  const rate = (ms: number) => POINTS / (ms / 1000);
+  for (const n of labs.keys()) {
+    const label = n === 0 ? '' : 'before: ';
     report(
-      `${POINTS.toLocaleString('en-US')} points logged by a Python script until the lab lists them all, over TLS (best of 2 after a warm-up; runs ${remote.map((x) => x.toFixed(0)).join(', ')} ms)`,
-      best(remote),
-      best(local),
+      `${label}${POINTS.toLocaleString('en-US')} points logged by a Python script until the lab lists them all, over TLS (best of 2 after a warm-up; runs ${remote[n].map((x) => x.toFixed(0)).join(', ')} ms)`,
+      best(remote[n]),
+      best(local[n]),
       'ms',
-      `the same script on the lab's home, ingested locally; runs ${local.map((x) => x.toFixed(0)).join(', ')} ms`,
+      `the same script on the lab's home, ingested locally; runs ${local[n].map((x) => x.toFixed(0)).join(', ')} ms`,
     );
     process.stdout.write(
-      `  end-to-end rate: remote ${(rate(best(remote)) / 1e6).toFixed(2)} M points/s, local ${(rate(best(local)) / 1e6).toFixed(2)} M points/s (remote/local ${(rate(best(remote)) / rate(best(local))).toFixed(2)})\n`,
+      `  ${label}end-to-end rate: remote ${(rate(best(remote[n])) / 1e6).toFixed(2)} M points/s, local ${(rate(best(local[n])) / 1e6).toFixed(2)} M points/s (remote/local ${(rate(best(remote[n])) / rate(best(local[n]))).toFixed(2)})\n` +
+        `  ${label}script exited / all listed (ms): ${phases[n].join('; ')}\n`,
     );
   }
 }
@@ -335,42 +369,55 @@ print(exp.id)
 }
 
 /** 3. USERS users logging at once: API p99 over TLS, against the same runs logged on the lab's home */
-async function userFigures(lab: Lab): Promise<void> {
+async function userFigures(lab: Lab, before?: Lab): Promise<void> {
+  type Load = { p50: number; p99: number };
   const idle = await tlsLoad(lab, 100, LOAD_SECONDS);
-  const busy: Record<'remote' | 'local' | 'none', { p50: number; p99: number }> = {
-    remote: { p50: NaN, p99: NaN },
-    local: { p50: NaN, p99: NaN },
-    none: { p50: NaN, p99: NaN },
-  };
-  for (const where of ['none', 'local', 'remote'] as const) {
-    const ids = users(lab, where);
+  const measure = async (target: Lab, where: 'remote' | 'local' | 'none', label: string): Promise<Load> => {
+    const ids = users(target, where);
     // the runs are going, past their start (each starts a few processes: git, the package list)
     await new Promise((res) => setTimeout(res, 4000));
-    busy[where] = await tlsLoad(lab, 100, LOAD_SECONDS);
+    const load = await tlsLoad(target, 100, LOAD_SECONDS);
     const done = await Promise.all(ids);
     if (where !== 'none') {
-      const listed = await Promise.all(done.map((id) => lab.owner.getExperiment(id).catch(() => undefined)));
+      const listed = await Promise.all(done.map((id) => target.owner.getExperiment(id).catch(() => undefined)));
       process.stdout.write(
-        `  ${where}: ${listed.filter((e) => e !== undefined).length} of ${USERS} runs listed by the lab\n`,
+        `  ${label}${where}: ${listed.filter((e) => e !== undefined).length} of ${USERS} runs listed by the lab; p99 ${load.p99.toFixed(1)} ms, p50 ${load.p50.toFixed(1)} ms\n`,
       );
     }
+    return load;
+  };
+  const none = await measure(lab, 'none', '');
+  // before and after alternate, so that a change of the machine's load falls on both alike
+  const local = await measure(lab, 'local', '');
+  const localBefore = before ? await measure(before, 'local', 'before: ') : undefined;
+  const remote = await measure(lab, 'remote', '');
+  const remoteBefore = before ? await measure(before, 'remote', 'before: ') : undefined;
+  const name = `GET /api/projects over TLS at 100 req/s while ${USERS} users each log a run, 200 points/s each (p99; p50 ${remote.p50.toFixed(1)} ms)`;
+  report(name, remote.p99, local.p99, 'ms', `the same runs logged on the lab's home (p50 ${local.p50.toFixed(1)} ms)`);
+  report(
+    name,
+    remote.p99,
+    none.p99,
+    'ms',
+    `the same ${USERS} processes logging into nothing, lab idle (p50 ${none.p50.toFixed(1)} ms)`,
+  );
+  report(name, remote.p99, idle.p99, 'ms', `the same requests to the idle lab (p50 ${idle.p50.toFixed(1)} ms)`);
+  if (remoteBefore && localBefore) {
+    report(
+      name,
+      remote.p99,
+      remoteBefore.p99,
+      'ms',
+      `before: the lab and client of MLLAB_BENCH_REMOTE_BEFORE (p50 ${remoteBefore.p50.toFixed(1)} ms)`,
+    );
+    report(
+      `same, the runs logged on the lab's home (p99; p50 ${local.p50.toFixed(1)} ms)`,
+      local.p99,
+      localBefore.p99,
+      'ms',
+      `before (p50 ${localBefore.p50.toFixed(1)} ms)`,
+    );
   }
-  const name = `GET /api/projects over TLS at 100 req/s while ${USERS} users each log a run, 200 points/s each (p99; p50 ${busy.remote.p50.toFixed(1)} ms)`;
-  report(
-    name,
-    busy.remote.p99,
-    busy.local.p99,
-    'ms',
-    `the same runs logged on the lab's home (p50 ${busy.local.p50.toFixed(1)} ms)`,
-  );
-  report(
-    name,
-    busy.remote.p99,
-    busy.none.p99,
-    'ms',
-    `the same ${USERS} processes logging into nothing, lab idle (p50 ${busy.none.p50.toFixed(1)} ms)`,
-  );
-  report(name, busy.remote.p99, idle.p99, 'ms', `the same requests to the idle lab (p50 ${idle.p50.toFixed(1)} ms)`);
 }
 
 /**
