@@ -162,6 +162,8 @@ class RunSender:
         self.id = os.path.basename(run_dir.rstrip(os.sep))
         self.marker = Marker(marker_path(journal, self.id), conn.remote.url)
         self._logs_sent = 0.0
+        self._manifest_key: Any = None
+        self._manifest_seen: "tuple[Optional[bytes], Optional[str]]" = (None, None)
         #: when the lab last answered a request of this run (time.monotonic())
         self.last_answer = 0.0
 
@@ -196,17 +198,32 @@ class RunSender:
     def send(self, final: bool) -> bool:
         """One pass: sends what changed. Returns True when the lab holds all of the run as it was when
         the pass began (with ``final``, the growing output logs are sent too, whatever their age)."""
-        manifest = self._read("run.json")
-        manifest_sha = hashlib.sha256(manifest).hexdigest() if manifest is not None else None
+        manifest, manifest_sha = self._manifest()
         if manifest is not None and self.marker.manifest is None and _running(manifest):
             self._send_manifest(manifest, manifest_sha)  # the run shows in the lab at once
         events_end = self._events_end()
+        acked = (self.marker.events, dict(self.marker.logs))
         files_done = self._send_files(final)
         events_done = self._send_events(events_end)
-        self.marker.save()
+        if (self.marker.events, self.marker.logs) != acked:
+            self.marker.save()
         if manifest is not None and manifest_sha != self.marker.manifest:
             self._send_manifest(manifest, manifest_sha)
         return files_done and events_done and manifest is not None
+
+    def _manifest(self) -> "tuple[Optional[bytes], Optional[str]]":
+        """run.json and its sha256, read again only when its size or change time changed (a pass runs on
+        every flush of the run: the manifest, with its package list, changes at its start and end)."""
+        try:
+            st = os.stat(os.path.join(self.dir, "run.json"))
+            key: Any = (st.st_size, st.st_mtime_ns, st.st_ino)
+        except OSError:
+            key = None
+        if key is None or key != self._manifest_key:
+            data = self._read("run.json")
+            self._manifest_seen = (data, hashlib.sha256(data).hexdigest() if data is not None else None)
+            self._manifest_key = key if data is not None else None
+        return self._manifest_seen
 
     def _read(self, name: str) -> Optional[bytes]:
         try:
