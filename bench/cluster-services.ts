@@ -308,6 +308,12 @@ export async function clusterServicesBench(): Promise<void> {
     );
     return;
   }
-  await pushes(new Docker(), serverImage());
-  await rollingUpdate(docker);
+  // MLLAB_BENCH_CLUSTER_SERVICES_ONLY=push|update runs one part
+  const only = process.env.MLLAB_BENCH_CLUSTER_SERVICES_ONLY;
+  if (!only || only === 'push') {
+    await pushes(new Docker(), serverImage());
+  }
+  if (!only || only === 'update') {
+    await rollingUpdate(docker);
+  }
 }

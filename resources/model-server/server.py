@@ -763,6 +763,9 @@ def main() -> None:
     port = int(os.environ.get("PORT", "8080"))
     model = Model(path, entry_point)
     Handler.model = model
+    # a client (the lab's endpoint) may open many connections at once: the default queue of 5 would
+    # drop some connection attempts, which the client retries only a second later
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
     # a stop lets the requests being answered finish (server_close joins their threads): a replica
     # stopped by a rolling update drops none of them

@@ -7,6 +7,8 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const DEADLINE_MS = 20_000;
 /** A replica that failed to answer is left out this long (unless no other is left). */
 const SUSPEND_MS = 2_000;
+/** Connections kept open to one replica (reused request after request, as a client of a service would). */
+const SOCKETS_PER_REPLICA = 64;
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -33,6 +35,8 @@ export class ReplicaEndpoint {
   private turn = 0;
   private readonly server: http.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** kept-alive connections to each replica: opening one per request costs more than the request */
+  private readonly agents = new Map<string, http.Agent>();
 
   constructor(private readonly name: string) {
     this.server = http.createServer((req, res) => void this.forward(req, res));
@@ -56,6 +60,23 @@ export class ReplicaEndpoint {
   /** The replicas to forward to now (HOST:PORT each); one that left is no longer chosen from here on. */
   setReplicas(addresses: readonly string[]): void {
     this.addresses = [...addresses].sort();
+    for (const [address, agent] of this.agents) {
+      if (!this.addresses.includes(address)) {
+        // a replica that left: its idle connections are closed now and as its last requests end, so
+        // that it can stop (its server waits for its connections); requests under way finish
+        this.agents.delete(address);
+        retire(agent);
+      }
+    }
+  }
+
+  private agentOf(address: string): http.Agent {
+    let agent = this.agents.get(address);
+    if (!agent) {
+      agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_REPLICA });
+      this.agents.set(address, agent);
+    }
+    return agent;
   }
 
   get replicas(): readonly string[] {
@@ -119,7 +140,8 @@ export class ReplicaEndpoint {
           method: req.method,
           path: req.url,
           headers,
-          agent: false,
+          // a replica no longer in the set (being stopped) gets a connection of its own, not kept
+          agent: this.addresses.includes(address) ? this.agentOf(address) : false,
         },
         (answer) => {
           const out: http.OutgoingHttpHeaders = {};
@@ -144,8 +166,24 @@ export class ReplicaEndpoint {
     for (const s of this.sockets) {
       s.destroy();
     }
+    for (const agent of this.agents.values()) {
+      agent.destroy();
+    }
+    this.agents.clear();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Closes an agent's idle connections now and whenever one of its busy ones comes back idle. */
+function retire(agent: http.Agent): void {
+  const closeIdle = () => {
+    for (const list of Object.values(agent.freeSockets)) {
+      list?.forEach((socket) => socket.destroy());
+    }
+  };
+  closeIdle();
+  // a busy connection that comes back idle is closed as soon as the agent has put it aside
+  agent.on('free', () => setImmediate(closeIdle));
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
