@@ -156,6 +156,8 @@ describe('datasets over the network: resumable uploads, ranged downloads', funct
     MLLAB_URL: `https://127.0.0.1:${proxy.port}`,
     MLLAB_TOKEN: token,
     MLLAB_CA_FILE: caFile,
+    // the hashes of files sent are cached here, not in the user's cache
+    MLLAB_CACHE_DIR: path.join(root, 'client-cache'),
   });
 
   const blobFile = (sha: string) => path.join(home, 'blobs', 'sha256', sha.slice(0, 2), sha.slice(2));
