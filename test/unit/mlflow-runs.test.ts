@@ -130,6 +130,39 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     assert.strictEqual(got.info.status, 'FINISHED');
   });
 
+  it("records dataset inputs (log-inputs) as the run's inputs; a lab dataset version is named by the digest v<N>", async () => {
+    const id = (await create()).info.run_id;
+    await mlflowOk(backend, 'POST', 'runs/log-inputs', {
+      run_id: id,
+      datasets: [
+        { dataset: { name: 'iris', digest: 'v2', source_type: 'local', source: 'iris.csv' }, tags: [] },
+        { dataset: { name: 'wine', digest: '3f2a9c', source_type: 'http', source: 'wine.csv' } },
+      ],
+    });
+    const run = await get(id);
+    assert.deepStrictEqual(
+      run.inputs.dataset_inputs.map((d) => [d.dataset.name, d.dataset.digest]),
+      [
+        ['iris', 'v2'],
+        ['wine', ''],
+      ],
+    );
+    const lab = (
+      await fetch(`http://127.0.0.1:${backend.port}/api/experiments/${id}`, {
+        headers: { authorization: `Bearer ${'a'.repeat(64)}` },
+      })
+    ).json() as Promise<{ inputs: { dataset: string; version: number | null }[] }>;
+    assert.deepStrictEqual((await lab).inputs, [
+      { dataset: 'iris', version: 2 },
+      { dataset: 'wine', version: null },
+    ]);
+    const noName = await mlflowError(backend, 'POST', 'runs/log-inputs', {
+      run_id: id,
+      datasets: [{ dataset: { digest: 'x' } }],
+    });
+    assert.deepStrictEqual([noName.status, noName.code], [400, 'INVALID_PARAMETER_VALUE']);
+  });
+
   it('pages a metric history with max_results and page tokens', async () => {
     const id = (await create()).info.run_id;
     const metrics = Array.from({ length: 25 }, (_, i) => ({ key: 'm', value: i, timestamp: 1000 + i, step: i }));
