@@ -49,6 +49,13 @@ describe('targets: a Docker Engine over ssh://', function () {
   let backend: Backend;
   let port: number;
   const agentBefore = process.env.SSH_AUTH_SOCK;
+  const homeBefore = process.env.HOME;
+  /** a known_hosts line for the test's sshd with the public key in `file` */
+  const knownHosts = (file: string) =>
+    fs.writeFileSync(
+      path.join(dir, 'user', '.ssh', 'known_hosts'),
+      `[127.0.0.1]:${port} ${fs.readFileSync(path.join(dir, file), 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+    );
 
   before(async function () {
     if (!fs.existsSync(SSHD) || process.getuid?.() !== 0) {
@@ -99,6 +106,9 @@ describe('targets: a Docker Engine over ssh://', function () {
     }
     execFileSync('ssh-add', ['-q', path.join(dir, 'client')], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
     process.env.SSH_AUTH_SOCK = sock;
+    // the lab trusts the hosts of ~/.ssh/known_hosts, as ssh does: a home of the test's own
+    fs.mkdirSync(path.join(dir, 'user', '.ssh'), { recursive: true });
+    process.env.HOME = path.join(dir, 'user');
     backend = await startBackend(path.join(dir, '.mllab'));
   });
 
@@ -106,6 +116,7 @@ describe('targets: a Docker Engine over ssh://', function () {
     await backend?.stop('test over');
     sshd?.kill();
     agent?.kill();
+    process.env.HOME = homeBefore;
     if (agentBefore === undefined) {
       delete process.env.SSH_AUTH_SOCK;
     } else {
@@ -114,7 +125,26 @@ describe('targets: a Docker Engine over ssh://', function () {
     cleanup?.();
   });
 
+  it('refuses a host whose key is not in known_hosts, or another key, naming it (as ssh would ask)', async () => {
+    const user = os.userInfo().username;
+    const add = () =>
+      raw(backend.port, 'POST', '/api/targets', {
+        body: JSON.stringify({ name: 'over-ssh', dockerHost: `ssh://${user}@127.0.0.1:${port}` }),
+      });
+    const unknown = await add();
+    assert.strictEqual(unknown.status, 400, unknown.text);
+    assert.strictEqual(errorOf(unknown).code, 'target_ssh_host_key');
+    assert.match(
+      errorOf(unknown).message,
+      /The ssh host 127\.0\.0\.1:\d+ is not known.*connect once with "ssh -p \d+ /,
+    );
+    knownHosts('client.pub');
+    const other = await add();
+    assert.strictEqual(errorOf(other).code, 'target_ssh_host_key');
+  });
+
   it('adds the engine behind ssh with the agent key, and lists its node', async () => {
+    knownHosts('host.pub');
     const user = os.userInfo().username;
     const res = await raw(backend.port, 'POST', '/api/targets', {
       body: JSON.stringify({ name: 'over-ssh', dockerHost: `ssh://${user}@127.0.0.1:${port}` }),

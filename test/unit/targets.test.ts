@@ -1,10 +1,12 @@
 import * as assert from 'assert';
+import { createHmac } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { MemoryLogger } from '../../src/backend/log';
 import { EventBus } from '../../src/backend/events';
 import { ProjectRepository } from '../../src/backend/projects/repository';
 import { dockerOptions } from '../../src/backend/runtime/docker-host';
+import { knownHostKeys } from '../../src/backend/runtime/known-hosts';
 import { Store } from '../../src/backend/store/database';
 import { TargetRepository } from '../../src/backend/targets/repository';
 import { TargetRuntimes } from '../../src/backend/targets/runtimes';
@@ -251,6 +253,41 @@ describe('targets: the routes without an engine', () => {
       assert.strictEqual(list.status, 200);
     } finally {
       await lab.stop();
+    }
+  });
+});
+
+describe('targets: the known hosts of ssh:// engines', () => {
+  it('finds a host by name, by [host]:port and by hashed name, never a revoked key', () => {
+    const { home, cleanup } = tempHome();
+    try {
+      fs.mkdirSync(home, { recursive: true });
+      const file = path.join(home, 'known_hosts');
+      const salt = Buffer.from('0123456789abcdef0123');
+      const hashed = (name: string) =>
+        `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
+      fs.writeFileSync(
+        file,
+        [
+          '# a comment',
+          'box,10.0.0.5 ssh-ed25519 AAAAplain',
+          '[box]:2222 ssh-ed25519 AAAAport',
+          `${hashed('hidden')} ssh-ed25519 AAAAhashed`,
+          '@revoked box ssh-ed25519 AAAAgone',
+          'box ssh-ed25519 AAAAgone',
+          'other ssh-ed25519 AAAAother',
+        ].join('\n'),
+      );
+      assert.deepStrictEqual(knownHostKeys('box', 22, [file]), {
+        keys: ['AAAAplain', 'AAAAgone'],
+        revoked: ['AAAAgone'],
+      });
+      assert.deepStrictEqual(knownHostKeys('10.0.0.5', 22, [file]).keys, ['AAAAplain']);
+      assert.deepStrictEqual(knownHostKeys('box', 2222, [file]).keys, ['AAAAport']);
+      assert.deepStrictEqual(knownHostKeys('hidden', 22, [file]).keys, ['AAAAhashed']);
+      assert.deepStrictEqual(knownHostKeys('nowhere', 22, [file, path.join(home, 'missing')]).keys, []);
+    } finally {
+      cleanup();
     }
   });
 });

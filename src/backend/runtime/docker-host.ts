@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import * as fs from 'fs';
 import type { TargetTls } from '../../protocol/targets';
 import { RuntimeError } from './errors';
+import { knownHostVerifier } from './known-hosts';
 
 /**
  * dockerode options for a Docker host as people write it (`unix:///var/run/docker.sock`,
@@ -49,7 +50,11 @@ export function dockerOptions(host: string | undefined, tls?: TargetTls | null):
         port: Number(url.port || 22),
         protocol: 'ssh',
         username: decodeURIComponent(url.username) || undefined,
-        sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+        // the host's key is checked against known_hosts, as the ssh command does
+        sshOptions: {
+          agent: process.env.SSH_AUTH_SOCK,
+          hostVerifier: knownHostVerifier(url.hostname, Number(url.port || 22)),
+        } as Docker.DockerOptions['sshOptions'],
       };
     default:
       throw invalidHost(host);

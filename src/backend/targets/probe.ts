@@ -52,6 +52,14 @@ export function engineProblem(e: unknown, target: Target): ApiError {
       `TLS with the engine at ${host} failed (${detail}): check that --tls-ca is the CA that signed the engine's certificate, that the certificate names the host you gave, and that --tls-cert/--tls-key are a client pair that CA signed.`,
     );
   }
+  if (/Host denied \(verification failed\)/.test(detail)) {
+    const url = new URL(host);
+    return new ApiError(
+      400,
+      'target_ssh_host_key',
+      `The ssh host ${url.host} is not known, or its key differs from the one known (~/.ssh/known_hosts of the user running the lab): connect once with "ssh ${url.port ? `-p ${url.port} ` : ''}${url.username ? `${url.username}@` : ''}${url.hostname}" on the lab's machine, check the key it shows, then add the target again.`,
+    );
+  }
   if (
     err.level === 'client-authentication' ||
     err.level === 'client-socket' ||
