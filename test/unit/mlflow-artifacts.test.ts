@@ -22,7 +22,9 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
     home = t.home;
     cleanup = t.cleanup;
     backend = await startBackend(home);
-    const { experiment_id } = await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', { name: 'art' });
+    const { experiment_id } = await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', {
+      name: 'art',
+    });
     run = (await mlflowOk<{ run: MlflowRun }>(backend, 'POST', 'runs/create', { experiment_id })).run;
     // the artifact URI MLflow's client turns into proxy paths
     assert.strictEqual(run.info.artifact_uri, `mlflow-artifacts:/${experiment_id}/${run.info.run_id}/artifacts`);
@@ -33,7 +35,7 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
     cleanup();
   });
 
-  it('uploads, lists and downloads artifacts; the lab lists them as the run\'s artifacts', async () => {
+  it("uploads, lists and downloads artifacts; the lab lists them as the run's artifacts", async () => {
     const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
     let res = await raw(backend.port, 'PUT', `${base}/model/model.pkl`, { body: bytes, headers: BINARY });
     assert.strictEqual(res.status, 200, res.text);
@@ -78,32 +80,48 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
         await raw(backend.port, 'GET', `/api/experiments/${run.info.run_id}`)
       ).json() as ExperimentDetails;
       if (details.artifacts.length === 2) {
-        assert.deepStrictEqual(
-          details.artifacts.map((a) => a.path).sort(),
-          ['artifacts/model/model.pkl', 'artifacts/notes.txt'],
-        );
+        assert.deepStrictEqual(details.artifacts.map((a) => a.path).sort(), [
+          'artifacts/model/model.pkl',
+          'artifacts/notes.txt',
+        ]);
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   });
 
-  it('refuses paths outside the run, unknown runs and missing files in MLflow\'s words, and names what it does not serve', async () => {
+  it("refuses paths outside the run, unknown runs and missing files in MLflow's words, and names what it does not serve", async () => {
     const outside = await raw(backend.port, 'PUT', `${base}/../run.json`, { body: 'x', headers: BINARY });
     assert.strictEqual(outside.status, 400);
-    const noRun = await raw(backend.port, 'PUT', `/api/2.0/mlflow-artifacts/artifacts/x/20200101-000000-000000/artifacts/a.txt`, {
-      body: 'x',
-      headers: BINARY,
-    });
-    assert.deepStrictEqual([noRun.status, (noRun.json() as { error_code: string }).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const notArtifacts = await raw(backend.port, 'PUT', `/api/2.0/mlflow-artifacts/artifacts/x/${run.info.run_id}/run.json`, {
-      body: '{}',
-      headers: BINARY,
-    });
+    const noRun = await raw(
+      backend.port,
+      'PUT',
+      `/api/2.0/mlflow-artifacts/artifacts/x/20200101-000000-000000/artifacts/a.txt`,
+      {
+        body: 'x',
+        headers: BINARY,
+      },
+    );
+    assert.deepStrictEqual(
+      [noRun.status, (noRun.json() as { error_code: string }).error_code],
+      [404, 'RESOURCE_DOES_NOT_EXIST'],
+    );
+    const notArtifacts = await raw(
+      backend.port,
+      'PUT',
+      `/api/2.0/mlflow-artifacts/artifacts/x/${run.info.run_id}/run.json`,
+      {
+        body: '{}',
+        headers: BINARY,
+      },
+    );
     assert.strictEqual(notArtifacts.status, 400);
     assert.match((notArtifacts.json() as { message: string }).message, /<experiment id>\/<run id>\/artifacts\/<path>/);
     const missing = await raw(backend.port, 'GET', `${base}/nothing.bin`);
-    assert.deepStrictEqual([missing.status, (missing.json() as { error_code: string }).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
+    assert.deepStrictEqual(
+      [missing.status, (missing.json() as { error_code: string }).error_code],
+      [404, 'RESOURCE_DOES_NOT_EXIST'],
+    );
     fs.symlinkSync('/etc/hostname', path.join(home, 'runs', run.info.run_id, 'artifacts', 'link'));
     const link = await raw(backend.port, 'GET', `${base}/link`);
     assert.strictEqual(link.status, 404, 'a symbolic link in a run directory is never followed');
