@@ -21,6 +21,8 @@ interface Marks {
 
 /** Tags one registered model or version keeps at most. */
 const MAX_TAGS = 100;
+/** Registered models without a version one project keeps at most (each change rewrites the file). */
+const MAX_PENDING = 1000;
 
 /**
  * What MLflow's model registry holds that the lab's models do not: registered models without a
@@ -62,6 +64,13 @@ export class RegistryMarks {
   }
 
   setPending(projectId: string, model: PendingModel | undefined, name = model?.name ?? ''): void {
+    const own = this.marks.pending[projectId] ?? {};
+    if (model && own[model.name.toLowerCase()] === undefined && Object.keys(own).length >= MAX_PENDING) {
+      throw new MlflowError(
+        'INVALID_PARAMETER_VALUE',
+        `The project holds ${MAX_PENDING} registered models without a version: register a version of one, or delete some, first.`,
+      );
+    }
     this.save((m) => {
       const own = (m.pending[projectId] ??= {});
       if (model) {
