@@ -20,6 +20,7 @@ import { mlflowBench } from './mlflow';
 import { modelsBench } from './models';
 import { packagingBench } from './packaging';
 import { remoteBench } from './remote';
+import { proxyBench } from './proxy';
 import { scaleBench } from './scale';
 import { schedulerBench } from './scheduler';
 import { storeReplayBench } from './store-replay';
@@ -309,6 +310,7 @@ async function main(): Promise<void> {
     scale: scaleBench,
     replay: storeReplayBench,
     remote: remoteBench,
+    proxy: proxyBench,
     mlflow: mlflowBench,
     'cluster-jobs': clusterJobsBench,
     'cluster-services': clusterServicesBench,
