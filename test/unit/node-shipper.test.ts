@@ -527,11 +527,13 @@ describe('the Node client and mllab sync: runs recorded for a lab over the netwo
       `}, 1000);`,
     ].join('\n');
     const env = { ...labEnv(member), MLLAB_KEEP_SHIPPED: '0' };
+    const runsOf = () => (fs.existsSync(path.join(home, 'runs')) ? fs.readdirSync(path.join(home, 'runs')) : []);
+    const earlier = new Set(runsOf());
     const running = cliAsync(['run', '--name', 'chatty', '--json', '--', process.execPath, '-e', script], { env });
     // the log in the lab while the command goes on, and the same file (appended to) at its end
     let first: fs.Stats | undefined;
     for (let i = 0; i < 300 && !first; i++) {
-      const runs = fs.existsSync(path.join(home, 'runs')) ? fs.readdirSync(path.join(home, 'runs')) : [];
+      const runs = runsOf().filter((id) => !earlier.has(id)); // this one's
       const logs = runs.map((id) => labRun(id, 'stdout.log')).filter((f) => fs.existsSync(f));
       const found = logs.map((f) => fs.statSync(f)).find((st) => st.size > 0 && st.size < 6 * 2009);
       first = found;

@@ -156,6 +156,11 @@ export class RunSender {
   private logsSent = 0;
   /** when the lab last answered a request of this run (Date.now()) */
   lastAnswer = 0;
+  private manifestSeen: { key: string | undefined; data: Buffer | undefined; sha256: string | undefined } = {
+    key: undefined,
+    data: undefined,
+    sha256: undefined,
+  };
 
   constructor(
     readonly client: ApiClient,
@@ -207,27 +212,40 @@ export class RunSender {
    * began (with `final`, the growing output logs are sent too, whatever their age).
    */
   async send(final: boolean): Promise<boolean> {
-    const manifest = this.read('run.json');
-    const manifestSha = manifest && sha256Of(manifest);
+    const { data: manifest, sha256: manifestSha } = this.manifest();
     if (manifest && this.marker.manifest === null && running(manifest)) {
       await this.sendManifest(manifest, manifestSha!);
     }
     const eventsEnd = this.eventsSize();
+    const acked = JSON.stringify([this.marker.events, [...this.marker.logs]]);
     const filesDone = await this.sendFiles(final);
     const eventsDone = this.marker.events >= eventsEnd || (await this.append('events.jsonl', eventsEnd, true));
-    this.marker.save();
+    if (JSON.stringify([this.marker.events, [...this.marker.logs]]) !== acked) {
+      this.marker.save();
+    }
     if (manifest && manifestSha !== this.marker.manifest) {
       await this.sendManifest(manifest, manifestSha!);
     }
     return filesDone && eventsDone && manifest !== undefined;
   }
 
-  private read(name: string): Buffer | undefined {
-    try {
-      return fs.readFileSync(path.join(this.dir, name));
-    } catch {
-      return undefined;
+  /**
+   * run.json and its sha256, read again only when its size, change time or inode changed (a pass runs
+   * often while a run logs; the manifest changes at its start and end).
+   */
+  private manifest(): { data: Buffer | undefined; sha256: string | undefined } {
+    const st = fs.statSync(path.join(this.dir, 'run.json'), { bigint: true, throwIfNoEntry: false });
+    const key = st && `${st.size}:${st.mtimeNs}:${st.ino}`;
+    if (key === undefined || key !== this.manifestSeen.key) {
+      let data: Buffer | undefined;
+      try {
+        data = fs.readFileSync(path.join(this.dir, 'run.json'));
+      } catch {
+        data = undefined;
+      }
+      this.manifestSeen = { key: data && key, data, sha256: data && sha256Of(data) };
     }
+    return this.manifestSeen;
   }
 
   private eventsSize(): number {
