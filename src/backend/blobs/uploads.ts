@@ -178,7 +178,6 @@ export class BlobUploads {
         fs.writeFileSync(this.file(p), '', { mode: 0o600 });
       }
       const hash = await this.hashOfHeld(p, received);
-      this.hashes.delete(p.key);
       return this.store(p, end.sha256, received, hash, sender);
     } finally {
       this.busy.delete(p.key);
@@ -187,6 +186,7 @@ export class BlobUploads {
 
   /** Checks the hash of a whole upload and moves it into the blob store (removed when it is wrong). */
   private store(p: Partial, sha256: string, received: number, hash: Hash, sender = OWNER): BlobUploadState {
+    this.hashes.delete(p.key); // digested here: never used again
     const file = this.file(p);
     const got = hash.digest('hex');
     if (got !== sha256) {
@@ -288,9 +288,8 @@ export class BlobUploads {
       throw e;
     }
     const received = put.offset + written;
-    if (received < put.size) {
-      this.hashes.set(p.key, { hash, bytes: received });
-    }
+    // kept also when the bytes are all there: an upload by id is finished by a later request
+    this.hashes.set(p.key, { hash, bytes: received });
     return { received, hash };
   }
 
