@@ -9,7 +9,8 @@ import { ApiClient } from '../../src/client/api-client';
 import type { BackendEvent, Project } from '../../src/protocol/api';
 import type { BlobUploadState } from '../../src/protocol/routes/blobs';
 import { makeCertificate } from './certificate';
-import { raw, TEST_TOKEN } from './helpers';
+import { raw, tempHome, TEST_TOKEN } from './helpers';
+import { cliAsync } from './process-helpers';
 import { CADDY, NGINX, proxyMissing, startProxy, type ProxySetup, type RunningProxy } from './reverse-proxies';
 import { followEvents, ServedLab, type FollowedEvents } from './served-lab';
 
@@ -249,5 +250,17 @@ describe('mllab serve --trust-proxy: which X-Forwarded-For the lab believes', fu
       assert.throws(() => listenOptions({ listen: '127.0.0.1:8080', trustProxy: bad }), message, bad);
     }
     assert.throws(() => listenOptions({ trustProxy: '127.0.0.1' }), /--trust-proxy goes with --listen HOST:PORT/);
+  });
+
+  it('is refused by mllab serve before anything is claimed when it names no address', async () => {
+    const { home, cleanup } = tempHome();
+    try {
+      const r = await cliAsync(['serve', '--listen', '127.0.0.1:0', '--trust-proxy', 'nope', '--home', home]);
+      assert.notStrictEqual(r.status, 0);
+      assert.match(r.stderr, /--trust-proxy: "nope" is not an IP address/);
+      assert.ok(!fs.existsSync(path.join(home, 'run', 'backend.json')), 'nothing was claimed');
+    } finally {
+      cleanup();
+    }
   });
 });
