@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { Backend } from '../../src/backend/app';
 import type { TargetStatus } from '../../src/protocol/targets';
 import { errorOf, raw, startBackend, tempHome } from '../unit/helpers';
-import { swarmApi, swarmDockerHost } from './fixture';
+import { swarmApi, swarmDockerHost, swarmRegistry } from './fixture';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 /** the image of the test cluster's nodes (scripts/test-cluster.sh), which runs one more engine here */
@@ -136,6 +136,7 @@ describe('targets on a real swarm and a remote engine over TLS', () => {
   let backend: Backend;
   let cleanup: () => void;
   let dir: string;
+  let home: string;
   let tls: { container: Docker.Container; port: number } | undefined;
 
   const api = (method: string, url: string, body?: object) =>
@@ -160,6 +161,7 @@ describe('targets on a real swarm and a remote engine over TLS', () => {
     this.timeout(120_000);
     const t = tempHome();
     cleanup = t.cleanup;
+    home = t.home;
     dir = path.join(path.dirname(t.home), 'certs');
     fs.mkdirSync(dir, { recursive: true });
     makeEngineCertificates(dir);
@@ -230,6 +232,64 @@ describe('targets on a real swarm and a remote engine over TLS', () => {
       assert.ok(status.nodes.filter((n) => n.id !== node.ID).every((n) => !(label in n.labels)));
     } finally {
       await update(before);
+    }
+  });
+
+  it("lists what the lab runs on each node: the running tasks of services labelled with the lab's home", async () => {
+    // the busybox test image, pushed to the cluster's registry for the nodes to pull
+    const image = `${swarmRegistry()}/${PREFIX}/busybox`;
+    await local.getImage('mllab-test/busybox:1').tag({ repo: image, tag: '1' });
+    // a registry without login still needs the header: an empty one
+    const push = await local.getImage(`${image}:1`).push({ authconfig: {} });
+    await new Promise((resolve, reject) => local.modem.followProgress(push, (e) => (e ? reject(e) : resolve(null))));
+    const labels = {
+      'dev.mllab.home': home,
+      'dev.mllab.kind': 'service',
+      'dev.mllab.id': 'svc-1',
+      'dev.mllab.project': 'p-1',
+    };
+    const name = `${PREFIX}-workload`;
+    const service = await manager.createService({
+      Name: name,
+      Labels: labels,
+      TaskTemplate: {
+        ContainerSpec: { Image: `${image}:1`, Command: ['sleep', '600'] },
+        Placement: { Constraints: ['node.role==worker'] },
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+    });
+    // the same labels under another lab's home: not this lab's
+    const foreign = await manager.createService({
+      Name: `${PREFIX}-foreign`,
+      Labels: { ...labels, 'dev.mllab.home': '/elsewhere/.mllab', 'dev.mllab.id': 'svc-2' },
+      TaskTemplate: { ContainerSpec: { Image: `${image}:1`, Command: ['sleep', '600'] } },
+      Mode: { Replicated: { Replicas: 1 } },
+    });
+    try {
+      const end = Date.now() + 90_000;
+      let node: TargetStatus['nodes'][number] | undefined;
+      while (!node) {
+        assert.ok(Date.now() < end, 'the service task did not run');
+        const status = (await api('GET', `/api/targets/${PREFIX}-swarm`)).json() as TargetStatus;
+        node = status.nodes.find((n) => n.workloads.length > 0);
+        if (node) {
+          const tasks = (await manager.listTasks({
+            filters: { service: [service.id], 'desired-state': ['running'] },
+          })) as {
+            NodeID: string;
+          }[];
+          assert.deepStrictEqual(
+            status.nodes.filter((n) => n.workloads.length > 0).map((n) => n.id),
+            [tasks[0].NodeID],
+          );
+          assert.strictEqual(node.role, 'worker');
+          assert.deepStrictEqual(node.workloads, [{ kind: 'service', id: 'svc-1', name, projectId: 'p-1' }]);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await manager.getService(service.id).remove();
+      await manager.getService(foreign.id).remove();
     }
   });
 
