@@ -7,12 +7,14 @@ import { mlflowCall, mlflowOk } from './mlflow-helpers';
 describe('MLflow API on a fresh lab: the Default experiment, both prefixes, malformed requests', function () {
   this.timeout(60000);
   let backend: Backend;
+  let home: string;
   let cleanup: () => void;
 
   before(async () => {
     const t = tempHome();
+    home = t.home;
     cleanup = t.cleanup;
-    backend = await startBackend(t.home);
+    backend = await startBackend(home);
   });
   after(async () => {
     await backend.stop('test done');
@@ -37,6 +39,31 @@ describe('MLflow API on a fresh lab: the Default experiment, both prefixes, malf
       experiment_name: 'Default',
     });
     assert.strictEqual(experiment.experiment_id, projects[0].id);
+  });
+
+  it('goes on with a run after a restart of the lab: its params and tags are read back from its run directory', async () => {
+    const { run } = await mlflowOk<{ run: MlflowRun }>(backend, 'POST', 'runs/create', { experiment_id: '0' });
+    const id = run.info.run_id;
+    await mlflowOk(backend, 'POST', 'runs/log-batch', {
+      run_id: id,
+      params: [{ key: 'seed', value: '7' }],
+      tags: [{ key: 'note', value: 'before' }],
+      metrics: [{ key: 'loss', value: 1, timestamp: 1, step: 0 }],
+    });
+    await backend.stop('restart');
+    backend = await startBackend(home);
+    const clash = await mlflowCall(backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'seed', value: '8' });
+    assert.strictEqual(clash.status, 400, 'the param logged before the restart keeps its value');
+    await mlflowOk(backend, 'POST', 'runs/delete-tag', { run_id: id, key: 'note' });
+    await mlflowOk(backend, 'POST', 'runs/log-metric', { run_id: id, key: 'loss', value: 0.5, timestamp: 2, step: 1 });
+    const got = (await mlflowOk<{ run: MlflowRun }>(backend, 'GET', 'runs/get', { run_id: id })).run;
+    assert.deepStrictEqual(got.data.params, [{ key: 'seed', value: '7' }]);
+    assert.ok(!got.data.tags.some((t) => t.key === 'note'));
+    assert.deepStrictEqual(
+      got.data.metrics.map((m) => [m.key, m.value, m.step]),
+      [['loss', 0.5, 1]],
+    );
+    assert.strictEqual(got.info.status, 'RUNNING');
   });
 
   it("serves the same API under /ajax-api/2.0/mlflow/, and answers malformed requests and unknown endpoints in MLflow's format", async () => {
