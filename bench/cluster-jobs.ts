@@ -144,14 +144,22 @@ export async function clusterJobsBench(): Promise<void> {
   } finally {
     starts.dispose();
     client.dispose();
-    const labs = await docker.listServices({ filters: { label: [`dev.mllab.home=${home}`] } }).catch(() => []);
+    await backend.stop();
+    // the lab's last run may still run: its service and secrets go with the bench's lab home
+    const mine = { filters: { label: [`dev.mllab.home=${home}`] } };
+    const labs = await docker.listServices(mine).catch(() => []);
     for (const id of [...cliServices, ...labs.map((s) => s.ID)]) {
       await docker
         .getService(id)
         .remove()
         .catch(() => undefined);
     }
-    await backend.stop();
+    for (const secret of await docker.listSecrets(mine).catch(() => [])) {
+      await docker
+        .getSecret(secret.ID)
+        .remove()
+        .catch(() => undefined);
+    }
     fs.rmSync(path.dirname(home), { recursive: true, force: true });
   }
 }

@@ -59,7 +59,6 @@ describe('jobs on a Swarm target (real cluster)', function () {
     const { gateway, port } = swarmLabForward();
     process.env.MLLAB_LAB_URL = `https://127.0.0.1:${port}`;
     lab = await ServedLab.start();
-    delete process.env.MLLAB_LAB_URL;
     // the nodes' 127.0.0.1:PORT arrives here, on this machine's address of the cluster network
     forward = net.createServer((socket) => {
       const upstream = net.connect(lab.port, '127.0.0.1');
@@ -89,6 +88,7 @@ describe('jobs on a Swarm target (real cluster)', function () {
   });
 
   after(async () => {
+    delete process.env.MLLAB_LAB_URL;
     await setSlots(false).catch(() => undefined);
     // what a failed test may leave: the services and secrets of this lab home's runs
     const filters = { label: [`dev.mllab.home=${lab.home}`] };
@@ -108,6 +108,24 @@ describe('jobs on a Swarm target (real cluster)', function () {
     await lab?.stop();
   });
 
+  /** stops a node's container (the node leaves the cluster), runs `during`, and brings it back ready */
+  const withNodeStopped = async (node: { id: string; name: string }, during: () => Promise<void>) => {
+    execFileSync('docker', ['stop', '-t', '1', node.name]);
+    try {
+      await during();
+    } finally {
+      execFileSync('docker', ['start', node.name]);
+      await until(
+        async () => {
+          const n = (await docker.getNode(node.id).inspect()) as { Status?: { State?: string } };
+          return n.Status?.State === 'ready' ? true : undefined;
+        },
+        120000,
+        `${node.name} ready again`,
+      );
+    }
+  };
+
   const job = (name: string, command: string[], extra: Record<string, unknown> = {}) =>
     client.createJob({ name, image: BUSYBOX, command, target: TARGET, ...extra });
 
@@ -123,7 +141,9 @@ describe('jobs on a Swarm target (real cluster)', function () {
     await job('on-3', ['sh', '-c', 'echo hello from $WHERE'], { env, placement: [`node.labels.${SLOT}==3`] });
     await job('fails', ['sh', '-c', 'echo about to fail; exit 3'], { placement: [`node.labels.${SLOT}==1`] });
     const started = await Promise.all(['on-2', 'on-3', 'fails'].map((n) => client.runJob(n)));
-    assert.ok(started.every((r) => r.containerId?.startsWith(`${TARGET}:`)));
+    for (const r of started) {
+      assert.ok(r.containerId?.startsWith(`${TARGET}:`), `${r.state}: ${r.reason ?? ''}`);
+    }
     const [two, three, fails] = await Promise.all(started.map((r) => waitForRun(client, r.id, ENDED, 180000)));
     assert.strictEqual(two.state, 'succeeded', two.reason ?? '');
     assert.strictEqual(two.exitCode, 0);
@@ -169,22 +189,49 @@ describe('jobs on a Swarm target (real cluster)', function () {
     await job('lost', ['sleep', '300'], { placement: [`node.labels.${SLOT}==3`] });
     const started = await client.runJob('lost');
     await waitForRun(client, started.id, ['running'], 120000);
-    execFileSync('docker', ['stop', '-t', '1', node.name]);
-    try {
+    await withNodeStopped(node, async () => {
       const run = await waitForRun(client, started.id, ENDED, 120000);
       assert.strictEqual(run.state, 'failed');
       assert.strictEqual(run.reason, `node ${node.name} left the cluster`);
-    } finally {
-      execFileSync('docker', ['start', node.name]);
-      await until(
-        async () => {
-          const n = await docker.getNode(node.id).inspect();
-          return (n as { Status?: { State?: string } }).Status?.State === 'ready' ? true : undefined;
-        },
-        120000,
-        `${node.name} ready again`,
-      );
-    }
+    });
+  });
+
+  it('runs a job again on another node when its node leaves and the job says retries: 1', async () => {
+    // nodes 2 and 3 may take it; the one that does is stopped
+    await job('again', ['sh', '-c', 'sleep 8; echo done on $WHERE'], {
+      env: { WHERE: '{{.Node.Hostname}}' },
+      placement: [`node.labels.${SLOT}!=1`],
+      retries: 1,
+    });
+    const started = await client.runJob('again');
+    await waitForRun(client, started.id, ['running'], 120000);
+    const service = (await docker.listServices({ filters: { label: [`dev.mllab.id=${started.id}`] } }))[0];
+    const first = (await docker.listTasks({ filters: { service: [service.ID] } }))[0] as { NodeID: string };
+    const node = nodes.find((n) => n.id === first.NodeID)!;
+    const other = nodes.find((n) => n !== node && n !== nodes[0])!;
+    await withNodeStopped(node, async () => {
+      const run = await waitForRun(client, started.id, ENDED, 120000);
+      assert.strictEqual(run.state, 'succeeded', run.reason ?? '');
+      assert.strictEqual(run.id, started.id, 'the same run, started again');
+      assert.match(await readStream(await client.jobRunLogs(run.id)), new RegExp(`done on ${other.name}`));
+    });
+  });
+
+  it('fails a job on the cluster that passes its time limit, and follows a run across a restart of the lab', async () => {
+    await job('slow', ['sleep', '60'], { timeoutSeconds: 2, placement: [`node.labels.${SLOT}==2`] });
+    const slow = await waitForRun(client, (await client.runJob('slow')).id, ENDED, 120000);
+    assert.strictEqual(slow.state, 'failed');
+    assert.strictEqual(slow.reason, 'timed out after 2 s');
+    await job('across', ['sh', '-c', 'echo before; sleep 6; echo after; exit 4'], {
+      placement: [`node.labels.${SLOT}==3`],
+    });
+    const started = await client.runJob('across');
+    await waitForRun(client, started.id, ['running'], 120000);
+    await lab.restart();
+    client = lab.client();
+    const run = await waitForRun(client, started.id, ENDED, 120000);
+    assert.deepStrictEqual([run.state, run.exitCode], ['failed', 4]);
+    assert.match(await readStream(await client.jobRunLogs(run.id)), /before\nafter\n/);
   });
 
   it('records the experiment of a Python job on a worker node in the lab, over the network', async () => {

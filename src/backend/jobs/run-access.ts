@@ -34,6 +34,7 @@ export interface RunAccessOptions {
  */
 export class RunAccessTokens implements RunAccess {
   private readonly ca: string | null;
+  private ensuring: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: RunAccessOptions) {
     this.ca = options.certificate && selfMade(options.certificate) ? options.certificate.toString('utf8') : null;
@@ -48,12 +49,11 @@ export class RunAccessTokens implements RunAccess {
         'A job on another machine reaches the lab over the network, and this lab has no URL for it: serve the lab to the network (mllab serve --listen ADDRESS:PORT) with its URL as the nodes reach it (MLLAB_LAB_URL=https://HOST:PORT).',
       );
     }
-    const { users, projects } = this.options;
-    const user = users.list().find((u) => u.name === JOB_USER) ?? (await users.add(JOB_USER, 'member'));
-    const project = projects.get(run.job.projectId);
-    if (users.members.roleOf(project.id, JOB_USER) === undefined) {
-      await users.members.set(project, user, 'editor');
-    }
+    const { users } = this.options;
+    // runs start at once: the user and its membership are made by one of them, the others wait
+    const ensured = this.ensuring.then(() => this.ensureMember(run.job.projectId));
+    this.ensuring = ensured.catch(() => undefined);
+    await ensured;
     const limit = run.job.spec.timeoutSeconds;
     const created = await users.createToken({
       user: JOB_USER,
@@ -62,6 +62,16 @@ export class RunAccessTokens implements RunAccess {
       expiresInSeconds: limit === null ? DEFAULT_SECONDS : Math.ceil(limit) + SLACK_SECONDS,
     });
     return { url, token: created.token, ca: this.ca };
+  }
+
+  /** The job user exists and is an editor of the project. */
+  private async ensureMember(projectId: string): Promise<void> {
+    const { users, projects } = this.options;
+    const user = users.list().find((u) => u.name === JOB_USER) ?? (await users.add(JOB_USER, 'member'));
+    const project = projects.get(projectId);
+    if (users.members.roleOf(project.id, JOB_USER) === undefined) {
+      await users.members.set(project, user, 'editor');
+    }
   }
 
   /** Revokes the run's tokens, found by their label (also those made before a restart of the lab). */

@@ -78,6 +78,12 @@ export class JobRunner {
 
   constructor(private readonly deps: RunLifecycleDeps) {
     deps.engines.each((engine) => engine.observe(this.observerOf(engine)));
+    // the engines of targets that runs are on (made on first use): followed again from the start
+    for (const { run } of deps.repo.activeRuns()) {
+      if (run.containerId) {
+        deps.engines.forRef(run.containerId);
+      }
+    }
   }
 
   private observerOf(engine: JobEngine): EngineObserver {
