@@ -234,6 +234,26 @@ describe('jobs on a Swarm target (real cluster)', function () {
     assert.match(await readStream(await client.jobRunLogs(run.id)), /before\nafter\n/);
   });
 
+  it('runs a pipeline of jobs on the cluster: the downstream job starts once its upstream succeeded there', async () => {
+    await job('extract', ['sh', '-c', 'echo extracted'], { placement: [`node.labels.${SLOT}==2`] });
+    await job('load', ['sh', '-c', 'echo loaded'], { placement: [`node.labels.${SLOT}==3`] });
+    await client.setJobUpstreams('load', ['extract']);
+    await client.runPipeline(['extract']);
+    const load = await until(
+      async () => {
+        const last = (await client.getJob('load')).lastRun;
+        return last && ENDED.includes(last.state) ? last : undefined;
+      },
+      120000,
+      'the downstream run',
+    );
+    assert.deepStrictEqual([load.state, load.trigger], ['succeeded', 'dependency']);
+    const extract = (await client.getJob('extract')).lastRun!;
+    assert.strictEqual(load.triggerDetail, extract.id);
+    assert.strictEqual(load.executionId, extract.executionId);
+    assert.match(await readStream(await client.jobRunLogs(load.id)), /loaded/);
+  });
+
   it('records the experiment of a Python job on a worker node in the lab, over the network', async () => {
     const script = [
       'import mllab, os',
