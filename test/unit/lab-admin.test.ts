@@ -172,6 +172,41 @@ describe("a lab's roles: admins change them, keep one admin, and alone see the o
       execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
     }
   });
+
+  it("narrows an open event stream as soon as its user's role drops, without reconnecting", async () => {
+    assert.strictEqual(
+      (await lab.request('PUT', '/api/users/ann/role', TEST_TOKEN, { body: { role: 'admin' } })).status,
+      200,
+    );
+    const followed = followEvents(lab.client(tokens.ada));
+    try {
+      await followed.next((e): e is Extract<BackendEvent, { type: 'hello' }> => e.type === 'hello', 'hello');
+      assert.strictEqual(
+        (await lab.request('PUT', '/api/users/ada/role', TEST_TOKEN, { body: { role: 'member' } })).status,
+        200,
+      );
+      const hidden = (
+        await lab.request('POST', '/api/projects', TEST_TOKEN, { body: { name: 'not-adas' } })
+      ).json() as Project;
+      const mine = (
+        await lab.request('POST', '/api/projects', tokens.ada, { body: { name: 'adas' } })
+      ).json() as Project;
+      // events come in order: once her own project's is there, the other one's would have come first
+      // (the event of its creation comes before she is its owner; the one of her membership after)
+      type ProjectEvent = Extract<BackendEvent, { type: 'projectCreated' | 'projectUpdated' }>;
+      await followed.next(
+        (e): e is ProjectEvent =>
+          (e.type === 'projectCreated' || e.type === 'projectUpdated') && e.project.id === mine.id,
+        "ada's own project",
+      );
+      assert.ok(
+        !followed.events.some((e) => e.type === 'projectCreated' && e.project.id === hidden.id),
+        'a member no longer sees the projects she is not in',
+      );
+    } finally {
+      followed.close();
+    }
+  });
 });
 
 describe('a deleted project leaves every event stream of a lab served to a team', function () {

@@ -115,6 +115,8 @@ export interface HttpAccess {
 
 const IDENTITIES = new WeakMap<FastifyRequest, Identity>();
 const GATES = new WeakMap<FastifyRequest, ProjectGate>();
+/** a user's request: who its token speaks for now (a role changed, a token revoked since it came) */
+const RECHECKS = new WeakMap<FastifyRequest, () => Identity | undefined>();
 
 /** Who sent a request that passed authentication. */
 export function identityOf(request: FastifyRequest): Identity | undefined {
@@ -146,11 +148,22 @@ export async function projectAnswer(request: FastifyRequest, rule: AnswerRule, a
   return identity && gate ? gate.answer(identity, rule, answer) : answer;
 }
 
-/** Which events the event stream of a request carries (undefined: all). */
+/**
+ * Which events the event stream of a request carries (undefined: all, the owner's). A user's stream
+ * asks at each event who its token speaks for now (from memory): a user made a member or a viewer, or
+ * whose token was revoked or who was removed, gets no more than that from then on, without reconnecting.
+ */
 export function eventFilterOf(request: FastifyRequest): ((event: BackendEvent) => boolean) | undefined {
   const identity = IDENTITIES.get(request);
   const gate = GATES.get(request);
-  return identity && gate && identity.role !== 'admin' ? (event) => gate.sees(identity, event) : undefined;
+  const recheck = RECHECKS.get(request);
+  if (!identity || !gate || !recheck) {
+    return undefined;
+  }
+  return (event) => {
+    const now = recheck();
+    return now !== undefined && (now.role === 'admin' || gate.sees(now, event));
+  };
 }
 
 /** A route as registered: its method, URL pattern and JSON schemas (for tests that cover every route). */
@@ -219,6 +232,10 @@ export function createHttpServer(token: string, log: Logger, access?: HttpAccess
     }
     const identity: Identity = { name: check.user, role: check.role };
     IDENTITIES.set(request, identity);
+    RECHECKS.set(request, () => {
+      const again = access!.checkToken(presented);
+      return again.kind === 'user' ? { name: again.user, role: again.role } : undefined;
+    });
     const needed = neededRole(request.method, request.routeOptions.url ?? request.url.split('?')[0]);
     if (!allows(identity.role, needed)) {
       await reply
