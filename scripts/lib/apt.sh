@@ -62,3 +62,28 @@ apt_install() {
   apt_run "$who" update -qq
   apt_run "$who" install -y -qq "${missing[@]}"
 }
+
+# apt_install_quiet_services WHO PACKAGE...: as apt_install, for server packages the tests run by
+# themselves (nginx, Caddy, sshd on free ports of 127.0.0.1): installing them does not start the
+# system's own service (no web server on port 80, no sshd on port 22 as a side effect), through
+# Debian's policy-rc.d, which both invoke-rc.d and systemd's deb-systemd-invoke honour.
+apt_install_quiet_services() {
+  local who=$1
+  shift
+  local missing sudo policy=/usr/sbin/policy-rc.d
+  mapfile -t missing < <(apt_missing "$@")
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return 0
+  fi
+  if [[ -e $policy ]]; then
+    apt_install "$who" "${missing[@]}" # a policy of the machine's own decides
+    return
+  fi
+  sudo=$(apt_sudo "$who") || return 1
+  printf '#!/bin/sh\n# installing packages for tests: start no service\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  local status=0
+  apt_install "$who" "${missing[@]}" || status=$?
+  $sudo rm -f "$policy"
+  return "$status"
+}
