@@ -140,6 +140,8 @@ interface Sample {
   at: number;
   ms: number;
   ok: boolean;
+  /** why not ok: the status and body, or the error */
+  why?: string;
 }
 
 /** POST /predict at `rate` a second until stopped; each request's start time, latency and outcome. */
@@ -166,15 +168,17 @@ function predictLoad(port: number, rate: number): { stop: () => Promise<Sample[]
             headers: { 'content-type': 'application/json', 'content-length': body.length },
           },
           (res) => {
-            res.resume();
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
             res.on('end', () => {
-              samples.push({ at, ms: performance.now() - at, ok: res.statusCode === 200 });
+              const ok = res.statusCode === 200;
+              samples.push({ at, ms: performance.now() - at, ok, ...(ok ? {} : { why: `${res.statusCode} ${text}` }) });
               resolve();
             });
           },
         );
-        req.on('error', () => {
-          samples.push({ at, ms: performance.now() - at, ok: false });
+        req.on('error', (e) => {
+          samples.push({ at, ms: performance.now() - at, ok: false, why: e.message });
           resolve();
         });
         req.end(body);
@@ -251,7 +255,11 @@ async function rollingUpdate(docker: Docker): Promise<void> {
     );
     const port = deployed.endpointPort!;
 
+    // a warm-up first: the replicas' first requests (imports, connections) are not the steady state
     let load = predictLoad(port, RATE);
+    await new Promise((r) => setTimeout(r, 5000));
+    await load.stop();
+    load = predictLoad(port, RATE);
     await new Promise((r) => setTimeout(r, STEADY_SECONDS * 1000));
     const steady = await load.stop();
 
@@ -268,7 +276,11 @@ async function rollingUpdate(docker: Docker): Promise<void> {
     );
     const updateMs = performance.now() - t0;
     const during = await load.stop();
-    const errors = during.filter((s) => !s.ok).length + steady.filter((s) => !s.ok).length;
+    const failed = [...steady, ...during].filter((s) => !s.ok);
+    const errors = failed.length;
+    if (failed.length > 0) {
+      process.stdout.write(`errors: ${[...new Set(failed.map((s) => s.why))].slice(0, 5).join('; ')}\n`);
+    }
     process.stdout.write(
       `rolling update of 3 model replicas under ${RATE} req/s: ${during.length} requests in ${(updateMs / 1000).toFixed(1)} s, ${errors} errors; now serving ${done.env.MLLAB_MODEL_VERSION_ID === deployed.env.MLLAB_MODEL_VERSION_ID ? 'the old version (not updated!)' : 'the new version'}\n`,
     );
