@@ -9,6 +9,7 @@ import { ApiClient } from '../../src/client/api-client';
 import type { BackendEvent, Project } from '../../src/protocol/api';
 import type { BlobUploadState } from '../../src/protocol/routes/blobs';
 import { makeCertificate } from './certificate';
+import { until } from './experiments-helpers';
 import { raw, tempHome, TEST_TOKEN } from './helpers';
 import { cliAsync } from './process-helpers';
 import { CADDY, NGINX, proxyMissing, startProxy, type ProxySetup, type RunningProxy } from './reverse-proxies';
@@ -16,12 +17,23 @@ import { followEvents, ServedLab, type FollowedEvents } from './served-lab';
 
 type AuditLine = { who: string | null; method: string; path: string; from: string };
 
-function auditOf(home: string): AuditLine[] {
-  return fs
-    .readFileSync(path.join(home, 'logs', 'audit.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as AuditLine);
+/**
+ * The audit log's lines once `ready` holds for them: the lab appends a request's line after its
+ * answer was sent, so a client may read the log before the line is there.
+ */
+function auditOf(home: string, ready: (lines: AuditLine[]) => boolean): Promise<AuditLine[]> {
+  const file = path.join(home, 'logs', 'audit.jsonl');
+  return until('the audit lines', () => {
+    const lines = fs.existsSync(file)
+      ? fs
+          .readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as AuditLine)
+      : [];
+    return ready(lines) ? lines : undefined;
+  });
 }
 
 /** A PUT whose body is sent in two parts: the second only once `between` resolved. */
@@ -149,7 +161,8 @@ for (const setup of [NGINX, CADDY] as ProxySetup[]) {
         headers: { 'x-forwarded-for': '198.51.100.9' },
       });
       assert.strictEqual(direct.status, 201, direct.text);
-      const posts = auditOf(lab.home).filter((l) => l.who === 'max' && l.path === '/api/projects');
+      const mine = (lines: AuditLine[]) => lines.filter((l) => l.who === 'max' && l.path === '/api/projects');
+      const posts = mine(await auditOf(lab.home, (lines) => mine(lines).length >= 2));
       assert.deepStrictEqual(
         posts.map((l) => l.from),
         ['127.0.0.1', '198.51.100.9'],
@@ -221,7 +234,7 @@ describe('mllab serve --trust-proxy: which X-Forwarded-For the lab believes', fu
       });
       assert.strictEqual(res.status, 201, res.text);
       assert.deepStrictEqual(
-        auditOf(lab.home).map((l) => [l.who, l.from]),
+        (await auditOf(lab.home, (lines) => lines.length >= 1)).map((l) => [l.who, l.from]),
         [['owner', '127.0.0.1']],
       );
     } finally {
