@@ -9,12 +9,12 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiClient } from '../src/client/api-client';
 import { EventStream } from '../src/client/event-stream';
+import { SWARM_API as API, swarmManager } from './cluster-manager';
 import { startBackend, tempHome } from './http-bench';
 import { median, report } from './stats';
 
 const IMAGE = 'mllab-test/busybox:1';
 const RUNS = Number(process.env.MLLAB_BENCH_CLUSTER_RUNS ?? 7);
-const API = process.env.MLLAB_SWARM_API ?? 'tcp://127.0.0.1:23750';
 const REGISTRY = process.env.MLLAB_SWARM_REGISTRY ?? '127.0.0.1:5000';
 const COMMAND = ['sleep', '2'];
 const ON_A_WORKER = 'node.role==worker';
@@ -76,17 +76,8 @@ async function cliJob(docker: Docker, image: string, i: number): Promise<{ ms: n
 }
 
 export async function clusterJobsBench(): Promise<void> {
-  const url = new URL(API.replace(/^tcp:/, 'http:'));
-  const docker = new Docker({ host: url.hostname, port: Number(url.port), protocol: 'http' });
-  if (
-    !(await docker.ping().then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    process.stdout.write(
-      `cluster jobs: skipped, no Swarm manager answers at ${API} (bash scripts/test-cluster.sh up)\n`,
-    );
+  const docker = await swarmManager('cluster jobs');
+  if (!docker) {
     return;
   }
   // the lab's URL as the nodes would reach it: the busybox job does not call it

@@ -21,10 +21,10 @@ import { pushToRegistry, splitImage } from '../src/backend/runtime/registry-push
 import { ApiClient } from '../src/client/api-client';
 import type { Service } from '../src/protocol/containers';
 import { labelReach } from '../test/cluster/reach';
+import { SWARM_API as API, swarmManager } from './cluster-manager';
 import { startBackend, tempHome } from './http-bench';
 import { median, percentile, report } from './stats';
 
-const API = process.env.MLLAB_SWARM_API ?? 'tcp://127.0.0.1:23750';
 const REGISTRY = process.env.MLLAB_SWARM_REGISTRY ?? '127.0.0.1:5000';
 const WEB_PORT = Number(process.env.MLLAB_SWARM_WEB_PORT ?? 18080);
 const SKLEARN = 'mllab-test/python-sklearn:1';
@@ -307,17 +307,8 @@ async function rollingUpdate(docker: Docker): Promise<void> {
 }
 
 export async function clusterServicesBench(): Promise<void> {
-  const url = new URL(API.replace(/^tcp:/, 'http:'));
-  const docker = new Docker({ host: url.hostname, port: Number(url.port), protocol: 'http' });
-  if (
-    !(await docker.ping().then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    process.stdout.write(
-      `cluster services: skipped, no Swarm manager answers at ${API} (bash scripts/test-cluster.sh up)\n`,
-    );
+  const docker = await swarmManager('cluster services');
+  if (!docker) {
     return;
   }
   // MLLAB_BENCH_CLUSTER_SERVICES_ONLY=push|update runs one part

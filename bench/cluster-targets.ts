@@ -4,13 +4,12 @@
 // against `docker node ls` by the CLI and against the manager's bare GET /nodes. Needs the test
 // cluster up (MLLAB_SWARM_KEEP=1 bash scripts/run-cluster-tests.sh, or bash scripts/test-cluster.sh up).
 import { spawnSync } from 'child_process';
-import Docker from 'dockerode';
 import { performance } from 'perf_hooks';
+import { SWARM_API as API, swarmManager } from './cluster-manager';
 import { startBackend, tempHome } from './http-bench';
 import { median, report } from './stats';
 
 const RUNS = Number(process.env.MLLAB_BENCH_CLUSTER_RUNS ?? 7);
-const API = process.env.MLLAB_SWARM_API ?? 'tcp://127.0.0.1:23750';
 
 async function timed(fn: () => unknown): Promise<number> {
   const t0 = performance.now();
@@ -26,17 +25,8 @@ function cli(...args: string[]): void {
 }
 
 export async function clusterTargetsBench(): Promise<void> {
-  const url = new URL(API.replace(/^tcp:/, 'http:'));
-  const docker = new Docker({ host: url.hostname, port: Number(url.port), protocol: 'http' });
-  if (
-    !(await docker.ping().then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    process.stdout.write(
-      `cluster targets: skipped, no Swarm manager answers at ${API} (bash scripts/test-cluster.sh up)\n`,
-    );
+  const docker = await swarmManager('cluster targets');
+  if (!docker) {
     return;
   }
   const backend = await startBackend(tempHome());

@@ -1,4 +1,4 @@
-import { Transform, TransformCallback } from 'stream';
+import { Transform, type Readable, type TransformCallback } from 'stream';
 
 /**
  * Strips the 8-byte frame headers of Docker's multiplexed output (non-TTY containers), keeping stdout
@@ -35,4 +35,20 @@ export class DockerDemux extends Transform {
     }
     done();
   }
+}
+
+/**
+ * The plain output of an engine's log answer: a whole body (Buffer) or a stream, demultiplexed. A
+ * reader that goes away (destroys the output) closes the engine's request too: piping alone would
+ * leave it open, following, until the container or service stops.
+ */
+export function demuxed(raw: NodeJS.ReadableStream | Buffer): Readable {
+  const demux = new DockerDemux();
+  if (Buffer.isBuffer(raw)) {
+    demux.end(raw);
+    return demux;
+  }
+  raw.on('error', (e: Error) => demux.destroy(e));
+  demux.once('close', () => (raw as Readable).destroy());
+  return raw.pipe(demux);
 }

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
-import { DockerDemux } from './demux';
+import { demuxed, DockerDemux } from './demux';
 import type { TargetTls } from '../../protocol/targets';
 import { dockerOptions } from './docker-host';
 import { cancelled, imageNotFound, RuntimeError, translate } from './errors';
@@ -239,16 +239,7 @@ export class DockerRuntime implements ContainerRuntime {
       this.callMs,
       signal,
     );
-    const demux = new DockerDemux();
-    if (Buffer.isBuffer(raw)) {
-      demux.end(raw);
-      return demux;
-    }
-    raw.on('error', (e: Error) => demux.destroy(e));
-    // a reader that goes away (destroys the output) closes the engine's request too: piping alone
-    // would leave it open, following, until the container stops
-    demux.once('close', () => (raw as Readable).destroy());
-    return raw.pipe(demux);
+    return demuxed(raw);
   }
 
   async attach(id: string): Promise<Readable> {

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'stream';
 import type { Target } from '../../../protocol/targets';
 import type { Logger } from '../../log';
-import { DockerDemux } from '../../runtime/demux';
+import { demuxed } from '../../runtime/demux';
 import { RuntimeError, translate } from '../../runtime/errors';
 import { LABELS, type ContainerRuntime } from '../../runtime/runtime';
 import type { EngineEnd, EngineObserver, EngineRun, EngineRunInfo, JobEngine, SubmitHooks } from '../engine';
@@ -284,14 +284,7 @@ export class SwarmEngine implements JobEngine {
     const service = this.deps.docker.getService(this.serviceId(ref));
     const options = { stdout: true, stderr: true, follow, timestamps: false } as const;
     const raw = (await service.logs(options as never)) as unknown as Readable | Buffer;
-    const demux = new DockerDemux();
-    if (Buffer.isBuffer(raw)) {
-      demux.end(raw);
-      return demux;
-    }
-    raw.on('error', (e: Error) => demux.destroy(e));
-    demux.once('close', () => raw.destroy());
-    return raw.pipe(demux);
+    return demuxed(raw);
   }
 
   /** Swarm cannot stop a task: the service is removed, which stops its container (SIGTERM, then SIGKILL). */

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'stream';
 import type { Service, ServiceReplica } from '../../../protocol/containers';
-import { DockerDemux } from '../../runtime/demux';
+import { demuxed } from '../../runtime/demux';
 import { translate } from '../../runtime/errors';
 import { LABELS } from '../../runtime/runtime';
 import type { HealthTool, ServiceEngine, ServiceObservation, ServiceRollout } from '../engine';
@@ -282,14 +282,7 @@ export class SwarmServiceEngine implements ServiceEngine {
       logs(o: typeof options): Promise<NodeJS.ReadableStream | Buffer>;
     };
     const raw = await this.call('read the output of the Swarm service', () => service.logs(options));
-    const demux = new DockerDemux();
-    if (Buffer.isBuffer(raw)) {
-      demux.end(raw);
-      return demux;
-    }
-    raw.on('error', (e: Error) => demux.destroy(e));
-    demux.once('close', () => (raw as Readable).destroy());
-    return raw.pipe(demux);
+    return demuxed(raw);
   }
 
   async remove(handle: string): Promise<void> {
