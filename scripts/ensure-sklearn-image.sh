@@ -25,10 +25,8 @@ if [[ -z $MIRROR ]]; then
   exit 1
 fi
 
-if ! command -v debootstrap >/dev/null; then
-  source "$(dirname "$0")/lib/apt.sh"
-  apt_install ensure-sklearn-image debootstrap
-fi
+source "$(dirname "$0")/lib/apt.sh"
+apt_install ensure-sklearn-image debootstrap
 
 root=$(mktemp -d /var/tmp/mllab-sklearn-root.XXXXXX)
 trap '"${sudo[@]}" rm -rf "$root"' EXIT

@@ -2,6 +2,13 @@
 # sudo, waiting for another apt or dpkg process (unattended upgrades at boot, a second install) to
 # release its locks instead of failing at once.
 
+# Debian installs system programs (dockerd, debootstrap, nginx, sshd) into /usr/sbin and /sbin, which
+# a user's PATH (or a clean environment's) may not name: the scripts that source this find them too.
+case ":$PATH:" in
+  *:/usr/sbin:*) ;;
+  *) export PATH="$PATH:/usr/sbin:/sbin" ;;
+esac
+
 # how long to wait for apt's and dpkg's locks, in seconds
 APT_LOCK_WAIT=${MLLAB_APT_LOCK_WAIT:-900}
 

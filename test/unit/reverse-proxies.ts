@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -79,12 +79,30 @@ https://127.0.0.1:${port} {
   args: (_dir, configFile) => ['run', '--config', configFile, '--adapter', 'caddyfile'],
 };
 
+/**
+ * Where the proxy's program is: on PATH, or in the system folders Debian installs servers into
+ * (nginx is /usr/sbin/nginx, which is not on a user's PATH), or undefined.
+ */
+function programPath(setup: ProxySetup): string | undefined {
+  const folders = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'];
+  return folders
+    .filter((f) => f !== '')
+    .map((f) => path.join(f, setup.program))
+    .find((p) => {
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
 /** Why a proxy cannot run here (not installed), or undefined. */
 export function proxyMissing(setup: ProxySetup): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${setup.program}`], { encoding: 'utf8' });
-  return found.status === 0
-    ? undefined
-    : `${setup.program} is not installed (scripts/ensure-system-deps.sh installs it)`;
+  return programPath(setup) === undefined
+    ? `${setup.program} is not installed (scripts/ensure-system-deps.sh installs it)`
+    : undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -114,7 +132,8 @@ export async function startProxy(
   fs.writeFileSync(configFile, setup.config(dir, port, labPort, tls));
   // Caddy keeps its state under HOME and XDG folders: this folder, not the user's
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
-  const child: ChildProcess = spawn(setup.program, setup.args(dir, configFile), { cwd: dir, env, stdio: 'pipe' });
+  const program = programPath(setup) ?? setup.program;
+  const child: ChildProcess = spawn(program, setup.args(dir, configFile), { cwd: dir, env, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
