@@ -97,3 +97,14 @@ export interface EngineRunInfo extends Partial<EngineEnd> {
   /** created, not started yet | running | ended (or on its way out) */
   readonly phase: 'starting' | 'running' | 'ended';
 }
+
+/** An end as the lifecycle records it, from what an engine knows of it (absent fields as null). */
+export function toEnd(w: Partial<EngineEnd>): EngineEnd {
+  return {
+    exitCode: w.exitCode ?? null,
+    failure: w.failure ?? null,
+    startedAt: w.startedAt ?? null,
+    finishedAt: w.finishedAt ?? null,
+    lost: w.lost,
+  };
+}

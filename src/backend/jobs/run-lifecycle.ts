@@ -5,7 +5,7 @@ import { JOB_LIMITS, type JobRun, type JobRunState } from '../../protocol/contai
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import { RuntimeError } from '../runtime/errors';
-import type { EngineEnd, EngineObserver, JobEngine } from './engine';
+import { toEnd, type EngineEnd, type EngineObserver, type JobEngine } from './engine';
 import type { JobRepository, JobRow, RunChanges, RunTrigger } from './repository';
 import { MANUAL_TRIGGER, runLogFile } from './repository';
 import { createRunDirectory, finishRunDirectory, jobBlobsDir } from './run-directory';
@@ -509,14 +509,4 @@ export class JobRunner {
       }
     }
   }
-}
-
-function toEnd(w: Partial<EngineEnd>): EngineEnd {
-  return {
-    exitCode: w.exitCode ?? null,
-    failure: w.failure ?? null,
-    startedAt: w.startedAt ?? null,
-    finishedAt: w.finishedAt ?? null,
-    lost: w.lost,
-  };
 }

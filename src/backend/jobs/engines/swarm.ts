@@ -5,7 +5,15 @@ import type { Logger } from '../../log';
 import { demuxed } from '../../runtime/demux';
 import { RuntimeError, translate } from '../../runtime/errors';
 import { LABELS, type ContainerRuntime } from '../../runtime/runtime';
-import type { EngineEnd, EngineObserver, EngineRun, EngineRunInfo, JobEngine, SubmitHooks } from '../engine';
+import {
+  toEnd,
+  type EngineEnd,
+  type EngineObserver,
+  type EngineRun,
+  type EngineRunInfo,
+  type JobEngine,
+  type SubmitHooks,
+} from '../engine';
 import { CONTAINER_PYTHON, CONTAINER_WORKSPACE } from '../run-directory';
 import { jobImageForCluster } from './job-image';
 import { classifyTask, type NodeStates, type SwarmTask } from './swarm-tasks';
@@ -360,16 +368,6 @@ export class SwarmEngine implements JobEngine {
 const serviceName = (runId: string) => `mllab-job-${runId}`;
 
 const secretFile = (name: string) => ({ Name: name, UID: '0', GID: '0', Mode: 0o444 });
-
-function toEnd(w: Partial<EngineEnd>): EngineEnd {
-  return {
-    exitCode: w.exitCode ?? null,
-    failure: w.failure ?? null,
-    startedAt: w.startedAt ?? null,
-    finishedAt: w.finishedAt ?? null,
-    lost: w.lost,
-  };
-}
 
 function emptyStream(): Readable {
   const s = new PassThrough();
