@@ -323,7 +323,8 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
       const sending = shown.at(-1)!;
       assert.strictEqual(sending.title, 'Sending signals to the lab');
       assert.strictEqual(sending.cancellable, true);
-      assert.match(sending.messages.at(-1) ?? '', /^24 MB of 24 MB, [\d.]+ [KMGT]?B\/s$/);
+      // the rate shows once 250 ms went by: a quiet machine may send the 24 MB sooner
+      assert.match(sending.messages.at(-1) ?? '', /^24 MB of 24 MB(, [\d.]+ [KMGT]?B\/s)?$/);
 
       const out = fs.mkdtempSync(path.join(root, 'fetched-'));
       lab.ui.withProgress = progressUi(1);
