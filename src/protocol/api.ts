@@ -3,6 +3,7 @@ import type { DatasetVersion, OperationProgress } from './datasets';
 import type { Experiment } from './experiments';
 import type { Model } from './models';
 import type { Schedule } from './schedules';
+import type { Sweep } from './sweeps';
 
 /**
  * The one contract between the backend, its clients (extension, CLI, Node client) and later the
@@ -135,6 +136,8 @@ export type BackendEvent =
   | { readonly type: 'imageBuildOutput'; readonly tag: string; readonly line: string }
   /** a target was added or removed, or a project's default target changed (src/backend/targets) */
   | { readonly type: 'targetsChanged' }
+  /** a sweep's state, counts or best trial changed (src/backend/sweeps) */
+  | { readonly type: 'sweepUpdated'; readonly sweep: Sweep }
   | { readonly type: 'shuttingDown'; readonly reason: string };
 
 export type BackendEventType = BackendEvent['type'];
