@@ -3,9 +3,9 @@ import type { JobRow } from './repository';
 
 /**
  * The narrow port between a job run's lifecycle (run-lifecycle.ts) and the engine that runs it: the
- * local Docker Engine (engines/container.ts) or a Swarm cluster (engines/swarm.ts). An engine knows
- * how to start, follow, stop and find again the work of one run; it never writes the run's record:
- * the lifecycle does, once per transition.
+ * local Docker Engine (engines/container.ts), a remote one (engines/remote.ts) or a Swarm cluster
+ * (engines/swarm.ts). An engine knows how to start, follow, stop and find again the work of one run;
+ * it never writes the run's record: the lifecycle does, once per transition.
  */
 export interface JobEngine {
   /** the target's name (`local` for the lab machine's engine) */

@@ -24,12 +24,19 @@ export class RuntimeConnection {
   private connecting: Promise<void> | undefined;
   private current: DockerStatus = { available: false, message: 'Connecting to Docker...' };
   private readonly listeners: ConnectionListener[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     readonly runtime: ContainerRuntime,
     private readonly labels: Readonly<Record<string, string>>,
     private readonly log: Logger,
     private readonly onStatus: (s: DockerStatus) => void = () => {},
+    /**
+     * A ping this often while connected; one that fails counts as the stream's end. For an engine on
+     * another machine, whose event stream may hang without ending when the machine or the network
+     * goes (a local daemon that stops ends its stream at once).
+     */
+    private readonly heartbeatMs?: number,
   ) {}
 
   get status(): DockerStatus {
@@ -109,6 +116,10 @@ export class RuntimeConnection {
     this.log.info(`runtime: connected to ${version}`);
     this.setStatus({ available: true, message: version });
     void sub.ended.then(() => this.lost());
+    if (this.heartbeatMs) {
+      this.heartbeat = setInterval(() => void this.runtime.ping().catch(() => sub.close()), this.heartbeatMs);
+      this.heartbeat.unref();
+    }
     for (const l of this.listeners) {
       try {
         await l.onAvailable();
@@ -120,6 +131,7 @@ export class RuntimeConnection {
 
   private lost(): void {
     this.subscription = undefined;
+    clearInterval(this.heartbeat);
     if (this.closed) {
       return;
     }
@@ -143,6 +155,7 @@ export class RuntimeConnection {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
     this.subscription?.close();
     this.subscription = undefined;
   }

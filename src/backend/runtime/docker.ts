@@ -151,6 +151,7 @@ export class DockerRuntime implements ContainerRuntime {
         HostConfig: {
           Binds: spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
           PortBindings: bindings,
+          ...(spec.network ? { NetworkMode: spec.network } : {}),
           NanoCpus: spec.cpus === null ? undefined : Math.round(spec.cpus * 1e9),
           Memory: spec.memoryBytes ?? undefined,
           RestartPolicy: { Name: spec.restart === 'no' ? '' : spec.restart },

@@ -31,6 +31,8 @@ export interface ContainerSpec {
   readonly restart: RestartPolicy;
   /** "uid:gid" to run as; absent = the image's user */
   readonly user?: string;
+  /** the network: absent = the engine's default bridge; `host` = the machine's own (a job elsewhere reaching the lab) */
+  readonly network?: 'host';
 }
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

@@ -16,7 +16,7 @@ import {
   pythonClientMount,
 } from '../run-directory';
 
-const isMissingImage = (e: unknown) => e instanceof RuntimeError && e.code === 'image_missing';
+export const isMissingImage = (e: unknown) => e instanceof RuntimeError && e.code === 'image_missing';
 
 export interface ContainerEngineDeps {
   readonly home: string;
@@ -149,7 +149,7 @@ export class ContainerEngine implements JobEngine {
 
   async ended(ref: string): Promise<EngineEnd | undefined> {
     const info = await this.runtime.inspect(ref).catch(() => undefined);
-    return info && toEnd(info);
+    return info && containerEnd(info);
   }
 
   async release(ref: string): Promise<void> {
@@ -158,22 +158,28 @@ export class ContainerEngine implements JobEngine {
 
   async list(): Promise<EngineRunInfo[]> {
     const containers = await this.runtime.list(this.labels);
-    return containers.map((c) => ({
-      runId: c.labels[LABELS.id] ?? '',
-      ref: c.id,
-      name: c.name,
-      phase:
-        c.state === 'created'
-          ? 'starting'
-          : c.state === 'running' || c.state === 'restarting' || c.state === 'paused'
-            ? 'running'
-            : 'ended',
-      ...toEnd(c),
-    }));
+    return containers.map((c) => containerRun(c, c.id));
   }
 }
 
-function toEnd(info: ContainerInfo): EngineEnd {
+/** A job's container as the lifecycle lists runs, under the engine's reference `ref`. */
+export function containerRun(c: ContainerInfo, ref: string): EngineRunInfo {
+  return {
+    runId: c.labels[LABELS.id] ?? '',
+    ref,
+    name: c.name,
+    phase:
+      c.state === 'created'
+        ? 'starting'
+        : c.state === 'running' || c.state === 'restarting' || c.state === 'paused'
+          ? 'running'
+          : 'ended',
+    ...containerEnd(c),
+  };
+}
+
+/** How a job's container ended. */
+export function containerEnd(info: ContainerInfo): EngineEnd {
   return {
     exitCode: info.exitCode,
     failure: info.oomKilled ? 'killed: out of memory (raise the memory limit)' : null,

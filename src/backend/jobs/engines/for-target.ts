@@ -1,13 +1,13 @@
 import { LOCAL_TARGET } from '../../../protocol/targets';
 import type { Logger } from '../../log';
 import type { RuntimeConnection } from '../../runtime/connection';
-import { RuntimeError } from '../../runtime/errors';
 import type { TargetRuntimes } from '../../targets/runtimes';
-import type { JobEngine } from '../engine';
+import type { EngineRun, JobEngine } from '../engine';
 import type { RunAccessTokens } from '../run-access';
+import { RemoteEngine } from './remote';
 import { SwarmEngine } from './swarm';
 
-/** Makes the job engine of a target by name: a Swarm cluster's; a plain remote engine says it cannot yet. */
+/** Makes the job engine of a target by name: a Swarm cluster's, or a plain remote engine's. */
 export function jobEngineForTarget(deps: {
   readonly home: string;
   readonly targets: TargetRuntimes;
@@ -18,21 +18,17 @@ export function jobEngineForTarget(deps: {
 }): (name: string) => JobEngine {
   return (name) => {
     const engine = deps.targets.engine(name);
-    if (engine.target.kind !== 'swarm') {
-      throw new RuntimeError(
-        400,
-        'target_kind',
-        `Jobs run on the lab machine or on a Swarm cluster; "${name}" is a single Docker Engine: run the job on "local" or on a swarm target (its target field).`,
-      );
-    }
-    return new SwarmEngine({
+    const common = {
       home: deps.home,
       target: engine.target,
       docker: engine.docker,
       local: deps.local.runtime,
       localDocker: deps.targets.engine(LOCAL_TARGET).docker,
-      access: (run) => deps.access.grant(run),
+      access: (run: EngineRun) => deps.access.grant(run),
       log: deps.log,
-    });
+    };
+    return engine.target.kind === 'swarm'
+      ? new SwarmEngine(common)
+      : new RemoteEngine({ ...common, runtime: engine.runtime });
   };
 }

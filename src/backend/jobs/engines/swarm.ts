@@ -14,8 +14,9 @@ import {
   type JobEngine,
   type SubmitHooks,
 } from '../engine';
-import { CONTAINER_PYTHON, CONTAINER_WORKSPACE } from '../run-directory';
+import { CONTAINER_WORKSPACE } from '../run-directory';
 import { jobImageForCluster } from './job-image';
+import { labEnv } from './lab-env';
 import { classifyTask, type NodeStates, type SwarmTask } from './swarm-tasks';
 
 /** What a run on another machine gets to reach the lab (see jobs/run-access.ts). */
@@ -182,19 +183,10 @@ export class SwarmEngine implements JobEngine {
     const access = await this.deps.access(run);
     const labels = { ...this.labels, [LABELS.project]: run.job.projectId, [LABELS.id]: run.runId };
     const secrets = await this.createSecrets(run.runId, labels, access);
-    const own = spec.env.PYTHONPATH;
-    const env: Record<string, string> = {
-      ...spec.env,
-      PYTHONPATH: own ? `${own}:${CONTAINER_PYTHON}` : CONTAINER_PYTHON,
-      MLLAB_URL: access.url,
-      MLLAB_TOKEN_FILE: `${SECRET_DIR}/${secrets.token}`,
-      ...(secrets.ca ? { MLLAB_CA_FILE: `${SECRET_DIR}/${secrets.ca}` } : {}),
-      MLLAB_JOB: spec.name,
-      MLLAB_JOB_RUN_ID: run.runId,
-      MLLAB_EXPERIMENT_NAME: spec.name,
-      // the project the job belongs to: its experiments go there (mllab.experiment(project=...))
-      MLLAB_PROJECT: run.job.projectId,
-    };
+    const env = labEnv(run, access, {
+      token: `${SECRET_DIR}/${secrets.token}`,
+      ca: secrets.ca ? `${SECRET_DIR}/${secrets.ca}` : null,
+    });
     const nano = (cpus: number | null) => (cpus === null ? undefined : Math.round(cpus * 1e9));
     let id: string;
     try {
