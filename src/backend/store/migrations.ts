@@ -5,6 +5,7 @@ import { listingAsRowsMigration } from './migration-listing-rows';
 import { modelsMigration } from './migration-models';
 import { schedulerMigration } from './migration-scheduler';
 import { targetsMigration } from './migration-targets';
+import { sweepsMigration } from './migration-sweeps';
 
 /**
  * Schema migrations, applied in order. Never edit a released migration: append a new one. Each runs
@@ -144,4 +145,6 @@ export const MIGRATIONS: ReadonlyArray<(tx: WriteTx) => void> = [
   },
   // 13: targets (remote Docker Engines, Swarm managers) and a project's default target (src/backend/targets)
   targetsMigration,
+  // 14: parameter sweeps (src/backend/sweeps)
+  sweepsMigration,
 ];
