@@ -7,8 +7,9 @@ import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import { healthToolOf, imageForTarget } from '../runtime/cluster-image';
 import type { TargetRuntimes } from '../targets/runtimes';
-import type { HealthTool, ServiceObservation } from './engine';
+import type { HealthTool, ServiceEngine, ServiceObservation } from './engine';
 import { ReplicaEndpoint } from './endpoint';
+import { EngineContainersServiceEngine } from './engines/engine-containers';
 import { SwarmServiceEngine } from './engines/swarm';
 import { checkPortFree, probe } from './health';
 import type { ServiceChanges, ServiceRepository } from './repository';
@@ -44,15 +45,16 @@ export function onCluster(s: Pick<ServiceSpec, 'target'>): boolean {
 }
 
 /**
- * Services on Swarm targets: deployed through the target's SwarmServiceEngine with their image
- * pushed to its registry and pinned by digest, followed by looking at their replicas (twice a
+ * Services on the targets of other machines, Swarm clusters (SwarmServiceEngine) and plain remote
+ * engines (EngineContainersServiceEngine), behind the same port: deployed with their image pushed to
+ * the target's registry and pinned by digest (or sent to a plain engine without one), followed by looking at their replicas (twice a
  * second, four times while an update runs), and, when they ask for one, served by the lab at its own
  * endpoint (a ReplicaEndpoint kept to the replicas that are running and healthy). The status says
  * how many replicas run of how many wanted, and what Swarm said when it rolled an update back.
  */
 export class ClusterServices {
   private readonly follows = new Map<string, Follow>();
-  private readonly engines = new Map<string, SwarmServiceEngine>();
+  private readonly engines = new Map<string, ServiceEngine>();
   private readonly pollMs: number;
 
   constructor(private readonly deps: ClusterServicesDeps) {
@@ -68,31 +70,25 @@ export class ClusterServices {
     }
   }
 
-  /** The cluster target a new service of the project runs on, or undefined for the lab's own engine. */
+  /**
+   * The target of another machine a new service of the project runs on (a Swarm cluster, or a plain
+   * remote engine), or undefined for the lab's own engine.
+   */
   clusterTarget(projectId: string, override?: string): Target | undefined {
     const target = this.deps.targets.resolveTarget(projectId, override);
-    if (target.kind === 'swarm') {
-      return target;
-    }
-    if (target.name.toLowerCase() !== LOCAL_TARGET) {
-      throw new ApiError(
-        400,
-        'target_unsupported',
-        `Services run on the lab's own engine or on a Swarm target; "${target.name}" is a single remote engine: deploy it with --target local, or add the engine's swarm as a target.`,
-      );
-    }
-    return undefined;
+    return target.name.toLowerCase() === LOCAL_TARGET ? undefined : target;
   }
 
-  private engine(targetName: string): SwarmServiceEngine {
+  private engine(targetName: string): ServiceEngine {
     const key = targetName.toLowerCase();
     let engine = this.engines.get(key);
     if (!engine) {
-      engine = new SwarmServiceEngine(
-        this.deps.targets.engine(targetName).docker,
-        this.deps.home,
-        this.deps.healthStartSeconds ?? 30,
-      );
+      const { target, docker, runtime } = this.deps.targets.engine(targetName);
+      const startSeconds = this.deps.healthStartSeconds ?? 30;
+      engine =
+        target.kind === 'swarm'
+          ? new SwarmServiceEngine(docker, this.deps.home, startSeconds)
+          : new EngineContainersServiceEngine(target, docker, runtime, this.deps.home, startSeconds);
       this.engines.set(key, engine);
     }
     return engine;
@@ -114,16 +110,24 @@ export class ClusterServices {
       throw new ApiError(
         400,
         'volumes_on_cluster',
-        `A service on the cluster "${target.name}" cannot mount folders of a machine (${spec.volumes[0].hostPath}): its replicas run on other nodes. Put the files into the image, or deploy on the local target.`,
+        `A service on the target "${target.name}" cannot mount folders of a machine (${spec.volumes[0].hostPath}): its replicas run on other machines. Put the files into the image, or deploy on the local target.`,
       );
+    }
+    const engine = this.engine(target.name);
+    if (engine instanceof EngineContainersServiceEngine) {
+      engine.check({ ...spec, replicas: spec.replicas ?? 1 });
     }
     if (spec.endpointPort !== undefined) {
       await checkPortFree({ hostIp: '127.0.0.1', hostPort: spec.endpointPort, containerPort: 0 });
     }
-    const engine = this.engine(target.name);
     const local = this.deps.localDocker();
-    const image = await imageForTarget(local, target, spec.image, (p) =>
-      this.deps.events.publish({ type: 'imagePullProgress', progress: { image: spec.image, ...p } }),
+    const image = await imageForTarget(
+      local,
+      target,
+      spec.image,
+      (p) => this.deps.events.publish({ type: 'imagePullProgress', progress: { image: spec.image, ...p } }),
+      undefined,
+      this.deps.targets.engine(target.name).docker,
     );
     const health: HealthTool = spec.healthPath ? await healthToolOf(local, spec.image) : null;
     const service = await this.deps.repo.insert(projectId, {
@@ -174,7 +178,8 @@ export class ClusterServices {
    */
   async rollout(service: Service, image: string, env: Readonly<Record<string, string>>): Promise<Service> {
     const target = this.deps.targets.target(service.target!);
-    const pinned = await imageForTarget(this.deps.localDocker(), target, image);
+    const engineDocker = this.deps.targets.engine(target.name).docker;
+    const pinned = await imageForTarget(this.deps.localDocker(), target, image, undefined, undefined, engineDocker);
     await this.engine(target.name).update(this.handleOf(service), { image: pinned, env });
     await this.deps.repo.updateSpec(service.id, { image: pinned, env: { ...env } });
     return this.look(service.id);
@@ -226,7 +231,7 @@ export class ClusterServices {
     try {
       const service = this.deps.repo.byId(id);
       if (service?.containerId && f && !f.closed) {
-        const seen = await this.engine(service.target!).observe(service.containerId);
+        const seen = await this.engine(service.target!).observe(service.containerId, service);
         updating = seen.replicas.update?.state.endsWith('updating') ?? false;
         await this.record(service, seen, f);
       }
@@ -243,7 +248,10 @@ export class ClusterServices {
   private async record(service: Service, seen: ServiceObservation, f: Follow): Promise<void> {
     if (seen.missing) {
       f.endpoint?.setReplicas([]);
-      await this.set(service.id, { status: 'exited', reason: 'the Swarm service was removed outside ML Lab' });
+      await this.set(service.id, {
+        status: 'exited',
+        reason: `its ${this.deps.targets.target(service.target!).kind === 'swarm' ? 'Swarm service was' : 'containers were'} removed outside ML Lab`,
+      });
       return;
     }
     let replicas = seen.replicas;

@@ -30,12 +30,14 @@ export interface ServiceRollout {
  * The narrow port a service's engine implements, as jobs have theirs: run a service's workload,
  * observe its replicas, change its scale or roll it to a new image, read its output, remove it.
  * The engine does the placement, restarts and rolling updates; ML Lab records what it reports.
- * `handle` is what `deploy` answered (a Swarm service id).
+ * `handle` is what `deploy` answered (a Swarm service id; the service's id on a plain engine, whose
+ * replicas are containers found by their labels: engines/engine-containers.ts).
  */
 export interface ServiceEngine {
   /** creates the workload of a stored service running `image`; answers its handle */
   deploy(service: Service, image: string, health: HealthTool): Promise<string>;
-  observe(handle: string): Promise<ServiceObservation>;
+  /** `service`: the stored service, for an engine that keeps no desired scale of its own after a restart */
+  observe(handle: string, service?: Service): Promise<ServiceObservation>;
   scale(handle: string, replicas: number): Promise<void>;
   /** starts a rolling update (health-gated, rolled back by the engine when it fails) */
   update(handle: string, rollout: ServiceRollout): Promise<void>;
