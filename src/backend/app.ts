@@ -42,6 +42,9 @@ import { ServiceRepository } from './services/repository';
 import { registerServiceRoutes } from './services/routes';
 import { registerProjectRoutes } from './projects/routes';
 import { Store } from './store/database';
+import { SweepRepository } from './sweeps/repository';
+import { registerSweepRoutes } from './sweeps/routes';
+import { SweepService } from './sweeps/service';
 import { TargetRepository } from './targets/repository';
 import { registerTargetRoutes } from './targets/routes';
 import { TargetRuntimes } from './targets/runtimes';
@@ -125,6 +128,8 @@ export class Backend {
       start: (job, trigger) => runner.run(job, trigger),
     });
     const users = new UserRepository(store, undefined, events);
+    const sweepRepo = new SweepRepository(store);
+    const sweeps = new SweepService({ home: options.home, repo: sweepRepo, events, log: options.log });
     const projects = new ProjectRepository(store, events, [
       datasets,
       experimentRepo,
@@ -133,6 +138,7 @@ export class Backend {
       scheduler.repo,
       models,
       users.members,
+      sweepRepo,
     ]);
     const operations = new Operations();
     const leftovers = blobs.cleanTemp();
@@ -227,9 +233,10 @@ export class Backend {
     // Docker is asked while the routes are set up: a client that attaches finds its status known
     const dockerReady = connection.start(DOCKER_START_WAIT_MS);
     const containers = {
-      busy: () => runner.busy,
+      busy: () => runner.busy || sweeps.busy,
       stop: () => {
         scheduler.stop();
+        sweeps.close();
         connection.close();
         runner.close();
         services.close();
@@ -291,6 +298,7 @@ export class Backend {
     registerSchedulerRoutes(http, projects, scheduler);
     registerTargetRoutes(http, { home: options.home, runtimes: targets, projects, events });
     registerServiceRoutes(http, { projects, services: serviceRepo, manager: services });
+    registerSweepRoutes(http, projects, sweeps);
     registerModelRoutes(http, {
       projects,
       models,
@@ -326,6 +334,7 @@ export class Backend {
       throw e;
     }
     tracker.start();
+    sweeps.start();
     await scheduler.start().catch((e: Error) => options.log.error(`scheduler: starting failed: ${e.message}`));
     backend.armIdleTimer();
     options.log.info(`backend: listening on http://127.0.0.1:${backend.port} for ${options.home}`);

@@ -10,6 +10,7 @@ import { runtimeRoutes as runtime } from '../../protocol/routes/runtime';
 import { schedulerRoutes as scheduler } from '../../protocol/routes/scheduler';
 import { serviceRoutes as services } from '../../protocol/routes/services';
 import { statusRoutes as status } from '../../protocol/routes/status';
+import { sweepRoutes as sweeps } from '../../protocol/routes/sweeps';
 import { targetRoutes as targets } from '../../protocol/routes/targets';
 import { userRoutes as users } from '../../protocol/routes/users';
 
@@ -147,6 +148,14 @@ const RULES: ReadonlyArray<readonly [Route | string, ProjectScope]> = [
   [models.setAlias, inQuery('write')],
   [models.removeAlias, inQuery('write')],
   [models.deploy, inQuery('write')],
+
+  [sweeps.list, inQuery('read')],
+  [sweeps.create, inQuery('write')],
+  [sweeps.get, inQuery('read')],
+  [sweeps.pause, inQuery('write')],
+  [sweeps.resume, inQuery('write')],
+  [sweeps.stop, inQuery('write')],
+  [sweeps.addTrials, inQuery('write')],
 
   // targets are the lab's (adding and removing one is for its admins, checked by the handlers)
   [targets.list, LAB],

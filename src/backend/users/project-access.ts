@@ -171,6 +171,8 @@ export class ProjectAccess implements ProjectGate {
         return event.service.projectId;
       case 'modelChanged':
         return event.model.projectId;
+      case 'sweepUpdated':
+        return event.sweep.projectId;
       case 'datasetVersionDeleted':
       case 'jobDeleted':
       case 'scheduleChanged':
