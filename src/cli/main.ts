@@ -19,6 +19,7 @@ import {
   SCHEDULE_COMMANDS,
   SCHEDULE_USAGE,
   SERVICE_USAGE,
+  SWEEP_USAGE,
   SYNC_USAGE,
   TARGET_USAGE,
   USER_USAGE,
@@ -43,6 +44,7 @@ Usage:
   ${RUN_USAGE}
   ${SYNC_USAGE.split('\n').join('\n  ')}
   ${EXP_USAGE.split('\n').join('\n  ')}
+  ${SWEEP_USAGE.split('\n').join('\n  ')}
   ${JOB_USAGE.split('\n').join('\n  ')}
   ${SCHEDULE_USAGE.split('\n').join('\n  ')}
   ${PIPELINE_USAGE.split('\n').join('\n  ')}
@@ -143,6 +145,8 @@ export async function main(argv: string[]): Promise<number> {
         workdir: { type: 'string' },
         placement: { type: 'string', multiple: true },
         retries: { type: 'string' },
+        parallel: { type: 'string' },
+        trials: { type: 'string' },
         wait: { type: 'boolean', default: false },
         run: { type: 'string' },
         follow: { type: 'boolean', default: false },
@@ -272,6 +276,15 @@ export async function main(argv: string[]): Promise<number> {
         ).runCommand(target(), out, args, { name: values.name, param: values.param, project: values.project });
       case 'sync':
         return await (await import('./sync')).syncCommand(target(), out, args, values.timeout);
+      case 'sweep':
+        return await withClient(target(), async (client) =>
+          (await import('./sweeps')).sweepCommand(client, out, args, {
+            project: values.project,
+            parallel: values.parallel,
+            trials: values.trials,
+            wait: values.wait,
+          }),
+        );
       case 'exp':
         return await withClient(target(), async (client) =>
           (await import('./experiments')).expCommand(client, out, args, {

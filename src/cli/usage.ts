@@ -43,6 +43,13 @@ mllab project member remove PROJECT USER`;
 
 export const RUN_USAGE = 'mllab run [--name N] [--param KEY=VALUE]... [--project P] -- COMMAND [ARG...]';
 
+export const SWEEP_USAGE = `mllab sweep run sweep.yaml [--trials N] [--parallel N] [--wait] [--project P]
+                                       start a parameter sweep (docs/SWEEPS.md); --wait follows it to its end
+mllab sweep list [--project P]
+mllab sweep show ID                    trials, best so far, parameter importances
+mllab sweep pause|resume|stop ID
+mllab sweep add ID N                   run N more trials`;
+
 export const SYNC_USAGE = `mllab sync [--timeout S]               send the runs recorded for a lab over the network that it
                                        does not hold all of yet (from $MLLAB_LOCAL_RUNS)`;
 
