@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import type { TargetTls } from '../../protocol/targets';
 import { RuntimeError } from './errors';
 import { knownHostVerifier } from './known-hosts';
+import { sshDestination } from './ssh-config';
 
 /**
  * dockerode options for a Docker host as people write it (`unix:///var/run/docker.sock`,
@@ -44,18 +45,22 @@ export function dockerOptions(host: string | undefined, tls?: TargetTls | null):
       const tls = url.protocol === 'https:' || url.port === '2376';
       return { host: url.hostname, port: Number(url.port || (tls ? 2376 : 2375)), protocol: tls ? 'https' : 'http' };
     }
-    case 'ssh:':
+    case 'ssh:': {
+      // aliases, user, port, keys and known_hosts as the user's ssh configuration says
+      const ssh = sshDestination(url);
       return {
-        host: url.hostname,
-        port: Number(url.port || 22),
+        host: ssh.host,
+        port: ssh.port,
         protocol: 'ssh',
-        username: decodeURIComponent(url.username) || undefined,
+        username: ssh.username,
         // the host's key is checked against known_hosts, as the ssh command does
         sshOptions: {
-          agent: process.env.SSH_AUTH_SOCK,
-          hostVerifier: knownHostVerifier(url.hostname, Number(url.port || 22)),
+          agent: ssh.agent,
+          ...(ssh.privateKey ? { privateKey: ssh.privateKey } : {}),
+          hostVerifier: knownHostVerifier(ssh.hostKeyName, ssh.port, ssh.knownHostsFiles),
         } as Docker.DockerOptions['sshOptions'],
       };
+    }
     default:
       throw invalidHost(host);
   }

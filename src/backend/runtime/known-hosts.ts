@@ -31,7 +31,7 @@ function namesHost(field: string, name: string): boolean {
 export function knownHostKeys(
   host: string,
   port: number,
-  files = knownHostsFiles(),
+  files: readonly string[] = knownHostsFiles(),
 ): { keys: string[]; revoked: string[] } {
   const name = hostName(host, port);
   const keys: string[] = [];
@@ -58,9 +58,13 @@ export function knownHostKeys(
 }
 
 /** ssh2's `hostVerifier` for an ssh:// engine: its key must be one known_hosts lists for it. */
-export function knownHostVerifier(host: string, port: number): (key: Buffer) => boolean {
+export function knownHostVerifier(
+  host: string,
+  port: number,
+  files: readonly string[] = knownHostsFiles(),
+): (key: Buffer) => boolean {
   return (key) => {
-    const { keys, revoked } = knownHostKeys(host, port);
+    const { keys, revoked } = knownHostKeys(host, port, files);
     const presented = key.toString('base64');
     return keys.includes(presented) && !revoked.includes(presented);
   };
