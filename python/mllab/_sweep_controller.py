@@ -323,6 +323,8 @@ def _hold_lock(sweep_dir: str) -> Optional[int]:
     except OSError:
         os.close(fd)
         return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())  # who runs the sweep, for a person (or a test) to find
     return fd
 
 

@@ -82,7 +82,7 @@ def grid_size(params: Mapping[str, Mapping[str, Any]]) -> int:
 def sampler(optuna: Any, definition: Mapping[str, Any]) -> Any:
     method, seed = definition["method"], definition.get("seed")
     if method == "grid":
-        return optuna.samplers.GridSampler(grid_space(definition["params"]), seed=seed)
+        return _grid_sampler(optuna)(grid_space(definition["params"]), seed=seed)
     if method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if method == "tpe":
@@ -90,6 +90,17 @@ def sampler(optuna: Any, definition: Mapping[str, Any]) -> Any:
     if method == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
     raise MLLabError(f"The method {method!r} is not one of grid, random, tpe, cmaes.", code="invalid_sweep")
+
+
+def _grid_sampler(optuna: Any) -> Any:
+    class GridSampler(optuna.samplers.GridSampler):  # type: ignore[misc,name-defined]
+        """Optuna's GridSampler, whose end of the grid is the controller's to see: its own after_trial
+        calls study.stop(), which Optuna refuses outside study.optimize (the controller asks and tells)."""
+
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            pass
+
+    return GridSampler
 
 
 def pruner(optuna: Any, early_stop: Optional[Mapping[str, Any]]) -> Any:
