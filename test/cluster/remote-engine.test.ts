@@ -1,0 +1,240 @@
+import * as assert from 'assert';
+import Docker from 'dockerode';
+import * as fs from 'fs';
+import * as http from 'http';
+import type * as net from 'net';
+import * as path from 'path';
+import type { ApiClient } from '../../src/client/api-client';
+import type { JobRun, Service } from '../../src/protocol/containers';
+import type { TargetStatus } from '../../src/protocol/targets';
+import { BUSYBOX, readStream, until, waitForRun } from '../unit/docker-helpers';
+import { ServedLab } from '../unit/served-lab';
+import { forwardToLab, freeLoopbackPort, startNestedEngine, swarmLabForward, type NestedEngine } from './fixture';
+
+/** the Python image of the test set-up (python3; the job's image adds ML Lab's client) */
+const PYTHON = 'mllab-test/python-sklearn:1';
+const TARGET = 'big-box';
+const ENDED: JobRun['state'][] = ['succeeded', 'failed', 'stopped'];
+
+function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * Jobs and services on a plain Docker Engine of another machine: one more nested engine started
+ * here (not in the swarm), added as a target over tcp://, used by a lab served over TLS that the
+ * engine's containers reach through the forward of its loopback lab port (fixture.ts). Nothing of
+ * this machine is mounted there: images, the workspace and the Python client travel to it.
+ */
+describe('jobs and services on a remote Docker Engine (real nested engine)', function () {
+  this.timeout(300_000);
+  let engine: NestedEngine;
+  let docker: Docker;
+  let lab: ServedLab;
+  let client: ApiClient;
+  let forward: net.Server;
+  let workspace: string;
+
+  before(async () => {
+    engine = await startNestedEngine(`mllab-remote-engine-${process.pid}`);
+    docker = new Docker({ host: '127.0.0.1', port: engine.apiPort, protocol: 'http' });
+    process.env.MLLAB_LAB_URL = `https://127.0.0.1:${swarmLabForward().port}`;
+    // a replica that never turns healthy counts after 4 s, not after a minute
+    process.env.MLLAB_HEALTH_START_PERIOD_MS = '4000';
+    lab = await ServedLab.start();
+    forward = await forwardToLab(swarmLabForward().gateway, engine.labForwardPort, lab.port);
+    client = lab.client();
+    await client.setActiveProject((await client.createProject('remote engine')).id);
+    const res = await lab.request('POST', '/api/targets', undefined, {
+      body: { name: TARGET, dockerHost: engine.dockerHost },
+    });
+    assert.strictEqual(res.status, 201, res.text);
+    const status = res.json() as TargetStatus;
+    assert.strictEqual(status.target.kind, 'docker');
+    workspace = path.join(lab.root, 'workspace');
+    fs.mkdirSync(path.join(workspace, 'secrets'), { recursive: true });
+    fs.mkdirSync(path.join(workspace, 'logs'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'hello.txt'), 'hello from the workspace\n');
+    fs.writeFileSync(path.join(workspace, 'secrets', 'key.txt'), 'not for the image\n');
+    fs.writeFileSync(path.join(workspace, 'logs', 'old.log'), 'left out\n');
+    fs.writeFileSync(path.join(workspace, 'logs', 'keep.log'), 'kept by an exception\n');
+    // Docker's rules: a folder, a pattern within one folder, an exception under an excluded folder
+    fs.writeFileSync(
+      path.join(workspace, '.dockerignore'),
+      '# not in the image\nsecrets\nlogs/*.log\n!logs/keep.log\n',
+    );
+  });
+
+  after(async () => {
+    delete process.env.MLLAB_LAB_URL;
+    delete process.env.MLLAB_HEALTH_START_PERIOD_MS;
+    for (const s of (await client?.listServices().catch(() => [])) ?? []) {
+      await client.deleteService(s.name).catch(() => undefined);
+    }
+    forward?.close();
+    await lab?.stop();
+    engine?.remove();
+  });
+
+  const job = (name: string, command: string[], extra: Record<string, unknown> = {}) =>
+    client.createJob({ name, image: BUSYBOX, command, target: TARGET, ...extra });
+
+  it('runs a job with its workspace (its .dockerignore honoured) and its token as a file; a failing job says its exit code; a time limit', async () => {
+    await job(
+      'look',
+      [
+        'sh',
+        '-c',
+        'pwd; cat hello.txt; find . -type f | sort; test -s "$MLLAB_TOKEN_FILE" && echo token file; env | grep -c "^MLLAB_TOKEN=" || true',
+      ],
+      { workspace },
+    );
+    await job('fails', ['sh', '-c', 'echo about to fail; exit 3']);
+    await job('slow', ['sleep', '60'], { timeoutSeconds: 2 });
+    const started = await Promise.all(['look', 'fails', 'slow'].map((n) => client.runJob(n)));
+    for (const r of started) {
+      assert.ok(r.containerId?.startsWith(`${TARGET}:`), `${r.state}: ${r.reason ?? ''}`);
+    }
+    const [look, fails, slow] = await Promise.all(started.map((r) => waitForRun(client, r.id, ENDED, 120_000)));
+    const log = await readStream(await client.jobRunLogs(look.id));
+    assert.strictEqual(look.state, 'succeeded', `${look.reason ?? ''}\n${log}`);
+    assert.strictEqual(
+      log,
+      [
+        '/workspace',
+        'hello from the workspace',
+        './.dockerignore',
+        './hello.txt',
+        './logs/keep.log',
+        'token file',
+        '0', // the token is not in the environment
+        '',
+      ].join('\n'),
+    );
+    assert.deepStrictEqual([fails.state, fails.exitCode, fails.reason], ['failed', 3, 'exited with code 3']);
+    assert.match(await readStream(await client.jobRunLogs(fails.id)), /about to fail/);
+    assert.deepStrictEqual([slow.state, slow.reason], ['failed', 'timed out after 2 s']);
+    // the engine keeps nothing of an ended run: its container and the image made for its workspace
+    const left = await until(async () => {
+      const c = await docker.listContainers({ all: true, filters: { label: [`dev.mllab.home=${lab.home}`] } });
+      return c.length === 0 ? c : undefined;
+    });
+    assert.deepStrictEqual(left, []);
+    const images = (await docker.listImages()).flatMap((i) => i.RepoTags ?? []);
+    assert.deepStrictEqual(
+      images.filter((t) => t.startsWith('mllab-job/look:')),
+      [],
+    );
+  });
+
+  it('runs a Python job that reads a dataset through the lab and records its experiment there', async () => {
+    const csv = path.join(lab.root, 'iris.csv');
+    fs.writeFileSync(csv, 'a,b\n1,2\n3,4\n5,6\n');
+    await client.addDataset({ path: csv, name: 'iris' });
+    const script = [
+      'import mllab, os',
+      'project = os.environ["MLLAB_PROJECT"]',
+      'rows = open(mllab.dataset("iris", project=project)).read().splitlines()',
+      'with mllab.experiment("remote-train", project=project) as e:',
+      '    e.log_metric("rows", len(rows) - 1)',
+      'print("read", len(rows) - 1, "rows", flush=True)',
+    ].join('\n');
+    await client.createJob({ name: 'train', image: PYTHON, command: ['python3', '-c', script], target: TARGET });
+    const run = await waitForRun(client, (await client.runJob('train')).id, ENDED, 240_000);
+    const log = await readStream(await client.jobRunLogs(run.id));
+    assert.strictEqual(run.state, 'succeeded', `${run.reason ?? ''}\n${log}`);
+    assert.match(log, /read 3 rows/);
+    const experiment = await until(async () => {
+      const e = (await client.listExperiments()).find((x) => x.name === 'remote-train' && x.metrics.length > 0);
+      return e?.status === 'completed' ? e : undefined;
+    }, 60_000);
+    assert.deepStrictEqual(
+      experiment.metrics.map((m) => [m.key, m.last]),
+      [['rows', 3]],
+    );
+  });
+
+  it('makes the runs of an engine that stops answering lost, naming the target, and records their end once it answers again', async () => {
+    await job('long', ['sleep', '300']);
+    const started = await client.runJob('long');
+    await waitForRun(client, started.id, ['running'], 60_000);
+    engine.stop();
+    let lost: JobRun;
+    try {
+      lost = await waitForRun(client, started.id, ['unknown'], 60_000);
+      // new runs are refused in words while it does not answer
+      await assert.rejects(client.runJob('long'), /The target "big-box" does not answer/);
+    } finally {
+      await engine.start();
+    }
+    assert.match(lost.reason ?? '', /The target "big-box" stopped answering/);
+    // the engine is back: the container was stopped with its machine, and the run ends
+    const ended = await waitForRun(client, started.id, ENDED, 90_000);
+    assert.strictEqual(ended.state, 'failed');
+    assert.match(ended.reason ?? '', /exited with code \d+/);
+  });
+
+  it('deploys a service that answers through the lab: its health, logs, stop and start, restart, one replica per published port, removal', async () => {
+    const endpointPort = await freeLoopbackPort();
+    const waitFor = (what: string, test: (s: Service) => boolean) => {
+      let last: Service | undefined;
+      return until(
+        async () => {
+          last = await client.getService('web');
+          return test(last) ? last : undefined;
+        },
+        90_000,
+        what,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}: ${last?.status} ${last?.reason ?? ''} ${JSON.stringify(last?.replicaStatus)}`);
+      });
+    };
+    await assert.rejects(
+      client.deployService({ name: 'two', image: BUSYBOX, target: TARGET, replicas: 2, ports: ['8080:8080'] }),
+      /publishes the port 8080 once/,
+    );
+    const deployed = await client.deployService({
+      name: 'web',
+      image: BUSYBOX,
+      target: TARGET,
+      ports: ['8080:8080'],
+      healthPath: '/health',
+      endpointPort,
+      command: [
+        'sh',
+        '-c',
+        'mkdir -p /www && echo remote > /www/index.html && echo ok > /www/health && echo serving && exec httpd -f -p 8080 -h /www',
+      ],
+    });
+    assert.strictEqual(deployed.target, TARGET);
+    const healthy = await waitFor('healthy', (s) => s.status === 'healthy');
+    assert.deepStrictEqual(
+      healthy.replicaStatus?.replicas.map((r) => [r.node, r.state, r.address]),
+      [[TARGET, 'running', `127.0.0.1:${engine.webPort}`]],
+    );
+    const page = await get(endpointPort, '/');
+    assert.deepStrictEqual([page.status, page.body], [200, 'remote\n']);
+    assert.match(await readStream(await client.serviceLogs('web')), /serving/);
+
+    await client.serviceAction('web', 'stop');
+    await waitFor('stopped', (s) => s.status === 'stopped');
+    await client.serviceAction('web', 'start');
+    await waitFor('healthy again', (s) => s.status === 'healthy');
+    assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
+    await client.serviceAction('web', 'restart');
+    await waitFor('healthy after the restart', (s) => s.status === 'healthy');
+    assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
+
+    await client.deleteService('web');
+    const left = await docker.listContainers({ all: true, filters: { label: [`dev.mllab.id=${deployed.id}`] } });
+    assert.deepStrictEqual(left, []);
+  });
+});
