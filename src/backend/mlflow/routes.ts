@@ -14,17 +14,18 @@ import type { ProjectRepository } from '../projects/repository';
 import type { Store } from '../store/database';
 import { ApiError } from '../errors';
 import { registerArtifactRoutes, listRunArtifacts } from './artifacts';
-import { invalid, MlflowError, missing } from './errors';
+import { invalid, MlflowError } from './errors';
 import { MlflowExperiments, notFoundExperiment } from './experiments';
 import { offsetOf, pageToken } from './page-token';
 import { registerRegistryEndpoints } from './registry';
 import { lastTimes, mlflowValue, toMlflowRun } from './run-reader';
 import { DELETED_TAG, labStatus, MlflowRunWriter, notFoundRun } from './run-writer';
 import { RunsView } from './runs-view';
+import { ScannedBatch, scanMetricBatch } from './batch-scanner';
 import { endpoint, mlflowErrors, notImplemented, plainJsonBodies } from './scope';
 import { searchExperiments } from './search-experiments';
 import { maxResultsOf, searchRuns, viewTypeOf } from './search-runs';
-import { checkKey, int64, type Input, list, runIdOf, tagsOf, text } from './values';
+import { checkKey, int64, type Input, list, metricEvent, runIdOf, tagsOf, text } from './values';
 
 export interface MlflowDeps {
   readonly home: string;
@@ -35,31 +36,6 @@ export interface MlflowDeps {
   readonly models: ModelRepository;
   readonly blobs: BlobStore;
   readonly log: Logger;
-}
-
-type MetricEvent = Extract<RunEvent, { k: 'm' }>;
-
-/** A metric point of MLflow (value, timestamp, step 0 when absent) as an event line of the run. */
-function metricEvent(m: Input): MetricEvent {
-  const key = checkKey(m.key, 'Metric');
-  const raw = m.value;
-  let v: MetricEvent['v'];
-  if (typeof raw === 'number') {
-    v = raw;
-  } else if (raw === 'NaN' || raw === 'Infinity' || raw === '-Infinity') {
-    v = raw;
-  } else if (typeof raw === 'string' && raw !== '' && Number.isFinite(Number(raw))) {
-    v = Number(raw);
-  } else if (raw === undefined || raw === null) {
-    throw missing('value');
-  } else {
-    throw invalid(
-      `Got invalid value ${JSON.stringify(raw).slice(0, 100)} for metric '${key}' (timestamp=${String(m.timestamp)}). Please specify value as a valid double (64-bit floating point)`,
-    );
-  }
-  const t = int64(m, 'timestamp', true)!;
-  const s = int64(m, 'step') ?? 0;
-  return { k: 'm', key, v, s, t };
 }
 
 /**
@@ -83,31 +59,37 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
     request: FastifyRequest,
     project: Project,
     need: ProjectNeed,
-    hidden = notFoundExperiment(project.id),
+    hidden: () => Error = () => notFoundExperiment(project.id),
   ) => {
     try {
       checkNamedProject(request, project.id, need);
     } catch (e) {
-      throw e instanceof ApiError && e.statusCode === 404 ? hidden : e;
+      throw e instanceof ApiError && e.statusCode === 404 ? hidden() : e;
     }
   };
   const experimentOf = (request: FastifyRequest, input: Input, need: ProjectNeed): Project => {
     const id = text(input, 'experiment_id', { required: true, max: 100 });
     const project = experiments.projectOf(id);
-    check(request, project, need, notFoundExperiment(id));
+    check(request, project, need, () => notFoundExperiment(id));
     return project;
+  };
+  /**
+   * The project of a run: the store's once the ingest has the run, else the one its run.json names
+   * (an id or a name), else the active one.
+   */
+  const projectOfRun = (id: string): Project => {
+    const named = view.projectOf(id, () => projects.activeId());
+    try {
+      return projects.resolve(named);
+    } catch {
+      throw notFoundRun(id);
+    }
   };
   /** The run of a request, checked against the user's role in its project. */
   const runOf = (request: FastifyRequest, input: Input, need: ProjectNeed): { id: string; project: Project } => {
     const id = runIdOf(input);
-    const projectId = view.projectOf(id, projects.activeId());
-    let project: Project;
-    try {
-      project = projects.resolve(projectId);
-    } catch {
-      throw notFoundRun(id);
-    }
-    check(request, project, need, notFoundRun(id));
+    const project = projectOfRun(id);
+    check(request, project, need, () => notFoundRun(id));
     return { id, project };
   };
   /** A run that may change: active (not deleted through MLflow) in an active experiment. */
@@ -160,7 +142,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
         endpoint(scope, 'GET', '/experiments/get-by-name', async (input, request) => {
           const name = text(input, 'experiment_name', { required: true, max: MLFLOW_LIMITS.nameChars });
           const project = experiments.byName(name);
-          check(request, project, 'read', experiments.notFoundName(name));
+          check(request, project, 'read', () => experiments.notFoundName(name));
           return { experiment: experiments.toMlflow(project) };
         });
         const search = async (input: Input, request: FastifyRequest) =>
@@ -214,7 +196,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           const given = text(input, 'experiment_id', { max: 100 });
           const project =
             given === undefined || given === '0' ? await experiments.defaultProject() : experiments.projectOf(given);
-          check(request, project, 'write', notFoundExperiment(given ?? '0'));
+          check(request, project, 'write', () => notFoundExperiment(given ?? '0'));
           experiments.checkActive(project);
           const tags = new Map(
             tagsOf(input.tags, 'Tag', MLFLOW_LIMITS.tagValueChars, MLFLOW_LIMITS.paramsTagsPerBatch).map((t) => [
@@ -312,44 +294,54 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           });
           return {};
         });
-        endpoint(scope, 'POST', '/runs/log-batch', async (input, request) => {
-          const metrics = Array.isArray(input.metrics) ? (input.metrics as unknown[]) : [];
-          const rawParams = Array.isArray(input.params) ? (input.params as unknown[]) : [];
-          const rawTags = Array.isArray(input.tags) ? (input.tags as unknown[]) : [];
-          if (metrics.length > MLFLOW_LIMITS.metricsPerBatch) {
-            throw invalid(
-              `A batch logging request can contain at most ${MLFLOW_LIMITS.metricsPerBatch} metrics. Got ${metrics.length} metrics. Please split up metrics across multiple requests and try again.`,
-            );
-          }
-          if (
-            rawParams.length > MLFLOW_LIMITS.paramsTagsPerBatch ||
-            rawTags.length > MLFLOW_LIMITS.paramsTagsPerBatch
-          ) {
-            const [what, n] =
-              rawParams.length > MLFLOW_LIMITS.paramsTagsPerBatch
-                ? ['params', rawParams.length]
-                : ['tags', rawTags.length];
-            throw invalid(
-              `A batch logging request can contain at most ${MLFLOW_LIMITS.paramsTagsPerBatch} ${what}. Got ${n} ${what}. Please split up ${what} across multiple requests and try again.`,
-            );
-          }
-          const total = metrics.length + rawParams.length + rawTags.length;
-          if (total > MLFLOW_LIMITS.entitiesPerBatch) {
-            throw invalid(
-              `A batch logging request can contain at most ${MLFLOW_LIMITS.entitiesPerBatch} total metrics, params, and tags. Got ${total}. Please split up the data across multiple requests and try again.`,
-            );
-          }
-          const { id } = writableRun(request, input);
-          const points = metrics.map((m) => metricEvent((m ?? {}) as Input));
-          const params = tagsOf(rawParams, 'Param', MLFLOW_LIMITS.paramValueChars, MLFLOW_LIMITS.paramsTagsPerBatch);
-          const tags = tagsOf(rawTags, 'Tag', MLFLOW_LIMITS.tagValueChars, MLFLOW_LIMITS.paramsTagsPerBatch);
-          const t = Date.now();
-          await writer.append(id, () => [
-            ...paramEvents(id, params, t),
-            ...tags.map((tag): RunEvent => ({ k: 'tag', key: tag.key, v: tag.value, t })),
-            ...points,
-          ]);
-          return {};
+        // log-batch reads its commonest bodies without JSON.parse (batch-scanner.ts)
+        void scope.register(async (batchScope) => {
+          plainJsonBodies(batchScope, scanMetricBatch);
+          endpoint(batchScope, 'POST', '/runs/log-batch', async (input, request) => {
+            if (input instanceof ScannedBatch) {
+              // the plain shape, already checked and turned into lines
+              const { id } = writableRun(request, input);
+              await writer.appendLines(id, input.lines);
+              return {};
+            }
+            const metrics = Array.isArray(input.metrics) ? (input.metrics as unknown[]) : [];
+            const rawParams = Array.isArray(input.params) ? (input.params as unknown[]) : [];
+            const rawTags = Array.isArray(input.tags) ? (input.tags as unknown[]) : [];
+            if (metrics.length > MLFLOW_LIMITS.metricsPerBatch) {
+              throw invalid(
+                `A batch logging request can contain at most ${MLFLOW_LIMITS.metricsPerBatch} metrics. Got ${metrics.length} metrics. Please split up metrics across multiple requests and try again.`,
+              );
+            }
+            if (
+              rawParams.length > MLFLOW_LIMITS.paramsTagsPerBatch ||
+              rawTags.length > MLFLOW_LIMITS.paramsTagsPerBatch
+            ) {
+              const [what, n] =
+                rawParams.length > MLFLOW_LIMITS.paramsTagsPerBatch
+                  ? ['params', rawParams.length]
+                  : ['tags', rawTags.length];
+              throw invalid(
+                `A batch logging request can contain at most ${MLFLOW_LIMITS.paramsTagsPerBatch} ${what}. Got ${n} ${what}. Please split up ${what} across multiple requests and try again.`,
+              );
+            }
+            const total = metrics.length + rawParams.length + rawTags.length;
+            if (total > MLFLOW_LIMITS.entitiesPerBatch) {
+              throw invalid(
+                `A batch logging request can contain at most ${MLFLOW_LIMITS.entitiesPerBatch} total metrics, params, and tags. Got ${total}. Please split up the data across multiple requests and try again.`,
+              );
+            }
+            const { id } = writableRun(request, input);
+            const points = metrics.map((m) => metricEvent((m ?? {}) as Input));
+            const params = tagsOf(rawParams, 'Param', MLFLOW_LIMITS.paramValueChars, MLFLOW_LIMITS.paramsTagsPerBatch);
+            const tags = tagsOf(rawTags, 'Tag', MLFLOW_LIMITS.tagValueChars, MLFLOW_LIMITS.paramsTagsPerBatch);
+            const t = Date.now();
+            await writer.append(id, () => [
+              ...paramEvents(id, params, t),
+              ...tags.map((tag): RunEvent => ({ k: 'tag', key: tag.key, v: tag.value, t })),
+              ...points,
+            ]);
+            return {};
+          });
         });
         endpoint(scope, 'POST', '/runs/log-inputs', async (input, request) => {
           const { id } = writableRun(request, input);
@@ -393,7 +385,7 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
           const ids = list(input, 'experiment_ids', 1000).map((v) => String(v));
           const projectsOf = ids.map((eid) => {
             const project = experiments.projectOf(eid);
-            check(request, project, 'read', notFoundExperiment(eid));
+            check(request, project, 'read', () => notFoundExperiment(eid));
             return project;
           });
           await view.caughtUp();
@@ -467,8 +459,8 @@ export function registerMlflowRoutes(app: FastifyInstance, deps: MlflowDeps): vo
       log,
       writer,
       runProject: (request, runId, need) => {
-        const project = projects.resolve(view.projectOf(runId, projects.activeId()));
-        check(request, project, need, notFoundRun(runId));
+        const project = projectOfRun(runId);
+        check(request, project, need, () => notFoundRun(runId));
         if (need !== 'read') {
           experiments.checkActive(project);
         }

@@ -117,6 +117,13 @@ export class MlflowRunWriter {
     });
   }
 
+  /** Appends metric lines already checked (log-batch's fast path): no params or tags among them. */
+  async appendLines(id: string, lines: Buffer): Promise<void> {
+    await this.locks.run(id, async () => {
+      await this.appendLocked(this.load(id), [], lines);
+    });
+  }
+
   /** Rewrites run.json (status, end, name), then appends `events` (a status line, a tag). */
   async update(id: string, change: (m: RunManifest) => RunManifest, events: RunEvent[]): Promise<void> {
     await this.locks.run(id, async () => {
@@ -137,12 +144,16 @@ export class MlflowRunWriter {
     return this.load(id);
   }
 
-  private async appendLocked(run: OpenRun, events: readonly RunEvent[]): Promise<void> {
-    if (events.length === 0) {
+  /** Appends `events` (as `text`, their lines, when given), and keeps the params and tags among them. */
+  private async appendLocked(
+    run: OpenRun,
+    events: readonly RunEvent[],
+    lines: Buffer = Buffer.from(linesOf(events)),
+  ): Promise<void> {
+    if (lines.length === 0) {
       return;
     }
     await this.revive(run);
-    const lines = Buffer.from(events.map(lineOf).join(''));
     const size = fs.lstatSync(`${run.dir}/events.jsonl`, { throwIfNoEntry: false })?.size ?? 0;
     const answer = await appendEvents(run.dir, size, lines, this.appends);
     if ('error' in answer && answer.error) {
@@ -218,15 +229,27 @@ export class MlflowRunWriter {
 }
 
 /**
- * The line of an event: a metric point written field by field (a log-batch is 1,000 of them; its key
- * through JSON.stringify, its numbers as they are, NaN and infinities already strings), others as JSON.
+ * The lines of events: a metric point written field by field (a log-batch is 1,000 of them; its key
+ * through JSON.stringify once per distinct key of the batch, its numbers as they are, NaN and
+ * infinities already strings), others as JSON.
  */
-function lineOf(e: RunEvent): string {
-  if (e.k === 'm') {
-    const v = typeof e.v === 'number' ? String(e.v) : `"${e.v}"`;
-    return `{"k":"m","key":${JSON.stringify(e.key)},"v":${v},"s":${e.s},"t":${e.t}}\n`;
+export function linesOf(events: readonly RunEvent[]): string {
+  const keys = new Map<string, string>();
+  let text = '';
+  for (const e of events) {
+    if (e.k === 'm') {
+      let key = keys.get(e.key);
+      if (key === undefined) {
+        key = JSON.stringify(e.key);
+        keys.set(e.key, key);
+      }
+      const v = typeof e.v === 'number' ? String(e.v) : `"${e.v}"`;
+      text += `{"k":"m","key":${key},"v":${v},"s":${e.s},"t":${e.t}}\n`;
+    } else {
+      text += `${JSON.stringify(e)}\n`;
+    }
   }
-  return `${JSON.stringify(e)}\n`;
+  return text;
 }
 
 /** Reads the params and tags of a run's events.jsonl (whole lines, at most SCAN_BYTES). */

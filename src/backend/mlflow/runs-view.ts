@@ -6,6 +6,8 @@ import { notFoundRun, type MlflowRunWriter } from './run-writer';
 /** How long a read waits at most for the ingest to take what this API wrote before it. */
 const CATCH_UP_MS = 10_000;
 const CATCH_UP_POLL_MS = 5;
+/** Runs whose project is remembered (a run never changes project; the oldest are looked up again). */
+const KNOWN_PROJECTS = 4096;
 
 /**
  * The lab's runs as MLflow's reads see them: from the store the ingest fills (the experiment list,
@@ -14,6 +16,8 @@ const CATCH_UP_POLL_MS = 5;
  */
 export class RunsView {
   private readonly parsed = new WeakMap<Buffer, Experiment[]>();
+  /** run id -> its project in the store: each log call names its run, and a query costs ~0.4 ms */
+  private readonly projects = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -65,15 +69,24 @@ export class RunsView {
   }
 
   /** The project of a run: the store's, else (not ingested yet) the one its run.json names. */
-  projectOf(id: string, activeId: string | null): string {
+  projectOf(id: string, activeId: () => string | null): string {
+    const known = this.projects.get(id);
+    if (known !== undefined) {
+      return known;
+    }
     const row = this.store.get('SELECT project_id FROM experiments WHERE id = ?', [id]);
     if (row) {
-      return String(row.project_id);
+      const project = String(row.project_id);
+      this.projects.set(id, project);
+      if (this.projects.size > KNOWN_PROJECTS) {
+        this.projects.delete(this.projects.keys().next().value!);
+      }
+      return project;
     }
-    const named = this.writer.state(id).manifest.project;
-    if (named === null && activeId === null) {
+    const named = this.writer.state(id).manifest.project ?? activeId();
+    if (named === null) {
       throw notFoundRun(id);
     }
-    return named ?? activeId!;
+    return named;
   }
 }

@@ -1,3 +1,4 @@
+import type { RunEvent } from '../../protocol/experiments';
 import { MLFLOW_LIMITS, type MlflowTag } from '../../protocol/mlflow';
 import { invalid, missing, MlflowError } from './errors';
 
@@ -126,4 +127,30 @@ export function tagsOf(value: unknown, what: 'Tag' | 'Param', maxValue: number, 
     }
     return { key, value: text };
   });
+}
+
+type MetricEvent = Extract<RunEvent, { k: 'm' }>;
+
+/** A metric point of MLflow (value, timestamp, step 0 when absent) as an event line of the run. */
+export function metricEvent(m: Input): MetricEvent {
+  const key = checkKey(m.key, 'Metric');
+  const raw = m.value;
+  let v: MetricEvent['v'];
+  if (typeof raw === 'number') {
+    // 1e999 parses to Infinity: kept as the text the lab writes for it (a bare Infinity is not JSON)
+    v = Number.isFinite(raw) ? raw : raw > 0 ? 'Infinity' : '-Infinity';
+  } else if (raw === 'NaN' || raw === 'Infinity' || raw === '-Infinity') {
+    v = raw;
+  } else if (typeof raw === 'string' && raw !== '' && Number.isFinite(Number(raw))) {
+    v = Number(raw);
+  } else if (raw === undefined || raw === null) {
+    throw missing('value');
+  } else {
+    throw invalid(
+      `Got invalid value ${JSON.stringify(raw).slice(0, 100)} for metric '${key}' (timestamp=${String(m.timestamp)}). Please specify value as a valid double (64-bit floating point)`,
+    );
+  }
+  const t = int64(m, 'timestamp', true)!;
+  const s = int64(m, 'step') ?? 0;
+  return { k: 'm', key, v, s, t };
 }

@@ -17,6 +17,11 @@ function toProject(row: Row): Project {
   };
 }
 
+/** SQLite's NOCASE: only ASCII letters fold. */
+function noCase(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
 function validName(name: string): string {
   const problem = checkName('project', name);
   if (problem) {
@@ -39,6 +44,9 @@ export interface ProjectOwned {
  * `now` is injected so tests can control time.
  */
 export class ProjectRepository {
+  /** the projects by id, read once per change of the table: nearly every request resolves one */
+  private byId: Map<string, Project> | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly events: EventBus,
@@ -51,24 +59,29 @@ export class ProjectRepository {
   }
 
   get(id: string): Project {
-    const row = this.store.get('SELECT * FROM projects WHERE id = ?', [id]);
-    if (!row) {
+    const project = this.projects().get(id);
+    if (!project) {
       throw notFound('project', id);
     }
-    return toProject(row);
+    return { ...project };
   }
 
-  /** Finds a project by id, or by name (case-insensitive) as people type it in a terminal. */
+  /** Finds a project by id, or by name (case-insensitive as SQLite's NOCASE) as people type it in a terminal. */
   resolve(idOrName: string): Project {
-    const row = this.store.get('SELECT * FROM projects WHERE id = ? OR name = ? COLLATE NOCASE', [idOrName, idOrName]);
-    if (!row) {
+    const projects = this.projects();
+    let project = projects.get(idOrName);
+    if (!project) {
+      const name = noCase(idOrName);
+      project = [...projects.values()].find((p) => noCase(p.name) === name);
+    }
+    if (!project) {
       throw new ApiError(
         404,
         'not_found',
         `No project is called or has the id "${idOrName}": list them with "mllab project list".`,
       );
     }
-    return toProject(row);
+    return { ...project };
   }
 
   /** The project named by id or name, or the active one when none is named. */
@@ -100,7 +113,7 @@ export class ProjectRepository {
     validName(name);
     const time = this.now().toISOString();
     const project: Project = { id: randomUUID(), name, description, createdAt: time, updatedAt: time };
-    const becameActive = await this.store.write((tx) => {
+    const becameActive = await this.writeProjects((tx) => {
       this.assertNameFree(name, undefined);
       tx.run('INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
         project.id,
@@ -127,7 +140,7 @@ export class ProjectRepository {
     const name = changes.name === undefined ? current.name : validName(changes.name);
     const description = changes.description ?? current.description;
     const updatedAt = this.now().toISOString();
-    await this.store.write((tx) => {
+    await this.writeProjects((tx) => {
       this.assertNameFree(name, id);
       tx.run('UPDATE projects SET name = ?, description = ?, updated_at = ? WHERE id = ?', [
         name,
@@ -145,7 +158,7 @@ export class ProjectRepository {
   async delete(id: string): Promise<boolean> {
     this.get(id);
     const wasActive = this.activeId() === id;
-    const afterCommit = await this.store.write((tx) => {
+    const afterCommit = await this.writeProjects((tx) => {
       const cleanups = this.owned.map((o) => o.deleteAll(tx, id));
       tx.run('DELETE FROM projects WHERE id = ?', [id]);
       if (wasActive) {
@@ -181,6 +194,31 @@ export class ProjectRepository {
       }
     });
     this.events.publish({ type: 'activeProjectChanged', projectId: id });
+  }
+
+  /** A write of the projects table: what was read of it is read again (after a rollback too). */
+  private async writeProjects<T>(fn: (tx: WriteTx) => T): Promise<T> {
+    try {
+      return await this.store.write((tx) => {
+        this.byId = undefined;
+        return fn(tx);
+      });
+    } finally {
+      this.byId = undefined;
+    }
+  }
+
+  /** The projects table, read when it changed since the last read. */
+  private projects(): Map<string, Project> {
+    if (!this.byId) {
+      this.byId = new Map(
+        this.store.all('SELECT * FROM projects').map((row) => {
+          const project = toProject(row);
+          return [project.id, project];
+        }),
+      );
+    }
+    return this.byId;
   }
 
   private assertNameFree(name: string, exceptId: string | undefined): void {
