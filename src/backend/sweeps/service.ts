@@ -167,20 +167,30 @@ export class SweepService {
 
   private exited(id: string, code: number | null): void {
     this.controllers.delete(id);
+    if (this.closed) {
+      return; // the backend stops: the next start starts it again
+    }
     const record = this.deps.repo.byId(id);
-    if (this.closed || !record) {
+    if (!record) {
       return;
     }
     const status = readStatus(this.deps.home, id);
-    if (status?.state === 'finished' || status?.state === 'failed') {
+    const ended = status?.trials.filter((t) => t.state !== 'running').length ?? 0;
+    // trials added, or resumed, while it was ending: the controller goes on
+    const more = record.state === 'running' && ended < record.definition.trials;
+    if ((status?.state === 'finished' && !more) || status?.state === 'failed') {
       if (record.state === 'running' || record.state === 'paused') {
         void this.ended(id, status.state, status.message);
       }
       return;
     }
-    if (record.state !== 'running' || (status?.state === 'paused' && code === 0)) {
+    if (record.state !== 'running') {
       this.publish(record);
       return; // paused or stopped as asked
+    }
+    if (code === 0 && status?.state !== 'running') {
+      this.launch(record); // it ended on an earlier ask (pause, stop, its last trial) that a later one undid
+      return;
     }
     // ended while it should run (killed, crashed): started again, unless that keeps happening
     const now = Date.now();
@@ -198,7 +208,7 @@ export class SweepService {
     this.deps.log.warn(`sweeps: the controller of ${id} exited with code ${code}; starting it again`);
     setTimeout(
       () => {
-        const current = this.deps.repo.byId(id);
+        const current = this.closed ? undefined : this.deps.repo.byId(id);
         if (current && current.state === 'running') {
           this.launch(current);
         }
