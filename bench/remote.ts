@@ -532,6 +532,32 @@ async function datasetFigures(lab: Lab): Promise<void> {
       'curl -o of the same route into a file',
     );
     report("  the client's CPU time for it (user + system)", downloadCpu, curlDownload.cpuMs, 'ms', "curl's");
+    // the floor of any client in Node: the same bytes received over the same TLS and thrown away (no
+    // hash, no file), against curl writing its file
+    t0 = performance.now();
+    cpu0 = process.cpuUsage();
+    await new Promise<void>((resolve, reject) => {
+      const req = client.rawRequest(
+        'GET',
+        `/api/datasets/bench-data/versions/${version.version}/content`,
+        {},
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', resolve);
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    report(
+      '  only received by Node over the same TLS, nothing hashed or written (the floor of a client in Node)',
+      performance.now() - t0,
+      curlDownload.ms,
+      'ms',
+      'curl -o of the same route into a file',
+    );
+    report('  its CPU time (user + system)', cpuSince(cpu0), curlDownload.cpuMs, 'ms', "curl's");
     for (const f of [ours, theirs, path.join(lab.dir, 'curl.bin')]) {
       fs.rmSync(f, { force: true });
     }
