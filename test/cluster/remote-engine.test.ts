@@ -1,8 +1,10 @@
 import * as assert from 'assert';
+import { execFileSync, spawn } from 'child_process';
 import Docker from 'dockerode';
 import * as fs from 'fs';
 import * as http from 'http';
-import type * as net from 'net';
+import { connect as netConnect, type Server } from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import type { ApiClient } from '../../src/client/api-client';
 import type { JobRun, Service } from '../../src/protocol/containers';
@@ -15,6 +17,7 @@ import { forwardToLab, freeLoopbackPort, startNestedEngine, swarmLabForward, typ
 const PYTHON = 'mllab-test/python-sklearn:1';
 const TARGET = 'big-box';
 const ENDED: JobRun['state'][] = ['succeeded', 'failed', 'stopped'];
+const SSHD = '/usr/sbin/sshd';
 
 function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -40,7 +43,7 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
   let docker: Docker;
   let lab: ServedLab;
   let client: ApiClient;
-  let forward: net.Server;
+  let forward: Server;
   let workspace: string;
 
   before(async () => {
@@ -236,5 +239,72 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     await client.deleteService('web');
     const left = await docker.listContainers({ all: true, filters: { label: [`dev.mllab.id=${deployed.id}`] } });
     assert.deepStrictEqual(left, []);
+  });
+
+  it("runs a job on an ssh:// target named by an alias of the user's ssh configuration (its HostName, Port, User and IdentityFile; no agent)", async function () {
+    if (!fs.existsSync(SSHD) || process.getuid?.() !== 0) {
+      console.log(`    skipped: needs ${SSHD} (Debian's openssh-server) and root, to log in as this user with a key`);
+      this.skip();
+    }
+    const dir = path.join(lab.root, 'ssh');
+    const home = path.join(dir, 'user');
+    fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+    for (const name of ['host', 'client']) {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, name)]);
+    }
+    const port = await freeLoopbackPort();
+    fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    // the engine behind the ssh server is the nested one: `docker system dial-stdio` reads DOCKER_HOST
+    const sshd = spawn(
+      SSHD,
+      ['-D', '-e', '-f', '/dev/null', '-p', String(port), '-h', path.join(dir, 'host')].concat(
+        ['-o', 'ListenAddress=127.0.0.1', '-o', `AuthorizedKeysFile=${path.join(dir, 'client.pub')}`],
+        ['-o', 'StrictModes=no', '-o', 'PermitRootLogin=prohibit-password', '-o', 'PasswordAuthentication=no'],
+        ['-o', 'PidFile=none', '-o', `SetEnv=DOCKER_HOST=${engine.dockerHost}`],
+      ),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let sshdLog = '';
+    sshd.stderr!.on('data', (c: Buffer) => (sshdLog += c.toString()));
+    const homeBefore = process.env.HOME;
+    const agentBefore = process.env.SSH_AUTH_SOCK;
+    try {
+      fs.writeFileSync(
+        path.join(home, '.ssh', 'config'),
+        `Host big-box-ssh\n  HostName 127.0.0.1\n  Port ${port}\n  User ${os.userInfo().username}\n  IdentityFile ${path.join(dir, 'client')}\n`,
+      );
+      const hostKey = fs.readFileSync(path.join(dir, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+      fs.writeFileSync(path.join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
+      process.env.HOME = home;
+      delete process.env.SSH_AUTH_SOCK;
+      await until(
+        () =>
+          new Promise<true | undefined>((resolve) => {
+            const socket = netConnect(port, '127.0.0.1', () => resolve(true)).on('error', () => resolve(undefined));
+            setTimeout(() => socket.destroy(), 1000);
+          }),
+        15_000,
+        `the ssh server listening (${sshdLog})`,
+      );
+      const res = await lab.request('POST', '/api/targets', undefined, {
+        body: { name: 'over-ssh', dockerHost: 'ssh://big-box-ssh' },
+      });
+      assert.strictEqual(res.status, 201, `${res.text}\n${sshdLog}`);
+      assert.strictEqual((res.json() as TargetStatus).target.kind, 'docker');
+      await job('over-ssh', ['sh', '-c', 'echo hello over ssh; cat "$MLLAB_TOKEN_FILE" | wc -c'], {
+        target: 'over-ssh',
+      });
+      const run = await waitForRun(client, (await client.runJob('over-ssh')).id, ENDED, 120_000);
+      const log = await readStream(await client.jobRunLogs(run.id));
+      assert.strictEqual(run.state, 'succeeded', `${run.reason ?? ''}\n${log}`);
+      assert.ok(run.containerId?.startsWith('over-ssh:'));
+      assert.match(log, /^hello over ssh\n\s*\d+\n$/);
+    } finally {
+      process.env.HOME = homeBefore;
+      if (agentBefore !== undefined) {
+        process.env.SSH_AUTH_SOCK = agentBefore;
+      }
+      sshd.kill();
+    }
   });
 });

@@ -108,7 +108,11 @@ export class EngineContainersServiceEngine implements ServiceEngine {
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of service.ports) {
       exposed[`${p.containerPort}/tcp`] = {};
-      bindings[`${p.containerPort}/tcp`] = [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }];
+      // the lab reaches the port from another machine: a loopback address of that machine (the
+      // default of a port written HOST_PORT:PORT) would shut it out, so it is published on the
+      // machine's addresses, as Swarm's host mode does
+      const hostIp = /^(127\.|::1$|localhost$)/.test(p.hostIp) ? '' : p.hostIp;
+      bindings[`${p.containerPort}/tcp`] = [{ HostIp: hostIp, HostPort: String(p.hostPort) }];
     }
     const options: Docker.ContainerCreateOptions = {
       name: `${swarmServiceName(service)}-${slot}-${randomBytes(3).toString('hex')}`,
