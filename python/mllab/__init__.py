@@ -24,6 +24,9 @@ With ``MLLAB_URL`` and ``MLLAB_TOKEN`` set (``MLLAB_CA_FILE`` for a self-signed 
 written to a local journal (``MLLAB_LOCAL_RUNS``, default ``~/.cache/mllab/runs``) and sent to that
 lab by a background thread; ``python -m mllab sync`` sends what a run's end could not.
 
+``mllab.sweep("sweep.yaml")`` runs a parameter sweep (each trial a run; docs/SWEEPS.md) and returns
+its trials and best one.
+
 Every error is an
 :class:`MLLabError` whose message says what to do.
 """
@@ -31,8 +34,9 @@ Every error is an
 from ._datasets import add_dataset, dataset, datasets
 from ._errors import MLLabError
 from ._experiments import Experiment, experiment, start_experiment
+from ._sweep_client import sweep
 
 __version__ = "0.1.0"
 
 __all__ = ["Experiment", "MLLabError", "__version__", "add_dataset", "dataset", "datasets", "experiment",
-           "start_experiment"]
+           "start_experiment", "sweep"]
