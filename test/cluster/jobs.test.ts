@@ -1,8 +1,13 @@
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import Docker from 'dockerode';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import type { ApiClient } from '../../src/client/api-client';
+import { sendFile } from '../../src/client/blob-upload';
+import { HashCache } from '../../src/client/hash-cache';
 import type { JobRun } from '../../src/protocol/containers';
 import { BUSYBOX, readStream, until, waitForRun } from '../unit/docker-helpers';
 import { ServedLab } from '../unit/served-lab';
@@ -254,10 +259,25 @@ describe('jobs on a Swarm target (real cluster)', function () {
     assert.match(await readStream(await client.jobRunLogs(load.id)), /loaded/);
   });
 
-  it('records the experiment of a Python job on a worker node in the lab, over the network', async () => {
+  it('records the experiment of a Python job on a worker node in the lab, over the network, from a dataset it fetched there', async () => {
+    // a dataset sent to the lab, which the job on the node fetches through the lab (no shared storage)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-cluster-data-'));
+    const csv = path.join(dir, 'numbers.csv');
+    fs.writeFileSync(csv, 'x,y\n1,2\n3,4\n5,6\n');
+    const sent = await sendFile(client, csv, { cache: new HashCache(path.join(dir, 'hashes')) });
+    await client.addUploadedDataset({
+      name: 'numbers',
+      sha256: sent.sha256,
+      size: sent.size,
+      fileName: 'numbers.csv',
+      kind: 'file',
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
     const script = [
       'import mllab, os',
       'with mllab.experiment("train", project=os.environ["MLLAB_PROJECT"]) as e:',
+      '    rows = open(mllab.dataset("numbers", project=os.environ["MLLAB_PROJECT"])).read().splitlines()',
+      '    e.log_param("rows", len(rows) - 1)',
       '    e.log_metric("accuracy", 0.93)',
       '    e.log_param("where", os.environ["WHERE"])',
       'print("recorded", flush=True)',
@@ -283,6 +303,9 @@ describe('jobs on a Swarm target (real cluster)', function () {
       experiment.metrics.map((m) => [m.key, m.last]),
       [['accuracy', 0.93]],
     );
+    // the 3 rows of the dataset, read on the node
+    assert.strictEqual(experiment.params.rows, 3);
+    assert.match(String(experiment.params.where), /^mllab-swarm-node\d$/);
     // the run's token is revoked once it ended
     const tokens = (await lab.request('GET', '/api/tokens')).json() as { label: string; revokedAt: string | null }[];
     const mine = tokens.filter((t) => t.label.endsWith(` run ${run.id}`));
