@@ -180,6 +180,14 @@ describe('jobs on a Swarm target (real cluster)', function () {
     assert.match(run.reason ?? '', /no node of the cluster can run it: .*no suitable node/);
   });
 
+  it("fails a job that asks more than any node has (the cluster's quota) with Swarm's own reason", async () => {
+    // each node of the test cluster has the machine's few cores: 64 are reserved nowhere
+    await job('greedy', ['true'], { cpus: 64 });
+    const run = await waitForRun(client, (await client.runJob('greedy')).id, ENDED, 60000);
+    assert.strictEqual(run.state, 'failed');
+    assert.match(run.reason ?? '', /no node of the cluster can run it: .*insufficient resources/);
+  });
+
   it('stops a running job on the cluster', async () => {
     await job('sleeper', ['sleep', '300'], { placement: [`node.labels.${SLOT}==2`] });
     const started = await client.runJob('sleeper');
