@@ -11,6 +11,9 @@ import type { JobRun, Service } from '../../src/protocol/containers';
 import type { TargetStatus } from '../../src/protocol/targets';
 import { BUSYBOX, readStream, until, waitForRun } from '../unit/docker-helpers';
 import { ServedLab } from '../unit/served-lab';
+import { imageOnEngine } from '../../src/backend/runtime/cluster-image';
+import { DockerRuntime } from '../../src/backend/runtime/docker';
+import { EngineContainersServiceEngine } from '../../src/backend/services/engines/engine-containers';
 import { forwardToLab, freeLoopbackPort, startNestedEngine, swarmLabForward, type NestedEngine } from './fixture';
 
 /** the Python image of the test set-up (python3; the job's image adds ML Lab's client) */
@@ -239,6 +242,72 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     await client.deleteService('web');
     const left = await docker.listContainers({ all: true, filters: { label: [`dev.mllab.id=${deployed.id}`] } });
     assert.deepStrictEqual(left, []);
+  });
+
+  it('replaces a replica one at a time on a plain engine: a healthy new one stays, one that never turns healthy is rolled back', async () => {
+    // the services' engine of a plain target, as the lab uses it, on the nested engine
+    const target = (await client.request<TargetStatus[]>('GET', '/api/targets')).find((t) => t.target.name === TARGET)!;
+    const runtime = new DockerRuntime({ host: engine.dockerHost });
+    const services = new EngineContainersServiceEngine(target.target, runtime.client, runtime, lab.home, 2, 1000);
+    // sh handles SIGTERM, so that a replica stops at once; /health answers only when HEALTHY is set
+    const serve = [
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; mkdir -p /www && echo "$ANSWER" > /www/index.html; [ -n "$HEALTHY" ] && echo ok > /www/health; httpd -f -p 8080 -h /www & wait',
+    ];
+    const service = {
+      id: `rolling-${process.pid}`,
+      projectId: 'p',
+      name: 'rolling',
+      image: BUSYBOX,
+      command: serve,
+      env: { ANSWER: 'one', HEALTHY: 'yes' },
+      ports: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 8080 }],
+      volumes: [],
+      restart: 'no',
+      healthPath: '/health',
+      status: 'starting',
+    } as unknown as Service;
+    // the image as the lab sends it to a plain engine without a registry
+    assert.strictEqual(await imageOnEngine(new Docker(), runtime.client, BUSYBOX, TARGET), BUSYBOX);
+    const handle = await services.deploy(service, BUSYBOX, 'wget');
+    try {
+      const answers = (text: string) =>
+        until(
+          async () => {
+            const seen = await services.observe(handle, service);
+            const page = await get(engine.webPort, '/').catch(() => undefined);
+            return seen.replicas.running === 1 && page?.body === `${text}\n` ? seen : undefined;
+          },
+          60_000,
+          `the replica answering "${text}"`,
+        );
+      const first = await answers('one');
+      assert.deepStrictEqual(first.env, { ANSWER: 'one', HEALTHY: 'yes' });
+      assert.strictEqual(first.healthChecked, true);
+
+      await services.update(handle, { image: BUSYBOX, env: { ANSWER: 'two', HEALTHY: 'yes' } });
+      const updated = await until(async () => {
+        const seen = await services.observe(handle, service);
+        return seen.replicas.update?.state === 'completed' ? seen : undefined;
+      }, 60_000);
+      assert.deepStrictEqual(updated.env, { ANSWER: 'two', HEALTHY: 'yes' });
+      await answers('two');
+
+      await services.update(handle, { image: BUSYBOX, env: { ANSWER: 'three' } });
+      const rolledBack = await until(async () => {
+        const seen = await services.observe(handle, service);
+        return seen.replicas.update?.state === 'rollback_completed' ? seen : undefined;
+      }, 60_000);
+      assert.match(rolledBack.replicas.update!.message, /^replica 1: /);
+      await answers('two');
+      assert.deepStrictEqual((await services.observe(handle, service)).env, { ANSWER: 'two', HEALTHY: 'yes' });
+      // one replica left: the new ones that failed are gone
+      assert.strictEqual((await services.observe(handle, service)).replicas.replicas.length, 1);
+    } finally {
+      await services.remove(handle);
+    }
+    assert.strictEqual((await services.observe(handle, service)).missing, true);
   });
 
   it("runs a job on an ssh:// target named by an alias of the user's ssh configuration (its HostName, Port, User and IdentityFile; no agent)", async function () {
