@@ -11,7 +11,7 @@ import { HashCache } from '../../src/client/hash-cache';
 import type { JobRun } from '../../src/protocol/containers';
 import { BUSYBOX, readStream, until, waitForRun } from '../unit/docker-helpers';
 import { ServedLab } from '../unit/served-lab';
-import { swarmApi, swarmDockerHost, swarmLabForward, swarmRegistry } from './fixture';
+import { forwardToLab, swarmApi, swarmDockerHost, swarmLabForward, swarmRegistry } from './fixture';
 
 /** the Python image of the test set-up (python3, scikit-learn; no ML Lab client: the job's image adds it) */
 const PYTHON = 'mllab-test/python-sklearn:1';
@@ -65,20 +65,7 @@ describe('jobs on a Swarm target (real cluster)', function () {
     process.env.MLLAB_LAB_URL = `https://127.0.0.1:${port}`;
     lab = await ServedLab.start();
     // the nodes' 127.0.0.1:PORT arrives here, on this machine's address of the cluster network
-    forward = net.createServer((socket) => {
-      const upstream = net.connect(lab.port, '127.0.0.1');
-      socket.pipe(upstream).pipe(socket);
-      const close = () => {
-        socket.destroy();
-        upstream.destroy();
-      };
-      socket.on('error', close);
-      upstream.on('error', close);
-    });
-    await new Promise<void>((resolve, reject) => {
-      forward.once('error', reject);
-      forward.listen(port, gateway, resolve);
-    });
+    forward = await forwardToLab(gateway, port, lab.port);
     client = lab.client();
     await client.setActiveProject((await client.createProject('cluster jobs')).id);
     const res = await lab.request('POST', '/api/targets', undefined, {
