@@ -24,6 +24,7 @@ import { proxyBench } from './proxy';
 import { scaleBench } from './scale';
 import { schedulerBench } from './scheduler';
 import { storeReplayBench } from './store-replay';
+import { sweepsBench } from './sweeps';
 import { get, load, startBackend, startReference, Target, tempHome } from './http-bench';
 import { median, report } from './stats';
 
@@ -315,6 +316,7 @@ async function main(): Promise<void> {
     'cluster-jobs': clusterJobsBench,
     'cluster-services': clusterServicesBench,
     'cluster-targets': clusterTargetsBench,
+    sweeps: sweepsBench,
   };
   for (const [name, fn] of Object.entries(all)) {
     if (!only || only === name) {

@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import sys
+import threading
 import time
 import warnings
 from typing import Any, Dict, List, Optional
@@ -60,6 +61,7 @@ class Controller:
         self.importance_note: Optional[str] = None
         self._importance_due = False
         self._importance_at = 0.0
+        self._importance_thread: Optional[threading.Thread] = None
         self._failures_in_row = 0
         self._changed = True
 
@@ -241,6 +243,14 @@ class Controller:
         sys.stdout.flush()
         self._changed = False
 
+    def importances_in_background(self) -> None:
+        """fANOVA takes a fraction of a second: in a thread, so that no trial's end waits for it (the
+        GIL is handed back every few ms; Optuna's JournalStorage has its own lock)."""
+        if self._importance_thread is not None and self._importance_thread.is_alive():
+            return
+        self._importance_thread = threading.Thread(target=self.compute_importances, daemon=True)
+        self._importance_thread.start()
+
     def compute_importances(self) -> None:
         completed = [t for t in self.trials() if t.state == self.optuna.trial.TrialState.COMPLETE]
         self._importance_due, self._importance_at = False, time.monotonic()
@@ -297,7 +307,7 @@ class Controller:
                     self.state = "paused" if wanted == "paused" else "finished"
                     break
                 if self._importance_due and time.monotonic() - self._importance_at > IMPORTANCE_EVERY_S:
-                    self.compute_importances()
+                    self.importances_in_background()
                 if self._changed:
                     self.write_status()
                 if os.getppid() != parent:
@@ -306,6 +316,8 @@ class Controller:
         except SweepFailed as e:
             self.stop_all("stopped with the sweep: " + str(e))
             self.state, self.message = "failed", str(e)
+        if self._importance_thread is not None:
+            self._importance_thread.join()
         self.compute_importances()
         self.write_status()
         deadline = time.monotonic() + 10
