@@ -14,7 +14,14 @@ import { ServedLab } from '../unit/served-lab';
 import { imageOnEngine } from '../../src/backend/runtime/cluster-image';
 import { DockerRuntime } from '../../src/backend/runtime/docker';
 import { EngineContainersServiceEngine } from '../../src/backend/services/engines/engine-containers';
-import { forwardToLab, freeLoopbackPort, startNestedEngine, swarmLabForward, type NestedEngine } from './fixture';
+import {
+  forwardToLab,
+  freeLoopbackPort,
+  startNestedEngine,
+  swarmLabForward,
+  swarmRegistry,
+  type NestedEngine,
+} from './fixture';
 
 /** the Python image of the test set-up (python3; the job's image adds ML Lab's client) */
 const PYTHON = 'mllab-test/python-sklearn:1';
@@ -138,6 +145,23 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     assert.deepStrictEqual(
       images.filter((t) => t.startsWith('mllab-job/look:')),
       [],
+    );
+  });
+
+  it('pushes the job image to the registry a remote engine target names, and the engine runs it by digest', async () => {
+    const res = await lab.request('POST', '/api/targets', undefined, {
+      body: { name: 'box-with-registry', dockerHost: engine.dockerHost, registry: swarmRegistry() },
+    });
+    assert.strictEqual(res.status, 201, res.text);
+    await job('pulled', ['sh', '-c', 'echo pulled by digest'], { target: 'box-with-registry' });
+    const run = await waitForRun(client, (await client.runJob('pulled')).id, ENDED, 120_000);
+    const log = await readStream(await client.jobRunLogs(run.id));
+    assert.strictEqual(run.state, 'succeeded', `${run.reason ?? ''}\n${log}`);
+    assert.strictEqual(log, 'pulled by digest\n');
+    const pulled = (await docker.listImages()).flatMap((i) => i.RepoDigests ?? []);
+    assert.ok(
+      pulled.some((d) => d.startsWith(`${swarmRegistry()}/mllab-job/pulled@sha256:`)),
+      `the engine's images: ${pulled.join(', ')}`,
     );
   });
 
