@@ -8,7 +8,7 @@ import type { ChartRun, XAxisMode } from '../../src/protocol/webviews/metric-cha
 import { el } from '../common/dom';
 import { formatNumber } from '../../src/protocol/number-format';
 import { alignRuns, ema, formatDuration, type RunPoints, type ValueAt, valueAt, xValues } from './data';
-import { runStyle, type Theme } from './theme';
+import { runStyle, themedAxis, type Theme } from '../common/chart-theme';
 
 export interface ChartSettings {
   readonly xMode: XAxisMode;
@@ -234,12 +234,7 @@ export class ChartView {
 
   private options(width: number): uPlot.Options {
     const { theme, xMode, logScale } = this.input;
-    const axis = (): uPlot.Axis => ({
-      stroke: theme.foreground,
-      font: theme.font,
-      grid: { stroke: theme.grid, width: 1 },
-      ticks: { stroke: theme.grid, width: 1 },
-    });
+    const axis = () => themedAxis(theme);
     const xAxis = axis();
     if (xMode === 'relative') {
       xAxis.values = (_u, splits) => splits.map((s) => formatDuration(s, true));

@@ -18,7 +18,7 @@ import {
   showRuns,
 } from './rendering';
 import { cards, model, saveState, shownKeys, vscode, zooms } from './store';
-import { readTheme, watchTheme } from './theme';
+import { readTheme, watchTheme } from '../common/chart-theme';
 
 // ---- controls ------------------------------------------------------------------------------------
 

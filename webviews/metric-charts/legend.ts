@@ -1,6 +1,6 @@
 import type { ChartRun } from '../../src/protocol/webviews/metric-charts';
 import { el } from '../common/dom';
-import { runStyle, type Theme } from './theme';
+import { runStyle, type Theme } from '../common/chart-theme';
 
 /** The runs' legend (one for every chart: the runs are the same) and the note about deleted runs. */
 export function renderLegend(legend: HTMLElement, notes: HTMLElement, runs: readonly ChartRun[], theme: Theme): void {

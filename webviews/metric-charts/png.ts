@@ -1,6 +1,6 @@
 import type uPlot from 'uplot';
 import type { ChartRun } from '../../src/protocol/webviews/metric-charts';
-import { runStyle, type Theme } from './theme';
+import { runStyle, type Theme } from '../common/chart-theme';
 
 /**
  * A chart as a PNG data URL: the title, the plot (uPlot draws axes and lines on one canvas) and a

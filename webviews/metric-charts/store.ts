@@ -12,7 +12,7 @@ import type {
 import { vscodeApi } from '../common/vscode-api';
 import type { ChartView } from './chart';
 import type { RunPoints } from './data';
-import { readTheme, type Theme } from './theme';
+import { readTheme, type Theme } from '../common/chart-theme';
 
 export const vscode = vscodeApi<WebviewToHostMessage, MetricChartsState>();
 

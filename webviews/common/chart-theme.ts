@@ -1,5 +1,7 @@
+import type uPlot from 'uplot';
+
 /**
- * Colours of the charts. Runs use the Okabe-Ito palette, designed to stay distinguishable with the
+ * Colours of the charts (the metric charts, the sweep page's). Runs use the Okabe-Ito palette, designed to stay distinguishable with the
  * common kinds of colour blindness; its black is replaced by the theme's foreground so it shows on
  * dark themes too. Beyond 8 runs colours repeat with another dash pattern. Axes, grid and text come
  * from the --vscode-* variables of the current theme and are re-read when the theme changes.
@@ -91,4 +93,14 @@ export function watchTheme(onChange: () => void): void {
       onChange();
     }
   }).observe(document.body, { attributes: true, attributeFilter: ['class', 'style'] });
+}
+
+/** An axis drawn in the theme's colours and font, with a faint grid. */
+export function themedAxis(theme: Theme): uPlot.Axis {
+  return {
+    stroke: theme.foreground,
+    font: theme.font,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  };
 }
