@@ -57,6 +57,10 @@ export class HostMessages {
     if (message.select) {
       page.store.select(message.select);
     }
+    if (message.show) {
+      const { view, metric } = message.show;
+      page.store.save({ view, ...(metric ? { parallelMetric: metric, parallelParams: [] } : {}) });
+    }
     if (!this.painted) {
       this.painted = true;
       // after the frame that shows it: the host measures from the command to here

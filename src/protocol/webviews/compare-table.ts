@@ -61,6 +61,11 @@ export interface TableMessage {
   readonly select?: readonly string[];
   /** why there are no rows, when there are none (no backend, no project, no experiments) */
   readonly empty?: string;
+  /**
+   * the view to switch to, and the metric column of the parallel coordinates (its axes then chosen
+   * automatically): sent when the table is opened for a set of runs such as a sweep's trials
+   */
+  readonly show?: { readonly view: 'table' | 'parallel'; readonly metric?: string };
 }
 
 /**

@@ -20,6 +20,14 @@ import { tableCsv, writeFileAtomic } from './export';
 import { COMPARE_CSS } from './style';
 import { TableRows } from './table-rows';
 
+/** A set of runs the table is limited to (a sweep's trials), and how to show them first. */
+export interface CompareScope {
+  /** what the runs are, for the tab's title: `sweep lr-search` */
+  readonly label: string;
+  readonly includes: (e: Experiment) => boolean;
+  readonly show?: TableMessage['show'];
+}
+
 /**
  * The compare table panel: every experiment of the active project as a row. The panel sends the
  * table on each `ready`: its columns and first rows, then the other rows in bounded chunks as the
@@ -33,6 +41,10 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
   private projectId: string | undefined;
   /** a selection to apply with the next `table` */
   private pendingSelect: readonly string[] | undefined;
+  /** the runs shown when not all of the project's */
+  private scope: CompareScope | undefined;
+  /** the scope's view to switch to with the next `table` (once: the person may switch back) */
+  private pendingShow: TableMessage['show'];
 
   /** Asks where to save a CSV export; the integration tests replace it. */
   pickCsvTarget: (suggested: vscode.Uri) => Thenable<vscode.Uri | undefined> = (defaultUri) =>
@@ -69,13 +81,22 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
     return { columns: this.columns, rows: this.rows.wires };
   }
 
-  /** Opens (or reveals) the table; `select` preselects those experiments' rows. */
-  show(select?: readonly string[]): void {
+  /**
+   * Opens (or reveals) the table; `select` preselects those experiments' rows. With a `scope` it
+   * shows only those runs (until it is opened again without one).
+   */
+  show(select?: readonly string[], scope?: CompareScope): void {
     const open = this.panel !== undefined;
+    const rescoped = scope !== undefined || this.scope !== undefined;
+    this.scope = scope;
+    this.pendingShow = scope?.show;
     this.showPanel(this.title());
-    if (!open) {
+    if (!open || rescoped) {
       this.rebuild();
       this.pendingSelect = select;
+      if (open) {
+        this.post(this.tableMessage());
+      }
     } else if (select) {
       this.pendingSelect = select;
       this.post({ type: 'select', ids: select });
@@ -128,17 +149,28 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
     this.rows.clear();
     this.columns = [];
     this.pendingSelect = undefined;
+    this.scope = undefined;
+    this.pendingShow = undefined;
   }
 
   /** What the tab compares: `Compare: 12 runs of train` (the project's runs; the project is in the view). */
   private title(): string {
+    if (this.scope) {
+      return `Compare: ${this.scope.label}`;
+    }
     const runs = this.model.items;
     return runs.length > 0 ? `Compare: ${describeRuns(runs)}` : 'Compare Experiments';
   }
 
   /** Derives the columns and rows from scratch. */
+  /** The runs shown: the project's, or those of the scope. */
+  private items(): readonly Experiment[] {
+    const scope = this.scope;
+    return scope ? this.model.items.filter((e) => scope.includes(e)) : this.model.items;
+  }
+
   private rebuild(): void {
-    const items = this.model.items;
+    const items = this.items();
     this.columns = deriveColumns(items);
     this.rows.reset(this.encode(items, this.columns));
     this.projectId = this.projects.activeProject?.id;
@@ -153,12 +185,15 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
     const select = this.pendingSelect;
     this.pendingSelect = undefined;
     const first = this.rows.start();
+    const show = this.pendingShow;
+    this.pendingShow = undefined;
     return {
       type: 'table',
       project: this.projects.activeProject?.name ?? null,
       columns: this.columns,
       ...first,
       ...(select ? { select } : {}),
+      ...(show ? { show } : {}),
       ...(first.total === 0 ? { empty: this.emptyReason() } : {}),
     };
   }
@@ -169,6 +204,9 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
     }
     if (!this.projects.activeProject) {
       return 'Choose or create a project first: experiments belong to the active project (ML Lab: Select Active Project).';
+    }
+    if (this.scope) {
+      return `No runs of ${this.scope.label} yet: they are listed here as they start.`;
     }
     return 'No experiments yet — run a script with ML Lab: Run as Experiment, or `mllab run -- python train.py` in a terminal.';
   }
@@ -182,7 +220,7 @@ export class CompareTable extends WebviewPanelHost<HostToWebviewMessage, Webview
       return; // rebuilt when opened
     }
     this.panel.title = this.title();
-    const items = this.model.items;
+    const items = this.items();
     const columns = deriveColumns(items);
     if (this.projectId !== this.projects.activeProject?.id || !sameColumns(columns, this.columns)) {
       this.rebuild();
