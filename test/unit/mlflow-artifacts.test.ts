@@ -1,55 +1,45 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Backend } from '../../src/backend/app';
 import type { ExperimentDetails } from '../../src/protocol/experiments';
 import type { MlflowFileInfo, MlflowRun } from '../../src/protocol/mlflow';
-import { raw, startBackend, tempHome } from './helpers';
-import { mlflowOk } from './mlflow-helpers';
+import { raw } from './helpers';
+import { mlflowOk, mlflowLab } from './mlflow-helpers';
 
 const BINARY = { 'content-type': 'application/octet-stream' };
 
 describe("MLflow artifact proxy: log_artifact without shared storage (the run directory's artifacts/)", function () {
   this.timeout(60000);
-  let backend: Backend;
-  let home: string;
-  let cleanup: () => void;
+  const api = mlflowLab();
   let run: MlflowRun;
   let base: string;
 
   before(async () => {
-    const t = tempHome();
-    home = t.home;
-    cleanup = t.cleanup;
-    backend = await startBackend(home);
-    const { experiment_id } = await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', {
+    const { experiment_id } = await mlflowOk<{ experiment_id: string }>(api.backend, 'POST', 'experiments/create', {
       name: 'art',
     });
-    run = (await mlflowOk<{ run: MlflowRun }>(backend, 'POST', 'runs/create', { experiment_id })).run;
+    run = (await mlflowOk<{ run: MlflowRun }>(api.backend, 'POST', 'runs/create', { experiment_id })).run;
     // the artifact URI MLflow's client turns into proxy paths
     assert.strictEqual(run.info.artifact_uri, `mlflow-artifacts:/${experiment_id}/${run.info.run_id}/artifacts`);
     base = `/api/2.0/mlflow-artifacts/artifacts/${experiment_id}/${run.info.run_id}/artifacts`;
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(async () => {});
 
   it("uploads, lists and downloads artifacts; the lab lists them as the run's artifacts", async () => {
     const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
-    let res = await raw(backend.port, 'PUT', `${base}/model/model.pkl`, { body: bytes, headers: BINARY });
+    let res = await raw(api.backend.port, 'PUT', `${base}/model/model.pkl`, { body: bytes, headers: BINARY });
     assert.strictEqual(res.status, 200, res.text);
-    res = await raw(backend.port, 'PUT', `${base}/notes.txt`, { body: 'first', headers: BINARY });
+    res = await raw(api.backend.port, 'PUT', `${base}/notes.txt`, { body: 'first', headers: BINARY });
     assert.strictEqual(res.status, 200, res.text);
-    res = await raw(backend.port, 'PUT', `${base}/notes.txt`, { body: 'second', headers: BINARY });
+    res = await raw(api.backend.port, 'PUT', `${base}/notes.txt`, { body: 'second', headers: BINARY });
     assert.strictEqual(res.status, 200, res.text);
-    const dir = path.join(home, 'runs', run.info.run_id);
+    const dir = path.join(api.home, 'runs', run.info.run_id);
     assert.deepStrictEqual(fs.readFileSync(path.join(dir, 'artifacts', 'model', 'model.pkl')), bytes);
     assert.strictEqual(fs.readFileSync(path.join(dir, 'artifacts', 'notes.txt'), 'utf8'), 'second');
-    assert.deepStrictEqual(fs.readdirSync(path.join(home, 'tmp')), [], 'no temp file is left');
+    assert.deepStrictEqual(fs.readdirSync(path.join(api.home, 'tmp')), [], 'no temp file is left');
 
     const down = await new Promise<Buffer>((resolve, reject) => {
-      void fetch(`http://127.0.0.1:${backend.port}${base}/model/model.pkl`, {
+      void fetch(`http://127.0.0.1:${api.backend.port}${base}/model/model.pkl`, {
         headers: { authorization: `Bearer ${'a'.repeat(64)}` },
       })
         .then((r) => r.arrayBuffer())
@@ -58,7 +48,7 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
     assert.deepStrictEqual(down, bytes);
 
     const listed = await raw(
-      backend.port,
+      api.backend.port,
       'GET',
       `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(base.split('/artifacts/')[1])}`,
     );
@@ -67,7 +57,7 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
       { path: 'model', is_dir: true },
       { path: 'notes.txt', is_dir: false, file_size: 6 },
     ]);
-    const sub = await mlflowOk<{ files: MlflowFileInfo[]; root_uri: string }>(backend, 'GET', 'artifacts/list', {
+    const sub = await mlflowOk<{ files: MlflowFileInfo[]; root_uri: string }>(api.backend, 'GET', 'artifacts/list', {
       run_id: run.info.run_id,
       path: 'model',
     });
@@ -77,7 +67,7 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
     // the lab's own view of the run lists each artifact once (the second upload replaced the file)
     for (;;) {
       const details = (
-        await raw(backend.port, 'GET', `/api/experiments/${run.info.run_id}`)
+        await raw(api.backend.port, 'GET', `/api/experiments/${run.info.run_id}`)
       ).json() as ExperimentDetails;
       if (details.artifacts.length === 2) {
         assert.deepStrictEqual(details.artifacts.map((a) => a.path).sort(), [
@@ -91,10 +81,10 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
   });
 
   it("refuses paths outside the run, unknown runs and missing files in MLflow's words, and names what it does not serve", async () => {
-    const outside = await raw(backend.port, 'PUT', `${base}/../run.json`, { body: 'x', headers: BINARY });
+    const outside = await raw(api.backend.port, 'PUT', `${base}/../run.json`, { body: 'x', headers: BINARY });
     assert.strictEqual(outside.status, 400);
     const noRun = await raw(
-      backend.port,
+      api.backend.port,
       'PUT',
       `/api/2.0/mlflow-artifacts/artifacts/x/20200101-000000-000000/artifacts/a.txt`,
       {
@@ -107,7 +97,7 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
       [404, 'RESOURCE_DOES_NOT_EXIST'],
     );
     const notArtifacts = await raw(
-      backend.port,
+      api.backend.port,
       'PUT',
       `/api/2.0/mlflow-artifacts/artifacts/x/${run.info.run_id}/run.json`,
       {
@@ -117,19 +107,19 @@ describe("MLflow artifact proxy: log_artifact without shared storage (the run di
     );
     assert.strictEqual(notArtifacts.status, 400);
     assert.match((notArtifacts.json() as { message: string }).message, /<experiment id>\/<run id>\/artifacts\/<path>/);
-    const missing = await raw(backend.port, 'GET', `${base}/nothing.bin`);
+    const missing = await raw(api.backend.port, 'GET', `${base}/nothing.bin`);
     assert.deepStrictEqual(
       [missing.status, (missing.json() as { error_code: string }).error_code],
       [404, 'RESOURCE_DOES_NOT_EXIST'],
     );
-    fs.symlinkSync('/etc/hostname', path.join(home, 'runs', run.info.run_id, 'artifacts', 'link'));
-    const link = await raw(backend.port, 'GET', `${base}/link`);
+    fs.symlinkSync('/etc/hostname', path.join(api.home, 'runs', run.info.run_id, 'artifacts', 'link'));
+    const link = await raw(api.backend.port, 'GET', `${base}/link`);
     assert.strictEqual(link.status, 404, 'a symbolic link in a run directory is never followed');
-    const del = await raw(backend.port, 'DELETE', `${base}/notes.txt`);
+    const del = await raw(api.backend.port, 'DELETE', `${base}/notes.txt`);
     assert.strictEqual(del.status, 501);
     assert.match((del.json() as { message: string }).message, /DELETE \/api\/2\.0\/mlflow-artifacts\/artifacts\//);
-    const none = await raw(backend.port, 'PUT', `${base}/x.txt`, { token: null, body: 'x', headers: BINARY });
+    const none = await raw(api.backend.port, 'PUT', `${base}/x.txt`, { token: null, body: 'x', headers: BINARY });
     assert.strictEqual(none.status, 401);
-    assert.ok(!fs.existsSync(path.join(home, 'runs', run.info.run_id, 'artifacts', 'x.txt')));
+    assert.ok(!fs.existsSync(path.join(api.home, 'runs', run.info.run_id, 'artifacts', 'x.txt')));
   });
 });

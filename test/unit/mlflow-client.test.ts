@@ -2,9 +2,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import MLflow from 'mlflow';
-import type { Backend } from '../../src/backend/app';
-import { startBackend, tempHome, TEST_TOKEN } from './helpers';
-import { mlflowOk } from './mlflow-helpers';
+import { TEST_TOKEN } from './helpers';
+import { mlflowOk, mlflowLab } from './mlflow-helpers';
 
 /** The error a call of the `mlflow` package failed with: it throws the JSON of {status, statusText, data}. */
 function failure(e: unknown): { status: number; data: { error_code: string; message: string } } {
@@ -25,19 +24,13 @@ async function refused(
 
 describe("MLflow API through the `mlflow` npm package (a Node client of MLflow's REST API written by others)", function () {
   this.timeout(60000);
-  let backend: Backend;
-  let home: string;
-  let cleanup: () => void;
+  const api = mlflowLab();
   let client: MLflow;
   const log = console.log;
 
   before(async () => {
-    const t = tempHome();
-    home = t.home;
-    cleanup = t.cleanup;
-    backend = await startBackend(home);
     client = new MLflow({
-      endpoint: `http://127.0.0.1:${backend.port}`,
+      endpoint: `http://127.0.0.1:${api.backend.port}`,
       headers: { Authorization: `Bearer ${TEST_TOKEN}` },
     });
     // the package prints every request body it sends
@@ -45,8 +38,6 @@ describe("MLflow API through the `mlflow` npm package (a Node client of MLflow's
   });
   after(async () => {
     console.log = log;
-    await backend.stop('test done');
-    cleanup();
   });
 
   it('covers every endpoint the package offers: experiments, runs, metrics, artifacts', async () => {
@@ -55,7 +46,7 @@ describe("MLflow API through the `mlflow` npm package (a Node client of MLflow's
       name: 'from-node',
       artifact_location: undefined as never,
     })) as { experiment_id: string };
-    assert.strictEqual(backend.projects.get(experiment_id).name, 'from-node');
+    assert.strictEqual(api.backend.projects.get(experiment_id).name, 'from-node');
     const { experiment } = (await Experiments.get({ experiment_id })) as { experiment: { name: string } };
     assert.strictEqual(experiment.name, 'from-node');
     const listed = (await Experiments.list()) as { experiments: { name: string }[] };
@@ -64,7 +55,7 @@ describe("MLflow API through the `mlflow` npm package (a Node client of MLflow's
       ['from-node'],
     );
     await Experiments.update({ experiment_id, new_name: 'from-node-2' });
-    assert.strictEqual(backend.projects.get(experiment_id).name, 'from-node-2');
+    assert.strictEqual(api.backend.projects.get(experiment_id).name, 'from-node-2');
     await Experiments.delete({ experiment_id });
     const deleted = (await Experiments.list({ view_type: 'DELETED_ONLY' as never })) as {
       experiments: { name: string }[];
@@ -131,8 +122,8 @@ describe("MLflow API through the `mlflow` npm package (a Node client of MLflow's
     assert.strictEqual(none.runs, undefined, 'MLflow leaves out an empty list');
 
     // an artifact the lab holds for the run, listed through the package
-    fs.mkdirSync(path.join(home, 'runs', run_id, 'artifacts', 'plots'), { recursive: true });
-    fs.writeFileSync(path.join(home, 'runs', run_id, 'artifacts', 'plots', 'roc.png'), 'png');
+    fs.mkdirSync(path.join(api.home, 'runs', run_id, 'artifacts', 'plots'), { recursive: true });
+    fs.writeFileSync(path.join(api.home, 'runs', run_id, 'artifacts', 'plots', 'roc.png'), 'png');
     const files = (await Artifacts.list({ run_id, path: 'plots' })) as unknown as {
       files: { path: string; is_dir: boolean; file_size: number }[];
     };
@@ -145,12 +136,12 @@ describe("MLflow API through the `mlflow` npm package (a Node client of MLflow's
     const ended = (await Runs.get({ run_id })).run.info;
     assert.deepStrictEqual([ended.status, ended.lifecycle_stage], ['FINISHED', 'active']);
     // what the package read is what the lab holds
-    const lab = await mlflowOk<{ run: { info: { status: string } } }>(backend, 'GET', 'runs/get', { run_id });
+    const lab = await mlflowOk<{ run: { info: { status: string } } }>(api.backend, 'GET', 'runs/get', { run_id });
     assert.strictEqual(lab.run.info.status, 'FINISHED');
   });
 
   it('is refused without the lab token, with an answer the package reports', async () => {
-    const stranger = new MLflow({ endpoint: `http://127.0.0.1:${backend.port}` });
+    const stranger = new MLflow({ endpoint: `http://127.0.0.1:${api.backend.port}` });
     const e = await refused(stranger.Experiments.list());
     assert.strictEqual(e.status, 401);
   });

@@ -1,5 +1,5 @@
 import type { Backend } from '../../src/backend/app';
-import { raw, type RawResponse } from './helpers';
+import { raw, type RawResponse, startBackend, tempHome } from './helpers';
 
 /** An MLflow REST call on the lab: a JSON body for POST, the query of a GET (lists as repeated keys). */
 export async function mlflowCall(
@@ -47,4 +47,31 @@ export async function mlflowError(
   const res = await mlflowCall(backend, method, endpoint, fields);
   const body = res.json() as { error_code: string; message: string };
   return { status: res.status, code: body.error_code, message: body.message };
+}
+
+/** The lab of a suite of MLflow tests: a backend on a new home, started before the suite's tests, stopped and removed after. */
+export interface MlflowTestLab {
+  backend: Backend;
+  readonly home: string;
+}
+
+/** Registers the hooks that give a suite its lab (call it in the `describe` body, before its own hooks). */
+export function mlflowLab(): MlflowTestLab {
+  const lab = {} as { backend: Backend; home: string; cleanup?: () => void };
+  before(async () => {
+    const made = tempHome();
+    lab.home = made.home;
+    lab.cleanup = made.cleanup;
+    lab.backend = await startBackend(made.home);
+  });
+  after(async () => {
+    await lab.backend?.stop('test done');
+    lab.cleanup?.();
+  });
+  return lab;
+}
+
+/** Creates an MLflow experiment; its id. */
+export async function createExperiment(backend: Backend, name: string): Promise<string> {
+  return (await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', { name })).experiment_id;
 }

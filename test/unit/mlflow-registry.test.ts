@@ -1,16 +1,14 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import type { Backend } from '../../src/backend/app';
 import type { MlflowModelVersion, MlflowRegisteredModel, MlflowRun } from '../../src/protocol/mlflow';
-import { raw, startBackend, tempHome } from './helpers';
-import { mlflowError, mlflowOk } from './mlflow-helpers';
+import { raw } from './helpers';
+import { mlflowError, mlflowOk, mlflowLab } from './mlflow-helpers';
 
 const BINARY = { 'content-type': 'application/octet-stream' };
 
 describe("MLflow model registry onto the lab's models, versions and aliases (raw HTTP)", function () {
   this.timeout(60000);
-  let backend: Backend;
-  let cleanup: () => void;
+  const api = mlflowLab();
   let run: MlflowRun;
   const weights = Buffer.from('pickled weights of a model');
 
@@ -24,37 +22,31 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
       ...extra,
     };
     for (const [name, body] of Object.entries(files)) {
-      const res = await raw(backend.port, 'PUT', `${base}/${name}`, { body, headers: BINARY });
+      const res = await raw(api.backend.port, 'PUT', `${base}/${name}`, { body, headers: BINARY });
       assert.strictEqual(res.status, 200, res.text);
     }
-    await mlflowOk(backend, 'POST', 'runs/log-model', {
+    await mlflowOk(api.backend, 'POST', 'runs/log-model', {
       run_id: r.info.run_id,
       model_json: JSON.stringify({ artifact_path: folder, flavors: { sklearn: { pickled_model: 'model.pkl' } } }),
     });
   }
 
   before(async () => {
-    const t = tempHome();
-    cleanup = t.cleanup;
-    backend = await startBackend(t.home);
-    const { experiment_id } = await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', {
+    const { experiment_id } = await mlflowOk<{ experiment_id: string }>(api.backend, 'POST', 'experiments/create', {
       name: 'reg',
     });
-    run = (await mlflowOk<{ run: MlflowRun }>(backend, 'POST', 'runs/create', { experiment_id })).run;
+    run = (await mlflowOk<{ run: MlflowRun }>(api.backend, 'POST', 'runs/create', { experiment_id })).run;
     await logModelFolder(run, 'model');
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(async () => {});
 
   it('registers a model logged by a run, points an alias at it and resolves models:/name@alias to its files', async () => {
-    const got = await mlflowOk<{ run: MlflowRun }>(backend, 'GET', 'runs/get', { run_id: run.info.run_id });
+    const got = await mlflowOk<{ run: MlflowRun }>(api.backend, 'GET', 'runs/get', { run_id: run.info.run_id });
     const history = got.run.data.tags.find((t) => t.key === 'mlflow.log-model.history');
     assert.ok(history && (JSON.parse(history.value) as { artifact_path: string }[])[0].artifact_path === 'model');
 
     const created = await mlflowOk<{ registered_model: MlflowRegisteredModel }>(
-      backend,
+      api.backend,
       'POST',
       'registered-models/create',
       {
@@ -64,11 +56,11 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
       },
     );
     assert.deepStrictEqual(created.registered_model.latest_versions, []);
-    const dup = await mlflowError(backend, 'POST', 'registered-models/create', { name: 'iris' });
+    const dup = await mlflowError(api.backend, 'POST', 'registered-models/create', { name: 'iris' });
     assert.deepStrictEqual([dup.status, dup.code], [400, 'RESOURCE_ALREADY_EXISTS']);
 
     const { model_version: v1 } = await mlflowOk<{ model_version: MlflowModelVersion }>(
-      backend,
+      api.backend,
       'POST',
       'model-versions/create',
       {
@@ -82,9 +74,9 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
     assert.strictEqual(v1.run_id, run.info.run_id);
     assert.deepStrictEqual(v1.tags, [{ key: 'stage', value: 'candidate' }]);
     // a lab model version: one file, the model file of the folder, traced to the run
-    const lab = backend.projects.list().find((p) => p.name === 'reg')!;
+    const lab = api.backend.projects.list().find((p) => p.name === 'reg')!;
     const model = (await (
-      await fetch(`http://127.0.0.1:${backend.port}/api/models/iris?project=${lab.id}`, {
+      await fetch(`http://127.0.0.1:${api.backend.port}/api/models/iris?project=${lab.id}`, {
         headers: { authorization: `Bearer ${'a'.repeat(64)}` },
       })
     ).json()) as { description: string; versions: { fileName: string; experimentId: string; path: string }[] };
@@ -95,15 +87,20 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
     );
     assert.deepStrictEqual(fs.readFileSync(model.versions[0].path), weights);
 
-    await mlflowOk(backend, 'POST', 'registered-models/alias', { name: 'iris', alias: 'production', version: '1' });
-    const byAlias = await mlflowOk<{ model_version: MlflowModelVersion }>(backend, 'GET', 'registered-models/alias', {
-      name: 'iris',
-      alias: 'production',
-    });
+    await mlflowOk(api.backend, 'POST', 'registered-models/alias', { name: 'iris', alias: 'production', version: '1' });
+    const byAlias = await mlflowOk<{ model_version: MlflowModelVersion }>(
+      api.backend,
+      'GET',
+      'registered-models/alias',
+      {
+        name: 'iris',
+        alias: 'production',
+      },
+    );
     assert.strictEqual(byAlias.model_version.version, '1');
     assert.deepStrictEqual(byAlias.model_version.aliases, ['production']);
     const { artifact_uri } = await mlflowOk<{ artifact_uri: string }>(
-      backend,
+      api.backend,
       'GET',
       'model-versions/get-download-uri',
       {
@@ -114,30 +111,38 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
     assert.strictEqual(artifact_uri, `runs:/${run.info.run_id}/model`);
     // what MLflow's client then downloads: the folder's files through the artifact proxy
     const file = await fetch(
-      `http://127.0.0.1:${backend.port}/api/2.0/mlflow-artifacts/artifacts/${run.info.experiment_id}/${run.info.run_id}/artifacts/model/model.pkl`,
+      `http://127.0.0.1:${api.backend.port}/api/2.0/mlflow-artifacts/artifacts/${run.info.experiment_id}/${run.info.run_id}/artifacts/model/model.pkl`,
       { headers: { authorization: `Bearer ${'a'.repeat(64)}` } },
     );
     assert.deepStrictEqual(Buffer.from(await file.arrayBuffer()), weights);
 
-    const full = await mlflowOk<{ registered_model: MlflowRegisteredModel }>(backend, 'GET', 'registered-models/get', {
-      name: 'iris',
-    });
+    const full = await mlflowOk<{ registered_model: MlflowRegisteredModel }>(
+      api.backend,
+      'GET',
+      'registered-models/get',
+      {
+        name: 'iris',
+      },
+    );
     assert.deepStrictEqual(full.registered_model.aliases, [{ alias: 'production', version: '1' }]);
     assert.deepStrictEqual(full.registered_model.tags, [{ key: 'owner', value: 'ada' }]);
     assert.strictEqual(full.registered_model.latest_versions[0].version, '1');
-    await mlflowOk(backend, 'DELETE', 'registered-models/alias', { name: 'iris', alias: 'production' });
-    const gone = await mlflowError(backend, 'GET', 'registered-models/alias', { name: 'iris', alias: 'production' });
+    await mlflowOk(api.backend, 'DELETE', 'registered-models/alias', { name: 'iris', alias: 'production' });
+    const gone = await mlflowError(api.backend, 'GET', 'registered-models/alias', {
+      name: 'iris',
+      alias: 'production',
+    });
     assert.deepStrictEqual([gone.status, gone.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
   });
 
   it('searches, tags, describes and deletes models and versions; refuses what MLflow refuses', async () => {
-    const second = await mlflowOk<{ model_version: MlflowModelVersion }>(backend, 'POST', 'model-versions/create', {
+    const second = await mlflowOk<{ model_version: MlflowModelVersion }>(api.backend, 'POST', 'model-versions/create', {
       name: 'iris',
       source: `mlflow-artifacts:/${run.info.experiment_id}/${run.info.run_id}/artifacts/model`,
     });
     assert.strictEqual(second.model_version.version, '2');
     const models = await mlflowOk<{ registered_models: MlflowRegisteredModel[] }>(
-      backend,
+      api.backend,
       'GET',
       'registered-models/search',
       {
@@ -148,15 +153,20 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
       models.registered_models.map((m) => m.name),
       ['iris'],
     );
-    const versions = await mlflowOk<{ model_versions: MlflowModelVersion[] }>(backend, 'GET', 'model-versions/search', {
-      filter: "name = 'iris'",
-    });
+    const versions = await mlflowOk<{ model_versions: MlflowModelVersion[] }>(
+      api.backend,
+      'GET',
+      'model-versions/search',
+      {
+        filter: "name = 'iris'",
+      },
+    );
     assert.deepStrictEqual(
       versions.model_versions.map((v) => v.version),
       ['2', '1'],
     );
     const paged = await mlflowOk<{ model_versions: MlflowModelVersion[]; next_page_token: string }>(
-      backend,
+      api.backend,
       'GET',
       'model-versions/search',
       {
@@ -166,19 +176,28 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
     );
     assert.strictEqual(paged.model_versions.length, 1);
     assert.ok(paged.next_page_token);
-    await mlflowOk(backend, 'POST', 'model-versions/set-tag', { name: 'iris', version: '2', key: 'ok', value: 'yes' });
-    await mlflowOk(backend, 'DELETE', 'model-versions/delete-tag', { name: 'iris', version: '2', key: 'ok' });
-    await mlflowOk(backend, 'PATCH', 'model-versions/update', { name: 'iris', version: '2', description: 'retrained' });
-    const v2 = await mlflowOk<{ model_version: MlflowModelVersion }>(backend, 'GET', 'model-versions/get', {
+    await mlflowOk(api.backend, 'POST', 'model-versions/set-tag', {
+      name: 'iris',
+      version: '2',
+      key: 'ok',
+      value: 'yes',
+    });
+    await mlflowOk(api.backend, 'DELETE', 'model-versions/delete-tag', { name: 'iris', version: '2', key: 'ok' });
+    await mlflowOk(api.backend, 'PATCH', 'model-versions/update', {
+      name: 'iris',
+      version: '2',
+      description: 'retrained',
+    });
+    const v2 = await mlflowOk<{ model_version: MlflowModelVersion }>(api.backend, 'GET', 'model-versions/get', {
       name: 'iris',
       version: '2',
     });
     assert.deepStrictEqual([v2.model_version.description, v2.model_version.tags], ['retrained', []]);
-    await mlflowOk(backend, 'POST', 'registered-models/set-tag', { name: 'iris', key: 'team', value: 'ml' });
-    await mlflowOk(backend, 'DELETE', 'registered-models/delete-tag', { name: 'iris', key: 'team' });
-    await mlflowOk(backend, 'PATCH', 'registered-models/update', { name: 'iris', description: 'iris flowers' });
+    await mlflowOk(api.backend, 'POST', 'registered-models/set-tag', { name: 'iris', key: 'team', value: 'ml' });
+    await mlflowOk(api.backend, 'DELETE', 'registered-models/delete-tag', { name: 'iris', key: 'team' });
+    await mlflowOk(api.backend, 'PATCH', 'registered-models/update', { name: 'iris', description: 'iris flowers' });
     const latest = await mlflowOk<{ model_versions: MlflowModelVersion[] }>(
-      backend,
+      api.backend,
       'POST',
       'registered-models/get-latest-versions',
       { name: 'iris' },
@@ -188,44 +207,52 @@ describe("MLflow model registry onto the lab's models, versions and aliases (raw
       ['2'],
     );
 
-    const rename = await mlflowError(backend, 'POST', 'registered-models/rename', { name: 'iris', new_name: 'iris2' });
+    const rename = await mlflowError(api.backend, 'POST', 'registered-models/rename', {
+      name: 'iris',
+      new_name: 'iris2',
+    });
     assert.deepStrictEqual([rename.status, rename.code], [501, 'NOT_IMPLEMENTED']);
-    const stage = await mlflowError(backend, 'POST', 'model-versions/transition-stage', {
+    const stage = await mlflowError(api.backend, 'POST', 'model-versions/transition-stage', {
       name: 'iris',
       version: '1',
       stage: 'Production',
     });
     assert.deepStrictEqual([stage.status, stage.code], [501, 'NOT_IMPLEMENTED']);
     assert.match(stage.message, /model-versions\/transition-stage/);
-    const unknown = await mlflowError(backend, 'GET', 'registered-models/get', { name: 'nope' });
+    const unknown = await mlflowError(api.backend, 'GET', 'registered-models/get', { name: 'nope' });
     assert.deepStrictEqual([unknown.status, unknown.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const noVersion = await mlflowError(backend, 'GET', 'model-versions/get', { name: 'iris', version: '9' });
+    const noVersion = await mlflowError(api.backend, 'GET', 'model-versions/get', { name: 'iris', version: '9' });
     assert.deepStrictEqual([noVersion.status, noVersion.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const badSource = await mlflowError(backend, 'POST', 'model-versions/create', {
+    const badSource = await mlflowError(api.backend, 'POST', 'model-versions/create', {
       name: 'iris',
       source: 's3://bucket/model',
     });
     assert.deepStrictEqual([badSource.status, badSource.code], [400, 'INVALID_PARAMETER_VALUE']);
     await logModelFolder(run, 'two', { 'extra.bin': 'more' });
-    const two = await mlflowError(backend, 'POST', 'model-versions/create', {
+    const two = await mlflowError(api.backend, 'POST', 'model-versions/create', {
       name: 'iris',
       source: `runs:/${run.info.run_id}/two`,
     });
     assert.strictEqual(two.code, 'INVALID_PARAMETER_VALUE');
     assert.match(two.message, /2 files/);
-    const noModel = await mlflowError(backend, 'POST', 'model-versions/create', {
+    const noModel = await mlflowError(api.backend, 'POST', 'model-versions/create', {
       name: 'other',
       source: `runs:/${run.info.run_id}/model`,
     });
     assert.strictEqual(noModel.code, 'RESOURCE_DOES_NOT_EXIST', 'a version needs its registered model');
 
-    await mlflowOk(backend, 'DELETE', 'model-versions/delete', { name: 'iris', version: '2' });
-    const after = await mlflowOk<{ registered_model: MlflowRegisteredModel }>(backend, 'GET', 'registered-models/get', {
-      name: 'iris',
-    });
+    await mlflowOk(api.backend, 'DELETE', 'model-versions/delete', { name: 'iris', version: '2' });
+    const after = await mlflowOk<{ registered_model: MlflowRegisteredModel }>(
+      api.backend,
+      'GET',
+      'registered-models/get',
+      {
+        name: 'iris',
+      },
+    );
     assert.strictEqual(after.registered_model.latest_versions[0].version, '1');
-    await mlflowOk(backend, 'DELETE', 'registered-models/delete', { name: 'iris' });
-    const deleted = await mlflowError(backend, 'GET', 'registered-models/get', { name: 'iris' });
+    await mlflowOk(api.backend, 'DELETE', 'registered-models/delete', { name: 'iris' });
+    const deleted = await mlflowError(api.backend, 'GET', 'registered-models/get', { name: 'iris' });
     assert.strictEqual(deleted.code, 'RESOURCE_DOES_NOT_EXIST');
   });
 });

@@ -1,40 +1,28 @@
 import * as assert from 'assert';
 import * as path from 'path';
-import type { Backend } from '../../src/backend/app';
 import { Experiment } from '../../src/client/runs/experiment';
 import { RunWriter } from '../../src/client/runs/run-writer';
 import type { MlflowMetric, MlflowRun, MlflowRunInfo } from '../../src/protocol/mlflow';
-import { startBackend, tempHome } from './helpers';
-import { mlflowCall, mlflowError, mlflowOk } from './mlflow-helpers';
+import { mlflowCall, mlflowError, mlflowOk, mlflowLab, createExperiment } from './mlflow-helpers';
 
 const tagsOf = (run: MlflowRun) => Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
 const paramsOf = (run: MlflowRun) => Object.fromEntries(run.data.params.map((t) => [t.key, t.value]));
 
 describe('MLflow tracking API: runs recorded into the lab and read back (raw HTTP)', function () {
   this.timeout(60000);
-  let backend: Backend;
-  let home: string;
-  let cleanup: () => void;
+  const api = mlflowLab();
   let experimentId: string;
 
   before(async () => {
-    const t = tempHome();
-    home = t.home;
-    cleanup = t.cleanup;
-    backend = await startBackend(home);
-    experimentId = (await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', { name: 'lab' }))
-      .experiment_id;
+    experimentId = await createExperiment(api.backend, 'lab');
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(async () => {});
 
   const create = async (fields: Record<string, unknown> = {}) =>
-    (await mlflowOk<{ run: MlflowRun }>(backend, 'POST', 'runs/create', { experiment_id: experimentId, ...fields }))
+    (await mlflowOk<{ run: MlflowRun }>(api.backend, 'POST', 'runs/create', { experiment_id: experimentId, ...fields }))
       .run;
   const get = async (runId: string) =>
-    (await mlflowOk<{ run: MlflowRun }>(backend, 'GET', 'runs/get', { run_id: runId })).run;
+    (await mlflowOk<{ run: MlflowRun }>(api.backend, 'GET', 'runs/get', { run_id: runId })).run;
 
   it('records a run as an ordinary lab run: params, metrics with step and time, tags, status, in the store and the run directory', async () => {
     const run = await create({
@@ -53,30 +41,30 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     assert.strictEqual(run.info.start_time, 1767225600000);
     assert.match(run.info.run_id, /^20260101-000000-[0-9a-f]{6}$/, 'a lab run id, from the start time');
     const id = run.info.run_id;
-    await mlflowOk(backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'lr', value: '0.01' });
-    await mlflowOk(backend, 'POST', 'runs/log-metric', {
+    await mlflowOk(api.backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'lr', value: '0.01' });
+    await mlflowOk(api.backend, 'POST', 'runs/log-metric', {
       run_id: id,
       key: 'loss',
       value: 0.9,
       timestamp: 1767225601000,
       step: 0,
     });
-    await mlflowOk(backend, 'POST', 'runs/log-metric', {
+    await mlflowOk(api.backend, 'POST', 'runs/log-metric', {
       run_id: id,
       key: 'loss',
       value: 0.5,
       timestamp: 1767225602000,
       step: 1,
     });
-    await mlflowOk(backend, 'POST', 'runs/log-metric', {
+    await mlflowOk(api.backend, 'POST', 'runs/log-metric', {
       run_id: id,
       key: 'loss',
       value: 'NaN',
       timestamp: '1767225603000',
       step: '2',
     });
-    await mlflowOk(backend, 'POST', 'runs/set-tag', { run_id: id, key: 'phase', value: 'train' });
-    await mlflowOk(backend, 'POST', 'runs/log-batch', {
+    await mlflowOk(api.backend, 'POST', 'runs/set-tag', { run_id: id, key: 'phase', value: 'train' });
+    await mlflowOk(api.backend, 'POST', 'runs/log-batch', {
       run_id: id,
       metrics: [{ key: 'acc', value: 0.75, timestamp: 1767225604000 }],
       params: [{ key: 'depth', value: '3' }],
@@ -93,7 +81,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     assert.strictEqual(tags['mlflow.source.git.commit'], 'abc123');
     assert.strictEqual(tags['mlflow.runName'], 'baseline');
 
-    const history = await mlflowOk<{ metrics: MlflowMetric[] }>(backend, 'GET', 'metrics/get-history', {
+    const history = await mlflowOk<{ metrics: MlflowMetric[] }>(api.backend, 'GET', 'metrics/get-history', {
       run_id: id,
       metric_key: 'loss',
     });
@@ -104,7 +92,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     ]);
 
     // the lab itself sees an ordinary run: the experiment list, its details, its chart series
-    const details = (await await fetch(`http://127.0.0.1:${backend.port}/api/experiments/${id}`, {
+    const details = (await await fetch(`http://127.0.0.1:${api.backend.port}/api/experiments/${id}`, {
       headers: { authorization: `Bearer ${'a'.repeat(64)}` },
     }).then((r) => r.json())) as {
       name: string;
@@ -117,9 +105,9 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     assert.strictEqual(details.projectId, experimentId);
     assert.deepStrictEqual(details.params, { lr: '0.01', depth: '3' });
     assert.strictEqual(details.manifest.git.commit, 'abc123');
-    assert.strictEqual(path.dirname(details.dir), path.join(home, 'runs'));
+    assert.strictEqual(path.dirname(details.dir), path.join(api.home, 'runs'));
 
-    const ended = await mlflowOk<{ run_info: MlflowRunInfo }>(backend, 'POST', 'runs/update', {
+    const ended = await mlflowOk<{ run_info: MlflowRunInfo }>(api.backend, 'POST', 'runs/update', {
       run_id: id,
       status: 'FINISHED',
       end_time: 1767225700000,
@@ -132,7 +120,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
 
   it("records dataset inputs (log-inputs) as the run's inputs; a lab dataset version is named by the digest v<N>", async () => {
     const id = (await create()).info.run_id;
-    await mlflowOk(backend, 'POST', 'runs/log-inputs', {
+    await mlflowOk(api.backend, 'POST', 'runs/log-inputs', {
       run_id: id,
       datasets: [
         { dataset: { name: 'iris', digest: 'v2', source_type: 'local', source: 'iris.csv' }, tags: [] },
@@ -148,7 +136,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
       ],
     );
     const lab = (
-      await fetch(`http://127.0.0.1:${backend.port}/api/experiments/${id}`, {
+      await fetch(`http://127.0.0.1:${api.backend.port}/api/experiments/${id}`, {
         headers: { authorization: `Bearer ${'a'.repeat(64)}` },
       })
     ).json() as Promise<{ inputs: { dataset: string; version: number | null }[] }>;
@@ -156,7 +144,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
       { dataset: 'iris', version: 2 },
       { dataset: 'wine', version: null },
     ]);
-    const noName = await mlflowError(backend, 'POST', 'runs/log-inputs', {
+    const noName = await mlflowError(api.backend, 'POST', 'runs/log-inputs', {
       run_id: id,
       datasets: [{ dataset: { digest: 'x' } }],
     });
@@ -166,13 +154,13 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
   it('pages a metric history with max_results and page tokens', async () => {
     const id = (await create()).info.run_id;
     const metrics = Array.from({ length: 25 }, (_, i) => ({ key: 'm', value: i, timestamp: 1000 + i, step: i }));
-    await mlflowOk(backend, 'POST', 'runs/log-batch', { run_id: id, metrics });
+    await mlflowOk(api.backend, 'POST', 'runs/log-batch', { run_id: id, metrics });
     const seen: number[] = [];
     let token: string | undefined;
     let pages = 0;
     do {
       const page: { metrics: MlflowMetric[]; next_page_token?: string } = await mlflowOk(
-        backend,
+        api.backend,
         'GET',
         'metrics/get-history',
         {
@@ -191,24 +179,24 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
       seen,
       Array.from({ length: 25 }, (_, i) => i),
     );
-    const bad = await mlflowError(backend, 'GET', 'metrics/get-history', {
+    const bad = await mlflowError(api.backend, 'GET', 'metrics/get-history', {
       run_id: id,
       metric_key: 'm',
       page_token: '%%%',
     });
     assert.deepStrictEqual([bad.status, bad.code], [400, 'INVALID_PARAMETER_VALUE']);
-    const other = await mlflowOk<{ next_page_token: string }>(backend, 'GET', 'metrics/get-history', {
+    const other = await mlflowOk<{ next_page_token: string }>(api.backend, 'GET', 'metrics/get-history', {
       run_id: id,
       metric_key: 'm',
       max_results: 1,
     });
-    const mixed = await mlflowError(backend, 'GET', 'metrics/get-history', {
+    const mixed = await mlflowError(api.backend, 'GET', 'metrics/get-history', {
       run_id: id,
       metric_key: 'other',
       page_token: other.next_page_token,
     });
     assert.strictEqual(mixed.code, 'INVALID_PARAMETER_VALUE', "a token of another key's history is refused");
-    const none = await mlflowOk<{ metrics: MlflowMetric[] }>(backend, 'GET', 'metrics/get-history', {
+    const none = await mlflowOk<{ metrics: MlflowMetric[] }>(api.backend, 'GET', 'metrics/get-history', {
       run_id: id,
       metric_key: 'never',
     });
@@ -217,13 +205,17 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
 
   it('refuses what MLflow refuses, with its codes, and writes nothing of a refused request', async () => {
     const id = (await create()).info.run_id;
-    await mlflowOk(backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'alpha', value: '1' });
-    await mlflowOk(backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'alpha', value: '1' }); // the same value again: fine
-    const changed = await mlflowError(backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'alpha', value: '2' });
+    await mlflowOk(api.backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'alpha', value: '1' });
+    await mlflowOk(api.backend, 'POST', 'runs/log-parameter', { run_id: id, key: 'alpha', value: '1' }); // the same value again: fine
+    const changed = await mlflowError(api.backend, 'POST', 'runs/log-parameter', {
+      run_id: id,
+      key: 'alpha',
+      value: '2',
+    });
     assert.deepStrictEqual([changed.status, changed.code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(changed.message, /Changing param values is not allowed/);
     // a batch whose one param would change is refused whole: its metric is not logged either
-    const batch = await mlflowError(backend, 'POST', 'runs/log-batch', {
+    const batch = await mlflowError(api.backend, 'POST', 'runs/log-batch', {
       run_id: id,
       metrics: [{ key: 'half', value: 1, timestamp: 1 }],
       params: [{ key: 'alpha', value: '3' }],
@@ -232,62 +224,65 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
 
     const many = (n: number, kind: string) =>
       Array.from({ length: n }, (_, i) => ({ key: `${kind}${i}`, value: `${i}` }));
-    const tooManyMetrics = await mlflowError(backend, 'POST', 'runs/log-batch', {
+    const tooManyMetrics = await mlflowError(api.backend, 'POST', 'runs/log-batch', {
       run_id: id,
       metrics: Array.from({ length: 1001 }, (_, i) => ({ key: 'x', value: i, timestamp: i })),
     });
     assert.deepStrictEqual([tooManyMetrics.status, tooManyMetrics.code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(tooManyMetrics.message, /at most 1000 metrics\. Got 1001/);
-    const tooManyParams = await mlflowError(backend, 'POST', 'runs/log-batch', { run_id: id, params: many(101, 'p') });
+    const tooManyParams = await mlflowError(api.backend, 'POST', 'runs/log-batch', {
+      run_id: id,
+      params: many(101, 'p'),
+    });
     assert.match(tooManyParams.message, /at most 100 params\. Got 101/);
-    const tooManyTags = await mlflowError(backend, 'POST', 'runs/log-batch', { run_id: id, tags: many(101, 't') });
+    const tooManyTags = await mlflowError(api.backend, 'POST', 'runs/log-batch', { run_id: id, tags: many(101, 't') });
     assert.match(tooManyTags.message, /at most 100 tags\. Got 101/);
-    const tooMany = await mlflowError(backend, 'POST', 'runs/log-batch', {
+    const tooMany = await mlflowError(api.backend, 'POST', 'runs/log-batch', {
       run_id: id,
       metrics: Array.from({ length: 950 }, (_, i) => ({ key: 'x', value: i, timestamp: i })),
       params: many(60, 'p'),
     });
     assert.match(tooMany.message, /at most 1000 total metrics, params, and tags\. Got 1010/);
-    const huge = await mlflowCall(backend, 'POST', 'runs/log-batch', {
+    const huge = await mlflowCall(api.backend, 'POST', 'runs/log-batch', {
       run_id: id,
       tags: [{ key: 'big', value: 'x'.repeat(1_100_000) }],
     });
     assert.strictEqual(huge.status, 400);
     assert.strictEqual((huge.json() as { error_code: string }).error_code, 'INVALID_PARAMETER_VALUE');
-    const longKey = await mlflowError(backend, 'POST', 'runs/log-metric', {
+    const longKey = await mlflowError(api.backend, 'POST', 'runs/log-metric', {
       run_id: id,
       key: 'k'.repeat(251),
       value: 1,
       timestamp: 1,
     });
     assert.match(longKey.message, /exceeded length limit of 250/);
-    const longValue = await mlflowError(backend, 'POST', 'runs/log-parameter', {
+    const longValue = await mlflowError(api.backend, 'POST', 'runs/log-parameter', {
       run_id: id,
       key: 'v',
       value: 'v'.repeat(6001),
     });
     assert.match(longValue.message, /exceeded length limit of 6000/);
-    const noTime = await mlflowError(backend, 'POST', 'runs/log-metric', { run_id: id, key: 'k', value: 1 });
+    const noTime = await mlflowError(api.backend, 'POST', 'runs/log-metric', { run_id: id, key: 'k', value: 1 });
     assert.match(noTime.message, /Missing value for required parameter 'timestamp'/);
-    const badValue = await mlflowError(backend, 'POST', 'runs/log-metric', {
+    const badValue = await mlflowError(api.backend, 'POST', 'runs/log-metric', {
       run_id: id,
       key: 'k',
       value: 'high',
       timestamp: 1,
     });
     assert.match(badValue.message, /valid double/);
-    const traversal = await mlflowError(backend, 'POST', 'runs/set-tag', { run_id: id, key: '../x', value: '1' });
+    const traversal = await mlflowError(api.backend, 'POST', 'runs/set-tag', { run_id: id, key: '../x', value: '1' });
     assert.strictEqual(traversal.code, 'INVALID_PARAMETER_VALUE');
-    const unknown = await mlflowError(backend, 'GET', 'runs/get', { run_id: '20200101-000000-000000' });
+    const unknown = await mlflowError(api.backend, 'GET', 'runs/get', { run_id: '20200101-000000-000000' });
     assert.deepStrictEqual([unknown.status, unknown.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const odd = await mlflowError(backend, 'POST', 'runs/log-metric', {
+    const odd = await mlflowError(api.backend, 'POST', 'runs/log-metric', {
       run_id: '../../etc',
       key: 'k',
       value: 1,
       timestamp: 1,
     });
     assert.deepStrictEqual([odd.status, odd.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const badStatus = await mlflowError(backend, 'POST', 'runs/update', { run_id: id, status: 'DONE' });
+    const badStatus = await mlflowError(api.backend, 'POST', 'runs/update', { run_id: id, status: 'DONE' });
     assert.strictEqual(badStatus.code, 'INVALID_PARAMETER_VALUE');
 
     const run = await get(id);
@@ -302,17 +297,17 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
 
   it('deletes and restores a run (a mark, as in MLflow), deletes tags, renames, and refuses logging to a deleted run', async () => {
     const id = (await create({ run_name: 'first' })).info.run_id;
-    await mlflowOk(backend, 'POST', 'runs/set-tag', { run_id: id, key: 'note', value: 'x' });
-    await mlflowOk(backend, 'POST', 'runs/delete-tag', { run_id: id, key: 'note' });
+    await mlflowOk(api.backend, 'POST', 'runs/set-tag', { run_id: id, key: 'note', value: 'x' });
+    await mlflowOk(api.backend, 'POST', 'runs/delete-tag', { run_id: id, key: 'note' });
     assert.strictEqual(tagsOf(await get(id)).note, undefined);
-    const again = await mlflowError(backend, 'POST', 'runs/delete-tag', { run_id: id, key: 'note' });
+    const again = await mlflowError(api.backend, 'POST', 'runs/delete-tag', { run_id: id, key: 'note' });
     assert.deepStrictEqual([again.status, again.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    await mlflowOk(backend, 'POST', 'runs/update', { run_id: id, run_name: 'second' });
+    await mlflowOk(api.backend, 'POST', 'runs/update', { run_id: id, run_name: 'second' });
     assert.strictEqual((await get(id)).info.run_name, 'second');
 
-    await mlflowOk(backend, 'POST', 'runs/delete', { run_id: id });
+    await mlflowOk(api.backend, 'POST', 'runs/delete', { run_id: id });
     assert.strictEqual((await get(id)).info.lifecycle_stage, 'deleted');
-    const refused = await mlflowError(backend, 'POST', 'runs/log-metric', {
+    const refused = await mlflowError(api.backend, 'POST', 'runs/log-metric', {
       run_id: id,
       key: 'k',
       value: 1,
@@ -322,7 +317,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     const search = async (view: string) =>
       (
         (
-          await mlflowOk<{ runs?: MlflowRun[] }>(backend, 'POST', 'runs/search', {
+          await mlflowOk<{ runs?: MlflowRun[] }>(api.backend, 'POST', 'runs/search', {
             experiment_ids: [experimentId],
             run_view_type: view,
           })
@@ -330,19 +325,19 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
       ).map((r) => r.info.run_id);
     assert.ok(!(await search('ACTIVE_ONLY')).includes(id));
     assert.deepStrictEqual(await search('DELETED_ONLY'), [id]);
-    await mlflowOk(backend, 'POST', 'runs/restore', { run_id: id });
+    await mlflowOk(api.backend, 'POST', 'runs/restore', { run_id: id });
     assert.strictEqual((await get(id)).info.lifecycle_stage, 'active');
     assert.ok((await search('ACTIVE_ONLY')).includes(id));
   });
 
   it("reads runs recorded by the lab's own client: params, metrics, and the mlflow.* system tags from run.json", async () => {
     const writer = RunWriter.create({
-      home,
+      home: api.home,
       name: 'node-run',
       project: experimentId,
       params: { epochs: 3, opt: { name: 'adam' } },
       command: ['node', 'train.js'],
-      cwd: home,
+      cwd: api.home,
     });
     const exp = new Experiment(writer);
     exp.logMetric('loss', 0.25, 7);
@@ -352,7 +347,7 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     let got: MlflowRun | undefined;
     const deadline = Date.now() + 20000;
     while (got?.info.status !== 'FINISHED' && Date.now() < deadline) {
-      const res = await mlflowCall(backend, 'GET', 'runs/get', { run_id: exp.id });
+      const res = await mlflowCall(api.backend, 'GET', 'runs/get', { run_id: exp.id });
       got = res.status === 200 ? (res.json() as { run: MlflowRun }).run : undefined;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -368,8 +363,8 @@ describe('MLflow tracking API: runs recorded into the lab and read back (raw HTT
     assert.strictEqual(tags['mlflow.source.name'], 'node train.js');
     assert.ok(tags['mlflow.user'], 'the operator is mlflow.user');
     // and MLflow can log into it too (a param it does not hold yet)
-    await mlflowOk(backend, 'POST', 'runs/log-parameter', { run_id: exp.id, key: 'extra', value: 'yes' });
-    const clash = await mlflowError(backend, 'POST', 'runs/log-parameter', {
+    await mlflowOk(api.backend, 'POST', 'runs/log-parameter', { run_id: exp.id, key: 'extra', value: 'yes' });
+    const clash = await mlflowError(api.backend, 'POST', 'runs/log-parameter', {
       run_id: exp.id,
       key: 'epochs',
       value: '4',

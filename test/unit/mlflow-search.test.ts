@@ -1,36 +1,28 @@
 import * as assert from 'assert';
-import type { Backend } from '../../src/backend/app';
 import type { MlflowRun } from '../../src/protocol/mlflow';
-import { startBackend, tempHome } from './helpers';
-import { mlflowError, mlflowOk } from './mlflow-helpers';
+import { mlflowError, mlflowOk, mlflowLab, createExperiment } from './mlflow-helpers';
 
 describe("MLflow runs/search: MLflow's filter and order-by grammar, view types and page tokens (raw HTTP)", function () {
   this.timeout(60000);
-  let backend: Backend;
-  let cleanup: () => void;
+  const api = mlflowLab();
   let experimentId: string;
   let otherId: string;
   /** run name -> id */
   const ids = new Map<string, string>();
 
   before(async () => {
-    const t = tempHome();
-    cleanup = t.cleanup;
-    backend = await startBackend(t.home);
-    experimentId = (await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', { name: 'grid' }))
-      .experiment_id;
-    otherId = (await mlflowOk<{ experiment_id: string }>(backend, 'POST', 'experiments/create', { name: 'other' }))
-      .experiment_id;
+    experimentId = await createExperiment(api.backend, 'grid');
+    otherId = await createExperiment(api.backend, 'other');
     // five runs: r0..r4, started a second apart, acc = 0.5 + i/10, model a/b/a/b/a, r4 without a loss
     for (let i = 0; i < 5; i++) {
-      const { run } = await mlflowOk<{ run: MlflowRun }>(backend, 'POST', 'runs/create', {
+      const { run } = await mlflowOk<{ run: MlflowRun }>(api.backend, 'POST', 'runs/create', {
         experiment_id: experimentId,
         run_name: `r${i}`,
         start_time: 1767225600000 + i * 1000,
         user_id: i === 2 ? 'grace' : 'ada',
       });
       ids.set(`r${i}`, run.info.run_id);
-      await mlflowOk(backend, 'POST', 'runs/log-batch', {
+      await mlflowOk(api.backend, 'POST', 'runs/log-batch', {
         run_id: run.info.run_id,
         metrics: [
           { key: 'acc', value: 0.5 + i / 10, timestamp: 1, step: 0 },
@@ -40,20 +32,17 @@ describe("MLflow runs/search: MLflow's filter and order-by grammar, view types a
         tags: [{ key: 'team.name', value: i < 2 ? 'Risk' : 'growth' }],
       });
       if (i === 3) {
-        await mlflowOk(backend, 'POST', 'runs/update', { run_id: run.info.run_id, status: 'FAILED' });
+        await mlflowOk(api.backend, 'POST', 'runs/update', { run_id: run.info.run_id, status: 'FAILED' });
       }
     }
-    await mlflowOk(backend, 'POST', 'runs/create', { experiment_id: otherId, run_name: 'elsewhere' });
+    await mlflowOk(api.backend, 'POST', 'runs/create', { experiment_id: otherId, run_name: 'elsewhere' });
   });
-  after(async () => {
-    await backend.stop('test done');
-    cleanup();
-  });
+  after(async () => {});
 
   const names = async (fields: Record<string, unknown>) =>
     (
       (
-        await mlflowOk<{ runs?: MlflowRun[] }>(backend, 'POST', 'runs/search', {
+        await mlflowOk<{ runs?: MlflowRun[] }>(api.backend, 'POST', 'runs/search', {
           experiment_ids: [experimentId],
           ...fields,
         })
@@ -107,34 +96,39 @@ describe("MLflow runs/search: MLflow's filter and order-by grammar, view types a
     let token: string | undefined;
     let pages = 0;
     do {
-      const page: { runs?: MlflowRun[]; next_page_token?: string } = await mlflowOk(backend, 'POST', 'runs/search', {
-        experiment_ids: [experimentId, otherId],
-        max_results: 2,
-        order_by: ['attributes.run_name ASC'],
-        ...(token ? { page_token: token } : {}),
-      });
+      const page: { runs?: MlflowRun[]; next_page_token?: string } = await mlflowOk(
+        api.backend,
+        'POST',
+        'runs/search',
+        {
+          experiment_ids: [experimentId, otherId],
+          max_results: 2,
+          order_by: ['attributes.run_name ASC'],
+          ...(token ? { page_token: token } : {}),
+        },
+      );
       seen.push(...(page.runs ?? []).map((r) => r.info.run_name));
       token = page.next_page_token;
       pages++;
     } while (token);
     assert.deepStrictEqual(seen, ['elsewhere', 'r0', 'r1', 'r2', 'r3', 'r4']);
     assert.strictEqual(pages, 3);
-    const first = await mlflowOk<{ next_page_token: string }>(backend, 'POST', 'runs/search', {
+    const first = await mlflowOk<{ next_page_token: string }>(api.backend, 'POST', 'runs/search', {
       experiment_ids: [experimentId],
       max_results: 1,
     });
-    const otherQuery = await mlflowError(backend, 'POST', 'runs/search', {
+    const otherQuery = await mlflowError(api.backend, 'POST', 'runs/search', {
       experiment_ids: [experimentId],
       filter: 'metrics.acc > 0',
       page_token: first.next_page_token,
     });
     assert.deepStrictEqual([otherQuery.status, otherQuery.code], [400, 'INVALID_PARAMETER_VALUE']);
-    const junk = await mlflowError(backend, 'POST', 'runs/search', {
+    const junk = await mlflowError(api.backend, 'POST', 'runs/search', {
       experiment_ids: [experimentId],
       page_token: 'not a token',
     });
     assert.strictEqual(junk.code, 'INVALID_PARAMETER_VALUE');
-    const tooMany = await mlflowError(backend, 'POST', 'runs/search', {
+    const tooMany = await mlflowError(api.backend, 'POST', 'runs/search', {
       experiment_ids: [experimentId],
       max_results: 50001,
     });
@@ -156,16 +150,16 @@ describe("MLflow runs/search: MLflow's filter and order-by grammar, view types a
       ["attributes.run_name IN ('a')", /IN applies to/],
     ];
     for (const [filter, message] of refused) {
-      const e = await mlflowError(backend, 'POST', 'runs/search', { experiment_ids: [experimentId], filter });
+      const e = await mlflowError(api.backend, 'POST', 'runs/search', { experiment_ids: [experimentId], filter });
       assert.deepStrictEqual([e.status, e.code], [400, 'INVALID_PARAMETER_VALUE'], filter);
       assert.match(e.message, message, filter);
     }
-    const order = await mlflowError(backend, 'POST', 'runs/search', {
+    const order = await mlflowError(api.backend, 'POST', 'runs/search', {
       experiment_ids: [experimentId],
       order_by: ['metrics.acc UP'],
     });
     assert.match(order.message, /Invalid order_by clause/);
-    const unknown = await mlflowError(backend, 'POST', 'runs/search', { experiment_ids: ['nope'] });
+    const unknown = await mlflowError(api.backend, 'POST', 'runs/search', { experiment_ids: ['nope'] });
     assert.deepStrictEqual([unknown.status, unknown.code], [404, 'RESOURCE_DOES_NOT_EXIST']);
   });
 });
