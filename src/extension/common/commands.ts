@@ -36,6 +36,16 @@ export const Commands = {
   showMoreExperiments: 'mllab.experiment.showMore',
   showMetricCharts: 'mllab.experiment.showCharts',
   compareExperiments: 'mllab.experiment.compare',
+  runSweep: 'mllab.sweep.run',
+  showSweep: 'mllab.sweep.show',
+  pauseSweep: 'mllab.sweep.pause',
+  resumeSweep: 'mllab.sweep.resume',
+  stopSweep: 'mllab.sweep.stop',
+  addSweepTrials: 'mllab.sweep.addTrials',
+  compareSweep: 'mllab.sweep.compare',
+  sweepParallelCoordinates: 'mllab.sweep.parallelCoordinates',
+  rerunBestTrial: 'mllab.sweep.rerunBest',
+  registerBestModel: 'mllab.sweep.registerBestModel',
   retryDocker: 'mllab.docker.retry',
   buildImage: 'mllab.docker.buildImage',
   pullImage: 'mllab.docker.pullImage',
@@ -101,6 +111,8 @@ export const ContextKeys = {
   hasActiveProject: 'mllab.hasActiveProject',
   hasDatasets: 'mllab.hasDatasets',
   hasExperiments: 'mllab.hasExperiments',
+  /** the active project has parameter sweeps */
+  hasSweeps: 'mllab.hasSweeps',
   /** runs were recorded that wait for a project (none active, or the one they name does not exist) */
   hasWaitingRuns: 'mllab.hasWaitingRuns',
   /** 'available' | 'unavailable' | 'unknown' (no backend yet) */

@@ -13,7 +13,7 @@ import type { ExperimentsTree } from './tree';
 import type { MoreRuns } from './tree-pages';
 
 /** The Python to run scripts with: the Python extension's interpreter when it is installed, else the setting. */
-async function pythonFor(uri: vscode.Uri): Promise<string> {
+export async function pythonFor(uri: vscode.Uri): Promise<string> {
   try {
     const python = vscode.extensions.getExtension('ms-python.python');
     const api = (await python?.activate()) as
@@ -43,7 +43,7 @@ function activeRunnable(): vscode.Uri | undefined {
 }
 
 /** Saves the script or notebook first: the run must execute (and record a copy of) what the person sees. */
-async function saveIfDirty(file: vscode.Uri): Promise<void> {
+export async function saveIfDirty(file: vscode.Uri): Promise<void> {
   const key = file.toString();
   const notebook = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === key);
   const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);

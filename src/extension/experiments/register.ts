@@ -13,12 +13,13 @@ import { ExperimentsModel } from './experiments-model';
 import { IngestProgress } from './ingest-progress';
 import { RunNotifications } from './notifications';
 import type { RunTerminals } from './run-terminal';
+import { Sweeps } from './sweeps/register';
 import { ExperimentsTree, type ExperimentNode } from './tree';
 import { WaitingRuns } from './waiting-runs';
 
 /**
- * The Experiments view of the active project, its model and commands, the metric charts, the compare
- * table, the details panels, and the notices about runs (finished, waiting for the backlog, ingest progress).
+ * The Experiments view of the active project, its model and commands, the parameter sweeps, the
+ * metric charts, the compare table, the details panels, and the notices about runs (finished, waiting for the backlog, ingest progress).
  */
 export class Experiments extends Disposable {
   readonly model: ExperimentsModel;
@@ -29,6 +30,8 @@ export class Experiments extends Disposable {
   readonly compareTable: CompareTable;
   /** one details panel per experiment ("Show Experiment") */
   readonly details: ExperimentDetailsPanels;
+  /** parameter sweeps: their group in the view, their pages and commands */
+  readonly sweeps: Sweeps;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -40,12 +43,14 @@ export class Experiments extends Disposable {
   ) {
     super();
     this.model = this._register(new ExperimentsModel(backend, projects));
-    this.tree = this._register(new ExperimentsTree(this.model));
+    this.sweeps = this._register(new Sweeps(extensionUri, backend, projects, ui));
+    this.tree = this._register(new ExperimentsTree(this.model, this.sweeps.treePart));
     const selection = () => this.view.selection;
     this.metricCharts = this._register(new MetricChartsPanel(extensionUri, backend));
     registerChartCommands(this.model, this.metricCharts, ui, selection).forEach((d) => this._register(d));
     this.compareTable = this._register(new CompareTable(extensionUri, this.model, projects, backend));
     this._register(registerCompareCommand(this.compareTable, ui, selection));
+    this.sweeps.registerCommands(this.compareTable);
     registerExperimentCommands(backend, this.model, this.tree, ui, terminals, memento).forEach((d) =>
       this._register(d),
     );

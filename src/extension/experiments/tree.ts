@@ -5,6 +5,7 @@ import { Disposable } from '../common/lifecycle';
 import type { ExperimentsModel } from './experiments-model';
 import { formatDuration } from '../../protocol/number-format';
 import { metricTooltipLine, runRows, type Grouping, type RunRowText } from './labels';
+import { isSweepTreeNode, type SweepsTreePart, type SweepTreeNode } from './sweeps/tree';
 import {
   PAGE_SIZE,
   ROOT_KEY,
@@ -26,8 +27,11 @@ import {
 
 export type { Grouping };
 
-/** A group of runs with the same name (or status), the "Show more" row after a group's page, or one run. */
-export type ExperimentNode = RunGroup | MoreRuns | Experiment;
+/**
+ * A group of runs with the same name (or status), the "Show more" row after a group's page, one run,
+ * or a node of the sweeps at the top (the group, a sweep, a trial).
+ */
+export type ExperimentNode = RunGroup | MoreRuns | Experiment | SweepTreeNode;
 
 const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('loading~spin'),
@@ -67,8 +71,15 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
   /** each shown run's row text, judged against the runs of its page (refreshed by getChildren) */
   private rows = new Map<string, RunRowText>();
 
-  constructor(private readonly model: ExperimentsModel) {
+  constructor(
+    private readonly model: ExperimentsModel,
+    /** the "Sweeps" group listed above the runs */
+    private readonly sweeps?: SweepsTreePart,
+  ) {
     super();
+    if (sweeps) {
+      this._register(sweeps.onDidChange(() => this._onDidChangeTreeData.fire()));
+    }
     this._register(
       model.onDidChange(() => {
         this.groups = undefined;
@@ -100,6 +111,9 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
   }
 
   getChildren(node?: ExperimentNode): ExperimentNode[] {
+    if (node && isSweepTreeNode(node)) {
+      return this.sweeps?.children(node) ?? [];
+    }
     if (node) {
       if (!isGroup(node)) {
         return [];
@@ -115,7 +129,8 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
     this.rows = new Map();
     const page = rootPage(this.currentGroups(), this.shownOf(ROOT_KEY));
     this.expanded = expandedGroups(page.groups);
-    return page.more ? [...page.groups, page.more] : [...page.groups];
+    const sweeps = this.sweeps?.roots() ?? [];
+    return page.more ? [...sweeps, ...page.groups, page.more] : [...sweeps, ...page.groups];
   }
 
   /**
@@ -123,6 +138,9 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
    * its group, and in a group beyond the first page of groups).
    */
   getParent(node: ExperimentNode): ExperimentNode | undefined {
+    if (isSweepTreeNode(node)) {
+      return this.sweeps?.parent(node);
+    }
     if (isGroup(node)) {
       this.include(ROOT_KEY, this.currentGroups().names, (name) => node.by === this.grouping && name === node.name);
       return undefined;
@@ -168,6 +186,9 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
   }
 
   getTreeItem(node: ExperimentNode): vscode.TreeItem {
+    if (isSweepTreeNode(node)) {
+      return this.sweeps!.treeItem(node);
+    }
     if (isGroup(node)) {
       const key = groupKey(node.by, node.name);
       const expanded = (this.expanded ??= expandedGroups(
@@ -207,7 +228,7 @@ export class ExperimentsTree extends Disposable implements vscode.TreeDataProvid
 
   /** A run's tooltip, built when the pointer rests on its row (100,000 Markdown tooltips cost seconds). */
   resolveTreeItem(item: vscode.TreeItem, node: ExperimentNode): vscode.TreeItem {
-    if (!isGroup(node) && !isMore(node)) {
+    if (!isGroup(node) && !isMore(node) && !isSweepTreeNode(node)) {
       item.tooltip = runTooltip(node);
     }
     return item;
