@@ -9,12 +9,13 @@ import itertools
 import json
 import os
 import signal
+import subprocess
 import tempfile
 import unittest
 
 import support  # noqa: F401 (puts the package under test on sys.path)
-from sweep_support import (definition, read_pid, run_controller, runs, start_controller, status, wait_for,
-                           write_script, write_sweep)
+from sweep_support import (PYTHON_DIR, definition, optuna_python, read_pid, run_controller, runs,
+                           start_controller, status, wait_for, write_script, write_sweep)
 
 
 class SweepControllerTest(unittest.TestCase):
@@ -100,6 +101,39 @@ for step in range(30):
             self.assertIn(f"step {t['prunedStep']}", run["tags"]["mllab.sweep.pruned"])
         best = min(completed, key=lambda t: t["value"])
         self.assertEqual(best["params"]["slope"], 1)
+
+    def test_successive_halving_stops_the_bad_trials_at_its_rungs(self) -> None:
+        write_script(self.work, '''
+for step in range(12):
+    exp.log_metric("loss", p["slope"] / (step + 1), step=step)
+    time.sleep(0.02)
+''')
+        params = {"slope": {"type": "choice", "values": [1, 2, 3, 4, 5, 6, 7, 8, 9]}}
+        write_sweep(self.home, "h", definition(self.work, method="grid", params=params, trials=9, seed=5,
+                                               earlyStop={"type": "successiveHalving", "minResource": 1,
+                                                          "reductionFactor": 3}))
+        s = run_controller(self.home, "h")
+        self.assertEqual(s["state"], "finished")
+        pruned = [t for t in s["trials"] if t["state"] == "pruned"]
+        self.assertTrue(pruned, "bad trials were pruned")
+        for t in pruned:
+            self.assertIn("successive halving: loss", t["reason"])
+            self.assertIn(t["prunedStep"], [1, 3, 9], "at a rung: min resource 1, reduction factor 3")
+        self.assertNotIn(1, [t["params"]["slope"] for t in pruned], "the best trial is never pruned")
+
+    def test_without_optuna_the_controller_says_how_to_install_it(self) -> None:
+        write_script(self.work, 'exp.log_metric("loss", 1)')
+        write_sweep(self.home, "o", definition(self.work))
+        # -S: no site-packages, so no Optuna, whatever this machine has installed
+        r = subprocess.run([optuna_python(), "-S", "-m", "mllab", "sweep-controller", "--home", self.home,
+                            "--sweep", "o"], env=dict(os.environ, PYTHONPATH=PYTHON_DIR), capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("sudo apt install python3-optuna", r.stderr)
+        s = status(self.home, "o")
+        self.assertEqual(s["state"], "failed")
+        self.assertIn("Optuna is not installed for this Python", s["message"])
+        self.assertIn("`pip install optuna`", s["message"])
 
     def test_killed_controller_resumes_with_no_trial_repeated_or_lost(self) -> None:
         write_script(self.work, '''

@@ -45,6 +45,10 @@ class SweepSpaceTest(unittest.TestCase):
     def test_tpe_keeps_to_the_spaces(self) -> None:
         self.check_space("tpe")
 
+    def test_cmaes_keeps_to_the_spaces(self) -> None:
+        # CMA-ES samples the numbers; Optuna samples its choice and conditional params independently
+        self.check_space("cmaes")
+
     def test_tpe_reaches_the_minimum_in_fewer_trials_than_random(self) -> None:
         # f = (x - 1.3)^2 + (y + 0.7)^2 on [-5, 5]^2, trials until f < 0.1 (at most 300), seeds 0..19.
         # Margin: TPE needs fewer trials than random with the same seed in at least 15 of 20 seeds; if

@@ -287,6 +287,27 @@ describe('sweeps over the API (real backend, controller and trial processes)', f
     assert.strictEqual(fixed.message, null);
   });
 
+  it('refuses a sweep when its Python has no Optuna, saying how to install it', async () => {
+    // a Python that cannot import what is installed (-S: no site-packages), named as the user would
+    const noOptuna = path.join(path.dirname(home), 'python-without-optuna');
+    fs.writeFileSync(noOptuna, '#!/bin/sh\nexec python3 -S "$@"\n', { mode: 0o700 });
+    process.env.MLLAB_SWEEP_PYTHON = noOptuna;
+    try {
+      const e = await refusal('script: t.py\ntrials: 2\nmetric: loss\nparams:\n  x: [1, 2]\n');
+      assert.strictEqual(e.code, 'optuna_missing');
+      assert.match(
+        e.message,
+        /^Sweeps need Optuna, which none of .*python-without-optuna has: install it with "sudo apt install python3-optuna" or "pip install optuna"/,
+      );
+    } finally {
+      delete process.env.MLLAB_SWEEP_PYTHON;
+    }
+    assert.ok(
+      (await client.call(sweepRoutes.list, {})).every((s) => s.definition.command[1] !== 't.py'),
+      'nothing stored',
+    );
+  });
+
   it('finds a sweep only in its project', async () => {
     const [sweep] = await client.call(sweepRoutes.list, {});
     const other = await client.createProject('Other');

@@ -1,10 +1,10 @@
 import { spawnSync } from 'child_process';
 import { ApiError } from '../errors';
 
-/** Where a sweep controller's interpreter is looked for, in order: the user's choice, PATH's, the system's. */
+/** Where a sweep controller's interpreter is looked for: the one named by the user, else PATH's, then the system's. */
 function candidates(): string[] {
   const chosen = process.env.MLLAB_SWEEP_PYTHON;
-  return [...(chosen ? [chosen] : []), 'python3', '/usr/bin/python3'];
+  return chosen ? [chosen] : ['python3', '/usr/bin/python3'];
 }
 
 const found = new Map<string, string>();
@@ -15,7 +15,7 @@ const found = new Map<string, string>();
  * of modules (find_spec imports nothing, so this takes a few ms); none: a 400 saying how to install it.
  */
 export function sweepPython(modules: readonly string[]): string {
-  const key = modules.join(',');
+  const key = `${candidates().join(',')}:${modules.join(',')}`;
   const known = found.get(key);
   if (known !== undefined) {
     return known;
