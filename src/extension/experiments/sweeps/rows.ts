@@ -39,7 +39,7 @@ const TRIAL_ICONS: Record<SweepTrialState, RowIcon> = {
 
 const BEST_ICON: RowIcon = { id: 'star-full', color: 'charts.yellow' };
 
-/** A metric value as the views show numbers (six significant digits at most). */
+/** A metric value as the other views show numbers (four significant digits). */
 export function formatValue(value: number | null): string {
   return value === null ? '–' : formatNumber(value);
 }
