@@ -4,7 +4,8 @@ import { blobRoutes, type BlobUploadState, type IdUploadState } from '../protoco
 import { urlOf } from '../protocol/routes/route';
 import { BackendError, type ApiClient } from './api-client';
 import { HashCache, stampOf } from './hash-cache';
-import { cancelledError, sleep, TRANSFER_CHUNK, transferFailure, withRetries, type TransferOptions } from './transfer';
+import { sendBody } from './raw-body';
+import { sleep, TRANSFER_CHUNK, withRetries, type TransferOptions } from './transfer';
 
 /** Files up to this size are hashed before anything is sent (cheap), so that held content is never sent. */
 const HASH_FIRST_BYTES = 16 * 1024 * 1024;
@@ -24,7 +25,7 @@ export async function hashFile(file: string): Promise<{ sha256: string; size: nu
  * Sends `file` from `offset` in one PUT to `url`; each chunk read goes to `onChunk` as it is sent.
  * Resolves with the lab's answer (a 409 carries the state to go on from).
  */
-function putFrom<T>(
+async function putFrom<T>(
   client: ApiClient,
   url: string,
   file: string,
@@ -33,56 +34,16 @@ function putFrom<T>(
   onChunk: (chunk: Buffer) => void,
   signal?: AbortSignal,
 ): Promise<{ status: number; state: T }> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(cancelledError()); // cancelled before it started
-      return;
-    }
-    const source =
-      size > offset
-        ? fs.createReadStream(file, { start: offset, end: size - 1, highWaterMark: TRANSFER_CHUNK })
-        : undefined;
-    const req = client.rawRequest(
-      'PUT',
-      url,
-      { 'content-type': 'application/octet-stream', 'content-length': size - offset },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => reject(client.transportError(e)));
-        res.on('end', () => {
-          source?.destroy();
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if ((status >= 200 && status < 300) || status === 409) {
-            try {
-              resolve({ status, state: JSON.parse(text) as T });
-              return;
-            } catch {
-              // not the lab's JSON: said by errorAnswer
-            }
-          }
-          reject(client.errorAnswer('PUT', url, res, text));
-        });
-      },
-    );
-    // the body goes in large writes: no small segment waits for an acknowledgement
-    req.on('socket', (socket) => socket.setNoDelay(true));
-    const onAbort = () => req.destroy(new Error('cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => signal?.removeEventListener('abort', onAbort));
-    req.on('error', (e) => {
-      source?.destroy();
-      reject(transferFailure(signal, (x) => client.transportError(x), e));
-    });
-    if (!source) {
-      req.end();
-      return;
-    }
-    source.on('data', (chunk) => onChunk(chunk as Buffer));
-    source.on('error', (e) => req.destroy(e));
-    source.pipe(req);
+  const { status, body } = await sendBody(client, {
+    method: 'PUT',
+    url,
+    type: 'application/octet-stream',
+    body: { file, start: offset, end: size },
+    alsoOk: [409],
+    onChunk,
+    signal,
   });
+  return { status, state: body as T };
 }
 
 /** Waits a little while another upload of the same content goes on; gives up after 30 s without progress. */

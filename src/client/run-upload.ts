@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import type * as http from 'http';
 import { urlOf, type Route } from '../protocol/routes/route';
 import {
   runUploadRoutes as routes,
@@ -8,15 +6,13 @@ import {
   type UploadState,
 } from '../protocol/routes/run-upload';
 import { BackendError, type ApiClient } from './api-client';
+import { sendBody } from './raw-body';
 
 /**
  * Typed calls of the run upload routes (`src/protocol/routes/run-upload.ts`), used by the shipper of
  * a run recorded for a lab over the network. The bodies are raw bytes (run.json, lines of
  * events.jsonl, a file), so they go through `ApiClient.rawRequest`, each on a connection of its own.
  */
-
-/** How long one request may go without a byte either way before it counts as a network error. */
-const IDLE_MS = 60_000;
 
 /** What the lab holds of run `id` (nothing yet: 0 bytes, no manifest, no files). */
 export function uploadState(client: ApiClient, id: string): Promise<UploadState> {
@@ -85,10 +81,7 @@ export function fileUrl(route: Route, id: string, relative: string, sha256: stri
   return `${urlOf(route.path, { id }).replace('*', () => segments)}?sha256=${encodeURIComponent(sha256)}`;
 }
 
-/**
- * One request with a raw body: resolves with the parsed answer of a success (or of a status in
- * `alsoOk`), rejects with a BackendError saying why otherwise (status 0 when the connection failed).
- */
+/** One request of a run upload route with a raw body (see sendBody). */
 function send(
   client: ApiClient,
   route: Route,
@@ -97,47 +90,7 @@ function send(
   content: Buffer | { readonly source: string; readonly size: number } | undefined,
   alsoOk: readonly number[] = [],
 ): Promise<{ status: number; body: unknown }> {
-  const size = content === undefined ? 0 : Buffer.isBuffer(content) ? content.length : content.size;
-  const headers: http.OutgoingHttpHeaders =
-    content === undefined ? {} : { 'content-type': type, 'content-length': size };
-  return new Promise((resolve, reject) => {
-    const source =
-      content === undefined || Buffer.isBuffer(content)
-        ? undefined
-        : fs.createReadStream(content.source, { start: 0, end: Math.max(0, size - 1), highWaterMark: 1 << 20 });
-    const req = client.rawRequest(route.method, url, headers, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (e) => reject(client.transportError(e)));
-      res.on('end', () => {
-        source?.destroy();
-        const text = Buffer.concat(chunks).toString('utf8');
-        const status = res.statusCode ?? 0;
-        if ((status >= 200 && status < 300) || alsoOk.includes(status)) {
-          try {
-            resolve({ status, body: text ? JSON.parse(text) : undefined });
-            return;
-          } catch {
-            // not the lab's JSON: said by errorAnswer
-          }
-        }
-        reject(client.errorAnswer(route.method, url.split('?')[0], res, text));
-      });
-    });
-    req.setTimeout(IDLE_MS, () => {
-      const error: NodeJS.ErrnoException = new Error(`no answer within ${IDLE_MS / 1000} s`);
-      error.code = 'ETIMEDOUT';
-      req.destroy(error);
-    });
-    req.on('error', (e) => {
-      source?.destroy();
-      reject(client.transportError(e));
-    });
-    if (source === undefined) {
-      req.end(content);
-      return;
-    }
-    source.on('error', (e) => req.destroy(e));
-    source.pipe(req);
-  });
+  const body =
+    content === undefined || Buffer.isBuffer(content) ? content : { file: content.source, start: 0, end: content.size };
+  return sendBody(client, { method: route.method, url, type, body, alsoOk });
 }
