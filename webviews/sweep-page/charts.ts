@@ -10,6 +10,9 @@ import { runStyle, themedAxis, withAlpha, type Theme } from '../common/chart-the
 
 export const CHART_HEIGHT = 260;
 
+/** Tick spacings of the trial axis: trial numbers are whole. */
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000];
+
 const numberTicks = (_u: uPlot, splits: number[]) => splits.map((v) => (v === null ? '' : formatNumber(v)));
 
 /** One x value (a single trial): a range around it, so the point is in the middle. */
@@ -25,7 +28,7 @@ export function historyOptions(h: SweepPageHistory, theme: Theme, width: number)
     legend: { show: true, live: false },
     scales: { x: { time: false, range: aroundOne } },
     axes: [
-      { ...themedAxis(theme), label: 'trial', labelFont: theme.font },
+      { ...themedAxis(theme), label: 'trial', labelFont: theme.font, incrs: WHOLE_STEPS },
       { ...themedAxis(theme), values: numberTicks, size: 64, label: h.metric, labelFont: theme.font },
     ],
     series: [

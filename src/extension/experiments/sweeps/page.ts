@@ -8,10 +8,10 @@ import type {
 } from '../../../protocol/webviews/sweep-page';
 import { Commands, type CommandId } from '../../common/commands';
 import { Disposable } from '../../common/lifecycle';
-import { RECORD_PAGE_CSS } from '../../common/webview/record-css';
 import { WebviewPanelHost } from '../../common/webview/panel-host';
 import type { Ui } from '../../common/ui';
 import { sweepPageShow } from './page-content';
+import { SWEEP_PAGE_CSS } from './style';
 import type { SweepsModel } from './sweeps-model';
 
 /** The sweep command each button of the page runs, with the sweep as its argument. */
@@ -25,18 +25,6 @@ const COMMANDS: Record<SweepPageAction, CommandId> = {
   compare: Commands.compareSweep,
   parallel: Commands.sweepParallelCoordinates,
 };
-
-const SWEEP_PAGE_CSS = `${RECORD_PAGE_CSS}
-.state { padding: 1px 8px; border-radius: 10px; border: 1px solid var(--vscode-widget-border, currentColor); }
-.state.running { color: var(--vscode-charts-blue); } .state.finished { color: var(--vscode-testing-iconPassed); }
-.state.failed { color: var(--vscode-errorForeground); } .state.paused, .state.stopped { color: var(--vscode-descriptionForeground); }
-.charts { display: flex; flex-wrap: wrap; gap: 24px; }
-.chart { min-width: 320px; flex: 1 1 420px; }
-.chart .caption { color: var(--vscode-descriptionForeground); margin: 2px 0 6px; }
-tr.best td { font-weight: 600; }
-td .link { padding: 0; border: none; background: none; color: var(--vscode-textLink-foreground); cursor: pointer; }
-td .link:hover { text-decoration: underline; background: none; }
-`;
 
 /** One sweep's page: its best trial, the optimization history, the parameter importances and its trials; live. */
 export class SweepPagePanel extends WebviewPanelHost<HostToWebviewMessage, WebviewToHostMessage> {
