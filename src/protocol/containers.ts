@@ -154,6 +154,18 @@ export interface CreateJobRequest {
   readonly retries?: number;
 }
 
+/**
+ * POST /api/jobs/:name/runs (the body is optional): what the run's experiment starts with, as
+ * `mllab run --param/--tag` gives a local run. The job's code reads the params through `exp.params`
+ * (the run's run.json); the tags are added to the run's `job` tag. A sweep's job trials start this
+ * way (sweeps.ts). Only on a target that shares the lab machine's run directory (the local Docker
+ * Engine); a job elsewhere records its experiment itself through the lab's URL.
+ */
+export interface RunJobRequest {
+  readonly params?: Readonly<Record<string, string | number | boolean | null>>;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
 /** The readable jobs file (JSON or YAML) of export and import. */
 export interface JobsFile {
   readonly format: 1;

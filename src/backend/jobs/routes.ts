@@ -5,7 +5,7 @@ import { jobRoutes as routes, jobsFileEntrySchema } from '../../protocol/routes/
 import { ApiError } from '../errors';
 import { sendTextStream } from '../runtime/stream-reply';
 import type { ProjectRepository } from '../projects/repository';
-import { ACTIVE_STATES, runLogFile, type JobRepository, type JobRow } from './repository';
+import { ACTIVE_STATES, MANUAL_TRIGGER, runLogFile, type JobRepository, type JobRow } from './repository';
 import { followFile } from './follow-file';
 import type { JobRunner } from './run-lifecycle';
 import { type EntryValidator, parseJobsFile, toJobSpec, toJobsFile } from './spec';
@@ -67,6 +67,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
 
   register(app, routes.run, async (request) => {
     const job = jobs.definition(projectOf(request.query), request.params.name);
+    const given = request.body ?? {};
+    if (given.params || given.tags) {
+      // a run with params of its own (a sweep's trial) is one experiment, not the start of a pipeline
+      return runner.run(job, MANUAL_TRIGGER, given);
+    }
     return deps.startRun ? deps.startRun(job) : runner.run(job);
   });
 

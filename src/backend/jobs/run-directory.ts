@@ -3,6 +3,7 @@ import * as path from 'path';
 import { hostInfo } from '../../common/run-directory/environment';
 import { createRunDir, RUN_FILE_MODE, writeJsonAtomic } from '../../common/run-directory/files';
 import { startedRunManifest } from '../../common/run-directory/manifest';
+import type { RunJobRequest } from '../../protocol/containers';
 import { parseDatasetRef } from '../../protocol/dataset-ref';
 import type { RunManifest, RunStatus } from '../../protocol/experiments';
 import { RUN_LIMITS } from '../../protocol/limits';
@@ -24,7 +25,8 @@ let host: RunManifest['host'] | undefined;
 /**
  * Creates the experiment run directory of a job run, as `mllab run` does for a local command: the
  * Python client inside the container appends to it through MLLAB_RUN_DIR, and the backend's tracker
- * ingests it like any run.
+ * ingests it like any run. `given` params and tags (POST /api/jobs/:name/runs) are written into
+ * run.json, where the client reads its `exp.params` as under `mllab run --param`.
  */
 export function createRunDirectory(
   home: string,
@@ -32,6 +34,7 @@ export function createRunDirectory(
   projectId: string,
   command: readonly string[],
   cwd: string,
+  given: RunJobRequest = {},
 ): string {
   const { id, dir } = createRunDir(home);
   fs.writeFileSync(path.join(dir, 'events.jsonl'), '', { flag: 'wx', mode: RUN_FILE_MODE });
@@ -49,8 +52,8 @@ export function createRunDirectory(
     host: { ...(host ??= hostInfo()), hostname: containerHostname(dir) },
     runtime: { container: 'docker' },
     git: null,
-    params: {},
-    tags: { job },
+    params: { ...given.params },
+    tags: { ...given.tags, job },
   });
   writeJsonAtomic(path.join(dir, 'run.json'), manifest);
   return dir;

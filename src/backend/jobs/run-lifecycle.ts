@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
-import { JOB_LIMITS, type JobRun, type JobRunState } from '../../protocol/containers';
+import { JOB_LIMITS, type JobRun, type JobRunState, type RunJobRequest } from '../../protocol/containers';
+import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import { RuntimeError } from '../runtime/errors';
@@ -114,16 +115,28 @@ export class JobRunner {
 
   /**
    * Starts a run of `job` now; answers once it runs on the lab machine, or once its engine accepted
-   * it elsewhere (it runs when the engine says so), or once it failed to start.
+   * it elsewhere (it runs when the engine says so), or once it failed to start. `given` params and
+   * tags go into the run's experiment (a sweep's trial).
    */
-  async run(job: JobRow, trigger: RunTrigger = MANUAL_TRIGGER): Promise<JobRun> {
+  async run(job: JobRow, trigger: RunTrigger = MANUAL_TRIGGER, given: RunJobRequest = {}): Promise<JobRun> {
     const engine = this.deps.engines.forJob(job);
     await engine.ready?.();
     engine.requireAvailable();
     const spec = job.spec;
+    if (
+      !engine.sharesRunDirectory &&
+      (Object.keys(given.params ?? {}).length || Object.keys(given.tags ?? {}).length)
+    ) {
+      // such a job makes its experiment itself through the lab's URL: there is no run.json to give them in
+      throw new ApiError(
+        400,
+        'params_need_local_target',
+        `The job "${spec.name}" runs on the target "${engine.target}", where its code records its own experiment: params and tags of a job run are given on the lab machine's Docker Engine only for now. Run it on the target "local", or give the params in the job's env.`,
+      );
+    }
     const workspace = job.workspace && fs.existsSync(job.workspace) ? job.workspace : null;
     const runDir = engine.sharesRunDirectory
-      ? createRunDirectory(this.deps.home, spec.name, job.projectId, spec.command, workspace ?? this.deps.home)
+      ? createRunDirectory(this.deps.home, spec.name, job.projectId, spec.command, workspace ?? this.deps.home, given)
       : '';
     const queued = await this.deps.repo.insertRun(job, runDir, trigger);
     const entry = this.track(queued.id, engine);

@@ -1,4 +1,12 @@
-import { JOB_LIMITS, type CreateJobRequest, type ImportJobsResult, type Job, type JobRun } from '../containers';
+import {
+  JOB_LIMITS,
+  type CreateJobRequest,
+  type ImportJobsResult,
+  type Job,
+  type JobRun,
+  type RunJobRequest,
+} from '../containers';
+import { RUN_LIMITS } from '../limits';
 import { NAME_MAX_LENGTH } from '../names';
 import { route, type Streamed } from './route';
 import {
@@ -83,6 +91,26 @@ export const jobsFileEntrySchema = {
   properties: specProperties,
 } as const;
 
+/** The optional body of POST /api/jobs/:name/runs: the params and tags of the run's experiment. */
+const runJobSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    params: {
+      type: 'object',
+      maxProperties: 1000,
+      propertyNames: { minLength: 1, maxLength: RUN_LIMITS.keyChars },
+      additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: RUN_LIMITS.paramValueChars },
+    },
+    tags: {
+      type: 'object',
+      maxProperties: 100,
+      propertyNames: { minLength: 1, maxLength: RUN_LIMITS.keyChars },
+      additionalProperties: text(RUN_LIMITS.tagValueChars),
+    },
+  },
+} as const;
+
 const runParams = {
   type: 'object',
   required: ['runId'],
@@ -103,7 +131,13 @@ export const jobRoutes = {
   }),
   get: route<Job, undefined, InProject>()({ method: 'GET', path: '/api/jobs/:name', ...named }),
   delete: route<void, undefined, InProject>()({ method: 'DELETE', path: '/api/jobs/:name', status: 204, ...named }),
-  run: route<JobRun, undefined, InProject>()({ method: 'POST', path: '/api/jobs/:name/runs', status: 201, ...named }),
+  run: route<JobRun, RunJobRequest | undefined, InProject>()({
+    method: 'POST',
+    path: '/api/jobs/:name/runs',
+    status: 201,
+    ...named,
+    body: runJobSchema,
+  }),
   runs: route<JobRun[], undefined, InProject>()({ method: 'GET', path: '/api/jobs/:name/runs', ...named }),
   stop: route<JobRun, undefined, InProject>()({ method: 'POST', path: '/api/jobs/:name/stop', ...named }),
   getRun: route<JobRun>()({ method: 'GET', path: '/api/job-runs/:runId', params: runParams }),
