@@ -4,9 +4,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { MemoryLogger } from '../../src/backend/log';
 import { listenOptions } from '../../src/backend/main';
+import type { BackendEvent } from '../../src/protocol/api';
 import type { CreatedToken, TokenInfo, User } from '../../src/protocol/users';
 import { errorOf, raw, REPO, tempHome, TEST_TOKEN, type RawResponse } from './helpers';
-import { ServedLab } from './served-lab';
+import { followEvents, ServedLab } from './served-lab';
 import { cli, stopBackendOf, waitForExit } from './process-helpers';
 import { makeCertificate } from './certificate';
 
@@ -170,6 +171,25 @@ describe('a lab served to a team over TLS: users, tokens, roles, audit', functio
     assert.strictEqual(gone.status, 401);
     const listed = (await request('GET', '/api/tokens', TEST_TOKEN)).json() as TokenInfo[];
     assert.ok(listed.find((t) => t.id === leaving.id)?.revokedAt, "a removed user's tokens are revoked");
+  });
+
+  it('ends the event stream of a token once it is revoked, without waiting for an event; reconnecting is refused', async () => {
+    const revoking = await tokenFor('max');
+    const followed = followEvents(lab.client(revoking.token));
+    try {
+      await followed.next((e): e is BackendEvent => e.type === 'hello', 'hello');
+      assert.strictEqual((await request('POST', `/api/tokens/${revoking.id}/revoke`, TEST_TOKEN)).status, 200);
+      // nothing is published after the revocation: the stream ends by itself
+      await assert.rejects(
+        followed.next((e): e is BackendEvent => e.type === 'shuttingDown', 'the end of the stream'),
+        /the event stream closed \(the backend closed the event stream\)/,
+      );
+      const again = await request('GET', '/api/events', revoking.token);
+      assert.strictEqual(again.status, 401);
+      assert.match(errorOf(again).message, new RegExp(`^Token ${revoking.id} was revoked at `));
+    } finally {
+      followed.close();
+    }
   });
 
   it('keeps an audit log of every change (who, method, path, status) and no secret anywhere', async () => {

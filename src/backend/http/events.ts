@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { BackendEvent, BackendStatus, StreamResume } from '../../protocol/api';
 import type { EventBus, PublishedEvent } from '../events';
-import { eventFilterOf } from './server';
+import { eventFilterOf, stillAuthorized } from './server';
 
 const HEARTBEAT_MS = 15_000;
+/** how often an open stream asks whether its token still lets it in (revoked, expired, user removed) */
+const AUTHORIZED_CHECK_MS = 1_000;
 /** a Last-Event-ID longer than this is none of ours: the client gets a reset */
 const MAX_EVENT_ID_LENGTH = 64;
 /**
@@ -19,6 +21,8 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  * `hello` (`resume: 'replayed'`), or, when they are no longer kept, a `hello` with `resume: 'reset'`.
  * A user of a lab served to a team gets only the events of the projects they can read (and those of
  * no project), live and replayed alike; the ids of the events left out are skipped, not reused.
+ * A stream whose token stops letting it in (revoked, expired, its user removed) is ended within a
+ * second; the client's reconnection is then refused with the reason.
  */
 export function registerEventRoutes(
   app: FastifyInstance,
@@ -30,6 +34,7 @@ export function registerEventRoutes(
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' ? header.trim() : undefined;
     const visible = eventFilterOf(request);
+    const authorized = stillAuthorized(request);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -81,11 +86,24 @@ export function registerEventRoutes(
     }
     const unsubscribe = bus.subscribe((_event, published) => send(published));
     const heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
+    const check = setInterval(() => {
+      if (!authorized()) {
+        res.end();
+      }
+    }, AUTHORIZED_CHECK_MS);
     onSubscribersChanged();
-    request.raw.on('close', () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      onSubscribersChanged();
-    });
+    let open = true;
+    // the client went, or the lab ended the stream (shutting down, a token that no longer lets it in)
+    const closed = () => {
+      if (open) {
+        open = false;
+        clearInterval(heartbeat);
+        clearInterval(check);
+        unsubscribe();
+        onSubscribersChanged();
+      }
+    };
+    request.raw.on('close', closed);
+    res.on('close', closed);
   });
 }

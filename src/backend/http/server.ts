@@ -166,6 +166,16 @@ export function eventFilterOf(request: FastifyRequest): ((event: BackendEvent) =
   };
 }
 
+/**
+ * Whether the token a request came with still lets it in (not revoked, not expired, its user not
+ * removed): what a long-lived answer (the event stream) asks as it goes. Always true for the lab's own
+ * token.
+ */
+export function stillAuthorized(request: FastifyRequest): () => boolean {
+  const recheck = RECHECKS.get(request);
+  return recheck ? () => recheck() !== undefined : () => true;
+}
+
 /** A route as registered: its method, URL pattern and JSON schemas (for tests that cover every route). */
 export interface RouteInfo {
   readonly method: string;
