@@ -7,7 +7,7 @@ import {
   trialRow,
   trialsInOrder,
 } from '../../src/extension/experiments/sweeps/rows';
-import { sweepActions, sweepPageShow } from '../../src/extension/experiments/sweeps/page-content';
+import { historyByTrial, sweepActions, sweepPageShow } from '../../src/extension/experiments/sweeps/page-content';
 import type { Sweep, SweepDetails, SweepState, SweepTrial } from '../../src/protocol/sweeps';
 
 function trial(number: number, extra: Partial<SweepTrial> = {}): SweepTrial {
@@ -222,6 +222,26 @@ describe('The sweep page content', () => {
     ]);
     assert.strictEqual(show.best?.value, 'val_loss 0.0123 (minimize)');
     assert.strictEqual(show.progress, '10/20 ended: 9 done · 2 running · 1 pruned of 20');
+  });
+
+  it('draws the history by trial number, with the best so far taken in that order', () => {
+    // parallel trials end out of order: 2 ended before 0 and 1
+    const history = [
+      { trial: 2, value: 0.3, best: 0.3 },
+      { trial: 0, value: 0.5, best: 0.3 },
+      { trial: 1, value: 0.2, best: 0.2 },
+      { trial: 3, value: 0.4, best: 0.2 },
+    ];
+    assert.deepStrictEqual(historyByTrial(details('running', { history })), {
+      metric: 'val_loss',
+      goal: 'minimize',
+      trials: [0, 1, 2, 3],
+      values: [0.5, 0.2, 0.3, 0.4],
+      best: [0.5, 0.2, 0.2, 0.2],
+    });
+    const maximize = details('running', { history });
+    const def = { ...maximize.definition, metric: { name: 'acc', goal: 'maximize' as const } };
+    assert.deepStrictEqual(historyByTrial({ ...maximize, definition: def })?.best, [0.5, 0.5, 0.5, 0.5]);
   });
 
   it('says why there are no importances or history yet', () => {

@@ -4,7 +4,12 @@
  */
 import type { SweepDetails, SweepEarlyStop } from '../../../protocol/sweeps';
 import type { RecordField } from '../../../protocol/webviews/record-page';
-import type { SweepPageAction, SweepPageShow, SweepPageTrial } from '../../../protocol/webviews/sweep-page';
+import type {
+  SweepPageAction,
+  SweepPageHistory,
+  SweepPageShow,
+  SweepPageTrial,
+} from '../../../protocol/webviews/sweep-page';
 import { formatValue, paramsText, progressText, trialsInOrder } from './rows';
 
 const EVALUATORS = { fanova: 'fANOVA', meanDecreaseImpurity: 'mean decrease in impurity' } as const;
@@ -63,6 +68,28 @@ function trialNote(t: SweepDetails['trials'][number]): string {
   return t.reason ?? '';
 }
 
+/**
+ * The optimization history by trial number, as Optuna draws it (the chart's x values must rise): the
+ * backend lists trials in the order they ended, which parallel trials make differ from their numbers,
+ * so the best so far is taken again in this order.
+ */
+export function historyByTrial(d: SweepDetails): SweepPageHistory | null {
+  if (d.history.length === 0) {
+    return null;
+  }
+  const { name, goal } = d.definition.metric;
+  const points = [...d.history].sort((a, b) => a.trial - b.trial);
+  const better = goal === 'minimize' ? Math.min : Math.max;
+  let best = points[0].value;
+  return {
+    metric: name,
+    goal,
+    trials: points.map((p) => p.trial),
+    values: points.map((p) => p.value),
+    best: points.map((p) => (best = better(best, p.value))),
+  };
+}
+
 /** The page's `show` message for a sweep's details. */
 export function sweepPageShow(d: SweepDetails): SweepPageShow {
   const metric = d.definition.metric;
@@ -97,16 +124,7 @@ export function sweepPageShow(d: SweepDetails): SweepPageShow {
       },
       runId: d.best.runId,
     },
-    history:
-      d.history.length === 0
-        ? null
-        : {
-            metric: metric.name,
-            goal: metric.goal,
-            trials: d.history.map((p) => p.trial),
-            values: d.history.map((p) => p.value),
-            best: d.history.map((p) => p.best),
-          },
+    history: historyByTrial(d),
     importances: d.importances && {
       caption: `${EVALUATORS[d.importances.evaluator]} over ${d.importances.trials} completed trials`,
       params: d.importances.values.map((v) => v.param),

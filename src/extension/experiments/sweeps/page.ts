@@ -32,6 +32,8 @@ export class SweepPagePanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
   private readonly _onDidPaint = this._register(new vscode.EventEmitter<number>());
   /** the page drew the sweep (with this many trials), for tests */
   readonly onDidPaint = this._onDidPaint.event;
+  /** how many trials the page drew last, for tests */
+  lastPainted: number | undefined;
   private readonly _onDidClose = this._register(new vscode.EventEmitter<void>());
   readonly onDidClose = this._onDidClose.event;
 
@@ -98,6 +100,7 @@ export class SweepPagePanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
         break;
       case 'painted':
         if (message.id === this.id) {
+          this.lastPainted = message.trials;
           this._onDidPaint.fire(message.trials);
         }
         break;
