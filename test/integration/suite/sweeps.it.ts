@@ -5,21 +5,32 @@ import * as vscode from 'vscode';
 import type { SweepNode, SweepTreeNode, TrialNode } from '../../../src/extension/experiments/sweeps/tree';
 import type { MlLab } from '../../../src/extension/lab';
 import type { Project } from '../../../src/protocol/api';
-import type { Sweep } from '../../../src/protocol/sweeps';
+import type { ModelVersion } from '../../../src/protocol/models';
+import type { Sweep, SweepTrial } from '../../../src/protocol/sweeps';
 import { closeTestProject, openTestProject, screenshot, waitFor } from './helpers';
 
-/** A script to tune: its loss is lowest at x = 2 (1/3 at the last step), logged at three steps. */
-const SCRIPT = `import mllab
+/**
+ * A script to tune: its loss is lowest at x = 2 (1/3 at the last step), logged at three steps; it
+ * keeps its "model" as an artifact. A file named "slow" next to it makes each step last a second.
+ */
+const SCRIPT = `import os, time, mllab
 with mllab.experiment() as exp:
     x = exp.params["x"]
     for step in range(3):
+        if os.path.exists("slow"):
+            time.sleep(1)
         exp.log_metric("loss", (x - 2) ** 2 + 1.0 / (step + 1), step=step)
+    with open("model-%s.txt" % exp.id, "w") as f:
+        f.write("x=%s" % x)
+    exp.log_artifact("model-%s.txt" % exp.id, "model.txt")
 `;
 
 describe('Sweeps in a real VS Code extension host', () => {
   let lab: MlLab;
   let project: Project | undefined;
   let folder: string;
+  /** the sweep of the first test, finished */
+  let done: { node: SweepNode; best: SweepTrial } | undefined;
 
   before(async () => {
     ({ lab, project } = await openTestProject('Sweeps IT'));
@@ -28,7 +39,7 @@ describe('Sweeps in a real VS Code extension host', () => {
   });
 
   after(async () => {
-    for (const key of ['input', 'pick', 'info', 'error']) {
+    for (const key of ['input', 'pick', 'info', 'error', 'confirm']) {
       delete (lab.ui as unknown as Record<string, unknown>)[key];
     }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -151,6 +162,71 @@ describe('Sweeps in a real VS Code extension host', () => {
     // opened again as a whole, every run of the project is back
     await vscode.commands.executeCommand('mllab.experiment.compare');
     assert.strictEqual(compare.panel?.title.startsWith('Compare: sweep'), false);
+    done = { node, best: finished.best! };
+  });
+
+  it("re-runs the best trial's run and registers its model", async function () {
+    this.timeout(90_000);
+    assert.ok(done, 'the sweep of the first test');
+    const { node, best } = done;
+    const before = new Set(lab.experiments.items.map((e) => e.id));
+    const terminal = await vscode.commands.executeCommand<vscode.Terminal>('mllab.sweep.rerunBest', node);
+    assert.ok(terminal, 'the re-run runs in a terminal, as any re-run');
+    const rerun = await waitFor(
+      'the re-run of the best trial to complete',
+      () => lab.experiments.items.find((e) => !before.has(e.id) && e.status === 'completed'),
+      60_000,
+    );
+    assert.strictEqual(rerun.params.x, 2, "with the best trial's params");
+    assert.strictEqual(rerun.metrics.find((m) => m.key === 'loss')?.last, best.value as number);
+    terminal.dispose();
+
+    lab.ui.input = async (options) => {
+      assert.strictEqual(options.value, 'model', 'the name offered from the file');
+      return 'sweep-best';
+    };
+    lab.ui.info = async () => undefined;
+    const version = await vscode.commands.executeCommand<ModelVersion>('mllab.sweep.registerBestModel', node);
+    assert.ok(version, 'registered');
+    assert.strictEqual(version.name, 'sweep-best');
+    assert.strictEqual(version.experimentId, best.runId, "traced to the best trial's run");
+  });
+
+  it('pauses, resumes, stops and adds trials to a running sweep', async function () {
+    this.timeout(90_000);
+    const sweeps = lab.experimentsFeature.sweeps;
+    fs.writeFileSync(path.join(folder, 'slow'), '');
+    const file = path.join(folder, 'slow.sweep.yaml');
+    fs.writeFileSync(
+      file,
+      'name: slow\nscript: train.py\nparams:\n  x: { type: int, min: 0, max: 100 }\nmethod: random\nseed: 1\nmetric: { name: loss, goal: minimize }\ntrials: 50\nparallel: 1\n',
+    );
+    lab.ui.info = async () => undefined;
+    const sweep = await vscode.commands.executeCommand<Sweep>('mllab.sweep.run', vscode.Uri.file(file));
+    assert.ok(sweep);
+    const node: SweepNode = { kind: 'sweep', sweep };
+    const state = () => sweeps.model.get(sweep.id)?.state;
+    const paused = await vscode.commands.executeCommand<Sweep>('mllab.sweep.pause', node);
+    assert.strictEqual(paused?.state, 'paused');
+    await waitFor('the view to show it paused', () => state() === 'paused');
+    assert.strictEqual(lab.experimentsTree.getTreeItem(node).contextValue, 'sweep-paused');
+    const resumed = await vscode.commands.executeCommand<Sweep>('mllab.sweep.resume', node);
+    assert.strictEqual(resumed?.state, 'running');
+    lab.ui.input = async () => '5';
+    const added = await vscode.commands.executeCommand<Sweep>('mllab.sweep.addTrials', node);
+    assert.strictEqual(added?.counts.total, 55);
+    await waitFor('the view to count the added trials', () => sweeps.model.get(sweep.id)?.counts.total === 55);
+    const asked: string[] = [];
+    lab.ui.confirm = async (message) => {
+      asked.push(message);
+      return true;
+    };
+    const stopped = await vscode.commands.executeCommand<Sweep>('mllab.sweep.stop', node);
+    assert.deepStrictEqual(asked, ['Stop the sweep slow?']);
+    assert.strictEqual(stopped?.state, 'stopped');
+    await waitFor('the view to show it stopped', () => state() === 'stopped');
+    assert.strictEqual(lab.experimentsTree.getTreeItem(node).contextValue, 'sweep-stopped');
+    fs.rmSync(path.join(folder, 'slow'));
   });
 
   it('shows what the backend says of a bad sweep.yaml and starts nothing', async () => {
