@@ -2,8 +2,8 @@
  * The sweep page webview in Chromium without VS Code, under the real CSP: what the host posts (built
  * by the host's own sweepPageShow from a sweep's details) is rendered (header, best trial, the two
  * charts drawn on their canvas, trials, definition), links and buttons post the right messages, a
- * new `show` updates the page in place with the charts' canvas kept, and state is restored. Run
- * after a build:
+ * new `show` updates the page in place with the charts' canvas kept, and state is restored; and the
+ * compare table opened on a sweep's parallel coordinates. Run after a build:
  *   npx webpack --mode production --config-name webviews && npx tsc -p tsconfig.test.json &&
  *   npx mocha --no-config --timeout 120000 --exit out/test/browser/sweep-page.test.js
  */
@@ -11,10 +11,14 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser } from 'playwright-core';
+import { deriveColumns } from '../../src/common/compare/columns';
+import { COMPARE_CSS } from '../../src/extension/experiments/compare/style';
 import { sweepPageShow } from '../../src/extension/experiments/sweeps/page-content';
 import { SWEEP_PAGE_CSS } from '../../src/extension/experiments/sweeps/style';
 import type { SweepDetails, SweepTrial } from '../../src/protocol/sweeps';
+import type { CompareTableState } from '../../src/protocol/webviews/compare-table';
 import type { SweepPageShow, SweepPageState } from '../../src/protocol/webviews/sweep-page';
+import { generateExperiments, tableMessage } from './compare-table-data';
 import { launchChromium, openWebview, REPO, saveScreenshot, type WebviewPage } from './webview-harness';
 
 /** the page's styles after uPlot's own (the panel links dist/webviews/uplot.css) */
@@ -227,5 +231,34 @@ describe('Sweep page webview (Chromium, strict CSP)', function () {
     assert.strictEqual(await page.$$(HISTORY).then((c) => c.length), 0, 'no empty chart');
     assert.deepStrictEqual(restored.errors, []);
     await page.context().close();
+  });
+});
+
+describe("The compare table opened for a sweep's trials (Chromium, strict CSP)", function () {
+  this.timeout(120000);
+  let browser: Browser;
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('switches to the parallel coordinates of the metric it names, once', async () => {
+    browser = await launchChromium();
+    const runs = generateExperiments(12, 3, 2);
+    const view = await openWebview(browser, { script: 'compare-table', css: COMPARE_CSS });
+    const metric = deriveColumns(runs).find((c) => c.group === 'metric' && c.key === 'm01' && c.stat === 'last')!;
+    await view.send({ ...tableMessage(runs), show: { view: 'parallel', metric: metric.id } });
+    const { page } = view;
+    await page.waitForSelector('.parallel canvas');
+    assert.match((await page.locator('.parallel canvas').getAttribute('aria-label'))!, /of 12 runs over .* m01$/);
+    const state = await page.evaluate(() => (window as unknown as { __state: CompareTableState }).__state);
+    assert.deepStrictEqual([state.view, state.parallelMetric, state.parallelParams], ['parallel', metric.id, []]);
+    // the person switches back to the table; a later table without `show` keeps their choice
+    await page.locator('vscode-button', { hasText: 'Table' }).click();
+    await view.send({ ...tableMessage(runs), table: 2 });
+    await page.waitForSelector('.grid');
+    const after = await page.evaluate(() => (window as unknown as { __state: CompareTableState }).__state);
+    assert.strictEqual(after.view, 'table');
+    assert.deepStrictEqual(view.errors, []);
+    assert.deepStrictEqual(await view.violations(), []);
   });
 });
