@@ -27,6 +27,8 @@ from typing import Any, Dict, List, Optional
 
 from . import _sweep_space as space
 from ._run_writer import _iso, _now_ms, _write_json_atomic
+from ._errors import MLLabError
+from ._sweep_job import JobTrials, lab_from_environment
 from ._sweep_trial import TrialProcess, objective
 
 #: how often the loop looks at the trials' processes and metrics (a trial's end is seen within this)
@@ -35,6 +37,8 @@ TICK_S = 0.01
 IMPORTANCE_EVERY_S = 5.0
 #: user attributes of an Optuna trial
 RUN_ID, PRUNED_STEP, REASON, NOT_STARTED, ENDED_AT = "run_id", "pruned_step", "reason", "not_started", "ended_at"
+#: a trial that runs as a job run (``job:`` in sweep.yaml): that run's id
+JOB_RUN = "job_run_id"
 
 
 class SweepFailed(Exception):
@@ -52,8 +56,11 @@ class Controller:
         os.makedirs(os.path.join(self.dir, "trials"), 0o700, exist_ok=True)
         self.control: Dict[str, Any] = {"state": "running", "trials": self.definition["trials"]}
         self._control_mtime = -1.0
-        self.active: Dict[int, TrialProcess] = {}
-        self.stopping: Dict[int, TrialProcess] = {}
+        # trials as job runs through the lab's API, else local processes
+        lab = lab_from_environment()
+        self.jobs = JobTrials(home, self.sweep, lab) if self.definition.get("job") else None
+        self.active: Dict[int, Any] = {}
+        self.stopping: Dict[int, Any] = {}
         self.state = "running"
         self.message: Optional[str] = None
         self.warnings: List[str] = []
@@ -110,6 +117,9 @@ class Controller:
         """Trials a previous controller left running: attached again, or ended as their process did."""
         State = self.optuna.trial.TrialState
         for t in self.study.get_trials(deepcopy=False, states=(State.RUNNING,)):
+            if self.jobs is not None:
+                self.reattach_job(t)
+                continue
             run_id = t.user_attrs.get(RUN_ID)
             if not run_id:
                 # asked for but never started: it takes no trial's place
@@ -120,6 +130,25 @@ class Controller:
             proc = TrialProcess.attach(self.dir, t.number, run_dir, self.metric["name"])
             self.active[t.number] = proc
 
+    def reattach_job(self, t: Any) -> None:
+        """A job trial: its job run followed again (by the id in the study, else found by its tags)."""
+        job_run = t.user_attrs.get(JOB_RUN)
+        try:
+            proc = self.jobs.attach(t.number, job_run) if job_run else self.jobs.find(t.number)
+        except MLLabError as e:
+            if e.status != 404:
+                raise SweepFailed(f"Could not find trial {t.number}'s job run in the lab: {e}") from e
+            proc = None
+        if proc is None:
+            # asked for but never started: it takes no trial's place
+            self._set_attr(t._trial_id, NOT_STARTED, True)
+            self.study.tell(t.number, state=self.optuna.trial.TrialState.FAIL)
+            return
+        if not job_run:
+            self._set_attr(t._trial_id, RUN_ID, proc.run_id)
+            self._set_attr(t._trial_id, JOB_RUN, proc.job_run_id)
+        self.active[t.number] = proc
+
     def launch(self) -> None:
         trial = self.study.ask()
         try:
@@ -128,6 +157,19 @@ class Controller:
             self._set_attr(trial._trial_id, NOT_STARTED, True)
             self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
             raise SweepFailed(f"Optuna refused the params of sweep.yaml: {e}") from e
+        if self.jobs is not None:
+            try:
+                proc = self.jobs.start(trial.number, params)
+            except MLLabError as e:
+                self._set_attr(trial._trial_id, NOT_STARTED, True)
+                self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
+                raise SweepFailed(f"Could not start trial {trial.number} as a run of the job "
+                                  f'"{self.jobs.name}": {e}') from e
+            self._set_attr(trial._trial_id, JOB_RUN, proc.job_run_id)
+            self._set_attr(trial._trial_id, RUN_ID, proc.run_id)
+            self.active[trial.number] = proc
+            self._changed = True
+            return
         try:
             proc = TrialProcess.start(self.home, self.dir, self.sweep, trial.number, params)
         except OSError as e:

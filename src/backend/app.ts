@@ -129,7 +129,14 @@ export class Backend {
     });
     const users = new UserRepository(store, undefined, events);
     const sweepRepo = new SweepRepository(store);
-    const sweeps = new SweepService({ home: options.home, repo: sweepRepo, events, log: options.log });
+    const sweeps = new SweepService({
+      home: options.home,
+      repo: sweepRepo,
+      events,
+      log: options.log,
+      // called once the API listens: sweeps start their controllers after that
+      lab: () => ({ port: backend.port, token: options.token }),
+    });
     const projects = new ProjectRepository(store, events, [
       datasets,
       experimentRepo,

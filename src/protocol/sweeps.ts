@@ -86,6 +86,28 @@ export interface SweepEarlyStop {
 }
 
 /**
+ * Trials as job runs on the project's container target instead of local processes (`job:` in
+ * sweep.yaml). Either an existing job of the project, run as it is defined (`job: train`: its image,
+ * command, workspace and target), or an image the sweep's command runs in, with the folder of
+ * sweep.yaml (`cwd`) as the job's workspace (/workspace) and the job's limits: the controller makes
+ * that job (named after the sweep) the first time. Each trial is a run of the job started with its
+ * params and sweep tags (RunJobRequest), on a target that shares the lab's run directory.
+ */
+export type SweepJob =
+  | { readonly name: string }
+  | {
+      readonly image: string;
+      /** as in a job definition (containers.ts): cores, a size such as "1g", a GPU count or "all" */
+      readonly cpus?: number;
+      readonly memory?: string | number;
+      readonly gpus?: number | 'all';
+      readonly timeoutSeconds?: number;
+      /** default: the project's target, as jobs resolve it */
+      readonly target?: string;
+      readonly env?: Readonly<Record<string, string>>;
+    };
+
+/**
  * A sweep as defined in `sweep.yaml` next to the script (docs/SWEEPS.md), once read and checked by
  * the backend: the command is a list, relative paths are read from `cwd`.
  */
@@ -112,6 +134,8 @@ export interface SweepDefinition {
   readonly maxFailures: number;
   /** the sampler's seed (the same seed and results give the same params) */
   readonly seed: number | null;
+  /** trials as job runs (absent or null: local processes of the backend's machine) */
+  readonly job?: SweepJob | null;
 }
 
 /**

@@ -5,6 +5,12 @@ import * as readline from 'readline';
 import { pythonClientFolder } from '../jobs/run-directory';
 import { sweepDir } from './status';
 
+/** The lab as a process of this machine reaches it: 127.0.0.1 on this port, with this bearer token. */
+export interface LabAddress {
+  readonly port: number;
+  readonly token: string;
+}
+
 export interface ControllerHandlers {
   /** the controller rewrote status.json */
   readonly onChange: () => void;
@@ -22,7 +28,14 @@ export class ControllerProcess {
   private readonly child: ChildProcess;
   private exited = false;
 
-  constructor(home: string, sweepId: string, python: string, handlers: ControllerHandlers) {
+  constructor(
+    home: string,
+    sweepId: string,
+    python: string,
+    handlers: ControllerHandlers,
+    /** where the controller reaches this lab (its loopback port and own token): it starts job trials there */
+    lab?: LabAddress,
+  ) {
     const dir = sweepDir(home, sweepId);
     const log = fs.openSync(path.join(dir, 'controller.log'), 'a', 0o600);
     const client = pythonClientFolder();
@@ -33,6 +46,8 @@ export class ControllerProcess {
           ...process.env,
           ...(client ? { PYTHONPATH: [client, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) } : {}),
           PYTHONUNBUFFERED: '1',
+          // the controller takes these out of its environment before any trial starts (_sweep_job.py)
+          ...(lab ? { MLLAB_SWEEP_LAB_PORT: String(lab.port), MLLAB_SWEEP_LAB_TOKEN: lab.token } : {}),
         },
         stdio: ['ignore', 'pipe', log],
       });

@@ -8,11 +8,15 @@ import {
   type SweepCondition,
   type SweepDefinition,
   type SweepEarlyStop,
+  type SweepJob,
   type SweepMetric,
   type SweepParamSpace,
   type SweepParamValue,
 } from '../../protocol/sweeps';
+import { JOB_LIMITS, type CreateJobRequest } from '../../protocol/containers';
+import { checkName } from '../../protocol/names';
 import { ApiError } from '../errors';
+import { toJobSpec } from '../jobs/spec';
 
 /** A mistake in sweep.yaml: a 400 whose message names the field and says what to write. */
 const invalid = (message: string) => new ApiError(400, 'invalid_sweep', `sweep.yaml: ${message}`);
@@ -160,6 +164,71 @@ function earlyStopOf(value: unknown): SweepEarlyStop | null {
   return out as unknown as SweepEarlyStop;
 }
 
+const JOB_FIELDS = ['image', 'cpus', 'memory', 'gpus', 'timeoutSeconds', 'target', 'env'];
+const JOB_HINT = 'e.g. "job: { image: python:3.12, cpus: 1, memory: 2g }", or "job: train" for an existing job';
+
+/**
+ * `job:` (trials as job runs): an existing job's name, or the image and limits of the job the sweep's
+ * command runs in, checked by the job definition's own rules (image grammar, sizes) now rather than
+ * at the first trial.
+ */
+function jobOf(value: unknown): SweepJob | null {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  if (typeof value === 'string') {
+    const problem = checkName('job', value);
+    if (problem) {
+      throw invalid(`job: ${problem}`);
+    }
+    return { name: value };
+  }
+  if (!isObject(value) || typeof value.image !== 'string' || value.image.trim() === '') {
+    throw invalid(`job must name an existing job or give the image the trials run in, ${JOB_HINT}.`);
+  }
+  const unknownKey = Object.keys(value).find((k) => !JOB_FIELDS.includes(k));
+  if (unknownKey !== undefined) {
+    throw invalid(`"job.${unknownKey}" is not a field of a sweep's job: the fields are ${JOB_FIELDS.join(', ')}.`);
+  }
+  const job: Record<string, unknown> = { image: value.image.trim() };
+  if (value.cpus !== undefined) {
+    job.cpus = number(value.cpus, 'job.cpus', { min: JOB_LIMITS.minCpus });
+  }
+  if (value.gpus !== undefined && value.gpus !== 'all') {
+    job.gpus = number(value.gpus, 'job.gpus', { integer: true, min: 0 });
+  } else if (value.gpus === 'all') {
+    job.gpus = 'all';
+  }
+  if (value.timeoutSeconds !== undefined) {
+    job.timeoutSeconds = number(value.timeoutSeconds, 'job.timeoutSeconds', { min: JOB_LIMITS.minTimeoutSeconds });
+  }
+  if (value.memory !== undefined) {
+    if (typeof value.memory !== 'string' && typeof value.memory !== 'number') {
+      throw invalid('job.memory must be a size such as 512m or 2g.');
+    }
+    job.memory = value.memory;
+  }
+  if (value.target !== undefined) {
+    if (typeof value.target !== 'string' || value.target.trim() === '') {
+      throw invalid('job.target must name a target of the lab (see "mllab target list").');
+    }
+    job.target = value.target.trim();
+  }
+  if (value.env !== undefined) {
+    if (!isObject(value.env) || !Object.values(value.env).every((v) => typeof v === 'string')) {
+      throw invalid(`job.env must map names to text values, e.g. "env: { OMP_NUM_THREADS: '1' }".`);
+    }
+    job.env = value.env;
+  }
+  try {
+    // the job definition's own checks (image grammar, memory size), with the messages of POST /api/jobs
+    toJobSpec({ name: 'sweep', ...(job as Omit<CreateJobRequest, 'name'>) });
+  } catch (e) {
+    throw invalid(`job: ${(e as Error).message}`);
+  }
+  return job as SweepJob;
+}
+
 /** The command of a trial: `command:` as a list or a line split at spaces, or `script: train.py` run by python3. */
 function commandOf(file: Fields): string[] {
   if (typeof file.script === 'string' && file.script.length > 0 && file.command === undefined) {
@@ -203,6 +272,7 @@ export function parseSweepFile(
     'earlyStop',
     'maxFailures',
     'seed',
+    'job',
   ];
   const unknownKey = Object.keys(parsed).find((k) => !known.includes(k));
   if (unknownKey !== undefined) {
@@ -215,7 +285,13 @@ export function parseSweepFile(
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) {
     throw invalid(`the folder ${cwd} (where the trials run) does not exist.`);
   }
-  const command = commandOf(parsed);
+  const job = jobOf(parsed.job);
+  if (job && 'name' in job && (parsed.script !== undefined || parsed.command !== undefined)) {
+    throw invalid(
+      `"job: ${job.name}" runs that job's own command: leave out "script" and "command", or give "job: { image: ... }" to run this command.`,
+    );
+  }
+  const command = job && 'name' in job ? [] : commandOf(parsed);
   if (!isObject(parsed.params) || Object.keys(parsed.params).length === 0) {
     throw invalid(
       '"params" must map each param to its space, e.g. "lr: { type: float, min: 1e-4, max: 0.1, log: true }".',
@@ -237,7 +313,12 @@ export function parseSweepFile(
   if (trials === 0) {
     throw invalid(`give the number of trials ("trials: 20"): a ${method} search has no end of its own.`);
   }
-  const name = typeof parsed.name === 'string' && parsed.name.trim() ? parsed.name.trim() : defaultName(command);
+  const name =
+    typeof parsed.name === 'string' && parsed.name.trim()
+      ? parsed.name.trim()
+      : job && 'name' in job
+        ? job.name
+        : defaultName(command);
   return {
     name,
     command,
@@ -251,6 +332,7 @@ export function parseSweepFile(
     maxFailures: optionalCount(parsed.maxFailures, 'maxFailures', 3, SWEEP_LIMITS.maxFailures),
     seed:
       parsed.seed === undefined || parsed.seed === null ? null : number(parsed.seed, 'seed', { integer: true, min: 0 }),
+    ...(job ? { job } : {}),
   };
 }
 

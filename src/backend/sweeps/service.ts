@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../common/fsync';
 import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
-import { ControllerProcess } from './controller';
+import { ControllerProcess, type LabAddress } from './controller';
 import { parseSweepFile } from './definition';
 import { sweepPython } from './interpreter';
 import type { SweepRecord, SweepRepository } from './repository';
@@ -17,6 +17,8 @@ export interface SweepServiceDeps {
   readonly repo: SweepRepository;
   readonly events: EventBus;
   readonly log: Logger;
+  /** the lab's loopback port and own token, once it listens (the controller starts job trials through the API) */
+  readonly lab?: () => LabAddress;
 }
 
 /** Controllers that exit unexpectedly this many times within RESTART_WINDOW_MS fail the sweep. */
@@ -151,10 +153,16 @@ export class SweepService {
       void this.ended(record.id, 'failed', `The sweep's folder ${sweepDir(this.deps.home, record.id)} is gone.`);
       return;
     }
-    const controller = new ControllerProcess(this.deps.home, record.id, python, {
-      onChange: () => this.changed(record.id),
-      onExit: (code) => this.exited(record.id, code),
-    });
+    const controller = new ControllerProcess(
+      this.deps.home,
+      record.id,
+      python,
+      {
+        onChange: () => this.changed(record.id),
+        onExit: (code) => this.exited(record.id, code),
+      },
+      record.definition.job ? this.deps.lab?.() : undefined,
+    );
     this.controllers.set(record.id, controller);
   }
 

@@ -100,7 +100,9 @@ const runJobSchema = {
       type: 'object',
       maxProperties: 1000,
       propertyNames: { minLength: 1, maxLength: RUN_LIMITS.keyChars },
-      additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: RUN_LIMITS.paramValueChars },
+      additionalProperties: {
+        anyOf: [text(RUN_LIMITS.paramValueChars), { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
+      },
     },
     tags: {
       type: 'object',
