@@ -17,8 +17,7 @@ const PACKAGES = [
   { folder: 'src/backend', deny: ['src/client', 'src/extension', 'src/cli', 'webviews'] },
   { folder: 'src/extension', deny: ['src/backend', 'src/cli', 'webviews'], vscode: true },
   { folder: 'src/client', deny: ['src/backend', 'src/extension', 'src/cli', 'webviews'] },
-  // the zip packager (Node modules only) packages a folder sent to a lab over the network, as a local lab does
-  { folder: 'src/cli', deny: ['src/backend', 'src/extension', 'webviews'], except: ['src/backend/files/zip'] },
+  { folder: 'src/cli', deny: ['src/backend', 'src/extension', 'webviews'] },
   // `mllab serve` runs the backend in the CLI's process, loaded only by that command
   { file: 'src/cli/main.ts', deny: ['src/backend', 'src/extension', 'webviews'], except: ['src/backend/main.ts'] },
   { folder: 'src/common', only: ['src/common', 'src/protocol'] },

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { sha256File } from '../src/backend/files/hash';
-import { packFolder } from '../src/backend/files/zip';
+import { packFolder } from '../src/common/zip/pack';
 import { DATA_ROOT, folderBytes, hashingFile, packagingFolder } from './packaging-data';
 import { report } from './stats';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { packFolder } from '../backend/files/zip';
+import { packFolder } from '../common/zip/pack';
 import type { ApiClient } from '../client/api-client';
 import { exportVersion, fetchVersionInto, localPath, sendFile, uploadBlob, type SentBlob } from '../client/datasets';
 import { EventStream } from '../client/event-stream';

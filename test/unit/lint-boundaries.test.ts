@@ -39,7 +39,7 @@ describe('lint: package boundaries', function () {
     await denied('src/backend/app.ts', "import { MlLab } from '../extension/lab';");
     await denied('src/backend/app.ts', "import * as vscode from 'vscode';");
     await denied('src/backend/app.ts', "const m = await import('../client/index');");
-    await denied('src/backend/files/zip/reader.ts', "const c = require('../../../client/connect');");
+    await denied('src/backend/files/blob-store.ts', "const c = require('../../client/connect');");
     await allowed('src/backend/jobs/run-directory.ts', "import { newRunId } from '../../common/run-directory/files';");
     await allowed('src/backend/app.ts', "import type { Project } from '../protocol/api';");
   });

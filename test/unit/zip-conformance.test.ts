@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yauzl from 'yauzl';
-import { packFolder } from '../../src/backend/files/zip';
+import { packFolder } from '../../src/common/zip/pack';
 import { maxUnpackBytes } from '../../src/common/zip/byte-budget';
 import {
   BadZipError,

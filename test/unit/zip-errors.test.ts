@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { packFolder } from '../../src/backend/files/zip';
+import { packFolder } from '../../src/common/zip/pack';
 import { csvText, tempDir } from './zip-helpers';
 
 describe('zip packaging: errors and cancelling', function () {

@@ -5,13 +5,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { sha256File } from '../../src/backend/files/hash';
-import { crc32, crc32Portable } from '../../src/backend/files/zip/crc32';
-import { deflateChunk, storedBlocks } from '../../src/backend/files/zip/deflate';
-import { readSmallFile } from '../../src/backend/files/zip/read-small';
-import { SyncGate } from '../../src/backend/files/zip/sync-gate';
-import { listFolder } from '../../src/backend/files/zip/walk';
-import { OrderedPool, type Task } from '../../src/backend/files/zip/ordered-pool';
-import { mayNeedZip64 } from '../../src/backend/files/zip/zip-writer';
+import { crc32, crc32Portable } from '../../src/common/zip/pack/crc32';
+import { deflateChunk, storedBlocks } from '../../src/common/zip/pack/deflate';
+import { readSmallFile } from '../../src/common/zip/pack/read-small';
+import { SyncGate } from '../../src/common/zip/pack/sync-gate';
+import { listFolder } from '../../src/common/zip/pack/walk';
+import { OrderedPool, type Task } from '../../src/common/zip/pack/ordered-pool';
+import { mayNeedZip64 } from '../../src/common/zip/pack/zip-writer';
 import {
   centralHeader,
   dataDescriptor,
@@ -20,7 +20,7 @@ import {
   localHeader,
   MAX_UINT32,
   METHOD_DEFLATED,
-} from '../../src/backend/files/zip/zip-format';
+} from '../../src/common/zip/pack/zip-format';
 import { listZip, unzipSafe } from '../../src/common/zip/safe-unzip';
 import { craftZip, csvText, hasCommand, randomBytesSeeded, tempDir } from './zip-helpers';
 

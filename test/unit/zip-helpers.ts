@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { crc32 } from '../../src/backend/files/zip/crc32';
+import { crc32 } from '../../src/common/zip/pack/crc32';
 import { removeInBackground } from './cleanup';
 import {
   centralHeader,
@@ -12,7 +12,7 @@ import {
   localHeader,
   METHOD_DEFLATED,
   METHOD_STORED,
-} from '../../src/backend/files/zip/zip-format';
+} from '../../src/common/zip/pack/zip-format';
 
 export function tempDir(prefix = 'mllab-zip-test-'): { dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { packFolder } from '../../src/backend/files/zip';
+import { packFolder } from '../../src/common/zip/pack';
 import { unzipSafe } from '../../src/common/zip/safe-unzip';
 import { hasCommand, tempDir } from './zip-helpers';
 

@@ -7,7 +7,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { packFolder, PackagingRefusal } from '../../src/backend/files/zip';
+import { packFolder, PackagingRefusal } from '../../src/common/zip/pack';
 import { collisionKey } from '../../src/common/zip/entry-paths';
 import { listZip, unzipSafe } from '../../src/common/zip/safe-unzip';
 import {

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { PassThrough, Writable } from 'stream';
 import * as yauzl from 'yauzl';
 import { sha256File } from '../../src/backend/files/hash';
-import { packFolder, STORED_EXTENSIONS, type PackProgress } from '../../src/backend/files/zip';
+import { packFolder, STORED_EXTENSIONS, type PackProgress } from '../../src/common/zip/pack';
 import { unzipSafe } from '../../src/common/zip/safe-unzip';
 import { csvText, hasCommand, randomBytesSeeded, readTree, tempDir, treeDifferences } from './zip-helpers';
 

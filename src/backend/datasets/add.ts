@@ -7,7 +7,7 @@ import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { BlobStore } from '../files/blob-store';
 import { copyHashed } from '../files/copy';
-import { packFolder, PackagingRefusal } from '../files/zip';
+import { packFolder, PackagingRefusal } from '../../common/zip/pack';
 import type { Logger } from '../log';
 import { mediaTypeOf } from './media-types';
 import type { DatasetRepository, NewVersion } from './repository';

@@ -3,9 +3,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { sendFile } from '../../client/blob-upload';
+import { sendFile, uploadBlob } from '../../client/blob-upload';
 import { BackendError } from '../../client/api-client';
 import type { ApiClient } from '../../client/api-client';
+import { packFolder, type PackResult } from '../../common/zip/pack';
 import type { DatasetVersion, OperationProgress } from '../../protocol/datasets';
 import { checkName } from '../../protocol/names';
 import type { BackendService } from '../backend/backend-service';
@@ -25,7 +26,7 @@ export interface AddOptions {
 }
 
 /** "packaging 1.2 GB of 2.0 GB, 5,000 of 10,000 files" */
-export function describeProgress(p: OperationProgress): string {
+export function describeProgress(p: Omit<OperationProgress, 'operationId'>): string {
   const bytes = p.totalBytes > 0 ? `${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}` : formatBytes(p.bytes);
   switch (p.phase) {
     case 'scanning':
@@ -62,12 +63,6 @@ export class DatasetAdder {
   /** Resolves with the new version, or undefined when the person cancelled. */
   async add(source: string, options: AddOptions = {}): Promise<DatasetVersion | undefined> {
     const remote = this.backend.remoteUrl !== undefined;
-    if (remote && fs.statSync(source, { throwIfNoEntry: false })?.isDirectory()) {
-      // a folder is packaged into the lab's zip by the CLI (the window does not hold the packager)
-      throw new Error(
-        `Adding the folder "${path.basename(source)}" to the lab at ${this.backend.remoteUrl}: run "mllab dataset add PATH" in a terminal of this window, which packages and sends it (give your token there with "mllab login URL" or MLLAB_TOKEN); a single file can be added here.`,
-      );
-    }
     const client = await this.backend.ready();
     await this.projects.refresh();
     const project = this.projects.activeProject;
@@ -136,30 +131,86 @@ export class DatasetAdder {
   }
 
   /**
-   * Adds a file to a lab over the network: sends it (nothing when the lab holds it; hashed on the way
-   * when it is new) with its bytes and rate in a cancellable notification, then makes the version.
+   * Adds a file or folder to a lab over the network: a folder is packaged here into the same zip a
+   * local lab makes (in a cancellable notification with its files and bytes), then the content is sent
+   * (nothing when the lab holds it; a new file hashed on the way) with its bytes and rate in a
+   * cancellable notification, and the version is made of it.
    */
   private async send(
     client: ApiClient,
     request: { path: string; name: string; description?: string; project: string },
   ): Promise<DatasetVersion | 'cancelled'> {
-    const sent = await withTransferProgress(this.ui, `Sending ${request.name} to the lab`, (options) =>
-      sendFile(client, request.path, options),
-    );
-    if (sent === 'cancelled') {
-      return sent;
+    const folder = fs.statSync(request.path).isDirectory();
+    const scratch = folder ? fs.mkdtempSync(path.join(os.tmpdir(), 'mllab-package-')) : undefined;
+    try {
+      let sent: { sha256: string; size: number } | 'cancelled';
+      if (scratch) {
+        const zip = path.join(scratch, 'package.zip');
+        const packed = await this.pack(request.path, zip, request.name);
+        if (packed === 'cancelled') {
+          return packed;
+        }
+        const content = { sha256: packed.sha256, size: packed.bytesOut };
+        const uploaded = await withTransferProgress(this.ui, `Sending ${request.name} to the lab`, (options) =>
+          uploadBlob(client, zip, content, options),
+        );
+        sent = uploaded === 'cancelled' ? uploaded : content;
+      } else {
+        sent = await withTransferProgress(this.ui, `Sending ${request.name} to the lab`, (options) =>
+          sendFile(client, request.path, options),
+        );
+      }
+      if (sent === 'cancelled') {
+        return sent;
+      }
+      return await client.addUploadedDataset({
+        name: request.name,
+        sha256: sent.sha256,
+        size: sent.size,
+        fileName: folder ? `${path.basename(request.path)}.zip` : path.basename(request.path),
+        kind: folder ? 'package' : 'file',
+        sourcePath: request.path,
+        project: request.project,
+        ...(request.description ? { description: request.description } : {}),
+        operator: os.userInfo().username,
+      });
+    } finally {
+      if (scratch) {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
     }
-    return client.addUploadedDataset({
-      name: request.name,
-      sha256: sent.sha256,
-      size: sent.size,
-      fileName: path.basename(request.path),
-      kind: 'file',
-      sourcePath: request.path,
-      project: request.project,
-      ...(request.description ? { description: request.description } : {}),
-      operator: os.userInfo().username,
-    });
+  }
+
+  /** Packages a folder into `zip` as a local lab does, in a cancellable notification. */
+  private pack(folder: string, zip: string, name: string): Thenable<PackResult | 'cancelled'> {
+    return this.ui.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Packaging ${name}`, cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        const cancellation = token.onCancellationRequested(() => controller.abort());
+        let percent = 0;
+        try {
+          return await packFolder(folder, zip, {
+            signal: controller.signal,
+            onProgress: (p) => {
+              const now = p.totalBytes > 0 ? (100 * p.bytes) / p.totalBytes : percent;
+              progress.report({
+                message: describeProgress({ phase: 'packaging', ...p }),
+                increment: Math.max(0, now - percent),
+              });
+              percent = Math.max(percent, now);
+            },
+          });
+        } catch (e) {
+          if (controller.signal.aborted) {
+            return 'cancelled';
+          }
+          throw e;
+        } finally {
+          cancellation.dispose();
+        }
+      },
+    );
   }
 
   private async run(

@@ -343,6 +343,46 @@ describe('the window connected to a lab served by URL (a real VS Code extension 
     }
   });
 
+  it('packages a folder here and sends it to the served lab as one zip; fetched back, it unpacks to the same files', async () => {
+    const folder = path.join(root, 'images');
+    fs.mkdirSync(path.join(folder, 'cats'), { recursive: true });
+    fs.writeFileSync(path.join(folder, 'labels.csv'), 'file,label\ncats/a.png,cat\n');
+    fs.writeFileSync(path.join(folder, 'cats', 'a.png'), randomBytes(4096));
+    fs.writeFileSync(path.join(folder, 'cats', 'b.png'), randomBytes(8192));
+    const titles: string[] = [];
+    lab.ui.withProgress = (<R>(
+      options: vscode.ProgressOptions,
+      task: (p: vscode.Progress<{ message?: string }>, t: vscode.CancellationToken) => Thenable<R>,
+    ) => {
+      titles.push(options.title ?? '');
+      return task({ report: () => undefined }, new vscode.CancellationTokenSource().token);
+    }) as MlLab['ui']['withProgress'];
+    try {
+      const version = await vscode.commands.executeCommand<DatasetVersion>(
+        'mllab.dataset.addFolder',
+        folder,
+        'images',
+        '',
+      );
+      assert.ok(version, JSON.stringify(errors));
+      assert.strictEqual(version.kind, 'package');
+      assert.strictEqual(version.fileCount, 3);
+      assert.strictEqual(version.projectId, project!.id);
+      assert.deepStrictEqual(titles, ['Packaging images', 'Sending images to the lab']);
+      const out = fs.mkdtempSync(path.join(root, 'fetched-'));
+      const fetched = await vscode.commands.executeCommand<string>('mllab.dataset.export', version, out);
+      assert.ok(
+        fs
+          .readFileSync(path.join(fetched, 'cats', 'b.png'))
+          .equals(fs.readFileSync(path.join(folder, 'cats', 'b.png'))),
+      );
+      assert.strictEqual(fs.readFileSync(path.join(fetched, 'labels.csv'), 'utf8'), 'file,label\ncats/a.png,cat\n');
+      assert.deepStrictEqual(fs.readdirSync(path.join(fetched, 'cats')).sort(), ['a.png', 'b.png']);
+    } finally {
+      delete (lab.ui as unknown as Record<string, unknown>).withProgress;
+    }
+  });
+
   it('shows a run recorded in the served lab live in the Experiments view, and its details page', async () => {
     const id = recordRun('remote-live');
     fs.writeFileSync(path.join(home, 'runs', id, 'stdout.log'), 'printed on the lab machine\n');

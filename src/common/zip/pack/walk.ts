@@ -1,7 +1,7 @@
 import { readdirSync, statSync, type BigIntStats, type Dirent } from 'fs';
 import * as fs from 'fs/promises';
 import * as path from 'path';
-import { DEFAULT_LIMITS } from '../../../common/zip/byte-budget';
+import { DEFAULT_LIMITS } from '../byte-budget';
 import { PackagingRefusal, throwIfAborted, unreadable } from './errors';
 import { FolderNames } from './source-names';
 import { SyncGate } from './sync-gate';

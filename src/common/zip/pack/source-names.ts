@@ -23,7 +23,7 @@ import {
   MAX_ENTRY_DEPTH,
   MAX_ENTRY_PATH_BYTES,
   MAX_NAME_PART_BYTES,
-} from '../../../common/zip/entry-paths';
+} from '../entry-paths';
 import { PackagingRefusal } from './errors';
 
 /** what can make a name unpackable, bar its length: checked first, in one pass */

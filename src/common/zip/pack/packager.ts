@@ -19,7 +19,7 @@ import { openSink } from './sink';
 import { SyncGate } from './sync-gate';
 import { listFolder } from './walk';
 import { ZipWriter } from './zip-writer';
-import { MAX_UNPACK_BYTES_ENV, maxUnpackBytes, sizeText } from '../../../common/zip/byte-budget';
+import { MAX_UNPACK_BYTES_ENV, maxUnpackBytes, sizeText } from '../byte-budget';
 
 export type { PackProgress } from './progress';
 export { STORED_EXTENSIONS } from './stored-extensions';
