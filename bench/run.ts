@@ -20,6 +20,7 @@ import { mlflowBench } from './mlflow';
 import { modelsBench } from './models';
 import { packagingBench } from './packaging';
 import { remoteBench } from './remote';
+import { remoteEngineBench } from './remote-engine';
 import { proxyBench } from './proxy';
 import { scaleBench } from './scale';
 import { schedulerBench } from './scheduler';
@@ -316,6 +317,7 @@ async function main(): Promise<void> {
     'cluster-jobs': clusterJobsBench,
     'cluster-services': clusterServicesBench,
     'cluster-targets': clusterTargetsBench,
+    'remote-engine': remoteEngineBench,
     sweeps: sweepsBench,
   };
   for (const [name, fn] of Object.entries(all)) {

@@ -198,8 +198,9 @@ export class JobRunner {
     );
   }
 
-  /** A run whose image exists nowhere is no part of the history. */
+  /** A run whose image exists nowhere is no part of the history (nor is a token made for it). */
   private async forget(runId: string, runDir: string): Promise<void> {
+    await this.deps.runAccess?.revoke(runId).catch(() => undefined);
     await this.deps.repo.deleteRun(runId);
     if (runDir) {
       fs.rmSync(runDir, { recursive: true, force: true });

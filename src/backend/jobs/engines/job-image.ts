@@ -129,14 +129,15 @@ export async function jobImageOnEngine(
   options: JobImageOptions & { readonly engine: ContainerRuntime; readonly engineDocker: Docker },
 ): Promise<string> {
   const { target, engine } = options;
-  await imageOnEngine(options.localDocker, options.engineDocker, options.image, target.name);
-  const base = await engine.image(options.image);
+  // the image as the lab machine has it (the engine gets those bits), else as the engine has it
+  const here = await options.local.image(options.image);
   const client = pythonClientFolder();
-  const key = `${target.name}|${target.dockerHost ?? ''}|${base?.id ?? options.image}|${client ?? ''}`;
+  const key = `${target.name}|${target.dockerHost ?? ''}|${here?.id ?? options.image}|${client ?? ''}`;
   const known = options.workspace ? undefined : made.get(key);
   if (known && (await engine.image(known))) {
     return known;
   }
+  await imageOnEngine(options.localDocker, options.engineDocker, options.image, target.name);
   const context = writeContext(options, client);
   try {
     const hash = createHash('sha256')

@@ -105,11 +105,31 @@ export class RemoteEngine implements JobEngine {
 
   async submit(run: EngineRun, hooks: SubmitHooks): Promise<{ ref: string; running: boolean }> {
     const spec = run.job.spec;
-    const made = { ...this.deps, runId: run.runId, jobName: spec.name, image: spec.image, workspace: run.workspace };
-    const image = this.deps.target.registry
-      ? await jobImageForCluster(made)
-      : await jobImageOnEngine({ ...made, engine: this.deps.runtime, engineDocker: this.deps.docker });
-    const access = await this.deps.access(run);
+    const imageOptions = {
+      ...this.deps,
+      runId: run.runId,
+      jobName: spec.name,
+      image: spec.image,
+      workspace: run.workspace,
+    };
+    // the image and the run's token at once; both settled before a failure is thrown, so that a
+    // token made for a run that does not start is revoked with it (the lifecycle revokes at the end)
+    const [built, granted] = await Promise.allSettled([
+      this.deps.target.registry
+        ? jobImageForCluster(imageOptions)
+        : jobImageOnEngine({ ...imageOptions, engine: this.deps.runtime, engineDocker: this.deps.docker }),
+      this.deps.access(run),
+    ]);
+    if (built.status === 'rejected') {
+      throw built.reason;
+    }
+    if (granted.status === 'rejected') {
+      if (RUN_IMAGE_TAG.test(built.value)) {
+        await this.deps.runtime.removeImage(built.value).catch(() => undefined);
+      }
+      throw granted.reason;
+    }
+    const [image, access] = [built.value, granted.value];
     const id = await this.create(run, image, access).catch(async (e: unknown) => {
       if (!isMissingImage(e)) {
         throw e;
@@ -124,14 +144,19 @@ export class RemoteEngine implements JobEngine {
     hooks.created(ref);
     try {
       const files = { token: access.token, ...(access.ca ? { ca: access.ca } : {}) };
-      await this.deps.docker
-        .getContainer(id)
-        .putArchive(await secretArchive(files), { path: '/' })
-        .catch((e: unknown) => {
-          throw translate(e, `give the job its token on the target "${this.target}"`);
-        });
-      // attached before the start, so that the first line is not missed
-      hooks.output(await this.deps.runtime.attach(id));
+      const [, output] = await Promise.all([
+        secretArchive(files).then((tar) =>
+          this.deps.docker
+            .getContainer(id)
+            .putArchive(tar, { path: '/' })
+            .catch((e: unknown) => {
+              throw translate(e, `give the job its token on the target "${this.target}"`);
+            }),
+        ),
+        // attached before the start, so that the first line is not missed
+        this.deps.runtime.attach(id),
+      ]);
+      hooks.output(output);
       await this.deps.runtime.start(id);
     } catch (e) {
       await this.deps.runtime.remove(id).catch(() => undefined);
