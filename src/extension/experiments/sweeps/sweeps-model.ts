@@ -56,10 +56,19 @@ export class SweepsModel extends ProjectScopedModel<Sweep> {
       params: { id },
       query: { project: this.projectId },
     });
-    if (this.watched.has(id)) {
-      this.watched.set(id, loaded);
-    }
+    this.keep(loaded);
     return loaded;
+  }
+
+  /**
+   * Keeps loaded details of a watched sweep, unless newer ones are kept: loads overlap (one per
+   * event), and one answered late must not put back what a later one replaced.
+   */
+  private keep(details: SweepDetails): void {
+    const kept = this.watched.get(details.id);
+    if (this.watched.has(details.id) && (!kept || kept.updatedAt <= details.updatedAt)) {
+      this.watched.set(details.id, details);
+    }
   }
 
   protected async load(client: ApiClient, projectId: string): Promise<readonly Sweep[]> {
@@ -72,8 +81,8 @@ export class SweepsModel extends ProjectScopedModel<Sweep> {
           const fresh = await client
             .call(sweepRoutes.get, { params: { id: s.id }, query: { project: projectId } })
             .catch(() => undefined); // deleted meanwhile: the next list says so
-          if (fresh && this.watched.has(s.id)) {
-            this.watched.set(s.id, fresh);
+          if (fresh) {
+            this.keep(fresh);
           }
         }
       }),
