@@ -6,6 +6,7 @@ import { registerCommand } from '../common/register-command';
 import type { Ui } from '../common/ui';
 import type { LogChannels } from '../docker/log-channels';
 import { splitCommandLine } from '../docker/format';
+import { serviceUrl } from './service-url';
 import type { ServiceNode } from './tree';
 
 export interface ServiceCommandDeps {
@@ -158,13 +159,11 @@ export function registerServiceCommands(deps: ServiceCommandDeps): vscode.Dispos
         "it listens on a port of the lab's machine: open it there, or through an address its admin publishes.",
       );
       const s = await pick(node, 'Service to open');
-      const port = s?.ports[0];
-      if (!s || !port) {
-        throw new Error(`The service "${s?.name ?? ''}" publishes no port: deploy it with one to open it.`);
+      if (!s) {
+        return undefined;
       }
-      const host = port.hostIp === '0.0.0.0' ? '127.0.0.1' : port.hostIp;
       // in code-server this becomes a URL the person's browser can reach (its port forwarding)
-      const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`http://${host}:${port.hostPort}/`));
+      const uri = await vscode.env.asExternalUri(vscode.Uri.parse(serviceUrl(s)));
       await vscode.env.openExternal(uri);
       return uri;
     }),
