@@ -231,6 +231,19 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
       client.deployService({ name: 'two', image: BUSYBOX, target: TARGET, replicas: 2, ports: ['8080:8080'] }),
       /publishes the port 8080 once/,
     );
+    // what one engine cannot do is said before anything is made
+    await assert.rejects(
+      client.deployService({ name: 'mesh', image: BUSYBOX, target: TARGET, publishMode: 'ingress', ports: ['80:80'] }),
+      /without Swarm's routing mesh: leave out the publish mode/,
+    );
+    await assert.rejects(
+      client.deployService({ name: 'mounts', image: BUSYBOX, target: TARGET, volumes: [`${lab.root}:/data`] }),
+      /cannot mount folders of a machine/,
+    );
+    assert.deepStrictEqual(
+      (await docker.listContainers({ all: true, filters: { label: [`dev.mllab.home=${lab.home}`] } })).length,
+      0,
+    );
     const deployed = await client.deployService({
       name: 'web',
       image: BUSYBOX,
@@ -364,7 +377,8 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     try {
       fs.writeFileSync(
         path.join(home, '.ssh', 'config'),
-        `Host big-box-ssh\n  HostName 127.0.0.1\n  Port ${port}\n  User ${os.userInfo().username}\n  IdentityFile ${path.join(dir, 'client')}\n`,
+        `Host big-box-ssh\n  HostName 127.0.0.1\n  Port ${port}\n  User ${os.userInfo().username}\n  IdentityFile ${path.join(dir, 'client')}\n` +
+          'Host behind-a-jump\n  ProxyJump jump-host\n',
       );
       const hostKey = fs.readFileSync(path.join(dir, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
       fs.writeFileSync(path.join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
@@ -379,6 +393,12 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
         15_000,
         `the ssh server listening (${sshdLog})`,
       );
+      // a proxy of the configuration is not followed: said in words, nothing stored
+      const proxied = await lab.request('POST', '/api/targets', undefined, {
+        body: { name: 'proxied', dockerHost: 'ssh://behind-a-jump' },
+      });
+      assert.strictEqual(proxied.status, 400, proxied.text);
+      assert.match(proxied.text, /through a proxy \(jump-host\), which the lab does not follow/);
       const res = await lab.request('POST', '/api/targets', undefined, {
         body: { name: 'over-ssh', dockerHost: 'ssh://big-box-ssh' },
       });

@@ -15,6 +15,8 @@ const SLOT_LABEL = 'dev.mllab.slot';
 /** the names of the variables the service sets (the container's environment also holds the image's) */
 const ENV_KEYS_LABEL = 'dev.mllab.env-keys';
 const STOP_GRACE_SECONDS = 10;
+/** how long the engine's labels are taken as read */
+const LABELS_TTL_MS = 30_000;
 
 /** The parts of a container's inspection read here. */
 interface ReplicaView {
@@ -52,6 +54,8 @@ export class EngineContainersServiceEngine implements ServiceEngine {
   private readonly updates = new Map<string, UpdateState>();
   /** replicas asked for per service, as last set here (a stopped service is 0) */
   private readonly desired = new Map<string, number>();
+  /** the engine's labels (`docker info`), as last read */
+  private engineLabels: { at: number; labels: string[] } | undefined;
 
   constructor(
     private readonly target: Target,
@@ -207,8 +211,12 @@ export class EngineContainersServiceEngine implements ServiceEngine {
 
   /** The engine's labels: where the lab reaches a published port when not at the engine's host. */
   private async reach(port: number): Promise<string | null> {
-    const info = (await this.docker.info().catch(() => ({}))) as { Labels?: string[] };
-    const label = (info.Labels ?? []).find((l) => l.startsWith(`${REACH_LABEL}${port}=`));
+    // asked again after a while only: a service is looked at twice a second
+    if (!this.engineLabels || Date.now() - this.engineLabels.at > LABELS_TTL_MS) {
+      const info = (await this.docker.info().catch(() => ({}))) as { Labels?: string[] };
+      this.engineLabels = { at: Date.now(), labels: info.Labels ?? [] };
+    }
+    const label = this.engineLabels.labels.find((l) => l.startsWith(`${REACH_LABEL}${port}=`));
     if (label) {
       return label.slice(label.indexOf('=') + 1);
     }
