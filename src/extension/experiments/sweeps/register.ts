@@ -5,6 +5,7 @@ import type { Ui } from '../../common/ui';
 import type { ProjectsModel } from '../../projects/projects-model';
 import type { CompareTable } from '../compare/panel';
 import { registerSweepCommands } from './commands';
+import { registerRunSweep } from './run-sweep';
 import { SweepPages } from './page';
 import { SweepsModel } from './sweeps-model';
 import { SweepsTreePart } from './tree';
@@ -33,6 +34,7 @@ export class Sweeps extends Disposable {
 
   registerCommands(compare: CompareTable): void {
     const { backend, projects, ui, model, pages } = this;
-    registerSweepCommands({ backend, projects, model, compare, pages, ui }).forEach((d) => this._register(d));
+    this._register(registerRunSweep({ backend, projects, model, pages, ui }));
+    registerSweepCommands({ backend, model, compare, pages, ui }).forEach((d) => this._register(d));
   }
 }
