@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseSweepFile } from '../../src/backend/sweeps/definition';
+import type { Ui } from '../../src/extension/common/ui';
+import { askSweepForm } from '../../src/extension/experiments/sweeps/form';
 import { gridSize, parseParams, sweepYaml, type SweepForm } from '../../src/extension/experiments/sweeps/sweep-yaml';
 
 /**
@@ -101,5 +103,82 @@ describe("Run Sweep's quick form: the params line and the sweep.yaml", () => {
     assert.deepStrictEqual(read.command, ['/opt/conda/envs/lab/bin/python', '-u', 'train.py']);
     assert.strictEqual(read.method, 'grid');
     assert.strictEqual(read.metric.goal, 'maximize');
+  });
+});
+
+/**
+ * The prompts of the quick form, answered by a script of answers (fast, no editor; the integration
+ * test answers the same form in a real VS Code).
+ */
+describe("Run Sweep's quick form: its prompts", () => {
+  interface Asked {
+    readonly kind: 'input' | 'pick';
+    readonly prompt: string;
+    readonly value?: string;
+    readonly items?: string[];
+    readonly validate?: (v: string) => unknown;
+  }
+
+  /** A Ui that answers each prompt in turn (undefined: the person pressed Escape). */
+  function scripted(answers: (string | undefined)[]): { ui: Ui; asked: Asked[] } {
+    const asked: Asked[] = [];
+    const ui = {
+      input: async (o: { prompt?: string; value?: string; validateInput?: (v: string) => unknown }) => {
+        asked.push({ kind: 'input', prompt: o.prompt ?? '', value: o.value, validate: o.validateInput });
+        return answers.shift();
+      },
+      pick: async (items: { label: string }[], o: { placeHolder?: string }) => {
+        asked.push({ kind: 'pick', prompt: o.placeHolder ?? '', items: items.map((i) => i.label) });
+        const label = answers.shift();
+        return items.find((i) => i.label === label);
+      },
+    };
+    return { ui: ui as unknown as Ui, asked };
+  }
+
+  it('asks for the params, the metric, its goal, the method, the trials and how many at once', async () => {
+    const { ui, asked } = scripted(['lr=0.001..0.1 log, layers=1..3', 'val_loss', 'minimize', 'tpe', '25', '4']);
+    const form = await askSweepForm(ui, 'train.py', 'python3');
+    assert.deepStrictEqual(form, {
+      script: 'train.py',
+      python: 'python3',
+      params: { lr: { type: 'float', min: 0.001, max: 0.1, log: true }, layers: { type: 'int', min: 1, max: 3 } },
+      method: 'tpe',
+      metric: 'val_loss',
+      goal: 'minimize',
+      trials: 25,
+      parallel: 4,
+    });
+    assert.deepStrictEqual(
+      asked.map((a) => a.kind),
+      ['input', 'input', 'pick', 'pick', 'input', 'input'],
+    );
+    assert.deepStrictEqual(asked[3].items, ['tpe', 'random', 'cmaes'], 'no grid: lr is a float range without a step');
+    assert.strictEqual(asked[4].value, '20', 'trials prefilled');
+    // what the boxes say while the person types
+    assert.match(String(asked[0].validate!('lr=1..0')), /is empty/);
+    assert.strictEqual(asked[0].validate!('lr=0.1|0.01'), undefined);
+    assert.match(String(asked[1].validate!('val loss')), /The metric key/);
+    assert.match(String(asked[4].validate!('0')), /from 1 to 100000/);
+    assert.match(String(asked[5].validate!('65')), /from 1 to 64/);
+  });
+
+  it('offers the grid with its size when every param can be enumerated, and keeps the trials within it', async () => {
+    const { ui, asked } = scripted(['x=1|2|3, n=1..2', 'acc', 'maximize', 'grid', '6', '1']);
+    const form = await askSweepForm(ui, 'train.py', 'python3');
+    assert.strictEqual(form?.method, 'grid');
+    assert.deepStrictEqual(asked[3].items, ['grid', 'tpe', 'random', 'cmaes']);
+    assert.strictEqual(asked[4].value, '6', 'the grid size');
+    assert.match(asked[4].prompt, /the grid has 6/);
+    assert.match(String(asked[4].validate!('7')), /from 1 to 6/);
+  });
+
+  it('stops at the first prompt the person cancels, and writes nothing', async () => {
+    const answers = ['x=1|2', 'acc', 'maximize', 'grid', '2', '1'];
+    for (let cancelAt = 0; cancelAt < answers.length; cancelAt++) {
+      const { ui, asked } = scripted([...answers.slice(0, cancelAt), undefined]);
+      assert.strictEqual(await askSweepForm(ui, 'train.py', 'python3'), undefined, `cancelled at ${cancelAt}`);
+      assert.strictEqual(asked.length, cancelAt + 1);
+    }
   });
 });
