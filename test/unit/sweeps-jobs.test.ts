@@ -9,9 +9,10 @@ import type { JobRun } from '../../src/protocol/containers';
 import { experimentRoutes } from '../../src/protocol/routes/experiments';
 import { jobRoutes } from '../../src/protocol/routes/jobs';
 import { sweepRoutes } from '../../src/protocol/routes/sweeps';
+import { targetRoutes } from '../../src/protocol/routes/targets';
 import type { SweepDetails } from '../../src/protocol/sweeps';
 import { labBackend, removeContainersOf, requireDocker, until } from './docker-helpers';
-import { REPO, tempHome } from './helpers';
+import { raw, REPO, tempHome } from './helpers';
 
 /** Debian's python3 in a local image (scripts/ensure-sklearn-image.sh); it has no Optuna, the controller does. */
 const PYTHON_IMAGE = 'mllab-test/python-sklearn:1';
@@ -136,6 +137,34 @@ describe('sweeps with trials as jobs (real backend, controller and Docker Engine
     );
     assert.deepStrictEqual(await client.call(sweepRoutes.list, {}), []);
     assert.deepStrictEqual(await client.listJobs(), []);
+  });
+
+  it('refuses params and tags of a job run that are not flat values, or on a target that records runs itself', async () => {
+    await client.createJob({ name: 'plain', image: PYTHON_IMAGE, command: ['true'] });
+    const refused = async (body: unknown, message: RegExp) => {
+      const res = await raw(backend.port, 'POST', '/api/jobs/plain/runs', { body: JSON.stringify(body) });
+      assert.strictEqual(res.status, 400, res.text);
+      assert.match((res.json() as { error: { message: string } }).error.message, message);
+    };
+    await refused({ params: { lr: { nested: 1 } } }, /params\.lr must be a string or a number or a boolean or a null/);
+    await refused({ tags: { stage: 5 } }, /tags\.stage must be/);
+    await refused({ param: { lr: 1 } }, /param/);
+    // the same engine reached as a target of its own: an engine elsewhere to the lab (runs record through its URL)
+    await client.call(targetRoutes.add, { body: { name: 'away', dockerHost: 'unix:///var/run/docker.sock' } });
+    await client.createJob({ name: 'elsewhere', image: PYTHON_IMAGE, target: 'away' });
+    const res = await raw(backend.port, 'POST', '/api/jobs/elsewhere/runs', {
+      body: JSON.stringify({ params: { lr: 1 } }),
+    });
+    assert.strictEqual(res.status, 400, res.text);
+    assert.match(
+      (res.json() as { error: { message: string } }).error.message,
+      /runs on the target "away", where its code records its own experiment/,
+    );
+    assert.deepStrictEqual(await client.call(jobRoutes.runs, { params: { name: 'plain' } }), [], 'no run was made');
+    assert.deepStrictEqual(await client.call(jobRoutes.runs, { params: { name: 'elsewhere' } }), []);
+    await client.deleteJob('elsewhere');
+    await client.deleteJob('plain');
+    await client.call(targetRoutes.remove, { params: { name: 'away' } });
   });
 
   it('runs a grid as job runs (at most 2 at once), each a run with its params and sweep tags; a failing trial is failed', async () => {

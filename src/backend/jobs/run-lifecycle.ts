@@ -120,8 +120,6 @@ export class JobRunner {
    */
   async run(job: JobRow, trigger: RunTrigger = MANUAL_TRIGGER, given: RunJobRequest = {}): Promise<JobRun> {
     const engine = this.deps.engines.forJob(job);
-    await engine.ready?.();
-    engine.requireAvailable();
     const spec = job.spec;
     if (
       !engine.sharesRunDirectory &&
@@ -134,6 +132,8 @@ export class JobRunner {
         `The job "${spec.name}" runs on the target "${engine.target}", where its code records its own experiment: params and tags of a job run are given on the lab machine's Docker Engine only for now. Run it on the target "local", or give the params in the job's env.`,
       );
     }
+    await engine.ready?.();
+    engine.requireAvailable();
     const workspace = job.workspace && fs.existsSync(job.workspace) ? job.workspace : null;
     const runDir = engine.sharesRunDirectory
       ? createRunDirectory(this.deps.home, spec.name, job.projectId, spec.command, workspace ?? this.deps.home, given)
