@@ -139,7 +139,7 @@ describe('Sweep page webview (Chromium, strict CSP)', function () {
     );
 
   it('renders the header, the best trial, both charts, the trials and the definition', async () => {
-    const show = sweepPageShow(details(6));
+    const show = sweepPageShow(details(6), true);
     await view.send(show);
     await painted(show.trials.length);
     const { page } = view;
@@ -185,7 +185,7 @@ describe('Sweep page webview (Chromium, strict CSP)', function () {
     await page.click('vscode-button[data-action="parallel"]');
     const posted = (await view.posted()) as { type: string }[];
     const asked = posted.filter((m) => m.type === 'openRun' || m.type === 'action');
-    const best = sweepPageShow(details(6)).best!;
+    const best = sweepPageShow(details(6), true).best!;
     assert.deepStrictEqual(asked, [
       { type: 'openRun', runId: best.runId },
       { type: 'openRun', runId: '20260301-100005-abcdef' },
@@ -199,7 +199,7 @@ describe('Sweep page webview (Chromium, strict CSP)', function () {
     await page.evaluate((sel) => {
       (document.querySelector(sel) as HTMLElement & { __kept?: boolean }).__kept = true;
     }, HISTORY);
-    const show = sweepPageShow(details(12));
+    const show = sweepPageShow(details(12), true);
     await view.send(show);
     await painted(show.trials.length);
     assert.strictEqual(await page.$$eval('table[aria-label="Trials"] tbody tr', (trs) => trs.length), 14);
@@ -215,7 +215,7 @@ describe('Sweep page webview (Chromium, strict CSP)', function () {
   });
 
   it('says what is missing before a trial completed, and renders its saved state before the host answers', async () => {
-    const first: SweepPageShow = sweepPageShow({ ...details(0), best: null, history: [], importances: null });
+    const first: SweepPageShow = sweepPageShow({ ...details(0), best: null, history: [], importances: null }, false);
     const restored = await openWebview(browser, { script: 'sweep-page', css: CSS, state: { show: first } });
     const { page } = restored;
     assert.strictEqual(await page.textContent('h1'), 'train <b>mnist</b>');

@@ -167,7 +167,7 @@ describe('The sweep page content', () => {
   });
 
   it("offers the actions the state allows, and the best trial's once one completed", () => {
-    assert.deepStrictEqual(sweepActions(details('running')), [
+    assert.deepStrictEqual(sweepActions(details('running'), true), [
       'rerunBest',
       'registerBest',
       'pause',
@@ -176,17 +176,20 @@ describe('The sweep page content', () => {
       'compare',
       'parallel',
     ]);
-    assert.deepStrictEqual(sweepActions(details('paused')), [
-      'rerunBest',
-      'registerBest',
+    assert.deepStrictEqual(sweepActions(details('paused'), false), [
+      'rerunBest', // no Register Best Model: its run logged no file
       'resume',
       'stop',
       'addTrials',
       'compare',
       'parallel',
     ]);
-    assert.deepStrictEqual(sweepActions(details('finished', { best: null })), ['addTrials', 'compare', 'parallel']);
-    assert.deepStrictEqual(sweepActions(details('failed', { best: null })), [
+    assert.deepStrictEqual(sweepActions(details('finished', { best: null }), true), [
+      'addTrials',
+      'compare',
+      'parallel',
+    ]);
+    assert.deepStrictEqual(sweepActions(details('failed', { best: null }), false), [
       'resume',
       'addTrials',
       'compare',
@@ -195,7 +198,7 @@ describe('The sweep page content', () => {
   });
 
   it('gives the charts their numbers and the trials their texts', () => {
-    const show = sweepPageShow(details('running'));
+    const show = sweepPageShow(details('running'), true);
     assert.deepStrictEqual(show.history, {
       metric: 'val_loss',
       goal: 'minimize',
@@ -252,12 +255,14 @@ describe('The sweep page content', () => {
         history: [],
         importances: null,
       }),
+      true,
     );
     assert.strictEqual(empty.history, null);
     assert.strictEqual(empty.best, null);
     assert.match(empty.importanceNote, /once two trials completed \(0 so far\)/);
     const noSklearn = sweepPageShow(
       details('running', { importances: null, importanceNote: 'Install scikit-learn for importances.' }),
+      true,
     );
     assert.strictEqual(noSklearn.importanceNote, 'Install scikit-learn for importances.');
   });

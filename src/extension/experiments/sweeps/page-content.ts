@@ -42,11 +42,14 @@ function fields(d: SweepDetails): RecordField[] {
   ];
 }
 
-/** The header's buttons: what the sweep's state allows, and the best trial's actions once there is one. */
-export function sweepActions(d: SweepDetails): SweepPageAction[] {
+/**
+ * The header's buttons: what the sweep's state allows, and the best trial's actions once there is
+ * one (Register Best Model when its run logged a file to register).
+ */
+export function sweepActions(d: SweepDetails, bestHasFiles: boolean): SweepPageAction[] {
   const actions: SweepPageAction[] = [];
   if (d.best?.runId) {
-    actions.push('rerunBest', 'registerBest');
+    actions.push('rerunBest', ...(bestHasFiles ? (['registerBest'] as const) : []));
   }
   if (d.state === 'running') {
     actions.push('pause');
@@ -90,8 +93,8 @@ export function historyByTrial(d: SweepDetails): SweepPageHistory | null {
   };
 }
 
-/** The page's `show` message for a sweep's details. */
-export function sweepPageShow(d: SweepDetails): SweepPageShow {
+/** The page's `show` message for a sweep's details; `bestHasFiles`: the best trial's run logged a file. */
+export function sweepPageShow(d: SweepDetails, bestHasFiles: boolean): SweepPageShow {
   const metric = d.definition.metric;
   const completed = d.trials.filter((t) => t.state === 'completed').length;
   const trials = trialsInOrder(d.trials).map((t): SweepPageTrial => ({
@@ -134,6 +137,6 @@ export function sweepPageShow(d: SweepDetails): SweepPageShow {
       d.importanceNote ??
       (d.importances ? '' : `Parameter importances are computed once two trials completed (${completed} so far).`),
     trials,
-    actions: sweepActions(d),
+    actions: sweepActions(d, bestHasFiles),
   };
 }

@@ -6,6 +6,7 @@ import type {
   SweepPageShow,
   WebviewToHostMessage,
 } from '../../../protocol/webviews/sweep-page';
+import type { BackendService } from '../../backend/backend-service';
 import { Commands, type CommandId } from '../../common/commands';
 import { Disposable } from '../../common/lifecycle';
 import { WebviewPanelHost } from '../../common/webview/panel-host';
@@ -29,6 +30,8 @@ const COMMANDS: Record<SweepPageAction, CommandId> = {
 /** One sweep's page: its best trial, the optimization history, the parameter importances and its trials; live. */
 export class SweepPagePanel extends WebviewPanelHost<HostToWebviewMessage, WebviewToHostMessage> {
   private show: SweepPageShow | undefined;
+  /** whether the best trial's run logged a file, and at which change of the sweep this was asked */
+  private bestFiles: { runId: string; has: boolean; asked: string } | undefined;
   private readonly _onDidPaint = this._register(new vscode.EventEmitter<number>());
   /** the page drew the sweep (with this many trials), for tests */
   readonly onDidPaint = this._onDidPaint.event;
@@ -41,6 +44,7 @@ export class SweepPagePanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
     extensionUri: vscode.Uri,
     readonly id: string,
     private readonly model: SweepsModel,
+    private readonly backend: BackendService,
     private readonly ui: Ui,
   ) {
     super(extensionUri, {
@@ -69,13 +73,38 @@ export class SweepPagePanel extends WebviewPanelHost<HostToWebviewMessage, Webvi
     if (!details || !this.panel) {
       return;
     }
-    const show = sweepPageShow(details);
+    const runId = details.best?.runId ?? null;
+    const files = this.bestFiles;
+    if (runId && (files?.runId !== runId || (!files.has && files.asked !== details.updatedAt))) {
+      this.askBestFiles(runId, details.updatedAt);
+    }
+    const show = sweepPageShow(details, !!runId && files?.runId === runId && files.has);
     if (JSON.stringify(show) === JSON.stringify(this.show)) {
       return; // the list changed for another sweep
     }
     this.show = show;
     this.panel.title = `Sweep: ${details.name}`;
     this.post(show);
+  }
+
+  /**
+   * Whether the best trial's run logged a file (Register Best Model is offered then), asked again
+   * while it has none each time the sweep changed: its files may still be on their way in.
+   */
+  private askBestFiles(runId: string, asked: string): void {
+    this.bestFiles = { runId, has: false, asked };
+    this.backend
+      .ready()
+      .then((client) => client.getExperiment(runId))
+      .then(
+        (run) => {
+          if (this.bestFiles?.runId === runId && run.artifacts.length > 0) {
+            this.bestFiles = { runId, has: true, asked };
+            this.update(this.model.cached(this.id));
+          }
+        },
+        () => undefined, // the run was deleted: nothing to register
+      );
   }
 
   protected replay(): HostToWebviewMessage[] {
@@ -120,6 +149,7 @@ export class SweepPages extends Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly model: SweepsModel,
+    private readonly backend: BackendService,
     private readonly ui: Ui,
   ) {
     super();
@@ -139,7 +169,7 @@ export class SweepPages extends Disposable {
   async show(id: string): Promise<SweepPagePanel> {
     let page = this.pages.get(id);
     if (!page) {
-      const created = new SweepPagePanel(this.extensionUri, id, this.model, this.ui);
+      const created = new SweepPagePanel(this.extensionUri, id, this.model, this.backend, this.ui);
       created.onDidClose(() => {
         if (this.pages.get(id) === created) {
           this.pages.delete(id);

@@ -29,7 +29,7 @@ export class Sweeps extends Disposable {
     super();
     this.model = this._register(new SweepsModel(backend, projects));
     this.treePart = this._register(new SweepsTreePart(this.model));
-    this.pages = this._register(new SweepPages(extensionUri, this.model, ui));
+    this.pages = this._register(new SweepPages(extensionUri, this.model, backend, ui));
   }
 
   registerCommands(compare: CompareTable): void {
