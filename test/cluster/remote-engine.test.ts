@@ -212,7 +212,7 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     assert.match(ended.reason ?? '', /exited with code \d+/);
   });
 
-  it('deploys a service that answers through the lab: its health, logs, stop and start, restart, one replica per published port, removal', async () => {
+  it('deploys a service that answers through the lab: its health, logs, stop and start, restart, its engine away and back, one replica per published port, removal', async () => {
     const endpointPort = await freeLoopbackPort();
     const waitFor = (what: string, test: (s: Service) => boolean) => {
       let last: Service | undefined;
@@ -250,6 +250,7 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
       target: TARGET,
       ports: ['8080:8080'],
       healthPath: '/health',
+      restart: 'always',
       endpointPort,
       command: [
         'sh',
@@ -274,6 +275,19 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
     await client.serviceAction('web', 'restart');
     await waitFor('healthy after the restart', (s) => s.status === 'healthy');
+    assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
+
+    // its engine goes away: the service's state is unknown, naming the machine; the engine restarts
+    // the replica when it is back (restart: always), and the service is healthy again
+    engine.stop();
+    let away: Service;
+    try {
+      away = await waitFor('unknown while its engine is away', (s) => s.status === 'unknown');
+    } finally {
+      await engine.start();
+    }
+    assert.match(away.reason ?? '', /The target "big-box" \(tcp:\/\/127\.0\.0\.1:\d+\) does not answer/);
+    await waitFor('healthy once its engine is back', (s) => s.status === 'healthy');
     assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
 
     await client.deleteService('web');

@@ -149,6 +149,7 @@ describe('sweeps with trials as jobs (real backend, controller and Docker Engine
     await refused({ params: { lr: { nested: 1 } } }, /params\.lr must be a string or a number or a boolean or a null/);
     await refused({ tags: { stage: 5 } }, /tags\.stage must be/);
     await refused({ param: { lr: 1 } }, /param/);
+    await refused([{ params: { lr: 1 } }], /the body must be an object or null/);
     // the same engine reached as a target of its own: an engine elsewhere to the lab (runs record through its URL)
     await client.call(targetRoutes.add, { body: { name: 'away', dockerHost: 'unix:///var/run/docker.sock' } });
     await client.createJob({ name: 'elsewhere', image: PYTHON_IMAGE, target: 'away' });

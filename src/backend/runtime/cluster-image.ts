@@ -86,7 +86,7 @@ export async function imageOnEngine(local: Docker, engine: Docker, image: string
   try {
     if (!(await hasImage(engine, here))) {
       const tarball = (await local.getImage(image).get()) as NodeJS.ReadableStream;
-      await followed(engine, (await engine.loadImage(tarball)) as NodeJS.ReadableStream);
+      await followed(engine, (await engine.loadImage(tarball, { quiet: true })) as NodeJS.ReadableStream);
     }
     if ((await imageId(engine, image)) !== here) {
       // the bits were there under another name (or the name pointed at other bits): named anew

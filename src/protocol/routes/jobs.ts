@@ -93,7 +93,8 @@ export const jobsFileEntrySchema = {
 
 /** The optional body of POST /api/jobs/:name/runs: the params and tags of the run's experiment. */
 const runJobSchema = {
-  type: 'object',
+  // no body (fastify gives null) is a run as the job defines it
+  type: ['object', 'null'],
   additionalProperties: false,
   properties: {
     params: {

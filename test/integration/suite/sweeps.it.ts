@@ -106,7 +106,7 @@ describe('Sweeps in a real VS Code extension host', () => {
     );
     assert.deepStrictEqual(finished.best?.params, { x: 2 });
     const item = tree.getTreeItem(node);
-    assert.match(String(item.description), /^3\/3 finished · 3 done of 3 · best loss 0\.3333 \(#\d\)$/);
+    assert.match(String(item.description), /^finished · 3\/3 · 3 done · best loss 0\.3333 \(#\d\)$/);
     assert.strictEqual(item.contextValue, 'sweep-finished');
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'pass');
     const trials = await waitFor('the three trials under the sweep', () => {

@@ -4,7 +4,7 @@ import { PassThrough, type Readable } from 'stream';
 import type { Service, ServiceReplica } from '../../../protocol/containers';
 import type { Target } from '../../../protocol/targets';
 import { ApiError } from '../../errors';
-import { imageNotFound, translate } from '../../runtime/errors';
+import { engineMessage, imageNotFound, RuntimeError, translate } from '../../runtime/errors';
 import { LABELS, type ContainerRuntime } from '../../runtime/runtime';
 import type { HealthTool, ServiceEngine, ServiceObservation, ServiceRollout } from '../engine';
 import { HEALTH, healthCommand, REACH_LABEL, swarmServiceName } from './swarm';
@@ -72,7 +72,16 @@ export class EngineContainersServiceEngine implements ServiceEngine {
     try {
       return await fn();
     } catch (e) {
-      throw translate(e, `${what} on the target "${this.target.name}"`);
+      const error = translate(e, `${what} on the target "${this.target.name}"`);
+      if (error.code === 'docker_unavailable') {
+        // not the lab machine's Docker: the person is told which machine does not answer
+        throw new RuntimeError(
+          503,
+          'target_unavailable',
+          `The target "${this.target.name}" (${this.target.dockerHost}) does not answer: ${engineMessage(e)}.`,
+        );
+      }
+      throw error;
     }
   }
 

@@ -18,12 +18,7 @@
  * naming the entry. Refusing them would refuse the colons of timestamps, common in data file names.
  */
 import * as path from 'path';
-import {
-  collisionKey,
-  MAX_ENTRY_DEPTH,
-  MAX_ENTRY_PATH_BYTES,
-  MAX_NAME_PART_BYTES,
-} from '../entry-paths';
+import { collisionKey, MAX_ENTRY_DEPTH, MAX_ENTRY_PATH_BYTES, MAX_NAME_PART_BYTES } from '../entry-paths';
 import { PackagingRefusal } from './errors';
 
 /** what can make a name unpackable, bar its length: checked first, in one pass */

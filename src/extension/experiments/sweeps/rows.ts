@@ -61,7 +61,7 @@ export function endedOfTotal(s: Sweep): string {
   return `${c.done + c.pruned + c.failed}/${c.total}`;
 }
 
-/** "9 done · 2 running · 1 pruned · 0 failed of 20" (the zero counts of running/pruned/failed left out). */
+/** "9 done · 2 running · 1 pruned" (the zero counts of running, pruned and failed left out). */
 export function countsText(s: Sweep): string {
   const c = s.counts;
   const parts = [`${c.done} done`];
@@ -74,7 +74,7 @@ export function countsText(s: Sweep): string {
   if (c.failed > 0) {
     parts.push(`${c.failed} failed`);
   }
-  return `${parts.join(' · ')} of ${c.total}`;
+  return parts.join(' · ');
 }
 
 /** "7/20 ended: 5 done · 2 pruned of 20" */
@@ -113,7 +113,8 @@ export function sweepRow(s: Sweep): Row {
   ].join('\n');
   return {
     label: s.name,
-    description: [`${endedOfTotal(s)} ${s.state === 'running' ? '' : `${s.state} `}`.trim(), countsText(s), best]
+    // "10/20 · 9 done · 1 pruned · best val_loss 0.0123 (#7)", the state first when it is not running
+    description: [s.state === 'running' ? '' : s.state, endedOfTotal(s), countsText(s), best]
       .filter((p) => p.length > 0)
       .join(' · '),
     tooltip,
