@@ -457,6 +457,64 @@ const cpuSince = (since: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1000;
 };
 
+/** What the Python client's `mllab.add_dataset` and `mllab.dataset` take for `file` (time and CPU of the calls). */
+const PYTHON_DATASET_SCRIPT = (file: string) => `
+import json, os, resource, time, mllab
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return (r.ru_utime + r.ru_stime) * 1000
+t0, c0 = time.perf_counter(), cpu()
+mllab.add_dataset(${JSON.stringify(file)}, name="py-data")
+sent, sent_cpu = (time.perf_counter() - t0) * 1000, cpu() - c0
+t0, c0 = time.perf_counter(), cpu()
+local = mllab.dataset("py-data")
+fetched, fetched_cpu = (time.perf_counter() - t0) * 1000, cpu() - c0
+print(json.dumps({"sent": sent, "sentCpu": sent_cpu, "fetched": fetched, "fetchedCpu": fetched_cpu, "size": os.path.getsize(local)}))
+`;
+
+/**
+ * The Python client (a data scientist's path: `mllab.add_dataset`, then `mllab.dataset` into an empty
+ * cache) with the same kind of bytes, new to the lab, against the same curl commands.
+ */
+async function pythonDatasetFigures(
+  lab: Lab,
+  file: string,
+  curlUpload: { ms: number; cpuMs: number },
+  curlDownload: { ms: number; cpuMs: number },
+): Promise<void> {
+  const cache = path.join(lab.dir, 'python-cache');
+  const env = { ...pythonEnv(lab, true, path.join(lab.dir, 'python-journal')), MLLAB_CACHE_DIR: cache };
+  const out = JSON.parse(await runPython(PYTHON_DATASET_SCRIPT(file), env).id) as {
+    sent: number;
+    sentCpu: number;
+    fetched: number;
+    fetchedCpu: number;
+    size: number;
+  };
+  if (out.size !== DATASET_BYTES) {
+    throw new Error(`the Python client fetched ${out.size} bytes of ${DATASET_BYTES}`);
+  }
+  const mib = (DATASET_BYTES / 1024 ** 2).toFixed(0);
+  report(
+    `a ${mib} MiB dataset sent by the Python client (mllab.add_dataset, hashed on the way)`,
+    out.sent,
+    curlUpload.ms,
+    'ms',
+    'curl -T (PUT) of the same bytes to the same route',
+  );
+  report("  the Python client's CPU time for it (user + system)", out.sentCpu, curlUpload.cpuMs, 'ms', "curl's");
+  report(
+    'the same dataset fetched by the Python client into its empty cache (mllab.dataset, sha256 checked)',
+    out.fetched,
+    curlDownload.ms,
+    'ms',
+    'curl -o of the same route into a file',
+  );
+  report("  the Python client's CPU time for it (user + system)", out.fetchedCpu, curlDownload.cpuMs, 'ms', "curl's");
+  fs.rmSync(cache, { recursive: true, force: true });
+  fs.rmSync(file, { force: true });
+}
+
 /**
  * 4. A dataset of DATASET_BYTES sent to the lab and fetched back by ML Lab's client (as `mllab dataset
  * add` / `get` do: a new file hashed while it is sent, then finished with its sha256; fetched into a
@@ -558,6 +616,7 @@ async function datasetFigures(lab: Lab): Promise<void> {
       'curl -o of the same route into a file',
     );
     report('  its CPU time (user + system)', cpuSince(cpu0), curlDownload.cpuMs, 'ms', "curl's");
+    await pythonDatasetFigures(lab, make(3), curlUpload, curlDownload);
     for (const f of [ours, theirs, path.join(lab.dir, 'curl.bin')]) {
       fs.rmSync(f, { force: true });
     }

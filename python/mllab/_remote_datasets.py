@@ -12,16 +12,19 @@ used if its content is cached.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
+import queue
 import ssl
 import sys
+import threading
 import time
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 from urllib.parse import quote
 
-from ._blob_cache import BlobCache, hash_file
+from ._blob_cache import BlobCache
 from ._errors import MLLabError
 from ._remote import Connection, LabError, NetworkError, Remote
 from ._unzip import unpack_cached
@@ -120,12 +123,93 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def _fetch_once(conn: Connection, path: str, part: str, sha: str, size: int, progress: _Progress) -> None:
+class _RunningHash:
+    """The sha256 of the first ``bytes`` bytes of the file being fetched, updated as they arrive (reading
+    the file again afterwards cost as much as fetching it); after a dropped connection it catches up
+    with what the file holds."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.bytes = 0
+
+    def catch_up(self, part: str, held: int) -> None:
+        if held < self.bytes:  # the file was cut or removed: hashed anew
+            self.hash, self.bytes = hashlib.sha256(), 0
+        if held == self.bytes:
+            return
+        with open(part, "rb") as f:
+            f.seek(self.bytes)
+            while self.bytes < held:
+                chunk = f.read(min(_CHUNK, held - self.bytes))
+                if not chunk:
+                    break
+                self.hash.update(chunk)
+                self.bytes += len(chunk)
+
+    def restart(self) -> None:
+        self.hash, self.bytes = hashlib.sha256(), 0
+
+
+class _HashingWriter:
+    """Writes and hashes the received bytes in a thread of its own, beside the thread receiving them
+    (both release the GIL for the work itself: file writes, TLS, SHA-256), through a pool of three
+    buffers. A failure of the writing (a disk full) is raised to the receiving thread."""
+
+    def __init__(self, f: Any, hashed: _RunningHash) -> None:
+        self._f = f
+        self._hashed = hashed
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(3):
+            self._free.put(bytearray(_CHUNK))
+        self._full: queue.Queue[Optional[Tuple[bytearray, int]]] = queue.Queue()
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name="mllab-fetch-writer", daemon=True)
+        self._thread.start()
+
+    def buffer(self) -> bytearray:
+        """A free buffer to receive into (waits while all three are being written)."""
+        b = self._free.get()
+        self._raise()
+        return b
+
+    def put(self, b: bytearray, n: int) -> None:
+        self._full.put((b, n))
+
+    def close(self) -> None:
+        """Waits until everything put is written and hashed."""
+        self._full.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            item = self._full.get()
+            if item is None:
+                return
+            b, n = item
+            if self._error is None:
+                try:
+                    view = memoryview(b)[:n]
+                    self._f.write(view)
+                    self._hashed.hash.update(view)
+                    self._hashed.bytes += n
+                except BaseException as e:  # noqa: BLE001  (given to the receiving thread)
+                    self._error = e
+            self._free.put(b)
+
+
+def _fetch_once(conn: Connection, path: str, part: str, sha: str, size: int, progress: _Progress,
+                hashed: _RunningHash) -> None:
     """One GET of the content from the bytes held in ``part``; raises NetworkError when it breaks."""
     held = os.path.getsize(part) if os.path.exists(part) else 0
     if held > size:
         os.remove(part)
         held = 0
+    hashed.catch_up(part, held)
     if held == size:
         return
     headers = {"Authorization": f"Bearer {conn.remote.token}"}
@@ -158,14 +242,21 @@ def _fetch_once(conn: Connection, path: str, part: str, sha: str, size: int, pro
                 conn.close()
                 raise NetworkError(f"the lab answered bytes from {start}, not {held}")
         done = start
+        if res.status == 200:
+            hashed.restart()  # the whole content again (the lab did not resume)
         with open(part, "ab" if res.status == 206 else "wb") as f:
-            while True:
-                chunk = res.read(_CHUNK)
-                if not chunk:
-                    break
-                f.write(chunk)
-                done += len(chunk)
-                progress.update(done)
+            writer = _HashingWriter(f, hashed)
+            try:
+                while True:
+                    buffer = writer.buffer()
+                    n = res.readinto(buffer)  # into a buffer of the pool: no new bytes object per read
+                    if not n:
+                        break
+                    writer.put(buffer, n)
+                    done += n
+                    progress.update(done)
+            finally:
+                writer.close()  # what was received is in the file, for the next attempt to go on from
         if done < size:
             conn.close()
             raise NetworkError(f"the answer ended at byte {done} of {size}")
@@ -215,12 +306,13 @@ def _fetch(conn: Connection, cache: BlobCache, info: Dict[str, Any], project: Op
     if size == 0:
         open(part, "wb").close()  # nothing to fetch
     progress = _Progress(label, size)
+    hashed = _RunningHash()
     failures = 0
     try:
         for _attempt in range(10_000):
             before = os.path.getsize(part) if os.path.exists(part) else 0
             try:
-                _fetch_once(conn, path, part, sha, size, progress)
+                _fetch_once(conn, path, part, sha, size, progress, hashed)
                 break
             except NetworkError as e:
                 after = os.path.getsize(part) if os.path.exists(part) else 0
@@ -235,7 +327,8 @@ def _fetch(conn: Connection, cache: BlobCache, info: Dict[str, Any], project: Op
         progress.update(size, force=True)
     finally:
         progress.done()
-    got = hash_file(part)
+    hashed.catch_up(part, os.path.getsize(part))
+    got = hashed.hash.hexdigest()
     if got != sha:
         os.remove(part)
         raise MLLabError(f"The content fetched for dataset {label} has sha256 {got}, not {sha}: it was removed; "
