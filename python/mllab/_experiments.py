@@ -26,7 +26,6 @@ import shutil
 import stat
 import sys
 import threading
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
 from . import _run_environment as environment
@@ -40,7 +39,7 @@ from ._remote import local_runs_dir, remote_from_env
 from ._run_writer import (_CLOEXEC, _NOFOLLOW, DIR_MODE, FILE_MODE, FLUSH_LINES, FORMAT, RUN_LIMITS, _bound,
                           _check_key, _check_length, _dumps, _iso, _jsonable, _make_private, _metric_step,
                           _metric_value, _now_ms, _open_private, _remove_quiet, _special, _time_ns,
-                          _write_json_atomic, runs_dir)
+                          _write_json_atomic, new_run_dir, runs_dir)
 
 __all__ = ["Experiment", "experiment", "start_experiment", "RUN_DIR_ENV", "EXPERIMENT_NAME_ENV",
            "FLUSH_INTERVAL", "FLUSH_LINES", "runs_dir"]
@@ -218,16 +217,7 @@ class Experiment:
         probes = StartProbes(script, cwd)
 
         runs = local_runs_dir() if home_path is None else runs_dir(home_path)
-        os.makedirs(runs, DIR_MODE, exist_ok=True)
-        stamp = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
-        while True:
-            run_id = f"{stamp}-{secrets.token_hex(3)}"
-            run_dir = os.path.join(runs, run_id)
-            try:
-                os.mkdir(run_dir, DIR_MODE)
-                break
-            except FileExistsError:
-                continue
+        run_id, run_dir = new_run_dir(runs, start_ms)
         self._id, self._dir = run_id, run_dir
         self._name = name or os.environ.get(EXPERIMENT_NAME_ENV) or (
             os.path.splitext(os.path.basename(script))[0] if script else "experiment")

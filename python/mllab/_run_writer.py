@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 from datetime import datetime, timezone
-from typing import Any, List, Mapping
+from typing import Any, List, Mapping, Tuple
 
 from ._errors import MLLabError
 
@@ -47,6 +47,21 @@ _time_ns = time.time_ns
 def runs_dir(home: str) -> str:
     """``<home>/runs``: one folder per run."""
     return os.path.join(home, "runs")
+
+
+def new_run_dir(runs: str, start_ms: int) -> Tuple[str, str]:
+    """A new run's id (``YYYYMMDD-HHMMSS-xxxxxx``, its start in UTC) and its folder, made in ``runs``
+    (made too when missing) and private to its owner; another id when that one is taken."""
+    os.makedirs(runs, DIR_MODE, exist_ok=True)
+    stamp = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
+    while True:
+        run_id = f"{stamp}-{secrets.token_hex(3)}"
+        run_dir = os.path.join(runs, run_id)
+        try:
+            os.mkdir(run_dir, DIR_MODE)
+            return run_id, run_dir
+        except FileExistsError:
+            continue
 
 
 # ---------------------------------------------------------------------------------------------

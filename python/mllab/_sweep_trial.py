@@ -15,12 +15,11 @@ import platform
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ._process import pid_alive
 from ._run_environment import _operator, host_info
-from ._run_writer import (DIR_MODE, FORMAT, FILE_MODE, _iso, _now_ms, _write_json_atomic, runs_dir)
+from ._run_writer import (DIR_MODE, FORMAT, FILE_MODE, _iso, _now_ms, _write_json_atomic, new_run_dir, runs_dir)
 
 SWEEP_TAG = "mllab.sweep"
 SWEEP_TRIAL_TAG = "mllab.sweep.trial"
@@ -114,17 +113,7 @@ class TrialProcess:
         global _HOST
         definition = sweep["definition"]
         start_ms = _now_ms()
-        runs = runs_dir(home)
-        os.makedirs(runs, DIR_MODE, exist_ok=True)
-        stamp = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
-        while True:
-            run_id = f"{stamp}-{os.urandom(3).hex()}"
-            run_dir = os.path.join(runs, run_id)
-            try:
-                os.mkdir(run_dir, DIR_MODE)
-                break
-            except FileExistsError:
-                continue
+        run_id, run_dir = new_run_dir(runs_dir(home), start_ms)
         os.mkdir(os.path.join(run_dir, "artifacts"), DIR_MODE)
         name = f"{definition['name']}-trial-{number}"
         if _HOST is None:
