@@ -2,14 +2,13 @@ import * as assert from 'assert';
 import { execFileSync, spawn } from 'child_process';
 import Docker from 'dockerode';
 import * as fs from 'fs';
-import * as http from 'http';
 import { connect as netConnect, type Server } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { ApiClient } from '../../src/client/api-client';
 import type { JobRun, Service } from '../../src/protocol/containers';
 import type { TargetStatus } from '../../src/protocol/targets';
-import { BUSYBOX, readStream, until, waitForRun } from '../unit/docker-helpers';
+import { BUSYBOX, httpGet, readStream, until, waitForRun } from '../unit/docker-helpers';
 import { ServedLab } from '../unit/served-lab';
 import { imageOnEngine } from '../../src/backend/runtime/cluster-image';
 import { DockerRuntime } from '../../src/backend/runtime/docker';
@@ -28,18 +27,6 @@ const PYTHON = 'mllab-test/python-sklearn:1';
 const TARGET = 'big-box';
 const ENDED: JobRun['state'][] = ['succeeded', 'failed', 'stopped'];
 const SSHD = '/usr/sbin/sshd';
-
-function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 5000 }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 /**
  * Jobs and services on a plain Docker Engine of another machine: one more nested engine started
@@ -264,7 +251,7 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
       healthy.replicaStatus?.replicas.map((r) => [r.node, r.state, r.address]),
       [[TARGET, 'running', `127.0.0.1:${engine.webPort}`]],
     );
-    const page = await get(endpointPort, '/');
+    const page = await httpGet(endpointPort, '/');
     assert.deepStrictEqual([page.status, page.body], [200, 'remote\n']);
     assert.match(await readStream(await client.serviceLogs('web')), /serving/);
 
@@ -272,10 +259,10 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     await waitFor('stopped', (s) => s.status === 'stopped');
     await client.serviceAction('web', 'start');
     await waitFor('healthy again', (s) => s.status === 'healthy');
-    assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
+    assert.strictEqual((await httpGet(endpointPort, '/')).body, 'remote\n');
     await client.serviceAction('web', 'restart');
     await waitFor('healthy after the restart', (s) => s.status === 'healthy');
-    assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
+    assert.strictEqual((await httpGet(endpointPort, '/')).body, 'remote\n');
 
     // its engine goes away: the service's state is unknown, naming the machine; the engine restarts
     // the replica when it is back (restart: always), and the service is healthy again
@@ -288,7 +275,7 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
     }
     assert.match(away.reason ?? '', /The target "big-box" \(tcp:\/\/127\.0\.0\.1:\d+\) does not answer/);
     await waitFor('healthy once its engine is back', (s) => s.status === 'healthy');
-    assert.strictEqual((await get(endpointPort, '/')).body, 'remote\n');
+    assert.strictEqual((await httpGet(endpointPort, '/')).body, 'remote\n');
 
     await client.deleteService('web');
     const left = await docker.listContainers({ all: true, filters: { label: [`dev.mllab.id=${deployed.id}`] } });
@@ -327,7 +314,7 @@ describe('jobs and services on a remote Docker Engine (real nested engine)', fun
         until(
           async () => {
             const seen = await services.observe(handle, service);
-            const page = await get(engine.webPort, '/').catch(() => undefined);
+            const page = await httpGet(engine.webPort, '/').catch(() => undefined);
             return seen.replicas.running === 1 && page?.body === `${text}\n` ? seen : undefined;
           },
           60_000,

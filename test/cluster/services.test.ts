@@ -9,7 +9,7 @@ import { pushToRegistry } from '../../src/backend/runtime/registry-push';
 import type { PullProgress } from '../../src/backend/runtime/runtime';
 import type { ApiClient } from '../../src/client/api-client';
 import type { Service } from '../../src/protocol/containers';
-import { BUSYBOX, labBackend, until } from '../unit/docker-helpers';
+import { BUSYBOX, httpGet, labBackend, until } from '../unit/docker-helpers';
 import { tempHome } from '../unit/helpers';
 import { swarmApi, swarmDockerHost, swarmRegistry, swarmWebPort } from './fixture';
 import { labelReach, NODES } from './reach';
@@ -68,18 +68,6 @@ describe('cluster: images pushed to the target registry', () => {
 });
 
 const TARGET = 's14-swarm';
-
-function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 5000 }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 function post(port: number, urlPath: string, body: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -218,7 +206,7 @@ describe('cluster: services on a Swarm target', function () {
       NODES,
     );
     for (const [i, node] of NODES.entries()) {
-      const page = await get(swarmWebPort(i + 1), '/');
+      const page = await httpGet(swarmWebPort(i + 1), '/');
       assert.deepStrictEqual([page.status, page.body.trim()], [200, node]);
     }
 
@@ -230,7 +218,7 @@ describe('cluster: services on a Swarm target', function () {
       async () => {
         const answering = await Promise.all(
           NODES.map((_, i) =>
-            get(swarmWebPort(i + 1), '/').then(
+            httpGet(swarmWebPort(i + 1), '/').then(
               (r) => r.status === 200,
               () => false,
             ),

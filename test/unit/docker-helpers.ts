@@ -1,3 +1,4 @@
+import * as http from 'http';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import type { Backend } from '../../src/backend/app';
@@ -146,4 +147,20 @@ export function dockerLabPerTest(): DockerLab {
     cleanup();
   });
   return lab;
+}
+
+/** GET http://127.0.0.1:PORT/PATH (a new connection each time, 5 s at most): its status and body. */
+export function httpGet(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('timeout', function (this: http.ClientRequest) {
+        this.destroy(new Error(`GET ${urlPath} on port ${port}: no answer in 5 s`));
+      })
+      .on('error', reject);
+  });
 }

@@ -1,9 +1,8 @@
 import * as assert from 'assert';
-import * as http from 'http';
 import * as net from 'net';
 import { BackendError } from '../../src/client/api-client';
 import type { Service, ServiceStatus } from '../../src/protocol/containers';
-import { dockerLabPerTest, BUSYBOX, readStream, until } from './docker-helpers';
+import { dockerLabPerTest, BUSYBOX, httpGet, readStream, until } from './docker-helpers';
 
 /** A port that is free on 127.0.0.1 right now. */
 function freePort(): Promise<number> {
@@ -12,18 +11,6 @@ function freePort(): Promise<number> {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
-  });
-}
-
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
   });
 }
 
@@ -74,21 +61,21 @@ describe('services in a real Docker Engine', function () {
       new RegExp(`^docker run -d --name web -p 127.0.0.1:${port}:8080 -e GREETING=hello mllab-test/busybox:1 sh -c '`),
     );
     await waitForStatus('web', ['healthy']);
-    assert.deepStrictEqual(await get(port, '/'), { status: 200, body: 'hello\n' });
+    assert.deepStrictEqual(await httpGet(port, '/'), { status: 200, body: 'hello\n' });
     assert.match(await readStream(await lab.client.serviceLogs('web')), /response:200/);
 
     assert.strictEqual((await lab.client.serviceAction('web', 'stop')).status, 'stopped');
-    await assert.rejects(get(port, '/'));
+    await assert.rejects(httpGet(port, '/'));
     assert.strictEqual((await waitForStatus('web', ['stopped', 'exited'])).status, 'stopped');
     await lab.client.serviceAction('web', 'start');
     await waitForStatus('web', ['healthy']);
     await lab.client.serviceAction('web', 'restart');
     await waitForStatus('web', ['healthy']);
-    assert.strictEqual((await get(port, '/')).status, 200);
+    assert.strictEqual((await httpGet(port, '/')).status, 200);
 
     await lab.client.deleteService('web');
     assert.deepStrictEqual(await lab.client.listServices(), []);
-    await assert.rejects(get(port, '/'));
+    await assert.rejects(httpGet(port, '/'));
   });
 
   it('shows a service that crashes as exited, with its exit code', async () => {
