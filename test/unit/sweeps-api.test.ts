@@ -10,6 +10,7 @@ import type { BackendEvent } from '../../src/protocol/api';
 import type { SweepDetails } from '../../src/protocol/sweeps';
 import { until } from './experiments-helpers';
 import { startBackend, tempHome, TEST_TOKEN } from './helpers';
+import { writeTrialScript } from './sweep-helpers';
 
 /**
  * Sweeps over the real API on 127.0.0.1: a real backend (sql.js store), its real controller process
@@ -40,24 +41,7 @@ describe('sweeps over the API (real backend, controller and trial processes)', f
     cleanup();
   });
 
-  /** trial.py: the run is `exp`, its params `p`; `body` is indented into the `with` block. */
-  function script(name: string, body: string): void {
-    const lines = body
-      .trim()
-      .split('\n')
-      .map((l) => `    ${l}`);
-    fs.writeFileSync(
-      path.join(work, name),
-      [
-        'import os, sys, time',
-        'import mllab',
-        'with mllab.experiment() as exp:',
-        '    p = exp.params',
-        ...lines,
-        '',
-      ].join('\n'),
-    );
-  }
+  const script = (name: string, body: string) => writeTrialScript(work, name, body);
 
   const create = (yaml: string, extra: { trials?: number; parallel?: number } = {}) =>
     client.call(sweepRoutes.create, { body: { yaml, dir: work, ...extra } });

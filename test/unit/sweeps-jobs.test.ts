@@ -13,6 +13,7 @@ import { targetRoutes } from '../../src/protocol/routes/targets';
 import type { SweepDetails } from '../../src/protocol/sweeps';
 import { labBackend, removeContainersOf, requireDocker, until } from './docker-helpers';
 import { raw, REPO, tempHome } from './helpers';
+import { writeTrialScript } from './sweep-helpers';
 
 /** Debian's python3 in a local image (scripts/ensure-sklearn-image.sh); it has no Optuna, the controller does. */
 const PYTHON_IMAGE = 'mllab-test/python-sklearn:1';
@@ -55,21 +56,7 @@ describe('sweeps with trials as jobs (real backend, controller and Docker Engine
     cleanup();
   });
 
-  /** A trial script in the sweep's folder (the job's workspace): the run is `exp`, its params `p`. */
-  function script(name: string, body: string): void {
-    const lines = body
-      .trim()
-      .split('\n')
-      .map((l) => `    ${l}`);
-    const text = [
-      'import sys, time',
-      'import mllab',
-      'with mllab.experiment() as exp:',
-      '    p = exp.params',
-      ...lines,
-    ];
-    fs.writeFileSync(path.join(work, name), text.join('\n') + '\n');
-  }
+  const script = (name: string, body: string) => writeTrialScript(work, name, body);
 
   const create = (yaml: string) => client.call(sweepRoutes.create, { body: { yaml, dir: work } });
   const get = (id: string) => client.call(sweepRoutes.get, { params: { id } });
