@@ -129,7 +129,7 @@ export class Backend {
     });
     const users = new UserRepository(store, undefined, events);
     const sweepRepo = new SweepRepository(store);
-    const sweeps = new SweepService({
+    const sweeps: SweepService = new SweepService({
       home: options.home,
       repo: sweepRepo,
       events,
@@ -145,7 +145,7 @@ export class Backend {
       scheduler.repo,
       models,
       users.members,
-      sweepRepo,
+      sweeps,
     ]);
     const operations = new Operations();
     const leftovers = blobs.cleanTemp();

@@ -292,6 +292,43 @@ describe('sweeps over the API (real backend, controller and trial processes)', f
     );
   });
 
+  it('stops the trials and the controller of a sweep whose project is deleted, and does not start them again', async () => {
+    const doomed = await client.createProject('Doomed');
+    const pids = path.join(work, 'pids');
+    fs.mkdirSync(pids, { recursive: true });
+    script(
+      'forever.py',
+      `open(os.path.join(${JSON.stringify(pids)}, str(os.getpid())), "w").close()\nwhile True:\n    exp.log_metric("loss", p["x"])\n    time.sleep(0.05)`,
+    );
+    const yaml =
+      'script: forever.py\nmethod: random\nseed: 1\ntrials: 4\nparallel: 2\nmetric: loss\nparams:\n  x: { type: float, min: 0, max: 1 }\n';
+    const s = await client.call(sweepRoutes.create, { body: { yaml, dir: work }, query: { project: doomed.id } });
+    const trials = await until('two trials running', async () => {
+      const started = fs.readdirSync(pids).map(Number);
+      return started.length === 2 ? started : undefined;
+    });
+    const lock = path.join(home, 'sweeps', s.id, 'controller.lock');
+    const controller = Number(fs.readFileSync(lock, 'utf8'));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok([controller, ...trials].every(alive));
+    await client.deleteProject(doomed.id);
+    await until('the trials and the controller ended', async () =>
+      [controller, ...trials].some(alive) ? undefined : true,
+    );
+    // nothing starts it again: no new controller, no new trial
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepStrictEqual(fs.readdirSync(pids).map(Number).sort(), [...trials].sort());
+    assert.strictEqual(Number(fs.readFileSync(lock, 'utf8')), controller);
+    await assert.rejects(client.call(sweepRoutes.get, { params: { id: s.id } }), (e: BackendError) => e.status === 404);
+  });
+
   it('finds a sweep only in its project', async () => {
     const [sweep] = await client.call(sweepRoutes.list, {});
     const other = await client.createProject('Other');

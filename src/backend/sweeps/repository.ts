@@ -1,7 +1,6 @@
 import { randomUUID } from 'crypto';
 import type { SweepDefinition, SweepState } from '../../protocol/sweeps';
 import { ApiError } from '../errors';
-import type { ProjectOwned } from '../projects/repository';
 import type { Row, Store, WriteTx } from '../store/database';
 
 /** A sweep's row: what a person decided. Its trials are in the files its controller writes (status.ts). */
@@ -30,7 +29,7 @@ function toRecord(row: Row): SweepRecord {
 }
 
 /** Sweeps in the metadata store. */
-export class SweepRepository implements ProjectOwned {
+export class SweepRepository {
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),

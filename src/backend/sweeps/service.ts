@@ -6,6 +6,8 @@ import { writeFileAtomic } from '../../common/fsync';
 import { ApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
+import type { ProjectOwned } from '../projects/repository';
+import type { WriteTx } from '../store/database';
 import { ControllerProcess, type LabAddress } from './controller';
 import { parseSweepFile } from './definition';
 import { sweepPython } from './interpreter';
@@ -32,7 +34,7 @@ const LOCK_HELD = 4;
  * a sweep goes on after a restart) and tells it what a person asked through `control.json`:
  * `running`, `paused` or `stopped`, and how many trials. The trials themselves are the controller's.
  */
-export class SweepService {
+export class SweepService implements ProjectOwned {
   private readonly controllers = new Map<string, ControllerProcess>();
   private readonly restarts = new Map<string, number[]>();
   private closed = false;
@@ -56,6 +58,29 @@ export class SweepService {
     for (const controller of this.controllers.values()) {
       controller.kill();
     }
+  }
+
+  /** kind -> count, for what deleting a project removes */
+  counts(projectId: string): Record<string, number> {
+    return this.deps.repo.counts(projectId);
+  }
+
+  /**
+   * A project's sweeps go with it: their records in the project's delete transaction, then (once that
+   * is committed) the controllers of those running or paused stop their trials and end; nothing starts
+   * them again, having no record.
+   */
+  deleteAll(tx: WriteTx, projectId: string): () => void {
+    const going = this.deps.repo.list(projectId).filter((r) => r.state === 'running' || r.state === 'paused');
+    const deleted = this.deps.repo.deleteAll(tx, projectId);
+    return () => {
+      deleted();
+      for (const record of going) {
+        const stopped: SweepRecord = { ...record, state: 'stopped' };
+        this.writeControl(stopped); // a running controller reads it, stops the trials and ends
+        this.launch(stopped); // none runs (between two starts): one stops what was left running
+      }
+    };
   }
 
   list(projectId: string): Sweep[] {
