@@ -150,6 +150,36 @@ exp.end()
 print(exp.id)
 `;
 
+/** The same loop written with the Node client (`require('mllab')`, dist/client.js of `tree`). */
+const NODE_LOG_SCRIPT = (tree: string, points: number) => `
+const mllab = require(${JSON.stringify(path.join(tree, 'dist', 'client.js'))});
+const exp = mllab.startExperiment('bench-remote');
+const keys = Array.from({ length: 10 }, (_, k) => 'metric_' + k);
+for (let s = 0; s < ${Math.ceil(points / 10)}; s++) {
+  for (let k = 0; k < 10; k++) {
+    exp.logMetric(keys[k], s / (k + 1), s);
+  }
+}
+exp.end('completed', 0);
+exp.sent().then(() => console.log(exp.id));
+`;
+
+/** A Node script with the environment of a Python one (the clients read the same variables). */
+function runNode(script: string, env: NodeJS.ProcessEnv): { id: Promise<string> } {
+  const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  return {
+    id: new Promise<string>((resolve, reject) =>
+      child.once('exit', (code) =>
+        code === 0 ? resolve(out.trim()) : reject(new Error(`node exited ${code}: ${err}`)),
+      ),
+    ),
+  };
+}
+
 /** Waits until the lab lists run `id` ended with `points` points in all. */
 async function untilListed(client: ApiClient, id: string, points: number): Promise<void> {
   for (;;) {
@@ -167,10 +197,12 @@ interface LoggingTimes {
   readonly listed: number;
 }
 
-async function logging(lab: Lab, remote: boolean): Promise<LoggingTimes> {
+async function logging(lab: Lab, remote: boolean, client: 'python' | 'node' = 'python'): Promise<LoggingTimes> {
   const journal = fs.mkdtempSync(path.join(lab.dir, 'journal-'));
+  const env = pythonEnv(lab, remote, journal);
   const t0 = performance.now();
-  const { id } = runPython(LOG_SCRIPT(POINTS), pythonEnv(lab, remote, journal));
+  const { id } =
+    client === 'node' ? runNode(NODE_LOG_SCRIPT(lab.tree, POINTS), env) : runPython(LOG_SCRIPT(POINTS), env);
   const runId = await id;
   const exited = performance.now() - t0;
   await untilListed(lab.owner, runId, POINTS);
@@ -258,13 +290,16 @@ async function tlsLoad(lab: Lab, rate: number, seconds: number): Promise<{ p50: 
 
 export async function remoteBench(): Promise<void> {
   const lab = await serveLab();
-  const only = process.env.MLLAB_BENCH_REMOTE_ONLY; // logging | events | users | datasets
+  const only = process.env.MLLAB_BENCH_REMOTE_ONLY; // logging | node-logging | events | users | datasets
   const beforeTree = process.env.MLLAB_BENCH_REMOTE_BEFORE;
   const before =
     beforeTree && (!only || only === 'logging' || only === 'users') ? await serveLab(beforeTree) : undefined;
   try {
     if (!only || only === 'logging') {
       await loggingFigures(lab, before);
+    }
+    if (!only || only === 'logging' || only === 'node-logging') {
+      await nodeLoggingFigures(lab);
     }
     if (!only || only === 'events') {
       await eventFigures(lab);
@@ -321,6 +356,32 @@ async function loggingFigures(lab: Lab, before?: Lab): Promise<void> {
         `  ${label}script exited / all listed (ms): ${phases[n].join('; ')}\n`,
     );
   }
+}
+
+/**
+ * 1b. the same logging with the Node client (its loop costs less than Python's, so more of the time is
+ * the shipping and the lab's ingest), remote and local alternating, the first of each a warm-up
+ */
+async function nodeLoggingFigures(lab: Lab): Promise<void> {
+  const remote: LoggingTimes[] = [];
+  const local: LoggingTimes[] = [];
+  for (let i = 0; i < 3; i++) {
+    remote.push(await logging(lab, true, 'node'));
+    local.push(await logging(lab, false, 'node'));
+  }
+  const best = (xs: LoggingTimes[]) => Math.min(...xs.slice(1).map((x) => x.listed));
+  const rate = (ms: number) => POINTS / (ms / 1000);
+  const runs = (xs: LoggingTimes[]) => xs.map((x) => `${x.exited.toFixed(0)}/${x.listed.toFixed(0)}`).join(', ');
+  report(
+    `${POINTS.toLocaleString('en-US')} points logged by a Node script (the Node client) until the lab lists them all, over TLS (best of 2 after a warm-up; exited/listed ms: ${runs(remote)})`,
+    best(remote),
+    best(local),
+    'ms',
+    `the same script on the lab's home, ingested locally; ${runs(local)}`,
+  );
+  process.stdout.write(
+    `  end-to-end rate with the Node client: remote ${(rate(best(remote)) / 1e6).toFixed(2)} M points/s, local ${(rate(best(local)) / 1e6).toFixed(2)} M points/s (remote/local ${(rate(best(remote)) / rate(best(local))).toFixed(2)})\n`,
+  );
 }
 
 /** 2. live events: remote window (stream over TLS, run shipped) vs local */

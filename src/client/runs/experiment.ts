@@ -8,6 +8,12 @@ import { boundValue, checkLength, RunWriter } from './run-writer';
 import type { Shipper } from './shipper';
 
 const FLUSH_MS = 100;
+/**
+ * Lines buffered at most before they are written, as the Python client does: a loop that logs without
+ * yielding to the event loop (no timer runs then) would otherwise hold every point in memory until
+ * its end, and the garbage collector's work on them cost more than the logging itself.
+ */
+const FLUSH_LINES = 10_000;
 
 /** JSON for a metric value: numbers JSON cannot hold travel as strings (see RunEvent). */
 function metricValue(v: number): string {
@@ -16,12 +22,13 @@ function metricValue(v: number): string {
 
 /**
  * One run being recorded from Node code, with the Python client's API in camelCase. Metric points are
- * buffered and written every 100 ms as whole lines, so logging costs almost nothing and a crash loses
- * at most the last 100 ms.
+ * buffered and written every 100 ms (or every FLUSH_LINES lines) as whole lines, so logging costs
+ * almost nothing and a crash loses at most the last 100 ms.
  */
 export class Experiment {
   private buffer: string[] = [];
-  private readonly steps = new Map<string, number>();
+  /** metric key -> its next step and the start of its lines (the key as JSON, made once) */
+  private readonly keys = new Map<string, { next: number; readonly head: string }>();
   private readonly timer: NodeJS.Timeout;
   private ended = false;
   private readonly onExit = () => {
@@ -64,13 +71,18 @@ export class Experiment {
     if (typeof value !== 'number') {
       throw new TypeError(`metric "${key}" must be a number, not ${typeof value}`);
     }
-    const next = this.steps.get(key);
-    if (next === undefined) {
+    let known = this.keys.get(key);
+    if (known === undefined) {
       checkLength('metric key', key, RUN_LIMITS.keyChars); // once per key: nothing on the hot path
+      known = { next: 0, head: `{"k":"m","key":${JSON.stringify(key)},"v":` };
+      this.keys.set(key, known);
     }
-    const s = step ?? next ?? 0;
-    this.steps.set(key, s + 1);
-    this.buffer.push(`{"k":"m","key":${JSON.stringify(key)},"v":${metricValue(value)},"s":${s},"t":${Date.now()}}\n`);
+    const s = step ?? known.next;
+    known.next = s + 1;
+    this.buffer.push(`${known.head}${metricValue(value)},"s":${s},"t":${Date.now()}}\n`);
+    if (this.buffer.length >= FLUSH_LINES) {
+      this.flush();
+    }
   }
 
   logMetrics(metrics: Record<string, number>, step?: number): void {
