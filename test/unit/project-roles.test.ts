@@ -56,7 +56,8 @@ function valid(schema: Schema): unknown {
   if (Array.isArray(schema.anyOf)) {
     return valid(schema.anyOf[0] as Schema);
   }
-  switch (schema.type) {
+  // a list of types (["object", "null"]): a value of the first
+  switch (Array.isArray(schema.type) ? schema.type[0] : schema.type) {
     case 'string': {
       const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern, 'u') : undefined;
       const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
