@@ -7,9 +7,8 @@ import { ApiError } from '../../errors';
 import { engineMessage, imageNotFound, RuntimeError, translate } from '../../runtime/errors';
 import { LABELS, type ContainerRuntime } from '../../runtime/runtime';
 import type { HealthTool, ServiceEngine, ServiceObservation, ServiceRollout } from '../engine';
-import { HEALTH, healthCommand, REACH_LABEL, swarmServiceName } from './swarm';
+import { HEALTH, REACH_LABEL, replicaHealthCheck, swarmServiceName } from './swarm';
 
-const SECOND_NS = 1_000_000_000;
 /** the replica's number in its service (1..replicas), as Swarm's task slots */
 const SLOT_LABEL = 'dev.mllab.slot';
 /** the names of the variables the service sets (the container's environment also holds the image's) */
@@ -136,15 +135,7 @@ export class EngineContainersServiceEngine implements ServiceEngine {
       ...(service.user ? { User: service.user } : {}),
       ExposedPorts: exposed,
       ...(service.healthPath && first && health
-        ? {
-            Healthcheck: {
-              Test: healthCommand(health, first.containerPort, service.healthPath),
-              Interval: HEALTH.intervalSeconds * SECOND_NS,
-              Timeout: HEALTH.timeoutSeconds * SECOND_NS,
-              Retries: HEALTH.retries,
-              StartPeriod: Math.round(this.healthStartSeconds * SECOND_NS),
-            },
-          }
+        ? { Healthcheck: replicaHealthCheck(health, first.containerPort, service.healthPath, this.healthStartSeconds) }
         : {}),
       HostConfig: {
         PortBindings: bindings,

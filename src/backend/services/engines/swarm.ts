@@ -55,6 +55,25 @@ export const REACH_LABEL = 'dev.mllab.reach.';
 /** Health checks of replicas: every second, a replica that has not answered for 3 s is unhealthy after 3 tries. */
 export const HEALTH = { intervalSeconds: 1, timeoutSeconds: 3, retries: 3 } as const;
 
+/**
+ * The engine's health check of a replica (a Swarm service's `HealthCheck`, a container's `Healthcheck`:
+ * the same fields) asking its own health path on its first published port.
+ */
+export function replicaHealthCheck(
+  tool: Exclude<HealthTool, null>,
+  port: number,
+  path: string,
+  startSeconds: number,
+): { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } {
+  return {
+    Test: healthCommand(tool, port, path),
+    Interval: HEALTH.intervalSeconds * SECOND_NS,
+    Timeout: HEALTH.timeoutSeconds * SECOND_NS,
+    Retries: HEALTH.retries,
+    StartPeriod: Math.round(startSeconds * SECOND_NS),
+  };
+}
+
 /** The command a replica runs to check its own health path (exit 0 = healthy). */
 export function healthCommand(tool: Exclude<HealthTool, null>, port: number, path: string): string[] {
   const url = `http://127.0.0.1:${port}${path}`;
@@ -134,13 +153,12 @@ export class SwarmServiceEngine implements ServiceEngine {
           StopGracePeriod: 10 * SECOND_NS,
           ...(service.healthPath && first && health
             ? {
-                HealthCheck: {
-                  Test: healthCommand(health, first.containerPort, service.healthPath),
-                  Interval: HEALTH.intervalSeconds * SECOND_NS,
-                  Timeout: HEALTH.timeoutSeconds * SECOND_NS,
-                  Retries: HEALTH.retries,
-                  StartPeriod: Math.round(this.healthStartSeconds * SECOND_NS),
-                },
+                HealthCheck: replicaHealthCheck(
+                  health,
+                  first.containerPort,
+                  service.healthPath,
+                  this.healthStartSeconds,
+                ),
               }
             : {}),
         },
