@@ -1,7 +1,4 @@
-import type Docker from 'dockerode';
 import type { Readable } from 'stream';
-import type { Target } from '../../../protocol/targets';
-import type { Logger } from '../../log';
 import { RuntimeConnection } from '../../runtime/connection';
 import { imageNotFound, RuntimeError, translate } from '../../runtime/errors';
 import { LABELS, type ContainerRuntime } from '../../runtime/runtime';
@@ -11,20 +8,11 @@ import { containerEnd, containerRun, isMissingImage } from './container';
 import { jobImageForCluster, jobImageOnEngine, RUN_IMAGE_TAG } from './job-image';
 import { labEnv } from './lab-env';
 import { SECRET_DIR, secretArchive } from './secret-files';
-import type { LabAccess } from './swarm';
+import type { LabAccess, TargetEngineDeps } from './swarm';
 
-export interface RemoteEngineDeps {
-  readonly home: string;
-  readonly target: Target;
+export interface RemoteEngineDeps extends TargetEngineDeps {
   /** the target's engine */
   readonly runtime: ContainerRuntime;
-  readonly docker: Docker;
-  /** the lab machine's engine: it holds the jobs' images (sent to the target, or pushed to its registry) */
-  readonly local: ContainerRuntime;
-  readonly localDocker: Docker;
-  /** the lab's URL and a token for the run; throws when the lab cannot be reached from the target */
-  readonly access: (run: EngineRun) => Promise<LabAccess>;
-  readonly log: Logger;
   /** how often the engine is pinged while it answers (a machine or network that goes ends no stream) */
   readonly heartbeatMs?: number;
 }

@@ -29,17 +29,21 @@ export interface LabAccess {
   readonly ca: string | null;
 }
 
-export interface SwarmEngineDeps {
+/** What a job engine of another machine (a Swarm, a plain remote engine) is given. */
+export interface TargetEngineDeps {
   readonly home: string;
   readonly target: Target;
-  /** the manager's Engine API */
+  /** the target's Engine API (a Swarm's manager) */
   readonly docker: Docker;
-  /** the lab machine's engine: it holds the job images that are pushed to the target's registry */
+  /** the lab machine's engine: it holds the jobs' images (sent to the target, or pushed to its registry) */
   readonly local: ContainerRuntime;
   readonly localDocker: Docker;
-  /** the lab's URL and a token for the run; throws when the lab cannot be reached from the nodes */
+  /** the lab's URL and a token for the run; throws when the lab cannot be reached from the target */
   readonly access: (run: EngineRun) => Promise<LabAccess>;
   readonly log: Logger;
+}
+
+export interface SwarmEngineDeps extends TargetEngineDeps {
   /** how often the manager is asked about the runs' tasks (default 500 ms) */
   readonly pollMs?: number;
 }
