@@ -51,11 +51,12 @@ export function swarmLabForward(): { gateway: string; port: number } {
 
 /**
  * Forwards what arrives at `gateway:port` (the cluster network's address of this machine, where the
- * machines of the test cluster send their loopback lab port) to the lab on 127.0.0.1:`labPort`.
+ * machines of the test cluster send their loopback lab port) to the lab on 127.0.0.1:`labPort`: its
+ * port now, asked at each connection (a lab restarted by a test listens on another port).
  */
-export async function forwardToLab(gateway: string, port: number, labPort: number): Promise<net.Server> {
+export async function forwardToLab(gateway: string, port: number, labPort: () => number): Promise<net.Server> {
   const server = net.createServer((socket) => {
-    const upstream = net.connect(labPort, '127.0.0.1');
+    const upstream = net.connect(labPort(), '127.0.0.1');
     socket.pipe(upstream).pipe(socket);
     const close = () => {
       socket.destroy();

@@ -65,7 +65,7 @@ describe('jobs on a Swarm target (real cluster)', function () {
     process.env.MLLAB_LAB_URL = `https://127.0.0.1:${port}`;
     lab = await ServedLab.start();
     // the nodes' 127.0.0.1:PORT arrives here, on this machine's address of the cluster network
-    forward = await forwardToLab(gateway, port, lab.port);
+    forward = await forwardToLab(gateway, port, () => lab.port);
     client = lab.client();
     await client.setActiveProject((await client.createProject('cluster jobs')).id);
     const res = await lab.request('POST', '/api/targets', undefined, {
