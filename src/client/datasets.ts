@@ -163,11 +163,23 @@ function fetchFrom(
 ): Promise<void> {
   const headers: Record<string, string> =
     have > 0 ? { range: `bytes=${have}-`, 'if-range': `"${version.sha256}"` } : {};
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, rejectNow) => {
     if (options.signal?.aborted) {
-      reject(cancelledError()); // cancelled before it started
+      rejectNow(cancelledError()); // cancelled before it started
       return;
     }
+    /** the file being written, once the answer came */
+    let out: fs.WriteStream | undefined;
+    // a failure is said once the file is closed: whoever removes what was received then removes it
+    // for good (a file still being opened would be made again after its removal)
+    const reject = (e: unknown) => {
+      if (out && !out.closed) {
+        out.once('close', () => rejectNow(e));
+        out.destroy();
+      } else {
+        rejectNow(e);
+      }
+    };
     const req = client.rawRequest('GET', url, headers, (res) => {
       const status = res.statusCode ?? 0;
       if (status !== 200 && status !== 206) {
@@ -184,7 +196,7 @@ function fetchFrom(
         return;
       }
       let received = start;
-      const out = fs.createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: TRANSFER_CHUNK });
+      out = fs.createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: TRANSFER_CHUNK });
       if (status === 200 && hash.bytes !== 0) {
         hash.hash = createHash('sha256'); // the whole content again (the lab did not resume)
         hash.bytes = 0;
