@@ -17,6 +17,7 @@ Optuna chooses the params and decides the pruning; this loop runs the processes.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import sys
@@ -382,14 +383,21 @@ def _hold_lock(sweep_dir: str) -> Optional[int]:
     return fd
 
 
-def main(home: str, sweep_id: str) -> int:
-    sweep_dir = os.path.join(home, "sweeps", sweep_id)
+def _import_or_fail(sweep_dir: str, module: str, missing: str) -> Any:
+    """The module, or None once the sweep is failed with `missing` (how to install it) said."""
     try:
-        import optuna
+        return importlib.import_module(module)
     except ImportError:
-        message = space.OPTUNA_MISSING.format(python=sys.executable)
+        message = missing.format(python=sys.executable)
         _write_failed(sweep_dir, message)
         print(message, file=sys.stderr)
+        return None
+
+
+def main(home: str, sweep_id: str) -> int:
+    sweep_dir = os.path.join(home, "sweeps", sweep_id)
+    optuna = _import_or_fail(sweep_dir, "optuna", space.OPTUNA_MISSING)
+    if optuna is None:
         return 3
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # JournalStorage is "experimental" in Optuna 3.1 (Debian bookworm's); it is the store that survives kill -9
@@ -399,14 +407,8 @@ def main(home: str, sweep_id: str) -> int:
         print(f"Another controller runs the sweep {sweep_id}.", file=sys.stderr)
         return 4
     controller = Controller(home, sweep_id, optuna)
-    if controller.definition["method"] == "cmaes":
-        try:
-            import cmaes  # noqa: F401
-        except ImportError:
-            message = space.CMAES_MISSING.format(python=sys.executable)
-            _write_failed(sweep_dir, message)
-            print(message, file=sys.stderr)
-            return 3
+    if controller.definition["method"] == "cmaes" and _import_or_fail(sweep_dir, "cmaes", space.CMAES_MISSING) is None:
+        return 3
     controller.open_study()
     return controller.run()
 
